@@ -1,0 +1,77 @@
+//! The one error type of `segue-models`. Every variant names the input it is about.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong on the slow side (decode, demo material, files).
+#[derive(Debug, thiserror::Error)]
+pub enum ModelsError {
+    /// The file could not be opened, read or written (missing, permissions, full disk).
+    #[error("{path}: {source}")]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The container or codec is not one Segue decodes (or the file is not audio at all).
+    #[error("{path}: unsupported audio format ({reason})")]
+    Unsupported {
+        /// The file concerned.
+        path: PathBuf,
+        /// What was not recognised.
+        reason: String,
+    },
+    /// The file is audio but its data is damaged or cut short.
+    #[error("{path}: corrupt or truncated audio ({reason})")]
+    Corrupt {
+        /// The file concerned.
+        path: PathBuf,
+        /// What the decoder found wrong.
+        reason: String,
+    },
+    /// The file decoded to no audio at all.
+    #[error("{path}: the file contains no audio")]
+    Empty {
+        /// The file concerned.
+        path: PathBuf,
+    },
+    /// Resampling to the engine rate failed.
+    #[error("{path}: cannot resample from {from} Hz to {to} Hz ({reason})")]
+    Resample {
+        /// The file concerned.
+        path: PathBuf,
+        /// Source rate.
+        from: u32,
+        /// Target rate.
+        to: u32,
+        /// The resampler's reason.
+        reason: String,
+    },
+    /// A WAV file could not be written.
+    #[error("{path}: cannot write WAV ({reason})")]
+    WavWrite {
+        /// The file concerned.
+        path: PathBuf,
+        /// The writer's reason.
+        reason: String,
+    },
+    /// A JSON file (ground truth, analysis) could not be read or written.
+    #[error("{path}: bad JSON ({reason})")]
+    Json {
+        /// The file concerned.
+        path: PathBuf,
+        /// The parser's reason.
+        reason: String,
+    },
+}
+
+impl ModelsError {
+    /// An I/O error about `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        ModelsError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! # segue-models
+//!
+//! Everything slow, off the audio thread: decoding audio files into [`TrackAudio`],
+//! synthesising the demo material, writing WAV files; later the Musical DNA analysis,
+//! stem separation, the similarity index, mix plans, the library store and the background
+//! worker.
+//!
+//! Must never: run on the audio thread or hold anything the audio thread waits for. Results
+//! reach the engine only as data inside `segue_engine::Command`s.
+//!
+//! [`TrackAudio`]: segue_engine::TrackAudio
+
+pub mod decode;
+pub mod demo;
+mod error;
+pub mod wav;
+
+pub use error::ModelsError;
