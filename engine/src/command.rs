@@ -1,0 +1,391 @@
+//! The protocol from the control side to the audio thread: plain data, `Copy` fields plus
+//! at most one `Arc`. Every value is sanitised by the engine (NaN, out of range, unknown
+//! deck): a nonsense command is ignored or clamped, never a crash.
+
+use std::sync::Arc;
+
+use crate::deck::EqBand;
+use crate::track::{Beatgrid, Stem, TrackAudio};
+
+/// Index of a deck, `0..EngineConfig::decks`.
+pub type DeckId = u8;
+
+/// A position on a track.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Position {
+    /// Frames of the track's audio (fractional allowed).
+    Frames(f64),
+    /// Seconds from the start of the track.
+    Seconds(f64),
+    /// Fractional beat index on the track's beatgrid (0 = first beat); without a grid,
+    /// 120 BPM from the start of the track is assumed.
+    Beats(f64),
+}
+
+/// Tempo fader range, as on a CDJ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TempoRange {
+    /// ±8 %.
+    #[default]
+    Narrow,
+    /// ±16 %.
+    Medium,
+    /// ±50 %.
+    Wide,
+}
+
+impl TempoRange {
+    /// The range in percent.
+    pub fn percent(self) -> f32 {
+        match self {
+            TempoRange::Narrow => 8.0,
+            TempoRange::Medium => 16.0,
+            TempoRange::Wide => 50.0,
+        }
+    }
+}
+
+/// Which side of the crossfader a deck is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CrossfaderSide {
+    /// Left side: full at crossfader −1.
+    A,
+    /// Right side: full at crossfader +1.
+    B,
+    /// Not affected by the crossfader.
+    #[default]
+    Thru,
+}
+
+/// One instruction to the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Put a track on a deck (stops it, position 0, loops and cues cleared, grid removed).
+    Load {
+        /// Target deck.
+        deck: DeckId,
+        /// The decoded audio (built off the audio thread).
+        audio: Arc<TrackAudio>,
+    },
+    /// Remove the track from a deck.
+    Eject {
+        /// Target deck.
+        deck: DeckId,
+    },
+    /// Give the deck's track a beatgrid (or remove it with `None`). Frames are the track's.
+    SetBeatgrid {
+        /// Target deck.
+        deck: DeckId,
+        /// The grid.
+        grid: Option<Arc<Beatgrid>>,
+    },
+    /// Start (`true`) or pause (`false`) playback. Playing during a cue preview keeps it
+    /// playing after the cue button is released.
+    Play {
+        /// Target deck.
+        deck: DeckId,
+        /// Play or pause.
+        on: bool,
+    },
+    /// The CDJ cue button. Pressed while playing: return to the cue point and pause.
+    /// Pressed while paused on the cue point: preview while held. Pressed while paused
+    /// elsewhere: set the cue point there.
+    Cue {
+        /// Target deck.
+        deck: DeckId,
+        /// Button down (`true`) or up (`false`).
+        pressed: bool,
+    },
+    /// Set the main cue point explicitly.
+    SetCue {
+        /// Target deck.
+        deck: DeckId,
+        /// Where.
+        at: Position,
+    },
+    /// Jump to the main cue point (and keep playing or paused as before).
+    CueReturn {
+        /// Target deck.
+        deck: DeckId,
+    },
+    /// Jump to a position (playing state unchanged).
+    Seek {
+        /// Target deck.
+        deck: DeckId,
+        /// Where.
+        to: Position,
+    },
+    /// Tempo fader, in percent; clamped to the deck's [`TempoRange`].
+    Tempo {
+        /// Target deck.
+        deck: DeckId,
+        /// −range..=range.
+        percent: f32,
+    },
+    /// Tempo fader range.
+    TempoRange {
+        /// Target deck.
+        deck: DeckId,
+        /// The range.
+        range: TempoRange,
+    },
+    /// Temporary pitch bend (jog wheel / bend buttons) in percent, −10..=10, held until set
+    /// back to 0.
+    Bend {
+        /// Target deck.
+        deck: DeckId,
+        /// Percent.
+        percent: f32,
+    },
+    /// Move the playhead by a few milliseconds (beat nudge), −500..=500.
+    Nudge {
+        /// Target deck.
+        deck: DeckId,
+        /// Milliseconds, positive = later in the track.
+        ms: f32,
+    },
+    /// Key lock: tempo changes keep the pitch.
+    KeyLock {
+        /// Target deck.
+        deck: DeckId,
+        /// On or off.
+        on: bool,
+    },
+    /// Key shift in semitones, −12..=12 (uses the time-stretcher).
+    KeyShift {
+        /// Target deck.
+        deck: DeckId,
+        /// Semitones.
+        semitones: f32,
+    },
+    /// Sync this deck's tempo and beat phase to the sync leader.
+    Sync {
+        /// Target deck.
+        deck: DeckId,
+        /// On or off.
+        on: bool,
+    },
+    /// Choose the sync leader explicitly (`None`: automatic — the first playing deck with a
+    /// beatgrid that is not itself synced).
+    SyncLeader {
+        /// The leader.
+        deck: Option<DeckId>,
+    },
+    /// Snap cue points and loop starts to the beatgrid.
+    Quantize {
+        /// Target deck.
+        deck: DeckId,
+        /// On or off.
+        on: bool,
+    },
+    /// Start a beat loop of `beats` (1/32..=64) at the playhead (snapped to the grid when
+    /// quantize is on); a loop already active is resized keeping its start.
+    BeatLoop {
+        /// Target deck.
+        deck: DeckId,
+        /// Loop length in beats.
+        beats: f32,
+    },
+    /// Loop between two positions.
+    SetLoop {
+        /// Target deck.
+        deck: DeckId,
+        /// Loop in.
+        start: Position,
+        /// Loop out (must be after `start`).
+        end: Position,
+    },
+    /// Leave the loop (the track plays on); the loop is remembered for [`Command::Reloop`].
+    LoopExit {
+        /// Target deck.
+        deck: DeckId,
+    },
+    /// Re-enable the last loop (jumps to its start if the playhead is past it).
+    Reloop {
+        /// Target deck.
+        deck: DeckId,
+    },
+    /// Loop roll: loop `beats` while held; on release playback continues where it would
+    /// have been without the roll (slip).
+    LoopRoll {
+        /// Target deck.
+        deck: DeckId,
+        /// Roll length in beats (1/32..=64).
+        beats: f32,
+        /// Held (`true`) or released.
+        on: bool,
+    },
+    /// Hot cue pad: jumps to hot cue `index` (0..8), or sets it at the playhead if empty.
+    HotCue {
+        /// Target deck.
+        deck: DeckId,
+        /// 0..=7.
+        index: u8,
+    },
+    /// Set hot cue `index` at a position.
+    SetHotCue {
+        /// Target deck.
+        deck: DeckId,
+        /// 0..=7.
+        index: u8,
+        /// Where.
+        at: Position,
+    },
+    /// Clear hot cue `index`.
+    ClearHotCue {
+        /// Target deck.
+        deck: DeckId,
+        /// 0..=7.
+        index: u8,
+    },
+    /// Input trim in dB, −24..=12.
+    Trim {
+        /// Target deck.
+        deck: DeckId,
+        /// dB.
+        db: f32,
+    },
+    /// Isolator EQ band gain, 0 (kill) ..= 2 (+6 dB), 1 = flat.
+    Eq {
+        /// Target deck.
+        deck: DeckId,
+        /// Band.
+        band: EqBand,
+        /// Linear gain.
+        gain: f32,
+    },
+    /// One-knob filter, −1 (low-pass) ..0 (off).. 1 (high-pass).
+    Filter {
+        /// Target deck.
+        deck: DeckId,
+        /// Knob position.
+        amount: f32,
+    },
+    /// Stem gain 0..=1 (only audible when the track has stems).
+    StemGain {
+        /// Target deck.
+        deck: DeckId,
+        /// Which stem.
+        stem: Stem,
+        /// Linear gain.
+        gain: f32,
+    },
+    /// Mute or unmute a stem (keeps its gain).
+    StemMute {
+        /// Target deck.
+        deck: DeckId,
+        /// Which stem.
+        stem: Stem,
+        /// Muted or not.
+        muted: bool,
+    },
+    /// Channel fader, 0..=1 (shaped by the channel fader curve).
+    Volume {
+        /// Target deck.
+        deck: DeckId,
+        /// Fader position.
+        level: f32,
+    },
+    /// Pre-fader listen: send the deck to the cue (headphone) bus.
+    Pfl {
+        /// Target deck.
+        deck: DeckId,
+        /// On or off.
+        on: bool,
+    },
+    /// Crossfader assignment.
+    CrossfaderAssign {
+        /// Target deck.
+        deck: DeckId,
+        /// Side.
+        side: CrossfaderSide,
+    },
+    /// Crossfader position, −1 (A) ..= 1 (B).
+    Crossfader {
+        /// Position.
+        position: f32,
+    },
+    /// Crossfader curve, 0 (smooth, constant power) ..= 1 (sharp cut for scratching).
+    CrossfaderCurve {
+        /// Curve.
+        curve: f32,
+    },
+    /// Channel fader curve, 0 (slow start) .. 0.5 (linear) .. 1 (fast start).
+    ChannelFaderCurve {
+        /// Curve.
+        curve: f32,
+    },
+    /// Master gain, linear 0..=2.
+    MasterGain {
+        /// Gain.
+        gain: f32,
+    },
+    /// Headphone blend: 0 = cue bus only, 1 = master only.
+    CueMix {
+        /// Blend.
+        mix: f32,
+    },
+    /// Headphone gain, linear 0..=2.
+    HeadphoneGain {
+        /// Gain.
+        gain: f32,
+    },
+}
+
+impl Command {
+    /// The deck the command addresses, if any.
+    pub fn deck(&self) -> Option<DeckId> {
+        use Command::*;
+        match *self {
+            Load { deck, .. }
+            | Eject { deck }
+            | SetBeatgrid { deck, .. }
+            | Play { deck, .. }
+            | Cue { deck, .. }
+            | SetCue { deck, .. }
+            | CueReturn { deck }
+            | Seek { deck, .. }
+            | Tempo { deck, .. }
+            | TempoRange { deck, .. }
+            | Bend { deck, .. }
+            | Nudge { deck, .. }
+            | KeyLock { deck, .. }
+            | KeyShift { deck, .. }
+            | Sync { deck, .. }
+            | Quantize { deck, .. }
+            | BeatLoop { deck, .. }
+            | SetLoop { deck, .. }
+            | LoopExit { deck }
+            | Reloop { deck }
+            | LoopRoll { deck, .. }
+            | HotCue { deck, .. }
+            | SetHotCue { deck, .. }
+            | ClearHotCue { deck, .. }
+            | Trim { deck, .. }
+            | Eq { deck, .. }
+            | Filter { deck, .. }
+            | StemGain { deck, .. }
+            | StemMute { deck, .. }
+            | Volume { deck, .. }
+            | Pfl { deck, .. }
+            | CrossfaderAssign { deck, .. } => Some(deck),
+            SyncLeader { .. }
+            | Crossfader { .. }
+            | CrossfaderCurve { .. }
+            | ChannelFaderCurve { .. }
+            | MasterGain { .. }
+            | CueMix { .. }
+            | HeadphoneGain { .. } => None,
+        }
+    }
+}
+
+/// A command with the engine frame at which it takes effect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedCommand {
+    /// Absolute engine frame (see `Status::frame`); `None` = at the start of the next block.
+    /// A frame already past is applied at the start of the next block.
+    pub at: Option<u64>,
+    /// The command.
+    pub command: Command,
+}

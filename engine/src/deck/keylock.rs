@@ -1,0 +1,140 @@
+//! Key lock and key shift: one preallocated Signalsmith Stretch per deck, engaged only when
+//! needed (key lock at a rate other than 1, or a key shift). While engaged the deck's read
+//! cursor runs ahead of what is heard by the stretcher's latency.
+
+use signalsmith_stretch::Stretch;
+
+use super::MAX_RATE;
+use crate::track::Frame;
+
+/// Time-stretcher quality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeylockQuality {
+    /// Signalsmith's cheaper preset (about 2/3 of the cost of the default).
+    #[default]
+    Cheaper,
+    /// Signalsmith's default preset.
+    Default,
+}
+
+/// Engage the stretcher when the rate is further than this from 1 (with key lock on).
+const ENGAGE_RATE_DIFF: f64 = 5e-4;
+
+pub(crate) struct KeyLock {
+    stretch: Stretch,
+    /// Interleaved stereo input scratch.
+    input: Vec<f32>,
+    /// Interleaved stereo output scratch.
+    output: Vec<f32>,
+    acc: f64,
+    engaged: bool,
+    reseed: bool,
+    transpose: f32,
+    latency_in: f64,
+    latency_out: f64,
+}
+
+impl KeyLock {
+    pub fn new(rate_hz: u32, max_block: usize, quality: KeylockQuality) -> Self {
+        let stretch = match quality {
+            KeylockQuality::Cheaper => Stretch::preset_cheaper(2, rate_hz),
+            KeylockQuality::Default => Stretch::preset_default(2, rate_hz),
+        };
+        let latency_in = stretch.input_latency() as f64;
+        let latency_out = stretch.output_latency() as f64;
+        let preroll = 2 * stretch.input_latency();
+        let in_frames = ((max_block as f64 * MAX_RATE) as usize + 2).max(preroll);
+        Self {
+            stretch,
+            input: vec![0.0; 2 * in_frames],
+            output: vec![0.0; 2 * max_block],
+            acc: 0.0,
+            engaged: false,
+            reseed: false,
+            transpose: 0.0,
+            latency_in,
+            latency_out,
+        }
+    }
+
+    pub fn engaged(&self) -> bool {
+        self.engaged
+    }
+
+    /// Should the stretcher run for these settings?
+    pub fn wanted(&self, key_lock: bool, rate: f64, shift: f32) -> bool {
+        let diff = (rate - 1.0).abs();
+        shift != 0.0 || (key_lock && if self.engaged { diff > 0.0 } else { diff > ENGAGE_RATE_DIFF })
+    }
+
+    /// How far (track frames) the read cursor runs ahead of what is heard.
+    pub fn lead(&self, rate: f64) -> f64 {
+        self.latency_in + self.latency_out * rate
+    }
+
+    pub fn preroll_frames(&self) -> usize {
+        2 * self.latency_in as usize
+    }
+
+    pub fn engage(&mut self, rate: f64, key_lock: bool, shift: f32) {
+        self.stretch.reset();
+        self.engaged = true;
+        self.reseed = false;
+        self.acc = 0.0;
+        self.transpose = f32::NAN;
+        self.configure(rate, key_lock, shift);
+    }
+
+    pub fn disengage(&mut self) {
+        self.engaged = false;
+        self.reseed = false;
+    }
+
+    /// After a jump: restart from the new cursor on the next block.
+    pub fn reseed_pending(&mut self) {
+        self.reseed = true;
+    }
+
+    pub fn needs_reseed(&self) -> bool {
+        self.reseed
+    }
+
+    /// Key lock keeps the pitch; without it (key shift only) the pitch follows the rate.
+    pub fn configure(&mut self, rate: f64, key_lock: bool, shift: f32) {
+        let varispeed = if key_lock { 0.0 } else { 12.0 * rate.max(1e-3).log2() as f32 };
+        let t = shift + varispeed;
+        if !(self.transpose - t).abs().lt(&1e-3) {
+            self.transpose = t;
+            self.stretch.set_transpose_factor_semitones(t, None);
+        }
+    }
+
+    /// Input frames to feed for `n` output frames at `rate`.
+    pub fn input_frames(&mut self, n: usize, rate: f64) -> usize {
+        self.acc += n as f64 * rate;
+        let m = self.acc.floor().max(0.0);
+        self.acc -= m;
+        (m as usize).min(self.input.len() / 2)
+    }
+
+    pub fn take_input(&mut self) -> Vec<f32> {
+        std::mem::take(&mut self.input)
+    }
+
+    pub fn give_input(&mut self, input: Vec<f32>) {
+        self.input = input;
+    }
+
+    pub fn seek(&mut self, pre: &[f32], rate: f64) {
+        self.stretch.seek(pre, rate);
+    }
+
+    /// Stretch `input` (interleaved) into `out.len()` frames.
+    pub fn process(&mut self, input: &[f32], out: &mut [Frame]) {
+        let n = out.len().min(self.output.len() / 2);
+        self.stretch.process(input, &mut self.output[..2 * n]);
+        for (j, f) in out[..n].iter_mut().enumerate() {
+            *f = [self.output[2 * j], self.output[2 * j + 1]];
+        }
+    }
+}

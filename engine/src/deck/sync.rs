@@ -1,0 +1,55 @@
+//! Sync: a follower matches the leader's tempo (allowing half/double time) and beat phase.
+//! Phase is snapped once when sync engages or playback starts, then held by a gentle
+//! proportional correction of the rate (no audible pitch wobble, no drift).
+
+use super::{Deck, MAX_RATE};
+
+/// How a leader is seen by followers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SyncRef {
+    /// Tempo heard (BPM).
+    pub bpm: f64,
+    /// Fractional beat index heard now.
+    pub beat: f64,
+    /// The leader is playing (a paused leader gives its tempo, not its phase).
+    pub playing: bool,
+}
+
+/// A phase error is corrected over this many seconds.
+const CORRECTION_SECS: f64 = 0.25;
+/// The correction never changes the rate by more than this fraction.
+const MAX_CORRECTION: f64 = 0.02;
+/// Phase errors above this (in beats) are snapped when sync engages.
+const SNAP_BEATS: f64 = 0.001;
+
+/// The follower's rate for this segment, and an offset (frames) to jump by if the phase
+/// must be snapped.
+pub(super) fn follow(deck: &Deck, leader: SyncRef, snap: bool) -> (f64, Option<f64>) {
+    let native = deck.native_bpm();
+    if native <= 0.0 || leader.bpm <= 0.0 || !leader.bpm.is_finite() {
+        return (deck.manual_rate(), None);
+    }
+    // Follower beats per leader beat: half or double time when the tempos are far apart.
+    let ratio = leader.bpm / native;
+    let k = if ratio > 1.5 {
+        0.5
+    } else if ratio < 0.75 {
+        2.0
+    } else {
+        1.0
+    };
+    let base = (ratio * k).clamp(0.0, MAX_RATE);
+    let pos = deck.position();
+    if !leader.playing {
+        return (base, None);
+    }
+    let target = (leader.beat * k).rem_euclid(1.0);
+    let mine = deck.beat_at(pos).rem_euclid(1.0);
+    let err = (target - mine + 0.5).rem_euclid(1.0) - 0.5;
+    let beat_len = deck.grid.as_ref().map_or(0.0, |g| g.beat_length_at(pos));
+    if snap && err.abs() > SNAP_BEATS {
+        return (base, Some(err * beat_len));
+    }
+    let correction = (err * beat_len / (CORRECTION_SECS * deck.rate_hz)).clamp(-MAX_CORRECTION * base, MAX_CORRECTION * base);
+    ((base + correction).clamp(0.0, MAX_RATE), None)
+}
