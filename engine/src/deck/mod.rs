@@ -466,6 +466,9 @@ impl Deck {
                 self.buf = buf;
             }
             self.apply_play_gain(n);
+            if !self.playing {
+                self.play_gain.reset(0.0);
+            }
         }
         let mut buf = std::mem::take(&mut self.buf);
         let out = &mut buf[..n];
@@ -574,7 +577,6 @@ impl Deck {
         self.playing = false;
         self.stopping = false;
         self.at_end = true;
-        self.play_gain.reset(0.0);
         self.keylock.disengage();
         self.read_pos = self.frames();
     }

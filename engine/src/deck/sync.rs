@@ -48,7 +48,10 @@ pub(super) fn follow(deck: &Deck, leader: SyncRef, snap: bool) -> (f64, Option<f
     let err = (target - mine + 0.5).rem_euclid(1.0) - 0.5;
     let beat_len = deck.grid.as_ref().map_or(0.0, |g| g.beat_length_at(pos));
     if snap && err.abs() > SNAP_BEATS {
-        return (base, Some(err * beat_len));
+        // Jump back to the matching phase, or forward if that would leave the track.
+        let back = err * beat_len;
+        let offset = if pos + back < 0.0 { back + beat_len } else { back };
+        return (base, Some(offset));
     }
     let correction = (err * beat_len / (CORRECTION_SECS * deck.rate_hz)).clamp(-MAX_CORRECTION * base, MAX_CORRECTION * base);
     ((base + correction).clamp(0.0, MAX_RATE), None)
