@@ -1,1 +1,133 @@
-fn main() {}
+//! Engine render cost: 4 decks playing, each with 4 stems mixed live and key lock engaged at
+//! +3 % tempo, 48 kHz, blocks of 64 and 512 frames. Prints "× real time" and "% of one core"
+//! besides criterion's own statistics.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use segue_engine::{Command, Engine, EngineConfig, EngineParts, Outputs, Position, Stem, TrackAudio};
+
+const RATE: u32 = 48_000;
+
+/// A 60 s track whose four stems are distinct tones with a little noise.
+fn track(seed: u32) -> TrackAudio {
+    let n = RATE as usize * 60;
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    let stems: [Vec<[f32; 2]>; 4] = std::array::from_fn(|k| {
+        let f = 55.0 * (k as f32 + 1.0) * 1.5 + seed as f32;
+        (0..n)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let noise = (x as f32 / u32::MAX as f32 - 0.5) * 0.02;
+                let s = (i as f32 * f * std::f32::consts::TAU / RATE as f32).sin() * 0.1 + noise;
+                [s, s * 0.9]
+            })
+            .collect()
+    });
+    let mix = (0..n)
+        .map(|i| {
+            let mut m = [0.0; 2];
+            for s in &stems {
+                m[0] += s[i][0];
+                m[1] += s[i][1];
+            }
+            m
+        })
+        .collect();
+    TrackAudio::new(RATE, mix).with_stems(stems).unwrap()
+}
+
+fn setup(block: usize) -> EngineParts {
+    let mut parts = Engine::new(EngineConfig {
+        sample_rate: RATE,
+        max_block: block,
+        decks: 4,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    for d in 0..4u8 {
+        let h = &mut parts.handle;
+        h.send(Command::Load {
+            deck: d,
+            audio: Arc::new(track(d as u32)),
+        })
+        .unwrap();
+        h.send(Command::KeyLock { deck: d, on: true }).unwrap();
+        h.send(Command::Tempo { deck: d, percent: 3.0 }).unwrap();
+        // A stem away from unity: the deck mixes its four stems live.
+        h.send(Command::StemGain {
+            deck: d,
+            stem: Stem::Vocals,
+            gain: 0.8,
+        })
+        .unwrap();
+        // Loop the whole track so the decks never stop, however long criterion runs.
+        h.send(Command::SetLoop {
+            deck: d,
+            start: Position::Seconds(1.0),
+            end: Position::Seconds(59.0),
+        })
+        .unwrap();
+        h.send(Command::Play { deck: d, on: true }).unwrap();
+    }
+    parts
+}
+
+struct Bufs(Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>);
+
+impl Bufs {
+    fn new(n: usize) -> Self {
+        Self(vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n])
+    }
+    fn process(&mut self, engine: &mut Engine, n: usize) {
+        let mut out = Outputs {
+            master: [&mut self.0[..n], &mut self.1[..n]],
+            cue: [&mut self.2[..n], &mut self.3[..n]],
+        };
+        engine.process(&mut out, n);
+        black_box(&out.master[0][0]);
+    }
+}
+
+fn engine_render(c: &mut Criterion) {
+    let mut group = c.benchmark_group("engine_render");
+    for block in [64usize, 512] {
+        let mut parts = setup(block);
+        let mut bufs = Bufs::new(block);
+        // Warm up: let every deck engage its stretcher.
+        for _ in 0..(RATE as usize / block) {
+            bufs.process(&mut parts.engine, block);
+        }
+        assert!(parts.handle.status().decks[..4].iter().all(|d| d.playing && d.stretching));
+
+        // The ratio lines: 20 s of audio, timed as a whole.
+        let blocks = 20 * RATE as usize / block;
+        let t = Instant::now();
+        for _ in 0..blocks {
+            bufs.process(&mut parts.engine, block);
+        }
+        let secs = t.elapsed().as_secs_f64();
+        let audio = (blocks * block) as f64 / RATE as f64;
+        println!(
+            "engine_render/{block}: 4 decks × 4 stems, key lock +3 %, 48 kHz: {:.1}× real time, {:.2} % of one core",
+            audio / secs,
+            100.0 * secs / audio
+        );
+
+        group.throughput(Throughput::Elements(block as u64));
+        group.bench_function(format!("{block}_frames"), |b| b.iter(|| bufs.process(&mut parts.engine, block)));
+        assert!(parts.handle.status().decks[..4].iter().all(|d| d.playing && d.stretching));
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(5)).sample_size(50);
+    targets = engine_render
+}
+criterion_main!(benches);

@@ -1,8 +1,6 @@
 //! The engine: owns the decks and the mixer, applies commands at their frame, renders
 //! blocks, publishes status. `process` reads as the list of its steps.
 
-
-
 use crate::command::{Command, TimedCommand};
 use crate::deck::{Deck, KeylockQuality, Released};
 use crate::dsp::{sane, Smoothed};
@@ -59,10 +57,15 @@ pub enum ConfigError {
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ConfigError::SampleRate(r) => write!(f, "unsupported sample rate {r} Hz (use 44100, 48000, 88200 or 96000)"),
+            ConfigError::SampleRate(r) => write!(
+                f,
+                "unsupported sample rate {r} Hz (use 44100, 48000, 88200 or 96000)"
+            ),
             ConfigError::MaxBlock(b) => write!(f, "block size {b} is outside 16..=8192 frames"),
             ConfigError::Decks(d) => write!(f, "{d} decks: the engine runs 1 to {MAX_DECKS}"),
-            ConfigError::CommandCapacity(c) => write!(f, "command queue capacity {c} is outside 16..=1000000"),
+            ConfigError::CommandCapacity(c) => {
+                write!(f, "command queue capacity {c} is outside 16..=1000000")
+            }
         }
     }
 }
@@ -185,7 +188,11 @@ impl Engine {
     /// Render `frames` frames into `out` (fewer if a buffer is shorter). Real-time safe:
     /// no allocation, locking, blocking or panicking, whatever the commands say.
     pub fn process(&mut self, out: &mut Outputs<'_>, frames: usize) {
-        let frames = out.master.iter().chain(out.cue.iter()).fold(frames, |n, b| n.min(b.len()));
+        let frames = out
+            .master
+            .iter()
+            .chain(out.cue.iter())
+            .fold(frames, |n, b| n.min(b.len()));
         let mut done = 0;
         while done < frames {
             let n = (frames - done).min(self.max_block);
@@ -281,7 +288,9 @@ impl Engine {
             KeyLock { deck, on } => self.decks[deck as usize].set_key_lock(on),
             KeyShift { deck, semitones } => self.decks[deck as usize].set_key_shift(semitones),
             Sync { deck, on } => self.decks[deck as usize].set_sync(on),
-            SyncLeader { deck } => self.leader_choice = deck.filter(|&d| (d as usize) < self.decks.len()),
+            SyncLeader { deck } => {
+                self.leader_choice = deck.filter(|&d| (d as usize) < self.decks.len())
+            }
             Quantize { deck, on } => self.decks[deck as usize].set_quantize(on),
             BeatLoop { deck, beats } => self.decks[deck as usize].beat_loop(beats),
             SetLoop { deck, start, end } => self.decks[deck as usize].set_loop(start, end),
@@ -294,14 +303,22 @@ impl Engine {
             Trim { deck, db } => self.decks[deck as usize].set_trim(db),
             Eq { deck, band, gain } => self.decks[deck as usize].set_eq(band, gain),
             Filter { deck, amount } => self.decks[deck as usize].set_filter(amount),
-            StemGain { deck, stem, gain } => self.decks[deck as usize].set_stem_gain(stem as usize, gain),
-            StemMute { deck, stem, muted } => self.decks[deck as usize].set_stem_mute(stem as usize, muted),
+            StemGain { deck, stem, gain } => {
+                self.decks[deck as usize].set_stem_gain(stem as usize, gain)
+            }
+            StemMute { deck, stem, muted } => {
+                self.decks[deck as usize].set_stem_mute(stem as usize, muted)
+            }
             Volume { deck, level } => self.decks[deck as usize].set_volume(level),
             Pfl { deck, on } => self.decks[deck as usize].pfl = on,
             CrossfaderAssign { deck, side } => self.decks[deck as usize].side = side,
             Crossfader { position } => self.crossfader = sane(position, -1.0, 1.0, self.crossfader),
-            CrossfaderCurve { curve } => self.crossfader_curve = sane(curve, 0.0, 1.0, self.crossfader_curve),
-            ChannelFaderCurve { curve } => self.channel_curve = sane(curve, 0.0, 1.0, self.channel_curve),
+            CrossfaderCurve { curve } => {
+                self.crossfader_curve = sane(curve, 0.0, 1.0, self.crossfader_curve)
+            }
+            ChannelFaderCurve { curve } => {
+                self.channel_curve = sane(curve, 0.0, 1.0, self.channel_curve)
+            }
             MasterGain { gain } => self.master_gain.set(sane(gain, 0.0, 2.0, 1.0)),
             CueMix { mix } => self.cue_mix.set(sane(mix, 0.0, 1.0, 0.0)),
             HeadphoneGain { gain } => self.headphone_gain.set(sane(gain, 0.0, 2.0, 1.0)),
@@ -393,7 +410,11 @@ impl Engine {
             let hg = self.headphone_gain.next();
             for ch in 0..2 {
                 let h = (c[ch] + (o[ch] - c[ch]) * mix) * hg;
-                out.cue[ch][at + j] = if h.is_finite() { h.clamp(-1.0, 1.0) } else { 0.0 };
+                out.cue[ch][at + j] = if h.is_finite() {
+                    h.clamp(-1.0, 1.0)
+                } else {
+                    0.0
+                };
             }
             self.master_peak = self.master_peak.max(o[0].abs()).max(o[1].abs());
             self.master_sq += 0.5 * (o[0] as f64 * o[0] as f64 + o[1] as f64 * o[1] as f64);
@@ -446,6 +467,8 @@ impl Engine {
 
 /// Commands that may hand objects back (up to two) to the collector.
 fn may_release(cmd: &Command) -> bool {
-    matches!(cmd, Command::Load { .. } | Command::Eject { .. } | Command::SetBeatgrid { .. })
+    matches!(
+        cmd,
+        Command::Load { .. } | Command::Eject { .. } | Command::SetBeatgrid { .. }
+    )
 }
-

@@ -40,7 +40,10 @@ pub struct EngineHandle {
 }
 
 impl EngineHandle {
-    pub(crate) fn new(commands: rtrb::Producer<TimedCommand>, status: triple_buffer::Output<Status>) -> Self {
+    pub(crate) fn new(
+        commands: rtrb::Producer<TimedCommand>,
+        status: triple_buffer::Output<Status>,
+    ) -> Self {
         Self { commands, status }
     }
 
@@ -51,12 +54,17 @@ impl EngineHandle {
 
     /// Queue a command for engine frame `frame` (sample-accurate).
     pub fn send_at(&mut self, frame: u64, command: Command) -> Result<(), SendError> {
-        self.send_timed(TimedCommand { at: Some(frame), command })
+        self.send_timed(TimedCommand {
+            at: Some(frame),
+            command,
+        })
     }
 
     /// Queue a timed command.
     pub fn send_timed(&mut self, command: TimedCommand) -> Result<(), SendError> {
-        self.commands.push(command).map_err(|rtrb::PushError::Full(c)| SendError::Full(c))
+        self.commands
+            .push(command)
+            .map_err(|rtrb::PushError::Full(c)| SendError::Full(c))
     }
 
     /// Free slots in the command ring.

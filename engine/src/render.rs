@@ -18,9 +18,19 @@ impl EngineParts {
     /// blocks. Commands already sent through the handle are applied at their frames;
     /// `between` runs before every block (e.g. to send more commands) with the frame the
     /// block starts at.
-    pub fn render_offline(&mut self, frames: usize, block: usize, mut between: impl FnMut(&mut Self, u64)) -> Rendered {
+    pub fn render_offline(
+        &mut self,
+        frames: usize,
+        block: usize,
+        mut between: impl FnMut(&mut Self, u64),
+    ) -> Rendered {
         let block = block.max(1);
-        let mut planar = [vec![0.0f32; block], vec![0.0f32; block], vec![0.0f32; block], vec![0.0f32; block]];
+        let mut planar = [
+            vec![0.0f32; block],
+            vec![0.0f32; block],
+            vec![0.0f32; block],
+            vec![0.0f32; block],
+        ];
         let mut out = Rendered {
             master: Vec::with_capacity(frames),
             cue: Vec::with_capacity(frames),

@@ -127,7 +127,9 @@ impl std::fmt::Display for BeatgridError {
         f.write_str(match self {
             BeatgridError::TooFewBeats => "a beatgrid needs at least two beats",
             BeatgridError::NotIncreasing => "beat positions must be finite and strictly increasing",
-            BeatgridError::BadMeter => "beats per bar must be 1..=16 and the downbeat a listed beat",
+            BeatgridError::BadMeter => {
+                "beats per bar must be 1..=16 and the downbeat a listed beat"
+            }
         })
     }
 }
@@ -136,7 +138,11 @@ impl std::error::Error for BeatgridError {}
 
 impl Beatgrid {
     /// A grid from explicit beat positions (frames).
-    pub fn new(beats: Vec<f64>, downbeat: usize, beats_per_bar: u32) -> Result<Self, BeatgridError> {
+    pub fn new(
+        beats: Vec<f64>,
+        downbeat: usize,
+        beats_per_bar: u32,
+    ) -> Result<Self, BeatgridError> {
         if beats.len() < 2 {
             return Err(BeatgridError::TooFewBeats);
         }
@@ -155,7 +161,12 @@ impl Beatgrid {
 
     /// A constant-tempo grid: first beat at `first_beat` frames, `bpm` at `sample_rate`,
     /// covering `frames` frames; the first beat is a downbeat.
-    pub fn constant(bpm: f64, first_beat: f64, sample_rate: u32, frames: usize) -> Result<Self, BeatgridError> {
+    pub fn constant(
+        bpm: f64,
+        first_beat: f64,
+        sample_rate: u32,
+        frames: usize,
+    ) -> Result<Self, BeatgridError> {
         if !(bpm.is_finite() && bpm > 0.0 && first_beat.is_finite()) {
             return Err(BeatgridError::NotIncreasing);
         }
@@ -267,10 +278,25 @@ mod tests {
 
     #[test]
     fn bad_grids_are_rejected() {
-        assert_eq!(Beatgrid::new(vec![1.0], 0, 4), Err(BeatgridError::TooFewBeats));
-        assert_eq!(Beatgrid::new(vec![1.0, 1.0], 0, 4), Err(BeatgridError::NotIncreasing));
-        assert_eq!(Beatgrid::new(vec![0.0, f64::NAN], 0, 4), Err(BeatgridError::NotIncreasing));
-        assert_eq!(Beatgrid::new(vec![0.0, 1.0], 2, 4), Err(BeatgridError::BadMeter));
-        assert_eq!(Beatgrid::new(vec![0.0, 1.0], 0, 0), Err(BeatgridError::BadMeter));
+        assert_eq!(
+            Beatgrid::new(vec![1.0], 0, 4),
+            Err(BeatgridError::TooFewBeats)
+        );
+        assert_eq!(
+            Beatgrid::new(vec![1.0, 1.0], 0, 4),
+            Err(BeatgridError::NotIncreasing)
+        );
+        assert_eq!(
+            Beatgrid::new(vec![0.0, f64::NAN], 0, 4),
+            Err(BeatgridError::NotIncreasing)
+        );
+        assert_eq!(
+            Beatgrid::new(vec![0.0, 1.0], 2, 4),
+            Err(BeatgridError::BadMeter)
+        );
+        assert_eq!(
+            Beatgrid::new(vec![0.0, 1.0], 0, 0),
+            Err(BeatgridError::BadMeter)
+        );
     }
 }

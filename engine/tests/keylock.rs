@@ -40,9 +40,18 @@ fn cents(f: f64, reference: f64) -> f64 {
 fn render_pitch(key_lock: bool, tempo: f32, shift: f32) -> (f64, DeckStatus) {
     let mut rig = Rig::new(RATE, 1, 512);
     rig.load(0, sine(RATE, 440.0, 0.5, 6.0));
-    rig.send(Command::KeyLock { deck: 0, on: key_lock });
-    rig.send(Command::Tempo { deck: 0, percent: tempo });
-    rig.send(Command::KeyShift { deck: 0, semitones: shift });
+    rig.send(Command::KeyLock {
+        deck: 0,
+        on: key_lock,
+    });
+    rig.send(Command::Tempo {
+        deck: 0,
+        percent: tempo,
+    });
+    rig.send(Command::KeyShift {
+        deck: 0,
+        semitones: shift,
+    });
     rig.send(Command::Play { deck: 0, on: true });
     let out = rig.run(RATE as usize * 3, 512);
     let st = rig.parts.handle.status().decks[0];
@@ -56,7 +65,11 @@ fn key_lock_keeps_440hz_within_10_cents_at_plus_8_percent() {
     assert!((st.rate - 1.08).abs() < 1e-9);
     assert!(cents(f, 440.0).abs() <= 10.0, "heard {f:.2} Hz");
     // And the tempo really changed: 2 s of output consumed 2.16 s of track (± latency).
-    assert!((st.position_secs - 3.0 * 1.08).abs() < 0.1, "position {}", st.position_secs);
+    assert!(
+        (st.position_secs - 3.0 * 1.08).abs() < 0.1,
+        "position {}",
+        st.position_secs
+    );
 }
 
 #[test]
@@ -69,7 +82,10 @@ fn without_key_lock_pitch_follows_the_tempo() {
 #[test]
 fn key_shift_moves_the_pitch_by_semitones() {
     let (f, _) = render_pitch(true, 0.0, 2.0);
-    assert!(cents(f, 440.0 * 2f64.powf(2.0 / 12.0)).abs() <= 10.0, "heard {f:.2} Hz");
+    assert!(
+        cents(f, 440.0 * 2f64.powf(2.0 / 12.0)).abs() <= 10.0,
+        "heard {f:.2} Hz"
+    );
 }
 
 #[test]

@@ -47,14 +47,27 @@ fn render_with(cmds: &[Command]) -> Vec<f32> {
 fn eq_kill_attenuates_its_band_by_at_least_40_db() {
     let flat = render_with(&[]);
     let freqs = [50.0, 800.0, 10_000.0];
-    for (b, band) in [EqBand::Low, EqBand::Mid, EqBand::High].into_iter().enumerate() {
-        let killed = render_with(&[Command::Eq { deck: 0, band, gain: 0.0 }]);
+    for (b, band) in [EqBand::Low, EqBand::Mid, EqBand::High]
+        .into_iter()
+        .enumerate()
+    {
+        let killed = render_with(&[Command::Eq {
+            deck: 0,
+            band,
+            gain: 0.0,
+        }]);
         for (k, &f) in freqs.iter().enumerate() {
             let change = db(goertzel(&killed, RATE, f), goertzel(&flat, RATE, f));
             if k == b {
-                assert!(change <= -40.0, "{band:?} kill: {f} Hz only {change:.1} dB down");
+                assert!(
+                    change <= -40.0,
+                    "{band:?} kill: {f} Hz only {change:.1} dB down"
+                );
             } else {
-                assert!(change.abs() < 1.0, "{band:?} kill changed {f} Hz by {change:.1} dB");
+                assert!(
+                    change.abs() < 1.0,
+                    "{band:?} kill changed {f} Hz by {change:.1} dB"
+                );
             }
         }
     }
@@ -68,19 +81,40 @@ fn eq_boost_is_six_db_at_most() {
         band: EqBand::Mid,
         gain: 100.0,
     }]);
-    let change = db(goertzel(&boosted, RATE, 800.0), goertzel(&flat, RATE, 800.0));
+    let change = db(
+        goertzel(&boosted, RATE, 800.0),
+        goertzel(&flat, RATE, 800.0),
+    );
     assert!((change - 6.02).abs() < 0.5, "boost {change:.2} dB");
 }
 
 #[test]
 fn filter_knob_low_passes_left_and_high_passes_right() {
     let flat = render_with(&[]);
-    let lp = render_with(&[Command::Filter { deck: 0, amount: -0.8 }]);
-    let hp = render_with(&[Command::Filter { deck: 0, amount: 0.8 }]);
-    assert!(db(goertzel(&lp, RATE, 10_000.0), goertzel(&flat, RATE, 10_000.0)) < -30.0);
+    let lp = render_with(&[Command::Filter {
+        deck: 0,
+        amount: -0.8,
+    }]);
+    let hp = render_with(&[Command::Filter {
+        deck: 0,
+        amount: 0.8,
+    }]);
+    assert!(
+        db(
+            goertzel(&lp, RATE, 10_000.0),
+            goertzel(&flat, RATE, 10_000.0)
+        ) < -30.0
+    );
     assert!(db(goertzel(&lp, RATE, 50.0), goertzel(&flat, RATE, 50.0)).abs() < 1.5);
     assert!(db(goertzel(&hp, RATE, 50.0), goertzel(&flat, RATE, 50.0)) < -30.0);
-    assert!(db(goertzel(&hp, RATE, 10_000.0), goertzel(&flat, RATE, 10_000.0)).abs() < 1.5);
+    assert!(
+        db(
+            goertzel(&hp, RATE, 10_000.0),
+            goertzel(&flat, RATE, 10_000.0)
+        )
+        .abs()
+            < 1.5
+    );
 }
 
 #[test]
@@ -118,7 +152,11 @@ fn stem_mute_removes_only_that_stem() {
     let out = left(&rig.run(n - 1000, 512)[RATE as usize / 2..]);
     let p = |f| goertzel(&out, RATE, f);
     let full = goertzel(&left(&tone(300.0)[..out.len()]), RATE, 300.0);
-    assert!(db(p(100.0), full) < -60.0, "muted drums still at {:.1} dB", db(p(100.0), full));
+    assert!(
+        db(p(100.0), full) < -60.0,
+        "muted drums still at {:.1} dB",
+        db(p(100.0), full)
+    );
     assert!(db(p(300.0), full).abs() < 0.2);
     assert!((db(p(3000.0), full) + 6.02).abs() < 0.3);
     assert!(rig.parts.handle.status().decks[0].has_stems);
@@ -152,12 +190,24 @@ fn crossfader_curves_at_their_endpoints_and_centre() {
         assert_eq!(crossfade(1.0, curve), (0.0, 1.0), "curve {curve} at B");
     }
     let (a, b) = crossfade(0.0, 0.0);
-    assert!((a - 0.7071).abs() < 1e-3 && (b - 0.7071).abs() < 1e-3, "smooth centre {a} {b}");
-    assert_eq!(crossfade(0.0, 1.0), (1.0, 1.0), "sharp curve: both full in the centre");
+    assert!(
+        (a - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-3
+            && (b - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-3,
+        "smooth centre {a} {b}"
+    );
+    assert_eq!(
+        crossfade(0.0, 1.0),
+        (1.0, 1.0),
+        "sharp curve: both full in the centre"
+    );
     // Constant power along the smooth curve.
     for x in [-0.8f32, -0.3, 0.4, 0.9] {
         let (a, b) = crossfade(x, 0.0);
-        assert!((a * a + b * b - 1.0).abs() < 1e-3, "power at {x}: {}", a * a + b * b);
+        assert!(
+            (a * a + b * b - 1.0).abs() < 1e-3,
+            "power at {x}: {}",
+            a * a + b * b
+        );
     }
 }
 
@@ -170,7 +220,10 @@ fn limiter_keeps_a_plus_12_db_input_inside_full_scale() {
     rig.send(Command::Play { deck: 1, on: true });
     rig.send(Command::MasterGain { gain: 2.0 });
     let out = rig.run(RATE as usize * 2 - 100, 333);
-    let peak = out.iter().flat_map(|f| f.iter()).fold(0.0f32, |m, s| m.max(s.abs()));
+    let peak = out
+        .iter()
+        .flat_map(|f| f.iter())
+        .fold(0.0f32, |m, s| m.max(s.abs()));
     assert!(peak <= 1.0, "peak {peak}");
     assert!(peak > 0.85, "the limiter must not just mute ({peak})");
     assert!(rig.parts.handle.status().limiter_reduction_db < -12.0);
@@ -180,8 +233,14 @@ fn limiter_keeps_a_plus_12_db_input_inside_full_scale() {
 fn pfl_sends_a_deck_to_the_cue_bus_and_cue_mix_blends_master() {
     let mut rig = Rig::new(RATE, 2, 512);
     rig.load(0, TrackAudio::new(RATE, vec![[0.25, 0.25]; RATE as usize]));
-    rig.load(1, TrackAudio::new(RATE, vec![[0.125, 0.125]; RATE as usize]));
-    rig.send(Command::Volume { deck: 1, level: 0.0 });
+    rig.load(
+        1,
+        TrackAudio::new(RATE, vec![[0.125, 0.125]; RATE as usize]),
+    );
+    rig.send(Command::Volume {
+        deck: 1,
+        level: 0.0,
+    });
     rig.send(Command::Pfl { deck: 1, on: true });
     rig.send(Command::Play { deck: 0, on: true });
     rig.send(Command::Play { deck: 1, on: true });
@@ -198,16 +257,34 @@ fn fader_moves_are_smoothed() {
     let mut rig = Rig::new(RATE, 1, 512);
     rig.load(0, TrackAudio::new(RATE, vec![[0.5, 0.5]; RATE as usize]));
     rig.send(Command::Play { deck: 0, on: true });
-    rig.send_at(2000, Command::Volume { deck: 0, level: 0.0 });
+    rig.send_at(
+        2000,
+        Command::Volume {
+            deck: 0,
+            level: 0.0,
+        },
+    );
     rig.send_at(3000, Command::Trim { deck: 0, db: -20.0 });
-    rig.send_at(3000, Command::Volume { deck: 0, level: 1.0 });
-    rig.send_at(5000, Command::Eq {
-        deck: 0,
-        band: EqBand::Low,
-        gain: 0.0,
-    });
+    rig.send_at(
+        3000,
+        Command::Volume {
+            deck: 0,
+            level: 1.0,
+        },
+    );
+    rig.send_at(
+        5000,
+        Command::Eq {
+            deck: 0,
+            band: EqBand::Low,
+            gain: 0.0,
+        },
+    );
     let out = rig.run(10_000, 512);
-    let max_step = out.windows(2).map(|w| (w[1][0] - w[0][0]).abs()).fold(0.0, f32::max);
+    let max_step = out
+        .windows(2)
+        .map(|w| (w[1][0] - w[0][0]).abs())
+        .fold(0.0, f32::max);
     assert!(max_step < 0.01, "largest sample step {max_step}");
 }
 

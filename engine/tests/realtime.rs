@@ -70,7 +70,7 @@ fn random_command(r: &mut Rng, tracks: &[Arc<TrackAudio>], grids: &[Arc<Beatgrid
             deck,
             grid: (r.below(4) > 0).then(|| grids[r.below(grids.len() as u64) as usize].clone()),
         },
-        3 | 4 | 5 => Command::Play { deck, on },
+        3..=5 => Command::Play { deck, on },
         6 => Command::Cue { deck, pressed: on },
         7 => Command::SetCue { deck, at: pos },
         8 => Command::CueReturn { deck },
@@ -87,7 +87,10 @@ fn random_command(r: &mut Rng, tracks: &[Arc<TrackAudio>], grids: &[Arc<Beatgrid
             deck,
             percent: r.value(),
         },
-        13 => Command::Nudge { deck, ms: r.value() },
+        13 => Command::Nudge {
+            deck,
+            ms: r.value(),
+        },
         14 => Command::KeyLock { deck, on },
         15 => Command::KeyShift {
             deck,
@@ -98,7 +101,10 @@ fn random_command(r: &mut Rng, tracks: &[Arc<TrackAudio>], grids: &[Arc<Beatgrid
             deck: (r.below(2) == 0).then_some(deck),
         },
         18 => Command::Quantize { deck, on },
-        19 => Command::BeatLoop { deck, beats: r.value() },
+        19 => Command::BeatLoop {
+            deck,
+            beats: r.value(),
+        },
         20 => Command::SetLoop {
             deck,
             start: pos,
@@ -124,26 +130,41 @@ fn random_command(r: &mut Rng, tracks: &[Arc<TrackAudio>], grids: &[Arc<Beatgrid
             deck,
             index: r.below(12) as u8,
         },
-        27 => Command::Trim { deck, db: r.value() * 5.0 },
+        27 => Command::Trim {
+            deck,
+            db: r.value() * 5.0,
+        },
         28 => Command::Eq {
             deck,
             band,
             gain: r.value(),
         },
-        29 => Command::Filter { deck, amount: r.value() },
+        29 => Command::Filter {
+            deck,
+            amount: r.value(),
+        },
         30 => Command::StemGain {
             deck,
             stem,
             gain: r.value(),
         },
-        31 => Command::StemMute { deck, stem, muted: on },
-        32 => Command::Volume { deck, level: r.value() },
+        31 => Command::StemMute {
+            deck,
+            stem,
+            muted: on,
+        },
+        32 => Command::Volume {
+            deck,
+            level: r.value(),
+        },
         33 => Command::Pfl { deck, on },
         34 => Command::CrossfaderAssign {
             deck,
             side: [CrossfaderSide::A, CrossfaderSide::B, CrossfaderSide::Thru][r.below(3) as usize],
         },
-        35 => Command::Crossfader { position: r.value() },
+        35 => Command::Crossfader {
+            position: r.value(),
+        },
         36 => Command::CrossfaderCurve { curve: r.value() },
         37 => Command::ChannelFaderCurve { curve: r.value() },
         38 => Command::MasterGain { gain: r.value() },
@@ -160,9 +181,17 @@ fn command_storm_of_100k_random_commands_is_survived_without_allocation() {
     let mut rig = Rig::new(rate, 4, 512);
     // Loud material (+12 dB over full scale) with stems, so the limiter and stems work hard.
     let loud: Vec<Frame> = sine(rate, 110.0, 4.0, 8.0).mix;
-    let stems: [Vec<Frame>; 4] = std::array::from_fn(|k| loud.iter().map(|f| [f[0] * 0.25 * (k as f32 + 1.0) / 2.5; 2]).collect());
+    let stems: [Vec<Frame>; 4] = std::array::from_fn(|k| {
+        loud.iter()
+            .map(|f| [f[0] * 0.25 * (k as f32 + 1.0) / 2.5; 2])
+            .collect()
+    });
     let tracks = vec![
-        Arc::new(TrackAudio::new(rate, loud.clone()).with_stems(stems).unwrap()),
+        Arc::new(
+            TrackAudio::new(rate, loud.clone())
+                .with_stems(stems)
+                .unwrap(),
+        ),
         Arc::new(sine(rate, 440.0, 1.0, 3.0)),
         Arc::new(TrackAudio::new(rate, vec![[0.5, -0.5]; 10])),
         Arc::new(TrackAudio::new(rate, Vec::new())),
@@ -197,7 +226,12 @@ fn command_storm_of_100k_random_commands_is_survived_without_allocation() {
                 2 => Some(frame + r.below(512)),
                 _ => Some(frame + r.below(100_000)),
             };
-            if rig.parts.handle.send_timed(TimedCommand { at, command: c }).is_ok() {
+            if rig
+                .parts
+                .handle
+                .send_timed(TimedCommand { at, command: c })
+                .is_ok()
+            {
                 sent += 1;
             }
         }
@@ -219,9 +253,19 @@ fn command_storm_of_100k_random_commands_is_survived_without_allocation() {
         frame += n as u64;
     }
     let st = rig.parts.handle.status();
-    assert!(st.commands_applied > 50_000, "{} applied", st.commands_applied);
-    assert!(st.commands_rejected > 1_000, "deck indices 4 and 5 must be rejected");
-    assert!(worst > 0.1, "the storm must not have silenced everything ({worst})");
+    assert!(
+        st.commands_applied > 50_000,
+        "{} applied",
+        st.commands_applied
+    );
+    assert!(
+        st.commands_rejected > 1_000,
+        "deck indices 4 and 5 must be rejected"
+    );
+    assert!(
+        worst > 0.1,
+        "the storm must not have silenced everything ({worst})"
+    );
     // Everything handed back was collected off the audio thread.
     drop(tracks);
     drop(grids);
@@ -233,7 +277,10 @@ fn replaced_tracks_are_freed_by_the_collector_not_the_audio_thread() {
     for i in 0..50 {
         // The rig keeps no reference: the engine's is the last one.
         rig.load((i % 2) as u8, sine(48_000, 220.0, 0.2, 0.1));
-        rig.grid((i % 2) as u8, Beatgrid::constant(120.0, 0.0, 48_000, 4800).unwrap());
+        rig.grid(
+            (i % 2) as u8,
+            Beatgrid::constant(120.0, 0.0, 48_000, 4800).unwrap(),
+        );
         rig.send(Command::Play {
             deck: (i % 2) as u8,
             on: true,

@@ -18,23 +18,39 @@ fn synced_offsets(key_lock: bool, secs: f64) -> (f64, usize) {
     let mut rig = Rig::new(RATE, 2, 512);
     let len = secs + 5.0;
     rig.load(0, clicks(RATE, 120.0, 0.0, len, 0));
-    rig.grid(0, Beatgrid::constant(120.0, 0.0, RATE, (len * RATE as f64) as usize).unwrap());
+    rig.grid(
+        0,
+        Beatgrid::constant(120.0, 0.0, RATE, (len * RATE as f64) as usize).unwrap(),
+    );
     rig.load(1, clicks(RATE, 126.5, 7_000.0, len * 1.1, 1));
-    rig.grid(1, Beatgrid::constant(126.5, 7_000.0, RATE, (len * 1.1 * RATE as f64) as usize).unwrap());
-    rig.send(Command::KeyLock { deck: 1, on: key_lock });
+    rig.grid(
+        1,
+        Beatgrid::constant(126.5, 7_000.0, RATE, (len * 1.1 * RATE as f64) as usize).unwrap(),
+    );
+    rig.send(Command::KeyLock {
+        deck: 1,
+        on: key_lock,
+    });
     rig.send(Command::Play { deck: 0, on: true });
     rig.send_at(10_000, Command::Play { deck: 1, on: true });
     rig.send_at(10_000, Command::Sync { deck: 1, on: true });
     let out = rig.run((secs * RATE as f64) as usize, 256);
     let st = rig.parts.handle.status();
     assert_eq!(st.sync_leader, Some(0));
-    assert!((st.decks[1].bpm - 120.0).abs() < 0.05, "follower at {} BPM", st.decks[1].bpm);
+    assert!(
+        (st.decks[1].bpm - 120.0).abs() < 0.05,
+        "follower at {} BPM",
+        st.decks[1].bpm
+    );
     let a = onsets(&out, 0, 0.05, 2000);
     let b = onsets(&out, 1, 0.05, 2000);
     let mut worst = 0.0f64;
     let mut n = 0;
     for &t in a.iter().filter(|&&t| t > RATE as usize) {
-        let nearest = b.iter().map(|&u| (u as f64 - t as f64).abs()).fold(f64::MAX, f64::min);
+        let nearest = b
+            .iter()
+            .map(|&u| (u as f64 - t as f64).abs())
+            .fold(f64::MAX, f64::min);
         worst = worst.max(nearest * 1000.0 / RATE as f64);
         n += 1;
     }
@@ -74,4 +90,3 @@ fn sync_matches_double_time_tracks_at_their_own_tempo() {
     // 172 → 174 (double of 87), not 87.
     assert!((st.bpm - 174.0).abs() < 0.1, "follower at {} BPM", st.bpm);
 }
-

@@ -1,4 +1,5 @@
 //! Sample accuracy: scheduled commands, hot-cue jumps and loop boundaries land on the exact
+#![allow(clippy::needless_range_loop)] // index arithmetic on frames reads clearer here
 //! frame.
 
 mod common;
@@ -20,7 +21,15 @@ fn frame_of(s: f32) -> i64 {
 
 #[test]
 fn scheduled_play_starts_on_exact_frame() {
-    for (k, block) in [(0u64, 64), (1, 64), (100, 64), (777, 64), (777, 1), (1023, 512), (5000, 333)] {
+    for (k, block) in [
+        (0u64, 64),
+        (1, 64),
+        (100, 64),
+        (777, 64),
+        (777, 1),
+        (1023, 512),
+        (5000, 333),
+    ] {
         let mut rig = Rig::new(RATE, 2, 512);
         rig.load(0, TrackAudio::new(RATE, vec![[0.25, 0.25]; RATE as usize]));
         rig.send_at(k, Command::Play { deck: 0, on: true });
@@ -34,7 +43,10 @@ fn scheduled_play_starts_on_exact_frame() {
 fn commands_in_one_block_apply_at_their_own_frames() {
     let mut rig = Rig::new(RATE, 2, 1024);
     rig.load(0, TrackAudio::new(RATE, vec![[0.25, 0.25]; RATE as usize]));
-    rig.load(1, TrackAudio::new(RATE, vec![[0.125, 0.125]; RATE as usize]));
+    rig.load(
+        1,
+        TrackAudio::new(RATE, vec![[0.125, 0.125]; RATE as usize]),
+    );
     rig.send_at(300, Command::Play { deck: 1, on: true });
     rig.send_at(100, Command::Play { deck: 0, on: true });
     let out = rig.run(1024, 1024);
@@ -62,7 +74,11 @@ fn hot_cue_jump_lands_on_the_exact_frame() {
     // The jump crossfades over a few ms; from the first frame the new material is in, and
     // once the fade is over every frame is exactly cue + offset.
     for i in jump_at as usize + 200..jump_at as usize + 2000 {
-        assert_eq!(frame_of(out[i][0]), 100_000 + (i as i64 - jump_at as i64), "frame {i}");
+        assert_eq!(
+            frame_of(out[i][0]),
+            100_000 + (i as i64 - jump_at as i64),
+            "frame {i}"
+        );
     }
     // At the jump frame the output already moves towards the cue (mix of old and new).
     assert!(out[jump_at as usize][0] > out[jump_at as usize - 1][0] + 1e-4);
@@ -80,7 +96,11 @@ fn loop_boundaries_are_exact_to_the_sample() {
     rig.send(Command::Play { deck: 0, on: true });
     let out = rig.run(12_000, 100);
     for (i, f) in out.iter().enumerate().skip(200) {
-        let expect = if i < 3000 { i as i64 } else { 1000 + ((i - 3000) % 2000) as i64 };
+        let expect = if i < 3000 {
+            i as i64
+        } else {
+            1000 + ((i - 3000) % 2000) as i64
+        };
         assert_eq!(frame_of(f[0]), expect, "output frame {i}");
     }
 }
@@ -90,10 +110,19 @@ fn beat_loop_is_quantized_to_the_grid_and_exact() {
     let mut rig = Rig::new(RATE, 1, 512);
     rig.load(0, ramp(RATE, RATE as usize * 8, SCALE));
     // 120 BPM: a beat is 24 000 frames; first beat at 500.
-    rig.grid(0, Beatgrid::constant(120.0, 500.0, RATE, RATE as usize * 8).unwrap());
+    rig.grid(
+        0,
+        Beatgrid::constant(120.0, 500.0, RATE, RATE as usize * 8).unwrap(),
+    );
     rig.send(Command::Play { deck: 0, on: true });
     // Pressed at 30 000 (1.27 beats in): quantized to beat 1 = 24 500, 1 beat long.
-    rig.send_at(30_000, Command::BeatLoop { deck: 0, beats: 1.0 });
+    rig.send_at(
+        30_000,
+        Command::BeatLoop {
+            deck: 0,
+            beats: 1.0,
+        },
+    );
     let out = rig.run(100_000, 512);
     let st = rig.parts.handle.status().decks[0];
     assert!(st.looping);
@@ -107,10 +136,27 @@ fn beat_loop_is_quantized_to_the_grid_and_exact() {
 fn loop_roll_resumes_where_playback_would_have_been() {
     let mut rig = Rig::new(RATE, 1, 512);
     rig.load(0, ramp(RATE, RATE as usize * 8, SCALE));
-    rig.grid(0, Beatgrid::constant(120.0, 0.0, RATE, RATE as usize * 8).unwrap());
+    rig.grid(
+        0,
+        Beatgrid::constant(120.0, 0.0, RATE, RATE as usize * 8).unwrap(),
+    );
     rig.send(Command::Play { deck: 0, on: true });
-    rig.send_at(48_000, Command::LoopRoll { deck: 0, beats: 0.25, on: true });
-    rig.send_at(60_000, Command::LoopRoll { deck: 0, beats: 0.25, on: false });
+    rig.send_at(
+        48_000,
+        Command::LoopRoll {
+            deck: 0,
+            beats: 0.25,
+            on: true,
+        },
+    );
+    rig.send_at(
+        60_000,
+        Command::LoopRoll {
+            deck: 0,
+            beats: 0.25,
+            on: false,
+        },
+    );
     let out = rig.run(70_000, 256);
     // While rolling: a quarter beat (6000 frames) from 48 000 repeats.
     assert_eq!(frame_of(out[54_000][0]), 48_000);
@@ -131,30 +177,54 @@ fn cdj_cue_sets_previews_and_returns() {
         to: Position::Frames(10_000.0),
     });
     // Paused away from the cue point: pressing cue sets it here.
-    rig.send(Command::Cue { deck: 0, pressed: true });
-    rig.send(Command::Cue { deck: 0, pressed: false });
+    rig.send(Command::Cue {
+        deck: 0,
+        pressed: true,
+    });
+    rig.send(Command::Cue {
+        deck: 0,
+        pressed: false,
+    });
     rig.run(256, 256);
     assert_eq!(rig.parts.handle.status().decks[0].cue_point, 10_000.0);
     // Pressed again on the cue point: plays while held...
-    rig.send(Command::Cue { deck: 0, pressed: true });
+    rig.send(Command::Cue {
+        deck: 0,
+        pressed: true,
+    });
     let out = rig.run(4096, 256);
     assert!(rig.parts.handle.status().decks[0].previewing);
     assert!(frame_of(out[4000][0]) > 10_000);
     // ...and returns to the cue point, paused, on release.
-    rig.send(Command::Cue { deck: 0, pressed: false });
+    rig.send(Command::Cue {
+        deck: 0,
+        pressed: false,
+    });
     rig.run(4096, 256);
     let st = rig.parts.handle.status().decks[0];
     assert!(!st.playing && !st.previewing);
     assert_eq!(st.position, 10_000.0);
     // Preview, then press play while holding: keeps playing after release.
-    rig.send(Command::Cue { deck: 0, pressed: true });
+    rig.send(Command::Cue {
+        deck: 0,
+        pressed: true,
+    });
     rig.send(Command::Play { deck: 0, on: true });
-    rig.send(Command::Cue { deck: 0, pressed: false });
+    rig.send(Command::Cue {
+        deck: 0,
+        pressed: false,
+    });
     rig.run(4096, 256);
     assert!(rig.parts.handle.status().decks[0].playing);
     // Cue while playing: back to the cue point and paused.
-    rig.send(Command::Cue { deck: 0, pressed: true });
-    rig.send(Command::Cue { deck: 0, pressed: false });
+    rig.send(Command::Cue {
+        deck: 0,
+        pressed: true,
+    });
+    rig.send(Command::Cue {
+        deck: 0,
+        pressed: false,
+    });
     rig.run(4096, 256);
     let st = rig.parts.handle.status().decks[0];
     assert!(!st.playing);
@@ -180,7 +250,10 @@ fn pause_fades_out_instead_of_clicking() {
     rig.send(Command::Play { deck: 0, on: true });
     rig.send_at(1000, Command::Play { deck: 0, on: false });
     let out = rig.run(2000, 256);
-    let max_step = out.windows(2).map(|w| (w[1][0] - w[0][0]).abs()).fold(0.0, f32::max);
+    let max_step = out
+        .windows(2)
+        .map(|w| (w[1][0] - w[0][0]).abs())
+        .fold(0.0, f32::max);
     assert!(max_step < 0.01, "largest sample step {max_step}");
     assert_eq!(out[1999][0], 0.0);
 }

@@ -115,7 +115,9 @@ impl Isolator {
     }
 
     fn flat(&self) -> bool {
-        self.gains.iter().all(|g| g.is_settled() && g.value() == 1.0)
+        self.gains
+            .iter()
+            .all(|g| g.is_settled() && g.value() == 1.0)
     }
 
     /// Filter a block in place.
@@ -128,7 +130,11 @@ impl Isolator {
             self.ch.iter_mut().for_each(Channel::reset);
         }
         for f in buf {
-            let g = [self.gains[0].next(), self.gains[1].next(), self.gains[2].next()];
+            let g = [
+                self.gains[0].next(),
+                self.gains[1].next(),
+                self.gains[2].next(),
+            ];
             let wet = [self.ch[0].process(f[0], g), self.ch[1].process(f[1], g)];
             let w = self.engage.next_weight();
             f[0] += (wet[0] - f[0]) * w;

@@ -64,7 +64,13 @@ impl KeyLock {
     /// Should the stretcher run for these settings?
     pub fn wanted(&self, key_lock: bool, rate: f64, shift: f32) -> bool {
         let diff = (rate - 1.0).abs();
-        shift != 0.0 || (key_lock && if self.engaged { diff > 0.0 } else { diff > ENGAGE_RATE_DIFF })
+        shift != 0.0
+            || (key_lock
+                && if self.engaged {
+                    diff > 0.0
+                } else {
+                    diff > ENGAGE_RATE_DIFF
+                })
     }
 
     /// How far (track frames) the read cursor runs ahead of what is heard.
@@ -101,7 +107,11 @@ impl KeyLock {
 
     /// Key lock keeps the pitch; without it (key shift only) the pitch follows the rate.
     pub fn configure(&mut self, rate: f64, key_lock: bool, shift: f32) {
-        let varispeed = if key_lock { 0.0 } else { 12.0 * rate.max(1e-3).log2() as f32 };
+        let varispeed = if key_lock {
+            0.0
+        } else {
+            12.0 * rate.max(1e-3).log2() as f32
+        };
         let t = shift + varispeed;
         if !(self.transpose - t).abs().lt(&1e-3) {
             self.transpose = t;

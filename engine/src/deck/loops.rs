@@ -75,7 +75,11 @@ impl Deck {
         // press just before a boundary counts as on it.
         let q = beats.min(1.0);
         let b = self.beat_at(pos) / q;
-        let snapped = if b - b.floor() > 0.9 { b.ceil() } else { b.floor() };
+        let snapped = if b - b.floor() > 0.9 {
+            b.ceil()
+        } else {
+            b.floor()
+        };
         self.frame_at_beat(snapped * q)
     }
 
@@ -141,7 +145,9 @@ impl Deck {
             (true, Some(_)) => {
                 let beats = sane(beats, MIN_LOOP_BEATS, MAX_LOOP_BEATS, 1.0) as f64;
                 let start = self.loops.start;
-                self.loops.end = self.frame_at_beat(self.beat_at(start) + beats).max(start + 1.0);
+                self.loops.end = self
+                    .frame_at_beat(self.beat_at(start) + beats)
+                    .max(start + 1.0);
             }
             (false, Some(roll)) => {
                 let (s, e, en) = roll.before;
@@ -151,7 +157,11 @@ impl Deck {
                     enabled: en,
                     roll: None,
                 };
-                let lead = if self.keylock.engaged() { self.keylock.lead(self.rate) } else { 0.0 };
+                let lead = if self.keylock.engaged() {
+                    self.keylock.lead(self.rate)
+                } else {
+                    0.0
+                };
                 self.jump(roll.slip - lead);
             }
             (false, None) => {}

@@ -119,7 +119,7 @@ fn sample_at(data: &[Frame], pos: f64) -> Frame {
             [0.0; 2]
         }
     };
-    if i < -2 || i >= n + 1 {
+    if i < -2 || i > n {
         return [0.0; 2];
     }
     let (a, b) = (get(i), get(i + 1));
@@ -127,7 +127,10 @@ fn sample_at(data: &[Frame], pos: f64) -> Frame {
         return a;
     }
     let (z, c) = (get(i - 1), get(i + 2));
-    [hermite(z[0], a[0], b[0], c[0], t), hermite(z[1], a[1], b[1], c[1], t)]
+    [
+        hermite(z[0], a[0], b[0], c[0], t),
+        hermite(z[1], a[1], b[1], c[1], t),
+    ]
 }
 
 impl Deck {
@@ -251,7 +254,10 @@ impl Deck {
     // ----- transport -----------------------------------------------------------------
 
     pub fn load(&mut self, audio: Arc<TrackAudio>) -> (Released, Released) {
-        let old_track = self.track.replace(audio).map_or(Released::Nothing, Released::Track);
+        let old_track = self
+            .track
+            .replace(audio)
+            .map_or(Released::Nothing, Released::Track);
         let old_grid = self.grid.take().map_or(Released::Nothing, Released::Grid);
         self.reset_transport();
         (old_track, old_grid)
@@ -399,7 +405,11 @@ impl Deck {
 
     fn update_stems(&mut self) {
         for i in 0..4 {
-            let g = if self.stem_mute[i] { 0.0 } else { self.stem_gain[i] };
+            let g = if self.stem_mute[i] {
+                0.0
+            } else {
+                self.stem_gain[i]
+            };
             self.stem_smooth[i].set(g);
         }
     }
@@ -452,7 +462,9 @@ impl Deck {
         if !active {
             self.buf[..n].fill([0.0; 2]);
         } else {
-            let stretch = self.keylock.wanted(self.key_lock, self.rate, self.key_shift);
+            let stretch = self
+                .keylock
+                .wanted(self.key_lock, self.rate, self.key_shift);
             if stretch {
                 self.render_stretched(n);
             } else {
@@ -485,19 +497,27 @@ impl Deck {
 
     fn render_stretched(&mut self, n: usize) {
         if !self.keylock.engaged() || self.keylock.needs_reseed() {
-            let heard = if self.keylock.engaged() { self.read_pos } else { self.position() };
+            let heard = if self.keylock.engaged() {
+                self.read_pos
+            } else {
+                self.position()
+            };
             let lead = self.keylock.lead(self.rate);
             let start = heard + lead;
-            self.keylock.engage(self.rate, self.key_lock, self.key_shift);
+            self.keylock
+                .engage(self.rate, self.key_lock, self.key_shift);
             // Pre-roll: the stretcher's input history ends where reading continues.
             let mut pre = self.keylock.take_input();
             let len = self.keylock.preroll_frames().min(pre.len() / 2);
-            self.read_pos = start - len as f64;
+            // Whole frames: the stretcher reads at rate 1, so every read is then exact
+            // (no interpolation needed).
+            self.read_pos = (start - len as f64).round();
             self.pull_raw(&mut pre, len, 1.0);
             self.keylock.seek(&pre[..2 * len], self.rate);
             self.keylock.give_input(pre);
         }
-        self.keylock.configure(self.rate, self.key_lock, self.key_shift);
+        self.keylock
+            .configure(self.rate, self.key_lock, self.key_shift);
         let m = self.keylock.input_frames(n, self.rate);
         let mut input = self.keylock.take_input();
         self.pull_raw(&mut input, m, 1.0);
@@ -534,7 +554,10 @@ impl Deck {
             return;
         };
         let use_stems = track.stems.is_some()
-            && !self.stem_smooth.iter().all(|s| s.is_settled() && s.value() == 1.0);
+            && !self
+                .stem_smooth
+                .iter()
+                .all(|s| s.is_settled() && s.value() == 1.0);
         let end = track.frames() as f64;
         for f in out.iter_mut() {
             let g = [
@@ -615,7 +638,10 @@ impl Deck {
         let beat = self.beat_at(pos);
         let (beat_in_bar, bar) = match &self.grid {
             Some(g) => (g.bar_phase(beat).floor() as u32, g.bar_at(beat) as i64),
-            None => ((beat.rem_euclid(4.0)).floor() as u32, (beat / 4.0).floor() as i64),
+            None => (
+                (beat.rem_euclid(4.0)).floor() as u32,
+                (beat / 4.0).floor() as i64,
+            ),
         };
         let native = self.native_bpm();
         if self.meter_frames > 0 {
@@ -653,7 +679,11 @@ impl Deck {
             cue_point: self.cue.point,
             hot_cues: self.hot_cues,
             volume: self.volume,
-            eq: [self.eq.gain(EqBand::Low), self.eq.gain(EqBand::Mid), self.eq.gain(EqBand::High)],
+            eq: [
+                self.eq.gain(EqBand::Low),
+                self.eq.gain(EqBand::Mid),
+                self.eq.gain(EqBand::High),
+            ],
             filter: self.filter.amount(),
             stems: std::array::from_fn(|i| self.stem_smooth[i].target()),
             pfl: self.pfl,

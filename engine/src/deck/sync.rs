@@ -50,9 +50,14 @@ pub(super) fn follow(deck: &Deck, leader: SyncRef, snap: bool) -> (f64, Option<f
     if snap && err.abs() > SNAP_BEATS {
         // Jump back to the matching phase, or forward if that would leave the track.
         let back = err * beat_len;
-        let offset = if pos + back < 0.0 { back + beat_len } else { back };
+        let offset = if pos + back < 0.0 {
+            back + beat_len
+        } else {
+            back
+        };
         return (base, Some(offset));
     }
-    let correction = (err * beat_len / (CORRECTION_SECS * deck.rate_hz)).clamp(-MAX_CORRECTION * base, MAX_CORRECTION * base);
+    let correction = (err * beat_len / (CORRECTION_SECS * deck.rate_hz))
+        .clamp(-MAX_CORRECTION * base, MAX_CORRECTION * base);
     ((base + correction).clamp(0.0, MAX_RATE), None)
 }

@@ -36,19 +36,40 @@ impl Biquad {
     /// Second-order low-pass.
     pub fn lowpass(freq: f64, rate: f64, q: f64) -> Self {
         let (c, alpha) = Self::w0(freq, rate, q);
-        Self::from_raw((1.0 - c) / 2.0, 1.0 - c, (1.0 - c) / 2.0, 1.0 + alpha, -2.0 * c, 1.0 - alpha)
+        Self::from_raw(
+            (1.0 - c) / 2.0,
+            1.0 - c,
+            (1.0 - c) / 2.0,
+            1.0 + alpha,
+            -2.0 * c,
+            1.0 - alpha,
+        )
     }
 
     /// Second-order high-pass.
     pub fn highpass(freq: f64, rate: f64, q: f64) -> Self {
         let (c, alpha) = Self::w0(freq, rate, q);
-        Self::from_raw((1.0 + c) / 2.0, -(1.0 + c), (1.0 + c) / 2.0, 1.0 + alpha, -2.0 * c, 1.0 - alpha)
+        Self::from_raw(
+            (1.0 + c) / 2.0,
+            -(1.0 + c),
+            (1.0 + c) / 2.0,
+            1.0 + alpha,
+            -2.0 * c,
+            1.0 - alpha,
+        )
     }
 
     /// Second-order all-pass.
     pub fn allpass(freq: f64, rate: f64, q: f64) -> Self {
         let (c, alpha) = Self::w0(freq, rate, q);
-        Self::from_raw(1.0 - alpha, -2.0 * c, 1.0 + alpha, 1.0 + alpha, -2.0 * c, 1.0 - alpha)
+        Self::from_raw(
+            1.0 - alpha,
+            -2.0 * c,
+            1.0 + alpha,
+            1.0 + alpha,
+            -2.0 * c,
+            1.0 - alpha,
+        )
     }
 
     /// Filter one sample.

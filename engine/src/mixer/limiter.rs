@@ -34,7 +34,10 @@ impl Limiter {
         if peak * self.gain > CEILING {
             self.gain = CEILING / peak;
         }
-        [(l * self.gain).clamp(-1.0, 1.0), (r * self.gain).clamp(-1.0, 1.0)]
+        [
+            (l * self.gain).clamp(-1.0, 1.0),
+            (r * self.gain).clamp(-1.0, 1.0),
+        ]
     }
 
     /// Current gain reduction in dB (≤ 0).

@@ -5,13 +5,19 @@
 use std::sync::Arc;
 
 use assert_no_alloc::{assert_no_alloc, violation_count};
-use segue_engine::{Beatgrid, Command, Engine, EngineConfig, EngineParts, Frame, Outputs, TrackAudio};
+use segue_engine::{
+    Beatgrid, Command, Engine, EngineConfig, EngineParts, Frame, Outputs, TrackAudio,
+};
 
 /// Run `f` as the audio thread would: any allocator call inside panics the test.
 pub fn rt<T>(f: impl FnOnce() -> T) -> T {
     let before = violation_count();
     let r = assert_no_alloc(f);
-    assert_eq!(violation_count(), before, "the audio path allocated or freed memory");
+    assert_eq!(
+        violation_count(),
+        before,
+        "the audio path allocated or freed memory"
+    );
     r
 }
 
@@ -117,7 +123,10 @@ pub fn sine(rate: u32, freq: f64, amp: f32, secs: f64) -> TrackAudio {
 /// A track whose sample value encodes its own frame index: `(i + 1) * scale`, so any
 /// output sample tells exactly which track frame was played.
 pub fn ramp(rate: u32, frames: usize, scale: f32) -> TrackAudio {
-    TrackAudio::new(rate, (0..frames).map(|i| [(i + 1) as f32 * scale; 2]).collect())
+    TrackAudio::new(
+        rate,
+        (0..frames).map(|i| [(i + 1) as f32 * scale; 2]).collect(),
+    )
 }
 
 /// Short clicks (5 ms decaying 2 kHz bursts) at every beat of `bpm`, starting at frame
@@ -136,9 +145,9 @@ pub fn clicks(rate: u32, bpm: f64, first: f64, secs: f64, channel: usize) -> Tra
         for j in 0..len.min(n - start) {
             let t = j as f64 / rate as f64;
             let v = ((std::f64::consts::TAU * 2000.0 * t).sin() * (-t * 800.0).exp()) as f32 * 0.5;
-            for c in 0..2 {
+            for (c, s) in mix[start + j].iter_mut().enumerate() {
                 if channel == 2 || channel == c {
-                    mix[start + j][c] = v;
+                    *s = v;
                 }
             }
         }
