@@ -1,6 +1,6 @@
 //! Sample accuracy: scheduled commands, hot-cue jumps and loop boundaries land on the exact
-#![allow(clippy::needless_range_loop)] // index arithmetic on frames reads clearer here
 //! frame.
+#![allow(clippy::needless_range_loop)] // index arithmetic on frames reads clearer here
 
 mod common;
 
