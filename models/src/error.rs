@@ -36,6 +36,16 @@ pub enum ModelsError {
         /// The file concerned.
         path: PathBuf,
     },
+    /// The file holds more audio than Segue decodes into memory for one track. The limit exists
+    /// because a hostile or mislabelled file could otherwise make the decoder allocate without
+    /// bound (decoded audio is held uncompressed: about 1.4 GB per hour at 48 kHz stereo).
+    #[error("{path}: more than {limit_secs} s of audio, the most Segue decodes for one track")]
+    TooLong {
+        /// The file concerned.
+        path: PathBuf,
+        /// The limit in seconds that was exceeded.
+        limit_secs: u32,
+    },
     /// Resampling to the engine rate failed.
     #[error("{path}: cannot resample from {from} Hz to {to} Hz ({reason})")]
     Resample {
