@@ -13,6 +13,7 @@
 pub mod decode;
 pub mod demo;
 mod error;
+pub mod music;
 pub mod wav;
 
 pub use error::ModelsError;
