@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use segue_engine::{Command, Engine, EngineConfig, EngineParts, Outputs, Position, Stem, TrackAudio};
+use segue_engine::{
+    Command, Engine, EngineConfig, EngineParts, Outputs, Position, Stem, TrackAudio,
+};
 
 const RATE: u32 = 48_000;
 
@@ -57,7 +59,11 @@ fn setup(block: usize) -> EngineParts {
         })
         .unwrap();
         h.send(Command::KeyLock { deck: d, on: true }).unwrap();
-        h.send(Command::Tempo { deck: d, percent: 3.0 }).unwrap();
+        h.send(Command::Tempo {
+            deck: d,
+            percent: 3.0,
+        })
+        .unwrap();
         // A stem away from unity: the deck mixes its four stems live.
         h.send(Command::StemGain {
             deck: d,
@@ -102,7 +108,9 @@ fn engine_render(c: &mut Criterion) {
         for _ in 0..(RATE as usize / block) {
             bufs.process(&mut parts.engine, block);
         }
-        assert!(parts.handle.status().decks[..4].iter().all(|d| d.playing && d.stretching));
+        assert!(parts.handle.status().decks[..4]
+            .iter()
+            .all(|d| d.playing && d.stretching));
 
         // The ratio lines: 20 s of audio, timed as a whole.
         let blocks = 20 * RATE as usize / block;
@@ -119,8 +127,12 @@ fn engine_render(c: &mut Criterion) {
         );
 
         group.throughput(Throughput::Elements(block as u64));
-        group.bench_function(format!("{block}_frames"), |b| b.iter(|| bufs.process(&mut parts.engine, block)));
-        assert!(parts.handle.status().decks[..4].iter().all(|d| d.playing && d.stretching));
+        group.bench_function(format!("{block}_frames"), |b| {
+            b.iter(|| bufs.process(&mut parts.engine, block))
+        });
+        assert!(parts.handle.status().decks[..4]
+            .iter()
+            .all(|d| d.playing && d.stretching));
     }
     group.finish();
 }

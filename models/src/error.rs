@@ -74,6 +74,13 @@ pub enum ModelsError {
         /// The parser's reason.
         reason: String,
     },
+    /// An offline mix could not be set up (tracks at the wrong rate, engine refused the
+    /// configuration or its command queue).
+    #[error("cannot render the mix: {reason}")]
+    Mix {
+        /// What was wrong.
+        reason: String,
+    },
 }
 
 impl ModelsError {

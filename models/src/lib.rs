@@ -1,7 +1,8 @@
 //! # segue-models
 //!
 //! Everything slow, off the audio thread: decoding audio files into [`TrackAudio`],
-//! synthesising the demo material, writing WAV files; later the Musical DNA analysis,
+//! synthesising the demo material, writing WAV files, rendering offline transitions
+//! ([`mixdown`]); later the Musical DNA analysis,
 //! stem separation, the similarity index, mix plans, the library store and the background
 //! worker.
 //!
@@ -13,6 +14,7 @@
 pub mod decode;
 pub mod demo;
 mod error;
+pub mod mixdown;
 pub mod music;
 pub mod wav;
 

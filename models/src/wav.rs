@@ -16,7 +16,12 @@ pub enum WavFormat {
 }
 
 /// Write stereo frames to `path` at `sample_rate`. Samples are clamped to [-1, 1].
-pub fn write_wav(path: &Path, sample_rate: u32, frames: &[Frame], format: WavFormat) -> Result<(), ModelsError> {
+pub fn write_wav(
+    path: &Path,
+    sample_rate: u32,
+    frames: &[Frame],
+    format: WavFormat,
+) -> Result<(), ModelsError> {
     let err = |e: hound::Error| match e {
         hound::Error::IoError(io) => ModelsError::io(path, io),
         other => ModelsError::WavWrite {
@@ -39,7 +44,11 @@ pub fn write_wav(path: &Path, sample_rate: u32, frames: &[Frame], format: WavFor
     let mut w = hound::WavWriter::create(path, spec).map_err(err)?;
     for f in frames {
         for &s in f {
-            let s = if s.is_finite() { s.clamp(-1.0, 1.0) } else { 0.0 };
+            let s = if s.is_finite() {
+                s.clamp(-1.0, 1.0)
+            } else {
+                0.0
+            };
             match format {
                 WavFormat::Float32 => w.write_sample(s).map_err(err)?,
                 WavFormat::Pcm16 => w.write_sample((s * 32767.0).round() as i16).map_err(err)?,

@@ -26,6 +26,11 @@ pub(crate) struct KeyLock {
     input: Vec<f32>,
     /// Interleaved stereo output scratch.
     output: Vec<f32>,
+    /// Output discarded while warming up after (re)engaging.
+    warm: Vec<f32>,
+    /// The stretcher's analysis interval in frames: after a seek it outputs silence for
+    /// about this long, so engaging runs it this far ahead (see [`KeyLock::warm_up`]).
+    interval: usize,
     acc: f64,
     engaged: bool,
     reseed: bool,
@@ -36,18 +41,22 @@ pub(crate) struct KeyLock {
 
 impl KeyLock {
     pub fn new(rate_hz: u32, max_block: usize, quality: KeylockQuality) -> Self {
-        let stretch = match quality {
-            KeylockQuality::Cheaper => Stretch::preset_cheaper(2, rate_hz),
-            KeylockQuality::Default => Stretch::preset_default(2, rate_hz),
+        // The presets' block and interval lengths (signalsmith-stretch.h).
+        let (stretch, interval_secs) = match quality {
+            KeylockQuality::Cheaper => (Stretch::preset_cheaper(2, rate_hz), 0.04),
+            KeylockQuality::Default => (Stretch::preset_default(2, rate_hz), 0.03),
         };
+        let interval = (rate_hz as f64 * interval_secs) as usize;
         let latency_in = stretch.input_latency() as f64;
         let latency_out = stretch.output_latency() as f64;
         let preroll = 2 * stretch.input_latency();
-        let in_frames = ((max_block as f64 * MAX_RATE) as usize + 2).max(preroll);
+        let in_frames = ((max_block.max(interval) as f64 * MAX_RATE) as usize + 2).max(preroll);
         Self {
             stretch,
             input: vec![0.0; 2 * in_frames],
             output: vec![0.0; 2 * max_block],
+            warm: vec![0.0; 2 * interval],
+            interval,
             acc: 0.0,
             engaged: false,
             reseed: false,
@@ -137,6 +146,18 @@ impl KeyLock {
 
     pub fn seek(&mut self, pre: &[f32], rate: f64) {
         self.stretch.seek(pre, rate);
+    }
+
+    /// Output frames to run (and discard) after a seek so the first heard frame is real
+    /// output, not the stretcher's start-up silence.
+    pub fn warm_up_frames(&self) -> usize {
+        self.interval
+    }
+
+    /// Feed `input` (interleaved) for [`Self::warm_up_frames`] output frames and throw the
+    /// output away. Costs one analysis interval of one deck's stretching, once per engage.
+    pub fn warm_up(&mut self, input: &[f32]) {
+        self.stretch.process(input, &mut self.warm[..]);
     }
 
     /// Stretch `input` (interleaved) into `out.len()` frames.

@@ -503,18 +503,22 @@ impl Deck {
                 self.position()
             };
             let lead = self.keylock.lead(self.rate);
-            let start = heard + lead;
+            let warm = self.keylock.warm_up_frames();
             self.keylock
                 .engage(self.rate, self.key_lock, self.key_shift);
-            // Pre-roll: the stretcher's input history ends where reading continues.
-            let mut pre = self.keylock.take_input();
-            let len = self.keylock.preroll_frames().min(pre.len() / 2);
+            let mut input = self.keylock.take_input();
+            // Pre-roll (input history), then a warm-up run whose output is discarded, so that
+            // reading continues at heard + lead and what comes out next is what is heard.
+            let pre = self.keylock.preroll_frames().min(input.len() / 2);
+            let warm_in = ((warm as f64 * self.rate).round() as usize).min(input.len() / 2);
             // Whole frames: the stretcher reads at rate 1, so every read is then exact
             // (no interpolation needed).
-            self.read_pos = (start - len as f64).round();
-            self.pull_raw(&mut pre, len, 1.0);
-            self.keylock.seek(&pre[..2 * len], self.rate);
-            self.keylock.give_input(pre);
+            self.read_pos = (heard + lead - (warm_in + pre) as f64).round();
+            self.pull_raw(&mut input, pre, 1.0);
+            self.keylock.seek(&input[..2 * pre], self.rate);
+            self.pull_raw(&mut input, warm_in, 1.0);
+            self.keylock.warm_up(&input[..2 * warm_in]);
+            self.keylock.give_input(input);
         }
         self.keylock
             .configure(self.rate, self.key_lock, self.key_shift);
