@@ -43,7 +43,7 @@ fn track(seed: u32) -> TrackAudio {
     TrackAudio::new(RATE, mix).with_stems(stems).unwrap()
 }
 
-fn setup(block: usize) -> EngineParts {
+fn setup(block: usize, key_lock: bool) -> EngineParts {
     let mut parts = Engine::new(EngineConfig {
         sample_rate: RATE,
         max_block: block,
@@ -58,7 +58,11 @@ fn setup(block: usize) -> EngineParts {
             audio: Arc::new(track(d as u32)),
         })
         .unwrap();
-        h.send(Command::KeyLock { deck: d, on: true }).unwrap();
+        h.send(Command::KeyLock {
+            deck: d,
+            on: key_lock,
+        })
+        .unwrap();
         h.send(Command::Tempo {
             deck: d,
             percent: 3.0,
@@ -99,11 +103,31 @@ impl Bufs {
     }
 }
 
+/// Render 20 s of audio in blocks of `block` and print the ratio line.
+fn ratio_line(parts: &mut EngineParts, bufs: &mut Bufs, block: usize, what: &str) {
+    let blocks = 20 * RATE as usize / block;
+    let t = Instant::now();
+    for _ in 0..blocks {
+        bufs.process(&mut parts.engine, block);
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let audio = (blocks * block) as f64 / RATE as f64;
+    println!(
+        "engine_render/{block}: 4 decks × 4 stems, {what}, 48 kHz: {:.1}× real time, {:.2} % of one core",
+        audio / secs,
+        100.0 * secs / audio
+    );
+}
+
 fn engine_render(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine_render");
     for block in [64usize, 512] {
-        let mut parts = setup(block);
+        // For reference: the engine's own cost, without the time-stretcher.
+        let mut plain = setup(block, false);
         let mut bufs = Bufs::new(block);
+        ratio_line(&mut plain, &mut bufs, block, "tempo +3 % without key lock");
+
+        let mut parts = setup(block, true);
         // Warm up: let every deck engage its stretcher.
         for _ in 0..(RATE as usize / block) {
             bufs.process(&mut parts.engine, block);
@@ -111,23 +135,10 @@ fn engine_render(c: &mut Criterion) {
         assert!(parts.handle.status().decks[..4]
             .iter()
             .all(|d| d.playing && d.stretching));
-
-        // The ratio lines: 20 s of audio, timed as a whole.
-        let blocks = 20 * RATE as usize / block;
-        let t = Instant::now();
-        for _ in 0..blocks {
-            bufs.process(&mut parts.engine, block);
-        }
-        let secs = t.elapsed().as_secs_f64();
-        let audio = (blocks * block) as f64 / RATE as f64;
-        println!(
-            "engine_render/{block}: 4 decks × 4 stems, key lock +3 %, 48 kHz: {:.1}× real time, {:.2} % of one core",
-            audio / secs,
-            100.0 * secs / audio
-        );
+        ratio_line(&mut parts, &mut bufs, block, "key lock at +3 %");
 
         group.throughput(Throughput::Elements(block as u64));
-        group.bench_function(format!("{block}_frames"), |b| {
+        group.bench_function(format!("{block}_frames_key_lock"), |b| {
             b.iter(|| bufs.process(&mut parts.engine, block))
         });
         assert!(parts.handle.status().decks[..4]
