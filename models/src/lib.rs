@@ -11,6 +11,7 @@
 //!
 //! [`TrackAudio`]: segue_engine::TrackAudio
 
+pub mod analysis;
 pub mod decode;
 pub mod demo;
 mod error;

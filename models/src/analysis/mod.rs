@@ -1,0 +1,78 @@
+//! Musical analysis of a track ("Musical DNA"): tempo and beatgrid, downbeats, key,
+//! loudness, energy, structure, cue points and feature vectors.
+//!
+//! Work in progress (issue #4): the stages land one file each, all working on one shared
+//! [`Spectrogram`] of the track, and [`Analysis`] is the record they fill.
+
+mod stft;
+
+use serde::{Deserialize, Serialize};
+
+pub use stft::Spectrogram;
+
+/// Version of the analysis algorithms: a library entry analysed by an older version is
+/// re-analysed on demand. Bump it whenever a stage changes its results.
+pub const ANALYSER_VERSION: u32 = 1;
+
+/// A labelled part of a track, in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    /// Start (a downbeat).
+    pub start: f64,
+    /// End.
+    pub end: f64,
+    /// `intro`, `verse`, `build`, `drop`, `break` or `outro`.
+    pub label: String,
+    /// Energy level 1..=10 of the section.
+    pub energy: u8,
+}
+
+/// A named cue point on a downbeat, in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cue {
+    /// Position.
+    pub time: f64,
+    /// What it is for (`first downbeat`, `mix in`, `drop 1`, `break`, `mix out`...).
+    pub name: String,
+}
+
+/// Everything Segue knows about a track's music (field names are the `--json` keys).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    /// Length in seconds.
+    pub duration: f64,
+    /// Tempo in BPM (fractional).
+    pub bpm: f64,
+    /// Beat times in seconds.
+    pub beats: Vec<f64>,
+    /// Downbeat times in seconds.
+    pub downbeats: Vec<f64>,
+    /// Beats per bar.
+    pub beats_per_bar: u32,
+    /// True when the beats follow one constant tempo.
+    pub constant_tempo: bool,
+    /// Key name, e.g. `"A minor"`.
+    pub key: String,
+    /// Camelot code, e.g. `"8A"`.
+    pub camelot: String,
+    /// Open Key code, e.g. `"1m"`.
+    pub open_key: String,
+    /// Key confidence 0..1.
+    pub key_confidence: f64,
+    /// EBU R128 integrated loudness, LUFS.
+    pub lufs: f64,
+    /// EBU R128 loudness range, LU.
+    pub loudness_range: f64,
+    /// True peak, dBTP.
+    pub true_peak_db: f64,
+    /// Track energy level 1..=10.
+    pub energy: u8,
+    /// Sections in order.
+    pub sections: Vec<Section>,
+    /// Cue points in time order.
+    pub cues: Vec<Cue>,
+    /// Analyser version that produced this.
+    pub analyser_version: u32,
+    /// DNA schema version.
+    pub dna_version: u32,
+}
