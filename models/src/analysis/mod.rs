@@ -4,7 +4,13 @@
 //! Work in progress (issue #4): the stages land one file each, all working on one shared
 //! [`Spectrogram`] of the track, and [`Analysis`] is the record they fill.
 
+pub mod beats;
+pub mod energy;
+pub mod key;
+pub mod loudness;
+pub mod onset;
 mod stft;
+pub mod tempo;
 
 use serde::{Deserialize, Serialize};
 
