@@ -19,5 +19,6 @@ pub mod library;
 pub mod mixdown;
 pub mod music;
 pub mod wav;
+pub mod worker;
 
 pub use error::ModelsError;
