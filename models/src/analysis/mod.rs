@@ -5,11 +5,14 @@
 //! [`Spectrogram`] of the track, and [`Analysis`] is the record they fill.
 
 pub mod beats;
+pub mod cues;
+pub mod dna;
 pub mod energy;
 pub mod key;
 pub mod loudness;
 pub mod onset;
 mod stft;
+pub mod structure;
 pub mod tempo;
 
 use serde::{Deserialize, Serialize};
