@@ -81,6 +81,16 @@ pub enum ModelsError {
         /// What was wrong.
         reason: String,
     },
+    /// The track library (an SQLite file) could not be opened, migrated, read or written:
+    /// not a database, a locked or read-only file, a full disk, or a file path the library
+    /// cannot store.
+    #[error("library {path}: {reason}")]
+    Library {
+        /// The library file (or the track file) concerned.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl ModelsError {
