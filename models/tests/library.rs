@@ -670,6 +670,31 @@ fn scan_recognises_moved_files_and_reanalyses_after_a_version_bump() {
 }
 
 #[test]
+fn a_touched_file_keeps_its_track_and_its_new_time_is_recorded() {
+    let s = Scratch::new("touch");
+    let a = s.track("music/a.wav", 120.0, "8A", 5);
+    let dirs = [s.path("music")];
+    scan(&s.db(), &dirs, 1, fake_analyse, |_| {}).unwrap();
+    let lib = Library::open(&s.db()).unwrap();
+    let before = lib.get(&a).unwrap().unwrap().track;
+
+    let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&a)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    assert!(!lib.needs_analysis(&a).unwrap(), "same content");
+    let report = scan(&s.db(), &dirs, 1, fake_analyse, |_| {}).unwrap();
+    assert_eq!((report.added, report.skipped, report.moved), (0, 1, 0));
+    let after = lib.get(&a).unwrap().unwrap().track;
+    assert_eq!(after.id, before.id);
+    assert_ne!(after.mtime_ns, before.mtime_ns, "the new time is stored");
+    assert_eq!(lib.list().unwrap().len(), 1);
+}
+
+#[test]
 fn scan_reports_a_missing_folder_and_goes_on() {
     let s = Scratch::new("missing");
     s.track("music/a.wav", 120.0, "8A", 5);

@@ -90,7 +90,7 @@ pub(super) fn open_rw(path: &Path) -> Result<Connection, ModelsError> {
     }
     conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
         .map_err(db_err(path))?;
-    migrate(path, &conn, found)?;
+    migrate(path, &conn, found, MIGRATIONS)?;
     Ok(conn)
 }
 
@@ -135,8 +135,13 @@ fn refuse_newer(path: &Path, found: u32) -> Result<(), ModelsError> {
 /// interrupted migration leaves the file at the last completed version. The version is read
 /// again under the write lock, so two processes opening a fresh file at once do not both run
 /// a step.
-fn migrate(path: &Path, conn: &Connection, from: u32) -> Result<(), ModelsError> {
-    for (i, step) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+fn migrate(
+    path: &Path,
+    conn: &Connection,
+    from: u32,
+    migrations: &[&str],
+) -> Result<(), ModelsError> {
+    for (i, step) in migrations.iter().enumerate().skip(from as usize) {
         let to = i + 1;
         let run = || -> rusqlite::Result<()> {
             conn.execute_batch("BEGIN IMMEDIATE")?;
@@ -155,4 +160,49 @@ fn migrate(path: &Path, conn: &Connection, from: u32) -> Result<(), ModelsError>
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(conn: &Connection) -> u32 {
+        user_version(conn).unwrap()
+    }
+
+    #[test]
+    fn later_steps_run_in_order_from_the_stored_version() {
+        let conn = Connection::open_in_memory().unwrap();
+        let path = Path::new(":memory:");
+        let steps = [MIGRATION_1, "ALTER TABLE tracks ADD COLUMN artist TEXT;"];
+        migrate(path, &conn, 0, &steps[..1]).unwrap();
+        assert_eq!(version(&conn), 1);
+        migrate(path, &conn, version(&conn), &steps).unwrap();
+        assert_eq!(version(&conn), 2);
+        conn.execute_batch("SELECT artist FROM tracks").unwrap();
+        // Up to date: nothing runs (the ALTER would fail if it ran twice).
+        migrate(path, &conn, version(&conn), &steps).unwrap();
+        assert_eq!(version(&conn), 2);
+    }
+
+    #[test]
+    fn a_failed_step_rolls_back_to_the_last_complete_version() {
+        let conn = Connection::open_in_memory().unwrap();
+        let path = Path::new(":memory:");
+        let steps = [
+            MIGRATION_1,
+            "CREATE TABLE half_done (x INTEGER); SELECT no_such_function();",
+        ];
+        let err = migrate(path, &conn, 0, &steps).unwrap_err();
+        assert!(err.to_string().contains("schema version 2"), "{err}");
+        assert_eq!(version(&conn), 1);
+        let half: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'half_done'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(half, 0, "the failed step left nothing behind");
+    }
 }

@@ -45,6 +45,9 @@ pub(super) struct Identity {
     pub path_text: String,
     pub stat: Stat,
     pub hash: String,
+    /// True when the path, size and modification time matched a stored track (the hash was
+    /// taken from the library, not computed).
+    pub stat_matched: bool,
     /// The track with this content, if the library has it.
     pub known: Option<Known>,
 }
@@ -95,6 +98,7 @@ pub(super) fn identify(conn: &Connection, db: &Path, path: &Path) -> Result<Iden
                 path: abs,
                 stat: st,
                 hash,
+                stat_matched: true,
                 known: Some(Known {
                     id,
                     stored_path: Some(path_text.clone()),
@@ -125,6 +129,7 @@ pub(super) fn identify(conn: &Connection, db: &Path, path: &Path) -> Result<Iden
         path_text,
         stat: st,
         hash,
+        stat_matched: false,
         known,
     })
 }
@@ -262,8 +267,9 @@ pub(super) fn write_analysis(
     Ok(id)
 }
 
-/// Records the known track in `ident` as living at `ident.path` if it moved there. Returns
-/// whether it moved.
+/// Records the known track in `ident` as living at `ident.path` if it moved there, or its new
+/// size and modification time if only those changed (a touched file, so the next scan need
+/// not hash it again). Returns whether it moved.
 pub(super) fn relocate(
     conn: &mut Connection,
     db: &Path,
@@ -273,6 +279,13 @@ pub(super) fn relocate(
         return Ok(false);
     };
     if !should_move(ident) {
+        if !ident.stat_matched && known.stored_path.as_deref() == Some(ident.path_text.as_str()) {
+            conn.execute(
+                "UPDATE tracks SET size = ?, mtime_ns = ? WHERE id = ?",
+                params![ident.stat.size as i64, ident.stat.mtime_ns, known.id],
+            )
+            .map_err(db_err(db))?;
+        }
         return Ok(false);
     }
     let title = ident
@@ -410,6 +423,7 @@ impl Library {
             path_text,
             stat: st,
             hash,
+            stat_matched: false,
             known: None,
         };
         write_analysis(&mut self.conn, &self.path, &ident, analysis)
