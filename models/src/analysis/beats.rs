@@ -1,1 +1,603 @@
-//! (in progress)
+//! Beats, beatgrid and downbeats: [`analyse_rhythm`] turns a mono signal into a [`Rhythm`].
+//!
+//! Steps:
+//! 1. Spectrogram (≈23 ms window, 10 ms hop) → onset envelopes ([`super::onset`]); a second,
+//!    finer-in-frequency spectrogram (≈93 ms, 50 ms hop) → harmonic change.
+//! 2. Tempo candidates from the onset autocorrelation ([`super::tempo`]): the best period,
+//!    its double and its half.
+//! 3. For each candidate, dynamic-programming beat tracking (Ellis 2007), refined to the
+//!    onset peaks; a least-squares constant grid through the tracked beats. When the grid
+//!    explains them (RMS residual under [`CONSTANT_RMS_SECS`]) the track has a constant
+//!    tempo and the beats *are* the grid: fractional BPM and beat times finer than a frame.
+//! 4. Bar phase: which beat of four is the "1", from the harmonic change (chords change on
+//!    bar lines) and low-band onsets (kick) on each beat position.
+//! 5. Octave: the candidate whose bars show the clearest harmonic rhythm wins (at half the
+//!    tempo chords would change every 2 beats, at double every 8); without harmonic
+//!    evidence, the prior-weighted autocorrelation decides.
+//!
+//! Beats are reported only where the music is: from the first onset (pickups included, lead-in
+//! silence excluded) to the last one. Every input is accepted: too short (< 2 s), silent,
+//! non-finite or periodicity-free audio gives [`Rhythm::none`] (bpm 0, no beats).
+
+use super::onset::{chroma, chroma_distance, OnsetEnvelopes};
+use super::tempo::{self, TempoCandidate};
+use super::Spectrogram;
+
+/// Tracked beats within this RMS distance (seconds) of one straight line are a constant
+/// tempo.
+pub const CONSTANT_RMS_SECS: f64 = 0.02;
+
+/// Beats per bar assumed (meter detection is not done: 4/4).
+const BEATS_PER_BAR: usize = 4;
+
+/// Shortest input analysed, seconds.
+const MIN_SECS: f64 = 2.0;
+
+/// Tightness of the DP beat tracker (penalty per squared log period deviation).
+const TIGHTNESS: f64 = 100.0;
+
+/// Tempo, beats and downbeats of a track.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rhythm {
+    /// Tempo in BPM (fractional; the grid's when constant, else the median beat period's);
+    /// 0 when no beat was found.
+    pub bpm: f64,
+    /// Beat times in seconds, increasing.
+    pub beats: Vec<f64>,
+    /// Downbeat times in seconds (a subset of `beats`).
+    pub downbeats: Vec<f64>,
+    /// Beats per bar (4: 4/4 is assumed).
+    pub beats_per_bar: u32,
+    /// True when the beats follow one constant tempo (then `beats` is an exact grid).
+    pub constant_tempo: bool,
+    /// How periodic the onsets are at the reported tempo, 0..1 (0 when none).
+    pub confidence: f64,
+}
+
+impl Rhythm {
+    /// No rhythm: bpm 0, no beats, 4/4, confidence 0.
+    pub fn none() -> Rhythm {
+        Rhythm {
+            bpm: 0.0,
+            beats: Vec::new(),
+            downbeats: Vec::new(),
+            beats_per_bar: BEATS_PER_BAR as u32,
+            constant_tempo: false,
+            confidence: 0.0,
+        }
+    }
+}
+
+/// Analyse the tempo, beats and downbeats of `mono` at `sample_rate`. Never panics; see the
+/// module documentation for what comes back on unusable input.
+pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
+    if !(4_000..=768_000).contains(&sample_rate)
+        || (mono.len() as f64) < MIN_SECS * sample_rate as f64
+    {
+        return Rhythm::none();
+    }
+    let clean;
+    let mono = if mono.iter().all(|v| v.is_finite()) {
+        mono
+    } else {
+        clean = mono
+            .iter()
+            .map(|&v| if v.is_finite() { v } else { 0.0 })
+            .collect::<Vec<f32>>();
+        &clean
+    };
+    let rate = sample_rate as f64;
+    let hop = (rate / 100.0).round() as usize;
+    let fft = ((rate * 0.0232).round() as usize).next_power_of_two();
+    let spec = Spectrogram::compute(mono, sample_rate, fft, hop);
+    let env = OnsetEnvelopes::compute(&spec);
+    let harm_spec = Spectrogram::compute(mono, sample_rate, 4 * fft, 5 * hop);
+    let harm = Harmony {
+        fps: harm_spec.frame_rate(),
+        chroma: chroma(&harm_spec),
+    };
+    drop(harm_spec);
+    drop(spec);
+    let Some((start, end)) = music_extent(&env) else {
+        return Rhythm::none();
+    };
+    let families = tempo::candidates(&env.full, env.fps);
+    let norm = normalised(&env.full);
+    // The metrical family: the one whose fastest level's beats land on the strongest onsets
+    // (a period 3/2 or 4/3 off the beat samples strong and weak positions alike).
+    let mut best: Option<(f64, &Vec<TempoCandidate>, Rhythm)> = None;
+    for family in &families {
+        let Some((rhythm, salience)) = track(&env, &norm, &harm, &family[0], start, end) else {
+            continue;
+        };
+        // A constant grid that holds is worth more than any free-running beat sequence.
+        let rank = salience + if rhythm.constant_tempo { 1e3 } else { 0.0 };
+        if best.as_ref().is_none_or(|b| rank > b.0) {
+            best = Some((rank, family, rhythm));
+        }
+    }
+    let Some((_, family, fastest)) = best else {
+        return Rhythm::none();
+    };
+    let (cand, snare_at) = choose_octave(&env, family, &fastest);
+    let step = (cand.period / family[0].period).round().max(1.0) as usize;
+    if step == 1 {
+        return fastest;
+    }
+    // A slower octave: every `step`-th beat of the fastest level, on the phase that keeps
+    // the backbeat on a beat (else on the strongest onsets).
+    let phases = (0..step).map(|off| -> Vec<f64> {
+        fastest
+            .beats
+            .iter()
+            .skip(off)
+            .step_by(step)
+            .copied()
+            .collect()
+    });
+    let beats = match snare_at {
+        Some(p) => phases.clone().nth(p % step),
+        None => phases.max_by(|a, b| salience(a, &env, &norm).total_cmp(&salience(b, &env, &norm))),
+    };
+    let Some(beats) = beats else {
+        return fastest;
+    };
+    if beats.len() < 2 {
+        return fastest;
+    }
+    let phase = bar_phase(&beats, &env, &harm);
+    Rhythm {
+        bpm: fastest.bpm / step as f64,
+        downbeats: beats
+            .iter()
+            .skip(phase)
+            .step_by(BEATS_PER_BAR)
+            .copied()
+            .collect(),
+        beats,
+        beats_per_bar: BEATS_PER_BAR as u32,
+        constant_tempo: fastest.constant_tempo,
+        confidence: cand.strength.clamp(0.0, 1.0),
+    }
+}
+
+/// Backbeats (snare/clap) fall every 2 beats; a track whose backbeat would come every 2
+/// beats only below this tempo is half-time (backbeat every 4 beats, as in trap).
+const HALF_TIME_BELOW_BPM: f64 = 70.0;
+
+/// Pick the tempo among the octaves `family` (fastest first) from where the backbeat falls
+/// on the `fastest` level's beats: folded over 8 beats, the snare band's strong positions
+/// repeat every `k` beats (2, 4 or 8); the tempo puts them every 2 beats, or every 4
+/// (half-time) when that would be slower than [`HALF_TIME_BELOW_BPM`]. Without a clear
+/// backbeat, the prior-weighted autocorrelation decides. Also returns the index of the
+/// strongest backbeat among the fastest level's first 8 beats, when there is one.
+fn choose_octave(
+    env: &OnsetEnvelopes,
+    family: &[TempoCandidate],
+    fastest: &Rhythm,
+) -> (TempoCandidate, Option<usize>) {
+    let by_score = family
+        .iter()
+        .copied()
+        .max_by(|a, b| a.score.total_cmp(&b.score))
+        .unwrap_or(family[0]);
+    if family.len() == 1 || fastest.beats.len() < 16 {
+        return (by_score, None);
+    }
+    let mut fold = [0.0f64; 8];
+    let mut count = [0usize; 8];
+    for (i, &t) in fastest.beats.iter().enumerate() {
+        fold[i % 8] += peak_near(&env.mid, env.fps, t, 0.03);
+        count[i % 8] += 1;
+    }
+    for (f, c) in fold.iter_mut().zip(count) {
+        *f /= c.max(1) as f64;
+    }
+    let max = fold.iter().copied().fold(f64::MIN, f64::max);
+    let min = fold.iter().copied().fold(f64::MAX, f64::min);
+    if !(max > 0.0 && (max - min) > 0.3 * max) {
+        return (by_score, None);
+    }
+    let loudest = (0..8).max_by(|&a, &b| fold[a].total_cmp(&fold[b]));
+    let strong: Vec<usize> = (0..8)
+        .filter(|&i| fold[i] > min + 0.5 * (max - min))
+        .collect();
+    let k = strong
+        .iter()
+        .flat_map(|&a| strong.iter().map(move |&b| (b + 8 - a) % 8))
+        .filter(|&d| d > 0)
+        .min()
+        .unwrap_or(8);
+    let mut target = 60.0 / fastest_period(fastest) * 2.0 / k as f64;
+    if target < HALF_TIME_BELOW_BPM {
+        target *= 2.0;
+    }
+    let cand = family
+        .iter()
+        .copied()
+        .min_by(|a, b| {
+            let da = (a.bpm(env.fps) / target).log2().abs();
+            let db = (b.bpm(env.fps) / target).log2().abs();
+            da.total_cmp(&db)
+        })
+        .unwrap_or(by_score);
+    (cand, loudest)
+}
+
+/// Beat period of `r`, seconds.
+fn fastest_period(r: &Rhythm) -> f64 {
+    60.0 / r.bpm
+}
+
+/// Chroma per frame.
+struct Harmony {
+    fps: f64,
+    chroma: Vec<[f32; 12]>,
+}
+
+impl Harmony {
+    /// Harmonic change at each beat: chroma distance between the beat-long segments before
+    /// and after it (0 for the first beat).
+    fn change_at_beats(&self, beats: &[f64]) -> Vec<f64> {
+        let n = self.chroma.len();
+        let frame = |t: f64| ((t * self.fps).round().max(0.0) as usize).min(n);
+        let last_len = match beats {
+            [.., a, b] => b - a,
+            _ => 0.5,
+        };
+        let segs: Vec<[f32; 12]> = (0..beats.len())
+            .map(|i| {
+                let a = frame(beats[i]);
+                let b = frame(beats.get(i + 1).copied().unwrap_or(beats[i] + last_len));
+                let mut c = [0.0f32; 12];
+                for f in &self.chroma[a.min(b)..b] {
+                    for p in 0..12 {
+                        c[p] += f[p];
+                    }
+                }
+                c
+            })
+            .collect();
+        (0..beats.len())
+            .map(|i| {
+                if i == 0 {
+                    0.0
+                } else {
+                    chroma_distance(&segs[i - 1], &segs[i])
+                }
+            })
+            .collect()
+    }
+}
+
+/// Largest value of `x` (sampled at `fps`) within ±`win` seconds of `t` (0 outside).
+fn peak_near(x: &[f32], fps: f64, t: f64, win: f64) -> f64 {
+    let a = ((t - win) * fps).floor().max(0.0) as usize;
+    let b = (((t + win) * fps).ceil().max(0.0) as usize + 1).min(x.len());
+    x.get(a..b)
+        .map_or(0.0, |s| s.iter().copied().fold(0.0f32, f32::max) as f64)
+}
+
+/// First and last onset (seconds) strong enough to be music, or `None` when there is none.
+fn music_extent(env: &OnsetEnvelopes) -> Option<(f64, f64)> {
+    let mut sorted: Vec<f32> = env.full.iter().copied().filter(|v| *v > 0.0).collect();
+    if sorted.len() < 10 {
+        return None;
+    }
+    sorted.sort_unstable_by(f32::total_cmp);
+    let top = sorted[(sorted.len() as f64 * 0.99) as usize..]
+        .first()
+        .copied()
+        .unwrap_or(0.0);
+    let thr = 0.05 * top;
+    if thr.is_nan() || thr <= 0.0 {
+        return None;
+    }
+    let first = env.full.iter().position(|&v| v > thr)?;
+    let last = env.full.iter().rposition(|&v| v > thr)?;
+    Some((first as f64 / env.fps, last as f64 / env.fps))
+}
+
+/// `x` divided by its standard deviation (zeros when flat).
+fn normalised(x: &[f32]) -> Vec<f64> {
+    let n = x.len().max(1) as f64;
+    let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let var = x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+    let sd = var.sqrt();
+    if sd > 0.0 {
+        x.iter().map(|&v| v as f64 / sd).collect()
+    } else {
+        vec![0.0; x.len()]
+    }
+}
+
+/// Beats and downbeats for one tempo candidate, with their [`salience`].
+fn track(
+    env: &OnsetEnvelopes,
+    norm: &[f64],
+    harm: &Harmony,
+    cand: &TempoCandidate,
+    start: f64,
+    end: f64,
+) -> Option<(Rhythm, f64)> {
+    let frames = dp_beats(norm, cand.period);
+    if frames.len() < 4 {
+        return None;
+    }
+    let times: Vec<f64> = frames
+        .iter()
+        .map(|&f| refine_peak(norm, f) / env.fps)
+        .collect();
+    let period = cand.period / env.fps;
+    let lo = start - 0.07;
+    let hi = end + 0.07;
+    let times: Vec<f64> = times
+        .into_iter()
+        .filter(|t| (lo..=hi).contains(t))
+        .collect();
+    let (beats, bpm, constant) = match fit_grid(&times, period) {
+        Some(g) if g.rms < CONSTANT_RMS_SECS => {
+            let k0 = ((lo - g.t0) / g.period).ceil() as i64;
+            let k1 = ((hi - g.t0) / g.period).floor() as i64;
+            let beats: Vec<f64> = (k0..=k1).map(|k| g.t0 + k as f64 * g.period).collect();
+            (beats, 60.0 / g.period, true)
+        }
+        _ => {
+            let beats = times;
+            let mut d: Vec<f64> = beats.windows(2).map(|w| w[1] - w[0]).collect();
+            d.sort_unstable_by(f64::total_cmp);
+            let med = d.get(d.len() / 2).copied().unwrap_or(period);
+            (beats, 60.0 / med, false)
+        }
+    };
+    if beats.len() < 2 || !bpm.is_finite() {
+        return None;
+    }
+    let phase = bar_phase(&beats, env, harm);
+    let salience = salience(&beats, env, norm);
+    let downbeats = beats
+        .iter()
+        .skip(phase)
+        .step_by(BEATS_PER_BAR)
+        .copied()
+        .collect();
+    let rhythm = Rhythm {
+        bpm,
+        beats,
+        downbeats,
+        beats_per_bar: BEATS_PER_BAR as u32,
+        constant_tempo: constant,
+        confidence: cand.strength.clamp(0.0, 1.0),
+    };
+    Some((rhythm, salience))
+}
+
+/// Mean normalised onset strength (whole spectrum plus low band) on `beats`.
+fn salience(beats: &[f64], env: &OnsetEnvelopes, norm: &[f64]) -> f64 {
+    let low_sd = std_dev(&env.low);
+    let sum: f64 = beats
+        .iter()
+        .map(|&t| {
+            let low = peak_near(&env.low, env.fps, t, 0.02);
+            peak_near_f64(norm, env.fps, t, 0.02) + if low_sd > 0.0 { low / low_sd } else { 0.0 }
+        })
+        .sum();
+    sum / beats.len().max(1) as f64
+}
+
+fn std_dev(x: &[f32]) -> f64 {
+    let n = x.len().max(1) as f64;
+    let mean = x.iter().map(|&v| v as f64).sum::<f64>() / n;
+    (x.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt()
+}
+
+/// Largest value of `x` (sampled at `fps`) within ±`win` seconds of `t` (0 outside).
+fn peak_near_f64(x: &[f64], fps: f64, t: f64, win: f64) -> f64 {
+    let a = ((t - win) * fps).floor().max(0.0) as usize;
+    let b = (((t + win) * fps).ceil().max(0.0) as usize + 1).min(x.len());
+    x.get(a..b)
+        .map_or(0.0, |s| s.iter().copied().fold(0.0f64, f64::max))
+}
+
+/// Dynamic-programming beat tracking (Ellis 2007) on the normalised onset envelope `o` with
+/// beat period `period` frames. Returns beat frames in order.
+fn dp_beats(o: &[f64], period: f64) -> Vec<usize> {
+    let n = o.len();
+    let lo = (period / 2.0).round().max(1.0) as usize;
+    let hi = (period * 2.0).round() as usize;
+    if n <= hi || period.is_nan() || period <= 1.0 {
+        return Vec::new();
+    }
+    let penalty: Vec<f64> = (0..=hi)
+        .map(|d| {
+            if d < lo {
+                f64::NEG_INFINITY
+            } else {
+                let r = (d as f64 / period).ln();
+                -TIGHTNESS * r * r
+            }
+        })
+        .collect();
+    let mut score = vec![0.0f64; n];
+    let mut back = vec![usize::MAX; n];
+    for t in 0..n {
+        let mut best = f64::NEG_INFINITY;
+        let mut arg = usize::MAX;
+        if t >= lo {
+            for d in lo..=hi.min(t) {
+                let v = score[t - d] + penalty[d];
+                if v > best {
+                    best = v;
+                    arg = t - d;
+                }
+            }
+        }
+        if best > 0.0 {
+            score[t] = o[t] + best;
+            back[t] = arg;
+        } else {
+            score[t] = o[t];
+        }
+    }
+    // Last beat: the best score in the final period.
+    let tail = n.saturating_sub(period.round() as usize).min(n - 1);
+    let mut t = (tail..n)
+        .max_by(|&a, &b| score[a].total_cmp(&score[b]))
+        .unwrap_or(n - 1);
+    let mut beats = vec![t];
+    while back[t] != usize::MAX {
+        t = back[t];
+        beats.push(t);
+    }
+    beats.reverse();
+    beats
+}
+
+/// Fractional frame of the onset peak nearest to beat frame `f` (within ±2 frames).
+fn refine_peak(o: &[f64], f: usize) -> f64 {
+    let a = f.saturating_sub(2);
+    let b = (f + 3).min(o.len());
+    let Some(p) = (a..b).max_by(|&x, &y| o[x].total_cmp(&o[y])) else {
+        return f as f64;
+    };
+    if p == 0 || p + 1 >= o.len() || o[p] <= 0.0 {
+        return f as f64;
+    }
+    let (y0, y1, y2) = (o[p - 1], o[p], o[p + 1]);
+    let den = y0 - 2.0 * y1 + y2;
+    if den < 0.0 {
+        p as f64 + (0.5 * (y0 - y2) / den).clamp(-0.5, 0.5)
+    } else {
+        p as f64
+    }
+}
+
+/// A constant beat grid `t0 + k · period`.
+#[derive(Debug, Clone, Copy)]
+struct Grid {
+    t0: f64,
+    period: f64,
+    rms: f64,
+}
+
+/// Least-squares constant grid through `times` (beat period near `period` seconds), with
+/// outliers (beyond 3× the RMS residual, at least 35 ms) dropped once.
+fn fit_grid(times: &[f64], period: f64) -> Option<Grid> {
+    if times.len() < 4 || period.is_nan() || period <= 0.0 {
+        return None;
+    }
+    // Beat index of each time, counting skipped beats.
+    let mut idx = Vec::with_capacity(times.len());
+    let mut k = 0i64;
+    idx.push(0i64);
+    for w in times.windows(2) {
+        k += ((w[1] - w[0]) / period).round().max(1.0) as i64;
+        idx.push(k);
+    }
+    let mut keep = vec![true; times.len()];
+    let mut grid = None;
+    for _ in 0..3 {
+        let g = least_squares(times, &idx, &keep)?;
+        let limit = (3.0 * g.rms).max(0.035);
+        let mut changed = false;
+        for i in 0..times.len() {
+            let r = (times[i] - g.t0 - idx[i] as f64 * g.period).abs();
+            let ok = r <= limit;
+            if keep[i] != ok {
+                keep[i] = ok;
+                changed = true;
+            }
+        }
+        grid = Some(g);
+        if !changed {
+            break;
+        }
+    }
+    let g = grid?;
+    // The RMS over every beat says whether the grid holds for the whole track.
+    let all = vec![true; times.len()];
+    let rms = residual_rms(times, &idx, &all, g.t0, g.period);
+    Some(Grid { rms, ..g })
+}
+
+fn least_squares(times: &[f64], idx: &[i64], keep: &[bool]) -> Option<Grid> {
+    let (mut n, mut sx, mut sy, mut sxx, mut sxy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for i in 0..times.len() {
+        if keep[i] {
+            let x = idx[i] as f64;
+            n += 1.0;
+            sx += x;
+            sy += times[i];
+            sxx += x * x;
+            sxy += x * times[i];
+        }
+    }
+    let den = n * sxx - sx * sx;
+    if n < 4.0 || den <= 0.0 {
+        return None;
+    }
+    let period = (n * sxy - sx * sy) / den;
+    let t0 = (sy - period * sx) / n;
+    if !(period > 0.0 && t0.is_finite()) {
+        return None;
+    }
+    let rms = residual_rms(times, idx, keep, t0, period);
+    Some(Grid { t0, period, rms })
+}
+
+fn residual_rms(times: &[f64], idx: &[i64], keep: &[bool], t0: f64, period: f64) -> f64 {
+    let (mut n, mut s) = (0.0, 0.0);
+    for i in 0..times.len() {
+        if keep[i] {
+            let r = times[i] - t0 - idx[i] as f64 * period;
+            n += 1.0;
+            s += r * r;
+        }
+    }
+    if n > 0.0 {
+        (s / n).sqrt()
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// Which beat (0..4) of `beats` is the first downbeat: the position where chords change
+/// and kicks land most, and the backbeat (snare band) least, each relative to its mean over
+/// the four positions.
+fn bar_phase(beats: &[f64], env: &OnsetEnvelopes, harm: &Harmony) -> usize {
+    let bpb = BEATS_PER_BAR;
+    let mut h = [0.0f64; BEATS_PER_BAR];
+    let mut l = [0.0f64; BEATS_PER_BAR];
+    let mut m = [0.0f64; BEATS_PER_BAR];
+    let mut n = [0usize; BEATS_PER_BAR];
+    let change = harm.change_at_beats(beats);
+    for (i, &t) in beats.iter().enumerate().skip(1) {
+        h[i % bpb] += change[i];
+        l[i % bpb] += peak_near(&env.low, env.fps, t, 0.03);
+        m[i % bpb] += peak_near(&env.mid, env.fps, t, 0.03);
+        n[i % bpb] += 1;
+    }
+    for p in 0..bpb {
+        let c = n[p].max(1) as f64;
+        h[p] /= c;
+        l[p] /= c;
+        m[p] /= c;
+    }
+    // Relative deviation from the mean over the bar (a flat feature says nothing).
+    let z = |x: &[f64; BEATS_PER_BAR]| {
+        let m = x.iter().sum::<f64>() / bpb as f64;
+        let mut out = [0.0; BEATS_PER_BAR];
+        if m > 0.0 {
+            for p in 0..bpb {
+                out[p] = (x[p] - m) / m;
+            }
+        }
+        out
+    };
+    let (zh, zl, zm) = (z(&h), z(&l), z(&m));
+    // Chords change and kicks land on the "1"; the backbeat does not.
+    let score = |p: usize| 2.0 * zh[p] + zl[p] - zm[p];
+    (0..bpb)
+        .max_by(|&a, &b| score(a).total_cmp(&score(b)))
+        .unwrap_or(0)
+}

@@ -1,0 +1,357 @@
+//! Tempo, beatgrid and downbeat analysis against synthetic tracks with exact ground truth.
+//!
+//! Metrics (MIREX conventions): tempo Acc1 (within 4 % of the true BPM), Acc2 (also
+//! accepting ×2, ×½, ×3, ×⅓), beat and downbeat F-measure with a ±70 ms window, each
+//! estimate matched to at most one truth.
+//!
+//! `cargo test -p segue-models --test rhythm -- --nocapture` prints the table.
+
+use segue_models::analysis::beats::{analyse_rhythm, Rhythm};
+use segue_models::demo::{synthesize, DemoSpec, SectionLabel, Style};
+use segue_models::music::{Key, Mode};
+
+/// Tolerance of the beat and downbeat F-measures, seconds.
+const WINDOW: f64 = 0.07;
+
+/// Acc1: within 4 % of the truth.
+fn acc1(est: f64, truth: f64) -> bool {
+    truth > 0.0 && (est - truth).abs() <= 0.04 * truth
+}
+
+/// Acc2: Acc1 at the truth or at ×2, ×½, ×3, ×⅓ of it.
+fn acc2(est: f64, truth: f64) -> bool {
+    [1.0, 2.0, 0.5, 3.0, 1.0 / 3.0]
+        .iter()
+        .any(|m| acc1(est, truth * m))
+}
+
+/// F-measure of `est` against `truth` (both sorted), each estimate matched to at most one
+/// truth within ±`win` seconds (greedy in time order, which is optimal for sorted lists
+/// whose windows do not overlap).
+fn f_measure(est: &[f64], truth: &[f64], win: f64) -> f64 {
+    if est.is_empty() && truth.is_empty() {
+        return 1.0;
+    }
+    if est.is_empty() || truth.is_empty() {
+        return 0.0;
+    }
+    let (mut i, mut j, mut hits) = (0, 0, 0usize);
+    while i < est.len() && j < truth.len() {
+        let d = est[i] - truth[j];
+        if d.abs() <= win {
+            hits += 1;
+            i += 1;
+            j += 1;
+        } else if d < 0.0 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    let p = hits as f64 / est.len() as f64;
+    let r = hits as f64 / truth.len() as f64;
+    if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    }
+}
+
+/// The fixture list: short tracks over 70-180 BPM, every style, fractional tempos, pickups,
+/// leading silence and drum-less intros.
+fn fixtures() -> Vec<DemoSpec> {
+    use SectionLabel::*;
+    let key = |t, m| Key::new(t, m);
+    let short = [(Intro, 4), (Verse, 4), (Drop, 8), (Outro, 2)];
+    vec![
+        DemoSpec::new("trap-070", 70.0, key(0, Mode::Minor), Style::HalfTime).sections(&[
+            (Intro, 2),
+            (Verse, 4),
+            (Drop, 4),
+            (Outro, 2),
+        ]),
+        DemoSpec::new("trap-078-5", 78.5, key(5, Mode::Minor), Style::HalfTime)
+            .sections(&[(Intro, 2), (Drop, 6), (Outro, 2)])
+            .lead_in(2.0),
+        DemoSpec::new("hiphop-086", 86.0, key(3, Mode::Major), Style::HalfTime)
+            .sections(&[(Intro, 2), (Verse, 4), (Drop, 4), (Outro, 2)])
+            .pickup(1),
+        DemoSpec::new("trap-093-2", 93.2, key(9, Mode::Minor), Style::HalfTime)
+            .sections(&[(Intro, 2), (Verse, 4), (Drop, 4), (Outro, 2)])
+            .drumless_intro(),
+        DemoSpec::new("house-118", 118.0, key(7, Mode::Major), Style::FourOnFloor)
+            .sections(&short)
+            .lead_in(3.0),
+        DemoSpec::new(
+            "house-123-7",
+            123.7,
+            key(2, Mode::Minor),
+            Style::FourOnFloor,
+        )
+        .sections(&short)
+        .pickup(2),
+        DemoSpec::new(
+            "deep-124-5",
+            124.5,
+            key(11, Mode::Major),
+            Style::FourOnFloor,
+        )
+        .sections(&[(Intro, 4), (Verse, 4), (Break, 2), (Build, 2), (Drop, 4)]),
+        DemoSpec::new(
+            "techno-130",
+            130.0,
+            key(10, Mode::Minor),
+            Style::FourOnFloor,
+        )
+        .sections(&[(Intro, 4), (Build, 2), (Drop, 8), (Outro, 2)])
+        .drumless_intro()
+        .pickup(3),
+        DemoSpec::new(
+            "trance-138-5",
+            138.5,
+            key(1, Mode::Major),
+            Style::FourOnFloor,
+        )
+        .sections(&[(Intro, 4), (Drop, 8), (Break, 2), (Drop, 4)])
+        .lead_in(0.7)
+        .pickup(3),
+        DemoSpec::new("breaks-150", 150.0, key(4, Mode::Minor), Style::Breakbeat).sections(&[
+            (Intro, 4),
+            (Drop, 12),
+            (Outro, 2),
+        ]),
+        DemoSpec::new("dnb-170", 170.0, key(9, Mode::Minor), Style::Breakbeat).sections(&[
+            (Intro, 4),
+            (Drop, 12),
+            (Break, 2),
+            (Drop, 4),
+        ]),
+        DemoSpec::new("dnb-171-5", 171.5, key(6, Mode::Minor), Style::Breakbeat)
+            .sections(&[(Intro, 4), (Drop, 12), (Outro, 4)])
+            .lead_in(1.2)
+            .pickup(2),
+        DemoSpec::new("dnb-174", 174.0, key(9, Mode::Minor), Style::Breakbeat)
+            .sections(&[(Intro, 4), (Drop, 16), (Outro, 2)])
+            .drumless_intro(),
+        DemoSpec::new("dnb-176", 176.0, key(0, Mode::Major), Style::Breakbeat)
+            .sections(&[(Intro, 4), (Drop, 8), (Break, 2), (Drop, 8)])
+            .seed(7),
+        DemoSpec::new("hard-180", 180.0, key(8, Mode::Minor), Style::FourOnFloor).sections(&[
+            (Intro, 4),
+            (Drop, 16),
+            (Outro, 4),
+        ]),
+    ]
+}
+
+struct Row {
+    name: String,
+    truth_bpm: f64,
+    rhythm: Rhythm,
+    beat_f: f64,
+    down_f: f64,
+}
+
+fn evaluate(spec: &DemoSpec) -> Row {
+    let track = synthesize(spec, 44_100);
+    let mono = track.audio.mono();
+    let rhythm = analyse_rhythm(&mono, 44_100);
+    let t = &track.truth;
+    Row {
+        name: spec.name.clone(),
+        truth_bpm: t.bpm,
+        beat_f: f_measure(&rhythm.beats, &t.beats, WINDOW),
+        down_f: f_measure(&rhythm.downbeats, &t.downbeats, WINDOW),
+        rhythm,
+    }
+}
+
+#[test]
+fn tempo_beats_and_downbeats_meet_the_targets_on_the_fixture_set() {
+    let rows: Vec<Row> = fixtures().iter().map(evaluate).collect();
+    println!(
+        "{:<14} {:>8} {:>9} {:>6} {:>7} {:>7} {:>6}",
+        "track", "true", "estimate", "const", "beat F", "down F", "conf"
+    );
+    for r in &rows {
+        println!(
+            "{:<14} {:>8.2} {:>9.3} {:>6} {:>7.3} {:>7.3} {:>6.2}",
+            r.name,
+            r.truth_bpm,
+            r.rhythm.bpm,
+            r.rhythm.constant_tempo,
+            r.beat_f,
+            r.down_f,
+            r.rhythm.confidence
+        );
+    }
+    let n = rows.len() as f64;
+    let acc1_rate = rows
+        .iter()
+        .filter(|r| acc1(r.rhythm.bpm, r.truth_bpm))
+        .count() as f64
+        / n;
+    let acc2_rate = rows
+        .iter()
+        .filter(|r| acc2(r.rhythm.bpm, r.truth_bpm))
+        .count() as f64
+        / n;
+    let beat_f = rows.iter().map(|r| r.beat_f).sum::<f64>() / n;
+    let down_f = rows.iter().map(|r| r.down_f).sum::<f64>() / n;
+    println!(
+        "Acc1 {acc1_rate:.3}  Acc2 {acc2_rate:.3}  beat F {beat_f:.3}  downbeat F {down_f:.3}"
+    );
+
+    // Octave: no half/double errors on drum & bass or on half-time tracks.
+    for r in &rows {
+        assert!(
+            acc1(r.rhythm.bpm, r.truth_bpm),
+            "{}: {} BPM for {}",
+            r.name,
+            r.rhythm.bpm,
+            r.truth_bpm
+        );
+    }
+    assert!(acc1_rate >= 0.97);
+    assert!(beat_f >= 0.97, "mean beat F {beat_f}");
+    assert!(down_f >= 0.95, "mean downbeat F {down_f}");
+    // Fractional precision on constant tempos: 124.5 reads as 124.5 ± 0.05.
+    for r in &rows {
+        assert!(
+            r.rhythm.constant_tempo,
+            "{}: constant tempo not found",
+            r.name
+        );
+        assert!(
+            (r.rhythm.bpm - r.truth_bpm).abs() <= 0.05,
+            "{}: {} BPM for {}",
+            r.name,
+            r.rhythm.bpm,
+            r.truth_bpm
+        );
+        assert_eq!(r.rhythm.beats_per_bar, 4);
+        assert!(r.rhythm.beats.windows(2).all(|w| w[0] < w[1]));
+    }
+}
+
+#[test]
+fn leading_silence_gets_no_beats() {
+    let spec = DemoSpec::new(
+        "silent-start",
+        126.0,
+        Key::new(4, Mode::Minor),
+        Style::FourOnFloor,
+    )
+    .sections(&[(SectionLabel::Intro, 2), (SectionLabel::Drop, 4)])
+    .lead_in(4.0);
+    let track = synthesize(&spec, 44_100);
+    let r = analyse_rhythm(&track.audio.mono(), 44_100);
+    let first = r.beats.first().copied().unwrap_or(0.0);
+    assert!(first >= 4.0 - WINDOW, "first beat at {first} s");
+    assert!((first - track.truth.beats[0]).abs() <= WINDOW);
+    assert!((r.downbeats[0] - track.truth.first_downbeat).abs() <= WINDOW);
+}
+
+#[test]
+fn pickup_beats_are_beats_but_not_downbeats() {
+    let spec = DemoSpec::new(
+        "pickup",
+        128.0,
+        Key::new(9, Mode::Minor),
+        Style::FourOnFloor,
+    )
+    .sections(&[(SectionLabel::Intro, 4), (SectionLabel::Drop, 4)])
+    .pickup(3)
+    .lead_in(1.0);
+    let track = synthesize(&spec, 44_100);
+    let r = analyse_rhythm(&track.audio.mono(), 44_100);
+    assert!(
+        (r.beats[0] - track.truth.beats[0]).abs() <= WINDOW,
+        "{:?}",
+        &r.beats[..4]
+    );
+    assert!((r.downbeats[0] - track.truth.first_downbeat).abs() <= WINDOW);
+}
+
+#[test]
+fn unusable_input_gives_no_rhythm_and_no_panic() {
+    let rate = 44_100;
+    let silence = vec![0.0f32; rate as usize * 10];
+    let short = vec![0.1f32; rate as usize / 2];
+    let mut nan = vec![f32::NAN; rate as usize * 5];
+    nan[100] = f32::INFINITY;
+    for (name, x) in [("silence", &silence), ("short", &short), ("nan", &nan)] {
+        let r = analyse_rhythm(x, rate);
+        assert_eq!(r, Rhythm::none(), "{name}");
+    }
+    assert_eq!(analyse_rhythm(&[], rate), Rhythm::none());
+    assert_eq!(analyse_rhythm(&silence, 0), Rhythm::none());
+    assert_eq!(analyse_rhythm(&silence, u32::MAX), Rhythm::none());
+}
+
+#[test]
+fn noise_and_odd_rates_do_not_panic_and_stay_sane() {
+    // White noise: whatever comes back is finite, ordered and inside the signal.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let noise: Vec<f32> = (0..44_100 * 8)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        })
+        .collect();
+    for rate in [8_000, 22_050, 44_100, 96_000] {
+        let r = analyse_rhythm(&noise, rate);
+        let secs = noise.len() as f64 / rate as f64;
+        assert!(r.bpm.is_finite() && r.bpm >= 0.0);
+        assert!((0.0..=1.0).contains(&r.confidence));
+        assert!(r.beats.windows(2).all(|w| w[0] < w[1]));
+        assert!(r.beats.iter().all(|&b| (-0.1..=secs + 0.1).contains(&b)));
+    }
+    // A track mixed with NaNs still analyses.
+    let spec = DemoSpec::new(
+        "nan-spots",
+        120.0,
+        Key::new(0, Mode::Major),
+        Style::FourOnFloor,
+    )
+    .sections(&[(SectionLabel::Drop, 4)]);
+    let mut mono = synthesize(&spec, 22_050).audio.mono();
+    for i in (0..mono.len()).step_by(10_007) {
+        mono[i] = f32::NAN;
+    }
+    let r = analyse_rhythm(&mono, 22_050);
+    assert!(acc1(r.bpm, 120.0), "{}", r.bpm);
+}
+
+/// Speed: a 4-minute track at 44.1 kHz. Run in release:
+/// `cargo test --release -p segue-models --test rhythm -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn four_minutes_analyse_quickly() {
+    let spec =
+        DemoSpec::new("long", 126.0, Key::new(5, Mode::Minor), Style::FourOnFloor).sections(&[
+            (SectionLabel::Intro, 16),
+            (SectionLabel::Verse, 16),
+            (SectionLabel::Build, 8),
+            (SectionLabel::Drop, 32),
+            (SectionLabel::Break, 16),
+            (SectionLabel::Drop, 24),
+            (SectionLabel::Outro, 14),
+        ]);
+    let track = synthesize(&spec, 44_100);
+    let mono = track.audio.mono();
+    let secs = mono.len() as f64 / 44_100.0;
+    let start = std::time::Instant::now();
+    let r = analyse_rhythm(&mono, 44_100);
+    let took = start.elapsed().as_secs_f64();
+    println!(
+        "{secs:.0} s of audio: rhythm in {:.3} s ({:.0}× real time), {:.3} BPM, beat F {:.3}",
+        took,
+        secs / took,
+        r.bpm,
+        f_measure(&r.beats, &track.truth.beats, WINDOW)
+    );
+    assert!(acc1(r.bpm, 126.0));
+}
