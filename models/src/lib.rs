@@ -15,6 +15,7 @@ pub mod analysis;
 pub mod decode;
 pub mod demo;
 mod error;
+pub mod eval;
 pub mod library;
 pub mod mixdown;
 pub mod music;
