@@ -1,0 +1,432 @@
+//! Musical DNA: a named feature set describing how a track sounds (timbre, harmony, spectral
+//! shape, rhythm, dynamics), plus a compact normalised vector for the similarity index.
+//!
+//! [`extract`] computes one [`Spectrogram`] (Hann, FFT 2048 / hop 1024 at 44.1 kHz; sizes
+//! scale with the rate, about 46 ms / 23 ms) and derives every per-frame feature from it and
+//! from the samples. Per-frame features are summarised over the whole track, then per section.
+//! [`compact`] picks 128 whole-track values, scales each with fixed constants and L2-normalises
+//! them, so Euclidean and cosine distances compare across tracks and runs.
+//!
+//! Never panics: silence, empty input, NaN or infinite samples (read as 0) all give finite
+//! values. Input magnitudes are clamped to ±1000.
+//!
+//! # Schema (version [`DNA_VERSION`] = 1)
+//!
+//! Magnitudes are scaled so a full-scale sine peaks at 1 in its bin; dB are relative to that.
+//!
+//! **Per-frame features** (73), in this order:
+//!
+//! | group | names | meaning |
+//! |---|---|---|
+//! | MFCC | `mfcc_0` … `mfcc_19` | DCT-II (orthonormal) of 40 HTK-mel log energies (dB, floor -100), 20 Hz–16 kHz |
+//! | MFCC deltas | `mfcc_delta_0` … `mfcc_delta_19` | per-frame slope, regression over ±4 frames |
+//! | chroma | `chroma_C`, `chroma_C#`, `chroma_D`, `chroma_Eb`, `chroma_E`, `chroma_F`, `chroma_F#`, `chroma_G`, `chroma_Ab`, `chroma_A`, `chroma_Bb`, `chroma_B` | power per pitch class (bins 100 Hz–5 kHz, nearest class), max = 1 per frame |
+//! | tonnetz | `tonnetz_fifths_sin`, `_fifths_cos`, `_minor3_sin`, `_minor3_cos`, `_major3_sin`, `_major3_cos` | tonal centroid of the L1-normalised chroma (Harte et al. 2006) |
+//! | spectral | `spectral_centroid`, `spectral_bandwidth`, `spectral_rolloff` | magnitude-weighted mean frequency, spread around it, frequency below which 85 % of the magnitude lies (Hz) |
+//! | spectral | `spectral_flatness` | geometric / arithmetic mean of the power spectrum, 0 (tonal) … 1 (noise) |
+//! | contrast | `spectral_contrast_0` … `spectral_contrast_6` | peak vs valley (mean of top / bottom 2 % of bins) in dB, bands 0–200, 200–400, …, 3.2–6.4 kHz, 6.4 kHz–Nyquist |
+//! | time domain | `zcr`, `rms`, `rms_db` | zero-crossing rate per sample, RMS over the frame window, its dB (floor -100) |
+//! | onset | `onset_strength` | mean over mel bands of the rise of log-mel energy (dB, floor -80) since the last frame |
+//!
+//! Silent frames (total power < 1e-8) have spectral shape, contrast, chroma and tonnetz 0.
+//!
+//! **Whole-track values** ([`WHOLE_TRACK_VALUES`] = 696), in this order:
+//!
+//! 1. For each per-frame feature `F` in the order above, `F.mean`, `F.std`, `F.min`, `F.max`,
+//!    `F.median`, `F.p10`, `F.p90`, `F.skew`, `F.kurtosis` (excess; skew and kurtosis are 0
+//!    for a constant): 73 × 9 = 657 values, starting `mfcc_0.mean`, `mfcc_0.std`, ….
+//! 2. `track.duration` (s).
+//! 3. Rhythm: `rhythm.tempo_bpm` (from the beats, else autocorrelation of the onset curve in
+//!    60–200 BPM with a prior around 120), `rhythm.onset_rate` (onset peaks per second),
+//!    `rhythm.pulse_clarity` (autocorrelation at the beat period / at lag 0, 0..1),
+//!    `rhythm.syncopation` (share of the pattern off the beat: eighth off-beats weigh 0.5,
+//!    sixteenths 1), `rhythm.step_0` … `rhythm.step_15` (mean onset-strength maximum per
+//!    sixteenth of a 4-beat bar over the beat grid, rotated so the strongest beat is step 0,
+//!    relative to the strongest step).
+//! 4. Dynamics: `dynamics.loudness_db` (RMS of the track), `dynamics.peak_db`,
+//!    `dynamics.crest_factor_db` (peak over RMS), `dynamics.dynamic_range_db` (p95 − p5 of
+//!    `rms_db` over frames above -70 dB), `dynamics.silence_ratio` (share of frames below
+//!    -60 dB).
+//! 5. Tonal: `tonal.chroma_peak_class` (0 = C … 11 = B, of the mean chroma),
+//!    `tonal.chroma_rel_0` … `tonal.chroma_rel_11` (mean chroma rotated so the peak class is
+//!    0: transposition-invariant).
+//!
+//! **Per section** `k` (0-based, in the order given), appended after the whole track:
+//! `section_k.start`, `section_k.duration`, then `section_k.F.mean` and `section_k.F.std`
+//! for each per-frame feature `F`: 2 + 73 × 2 = 148 values per section.
+//!
+//! Any change of names, order or meaning bumps [`DNA_VERSION`]; a test pins the count and
+//! the first names.
+
+mod chroma;
+mod compact;
+mod mfcc;
+mod rhythm;
+mod spectral;
+mod stats;
+
+pub use compact::{compact, compact_names, COMPACT_DIMS};
+
+use std::borrow::Cow;
+
+use super::Spectrogram;
+use chroma::TONNETZ_NAMES;
+use chroma::{ChromaMap, PITCH_CLASSES};
+use mfcc::{Dct, MelBank, MEL_BANDS, MFCC_COUNT};
+use spectral::{ShapeAnalyser, CONTRAST_BANDS};
+
+/// Version of the DNA schema (names, order and meaning of the values).
+pub const DNA_VERSION: u32 = 1;
+
+/// Number of per-frame features summarised.
+pub const FRAME_FEATURES: usize = 2 * MFCC_COUNT + 12 + 6 + 4 + CONTRAST_BANDS + 4;
+
+/// Number of whole-track values (the part before the sections).
+pub const WHOLE_TRACK_VALUES: usize = FRAME_FEATURES * stats::STAT_NAMES.len() + SCALARS;
+
+/// Number of values per section.
+pub const SECTION_VALUES: usize = 2 + FRAME_FEATURES * stats::SECTION_STAT_NAMES.len();
+
+/// Whole-track scalars after the per-frame statistics.
+const SCALARS: usize = 1 + 4 + rhythm::STEPS + 5 + 1 + 12;
+
+/// Largest magnitude accepted for a sample.
+const SAMPLE_LIMIT: f32 = 1_000.0;
+/// Floor of the log-mel energies in the onset curve, dB.
+const ONSET_FLOOR_DB: f32 = -80.0;
+/// Floor of dB values.
+const DB_FLOOR: f32 = -100.0;
+
+/// A track's named DNA feature values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DnaFeatures {
+    /// Schema version ([`DNA_VERSION`]).
+    pub version: u32,
+    /// Name of each value, in schema order (see the module docs).
+    pub names: Vec<String>,
+    /// The values, all finite.
+    pub values: Vec<f32>,
+}
+
+impl DnaFeatures {
+    /// The value named `name`, if any.
+    pub fn get(&self, name: &str) -> Option<f32> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| self.values[i])
+    }
+}
+
+/// Names of the per-frame features, in schema order.
+pub fn frame_feature_names() -> Vec<String> {
+    let mut names = Vec::with_capacity(FRAME_FEATURES);
+    names.extend((0..MFCC_COUNT).map(|i| format!("mfcc_{i}")));
+    names.extend((0..MFCC_COUNT).map(|i| format!("mfcc_delta_{i}")));
+    names.extend(PITCH_CLASSES.iter().map(|p| format!("chroma_{p}")));
+    names.extend(TONNETZ_NAMES.iter().map(|t| format!("tonnetz_{t}")));
+    names.extend(
+        [
+            "spectral_centroid",
+            "spectral_bandwidth",
+            "spectral_rolloff",
+            "spectral_flatness",
+        ]
+        .map(String::from),
+    );
+    names.extend((0..CONTRAST_BANDS).map(|i| format!("spectral_contrast_{i}")));
+    names.extend(["zcr", "rms", "rms_db", "onset_strength"].map(String::from));
+    names
+}
+
+/// Names of the whole-track values, in schema order.
+pub fn whole_track_names() -> Vec<String> {
+    let mut names = Vec::with_capacity(WHOLE_TRACK_VALUES);
+    for f in frame_feature_names() {
+        names.extend(stats::STAT_NAMES.iter().map(|s| format!("{f}.{s}")));
+    }
+    names.push("track.duration".into());
+    names.extend(
+        [
+            "rhythm.tempo_bpm",
+            "rhythm.onset_rate",
+            "rhythm.pulse_clarity",
+            "rhythm.syncopation",
+        ]
+        .map(String::from),
+    );
+    names.extend((0..rhythm::STEPS).map(|i| format!("rhythm.step_{i}")));
+    names.extend(
+        [
+            "dynamics.loudness_db",
+            "dynamics.peak_db",
+            "dynamics.crest_factor_db",
+            "dynamics.dynamic_range_db",
+            "dynamics.silence_ratio",
+            "tonal.chroma_peak_class",
+        ]
+        .map(String::from),
+    );
+    names.extend((0..12).map(|i| format!("tonal.chroma_rel_{i}")));
+    names
+}
+
+/// Fast base-2 logarithm of a positive normal float (absolute error about 1e-4).
+fn fast_log2(x: f32) -> f32 {
+    let bits = x.to_bits();
+    let e = ((bits >> 23) & 0xff) as i32 - 127;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    let p = -1.741_793_9
+        + (2.821_202_6 + (-1.469_956_8 + (0.447_179_55 - 0.056_570_85 * m) * m) * m) * m;
+    e as f32 + p
+}
+
+fn db(amplitude: f64) -> f32 {
+    if amplitude > 0.0 {
+        (20.0 * amplitude.log10()).max(DB_FLOOR as f64) as f32
+    } else {
+        DB_FLOOR
+    }
+}
+
+/// FFT size and hop for a sample rate: about 46 ms and 23 ms (2048 / 1024 at 44.1 kHz).
+fn frame_sizes(sample_rate: u32) -> (usize, usize) {
+    let fft = ((sample_rate as f64 * 0.0464).round() as usize)
+        .clamp(256, 16_384)
+        .next_power_of_two();
+    let fft = if fft as f64 > sample_rate as f64 * 0.07 {
+        fft / 2
+    } else {
+        fft
+    };
+    let fft = fft.max(256);
+    (fft, fft / 2)
+}
+
+/// Extract the DNA of a mono track. `beats` (seconds, may be empty) give the beat grid for
+/// the rhythm pattern; `sections` (start, end in seconds, may be empty) get their own
+/// summaries, appended in the given order.
+pub fn extract(
+    mono: &[f32],
+    sample_rate: u32,
+    beats: &[f64],
+    sections: &[(f64, f64)],
+) -> DnaFeatures {
+    let rate = sample_rate.max(1);
+    let clean = |v: f32| v.is_finite() && v.abs() <= SAMPLE_LIMIT;
+    let x: Cow<[f32]> = if mono.iter().all(|&v| clean(v)) {
+        Cow::Borrowed(mono)
+    } else {
+        Cow::Owned(
+            mono.iter()
+                .map(|&v| {
+                    if clean(v) {
+                        v
+                    } else if v.is_finite() {
+                        v.signum() * SAMPLE_LIMIT
+                    } else {
+                        0.0
+                    }
+                })
+                .collect(),
+        )
+    };
+    let (fft_size, hop) = frame_sizes(rate);
+    let spec = Spectrogram::compute(&x, rate, fft_size, hop);
+    let frames = spec.frames();
+    let frame_rate = spec.frame_rate();
+    let (cols, sum_sq, peak) = frame_features(&x, &spec);
+
+    let mut values = Vec::with_capacity(WHOLE_TRACK_VALUES + sections.len() * SECTION_VALUES);
+    let mut scratch = Vec::with_capacity(frames);
+    for col in &cols {
+        stats::full(col, &mut scratch, &mut values);
+    }
+    values.push((x.len() as f64 / rate as f64) as f32);
+
+    let onset = &cols[FRAME_FEATURES - 1];
+    let r = rhythm::describe(onset, frame_rate, beats);
+    values.extend([r.tempo_bpm, r.onset_rate, r.pulse_clarity, r.syncopation]);
+    values.extend(r.pattern);
+
+    let rms = (sum_sq / x.len().max(1) as f64).sqrt();
+    let peak = peak as f64;
+    let rms_db = &cols[FRAME_FEATURES - 2];
+    let mut loud: Vec<f32> = rms_db.iter().copied().filter(|&v| v > -70.0).collect();
+    loud.sort_unstable_by(f32::total_cmp);
+    let range = stats::percentile_sorted(&loud, 0.95) - stats::percentile_sorted(&loud, 0.05);
+    let silent = rms_db.iter().filter(|&&v| v < -60.0).count() as f32 / frames.max(1) as f32;
+    let crest = if rms > 1e-9 { db(peak / rms) } else { 0.0 };
+    values.extend([db(rms), db(peak), crest, range, silent]);
+
+    let chroma_first = 2 * MFCC_COUNT;
+    let mean_chroma: Vec<f32> = (0..12)
+        .map(|c| stats::mean_std(&cols[chroma_first + c]).0)
+        .collect();
+    let peak_class = (0..12)
+        .max_by(|&a, &b| mean_chroma[a].total_cmp(&mean_chroma[b]).then(b.cmp(&a)))
+        .unwrap_or(0);
+    values.push(peak_class as f32);
+    values.extend((0..12).map(|i| mean_chroma[(peak_class + i) % 12]));
+    debug_assert_eq!(values.len(), WHOLE_TRACK_VALUES);
+
+    let mut names = whole_track_names();
+    let frame_names = frame_feature_names();
+    for (k, &(start, end)) in sections.iter().enumerate() {
+        let (start, end) = (
+            if start.is_finite() { start } else { 0.0 },
+            if end.is_finite() { end } else { 0.0 },
+        );
+        names.push(format!("section_{k}.start"));
+        names.push(format!("section_{k}.duration"));
+        values.push(start as f32);
+        values.push((end - start).max(0.0) as f32);
+        let lo = ((start * frame_rate).ceil().max(0.0) as usize).min(frames);
+        let hi = ((end * frame_rate).ceil().max(0.0) as usize).clamp(lo, frames);
+        for (f, col) in frame_names.iter().zip(&cols) {
+            let (m, s) = stats::mean_std(&col[lo..hi]);
+            for (stat, v) in stats::SECTION_STAT_NAMES.iter().zip([m, s]) {
+                names.push(format!("section_{k}.{f}.{stat}"));
+                values.push(v);
+            }
+        }
+    }
+    for v in &mut values {
+        if !v.is_finite() {
+            *v = 0.0;
+        }
+    }
+    DnaFeatures {
+        version: DNA_VERSION,
+        names,
+        values,
+    }
+}
+
+/// Every per-frame feature as one column per feature, in schema order; with the sum of
+/// squares and the peak magnitude of the samples.
+fn frame_features(x: &[f32], spec: &Spectrogram) -> (Vec<Vec<f32>>, f64, f32) {
+    let frames = spec.frames();
+    let bins = spec.bins;
+    let bin_hz = spec.bin_hz(1);
+    let nyquist = spec.sample_rate as f64 / 2.0;
+    let mel = MelBank::new(bins, bin_hz, nyquist);
+    let dct = Dct::new();
+    let chroma_map = ChromaMap::new(bins, bin_hz);
+    let mut shape = ShapeAnalyser::new(bins, bin_hz);
+    // A full-scale sine peaks at 1 in its bin: the Hann window sums to fft_size / 2.
+    let scale = 4.0 / spec.fft_size as f32;
+
+    let mut cols: Vec<Vec<f32>> = (0..FRAME_FEATURES)
+        .map(|_| Vec::with_capacity(frames))
+        .collect();
+    let mut mag = vec![0.0f32; bins];
+    let mut power = vec![0.0f32; bins];
+    let mut mel_db = [0.0f32; MEL_BANDS];
+    let mut prev_onset_db = [ONSET_FLOOR_DB; MEL_BANDS];
+    let mut mfcc = [0.0f32; MFCC_COUNT];
+    // Per hop-sized block: sum of squares, zero crossings inside, length. The frame window
+    // (fft_size = 2 hops, centred on i * hop) is blocks i - 1 and i.
+    let hop = spec.hop;
+    let mut peak = 0.0f32;
+    let blocks: Vec<(f64, usize, usize)> = (0..frames)
+        .map(|b| {
+            let w = &x[(b * hop).min(x.len())..((b + 1) * hop).min(x.len())];
+            let (sq, top) = block_energy(w);
+            peak = peak.max(top);
+            let c = w
+                .windows(2)
+                .filter(|p| (p[0] >= 0.0) != (p[1] >= 0.0))
+                .count();
+            (sq, c, w.len())
+        })
+        .collect();
+    let sum_sq = blocks.iter().map(|b| b.0).sum();
+    for i in 0..frames {
+        for ((m, p), &raw) in mag.iter_mut().zip(power.iter_mut()).zip(spec.frame(i)) {
+            *m = raw * scale;
+            *p = *m * *m;
+        }
+        mel.log_energies(&power, &mut mel_db);
+        dct.apply(&mel_db, &mut mfcc);
+        let mut c = 0;
+        let mut push = |cols: &mut Vec<Vec<f32>>, v: f32| {
+            cols[c].push(v);
+            c += 1;
+        };
+        for &v in &mfcc {
+            push(&mut cols, v);
+        }
+        for _ in 0..MFCC_COUNT {
+            push(&mut cols, 0.0); // deltas, filled below
+        }
+        let silent = power.iter().sum::<f32>() < 1e-8;
+        let chroma = if silent {
+            [0.0; 12]
+        } else {
+            chroma_map.chroma(&power)
+        };
+        for v in chroma {
+            push(&mut cols, v);
+        }
+        for v in chroma_map.tonnetz(&chroma) {
+            push(&mut cols, v);
+        }
+        let s = shape.analyse(&mag, &power);
+        for v in [s.centroid, s.bandwidth, s.rolloff, s.flatness] {
+            push(&mut cols, v);
+        }
+        for v in s.contrast {
+            push(&mut cols, v);
+        }
+        // Time domain over the same window as the spectrum frame: blocks i - 1 and i.
+        let (sq, crossings, len) = match i {
+            0 => blocks[0],
+            _ => {
+                let (a, b) = (blocks[i - 1], blocks[i]);
+                let edge = i * hop;
+                let joined = edge < x.len() && (x[edge - 1] >= 0.0) != (x[edge] >= 0.0);
+                (a.0 + b.0, a.1 + b.1 + joined as usize, a.2 + b.2)
+            }
+        };
+        let zcr = crossings as f32 / len.max(1) as f32;
+        let rms = (sq / spec.fft_size as f64).sqrt();
+        push(&mut cols, zcr);
+        push(&mut cols, rms as f32);
+        push(&mut cols, db(rms));
+        let mut rise = 0.0;
+        for (prev, &e) in prev_onset_db.iter_mut().zip(&mel_db) {
+            let e = e.max(ONSET_FLOOR_DB);
+            rise += (e - *prev).max(0.0);
+            *prev = e;
+        }
+        push(
+            &mut cols,
+            if i == 0 { 0.0 } else { rise / MEL_BANDS as f32 },
+        );
+    }
+    for k in 0..MFCC_COUNT {
+        cols[MFCC_COUNT + k] = mfcc::delta(&cols[k]);
+    }
+    (cols, sum_sq, peak)
+}
+
+/// Sum of squares and largest magnitude of a block, over eight lanes (vectorisable).
+fn block_energy(w: &[f32]) -> (f64, f32) {
+    let mut sq = [0.0f32; 8];
+    let mut top = [0.0f32; 8];
+    for c in w.chunks_exact(8) {
+        for j in 0..8 {
+            sq[j] += c[j] * c[j];
+            top[j] = top[j].max(c[j].abs());
+        }
+    }
+    let tail = w.len() / 8 * 8;
+    let mut sum: f64 = sq.iter().map(|&v| v as f64).sum();
+    let mut max = top.iter().fold(0.0f32, |a, &b| a.max(b));
+    for &v in &w[tail..] {
+        sum += v as f64 * v as f64;
+        max = max.max(v.abs());
+    }
+    (sum, max)
+}
