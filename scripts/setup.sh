@@ -12,6 +12,7 @@ packages=(
   flac           # decode tests: FLAC encoder
   lame           # decode tests: MP3 encoder
   vorbis-tools   # decode tests: OGG Vorbis encoder (oggenc)
+  fonts-dejavu-core  # the font `segue analyze --plot` writes its labels with
 )
 
 missing=()

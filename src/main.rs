@@ -1,7 +1,10 @@
 //! `segue`: the one command-line program. Argument parsing and output formatting only; the
 //! work is done by the library crates.
 
+mod analyze;
 mod demo;
+mod library;
+mod plot;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +40,26 @@ enum Cmd {
         #[arg(long, default_value_t = 48_000)]
         rate: u32,
     },
+    /// Analyse audio files: tempo, beats, downbeats, key, loudness, energy, sections, cues.
+    Analyze {
+        /// Files to analyse (a bad file is reported; the others are still analysed).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print one JSON object per file (an array when several).
+        #[arg(long)]
+        json: bool,
+        /// Draw a picture of the track to OUT.png or OUT.svg (numbered when several files).
+        #[arg(long, value_name = "OUT")]
+        plot: Option<PathBuf>,
+    },
+    /// The track library (one SQLite file).
+    Library {
+        /// Library file [default: $SEGUE_LIBRARY or ~/.local/share/segue/library.sqlite].
+        #[arg(long, global = true)]
+        db: Option<PathBuf>,
+        #[command(subcommand)]
+        command: LibraryCmd,
+    },
     /// Decode audio files and print what they contain (format check).
     Decode {
         /// Files to decode.
@@ -45,6 +68,53 @@ enum Cmd {
         /// Resample to this rate.
         #[arg(long, default_value_t = 48_000)]
         rate: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum LibraryCmd {
+    /// Scan folders (recursively) and analyse what is new; resumable.
+    Add {
+        /// Folders to scan.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Analysis threads [default: all cores but one].
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// List every track.
+    List {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one track by id, path or content hash.
+    Show {
+        /// Id, path or content hash.
+        track: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search by tempo, key (with compatible keys), energy and text.
+    Search {
+        /// Text in the title or path.
+        text: Option<String>,
+        /// Tempo range, e.g. 120-130.
+        #[arg(long, value_parser = library::parse_range::<f64>)]
+        bpm: Option<(f64, f64)>,
+        /// Key (Camelot, Open Key or name); compatible keys match too.
+        #[arg(long, value_parser = library::parse_key)]
+        key: Option<segue_models::music::Key>,
+        /// Energy range, e.g. 6-8.
+        #[arg(long, value_parser = library::parse_range::<u8>)]
+        energy: Option<(u8, u8)>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -64,6 +134,31 @@ fn main() -> ExitCode {
             out,
             rate,
         }),
+        Cmd::Analyze { files, json, plot } => analyze::run(&files, json, plot.as_deref()),
+        Cmd::Library { db, command } => {
+            let db = db.unwrap_or_else(library::default_db);
+            match command {
+                LibraryCmd::Add { dirs, jobs, quiet } => library::add(&db, &dirs, jobs, quiet),
+                LibraryCmd::List { json } => library::list(&db, None, json),
+                LibraryCmd::Show { track, json } => library::show(&db, &track, json),
+                LibraryCmd::Search {
+                    text,
+                    bpm,
+                    key,
+                    energy,
+                    json,
+                } => library::list(
+                    &db,
+                    Some(segue_models::library::Query {
+                        bpm,
+                        key,
+                        energy,
+                        text,
+                    }),
+                    json,
+                ),
+            }
+        }
         Cmd::Decode { files, rate } => decode(&files, rate),
     };
     match result {

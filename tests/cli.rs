@@ -85,3 +85,176 @@ fn decode_reports_a_bad_file_by_name_and_still_decodes_the_others() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Two short synthesised tracks (with ground truth) and a corrupt file in a folder.
+fn small_collection(dir: &std::path::Path) -> Vec<segue_models::demo::GroundTruth> {
+    use segue_models::demo::{synthesize, write_track, DemoSpec, SectionLabel::*, Style};
+    use segue_models::music::{Key, Mode};
+    let specs = [
+        DemoSpec::new(
+            "house-a",
+            124.0,
+            Key::new(9, Mode::Minor),
+            Style::FourOnFloor,
+        )
+        .sections(&[(Intro, 4), (Drop, 8), (Break, 4), (Drop, 8), (Outro, 4)]),
+        DemoSpec::new("dnb-b", 174.0, Key::new(0, Mode::Major), Style::Breakbeat).sections(&[
+            (Intro, 8),
+            (Drop, 16),
+            (Outro, 8),
+        ]),
+    ];
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(
+        dir.join("sub/corrupt.mp3"),
+        b"ID3 but not really an mp3 at all",
+    )
+    .unwrap();
+    specs
+        .iter()
+        .map(|s| {
+            let t = synthesize(s, 44_100);
+            // Mix only (stems would be scanned as tracks too).
+            let mut mix_only = t.clone();
+            mix_only.audio.stems = None;
+            write_track(dir, &mix_only).unwrap();
+            std::fs::remove_file(dir.join(format!("{}.json", s.name))).unwrap();
+            t.truth
+        })
+        .collect()
+}
+
+#[test]
+fn analyze_prints_json_with_the_documented_keys_and_draws_a_picture() {
+    let dir = scratch("analyze");
+    let truths = small_collection(&dir);
+    let bad = dir.join("sub/corrupt.mp3");
+    let png = dir.join("house-a.png");
+    let run = segue()
+        .arg("analyze")
+        .arg(dir.join("house-a.wav"))
+        .arg(&bad)
+        .arg("--json")
+        .arg("--plot")
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(
+        !run.status.success(),
+        "a bad file makes the exit status non-zero"
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("corrupt.mp3"), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let a = &v.as_array().expect("an array for several files")[0];
+    for key in [
+        "path",
+        "duration",
+        "bpm",
+        "beats",
+        "downbeats",
+        "key",
+        "camelot",
+        "lufs",
+        "true_peak_db",
+        "energy",
+        "sections",
+        "cues",
+        "dna_version",
+        "seconds",
+    ] {
+        assert!(a.get(key).is_some(), "missing key {key}");
+    }
+    let bpm = a["bpm"].as_f64().unwrap();
+    assert!((bpm - truths[0].bpm).abs() < 0.5, "bpm {bpm}");
+    assert_eq!(a["key"], truths[0].key.as_str());
+    assert_eq!(a["camelot"], truths[0].camelot.as_str());
+    assert!(!a["sections"].as_array().unwrap().is_empty());
+    assert!(!a["cues"].as_array().unwrap().is_empty());
+    // The picture of the first file (numbered because two files were given).
+    let pic = std::fs::read(dir.join("house-a-1.png")).unwrap();
+    assert_eq!(&pic[..8], b"\x89PNG\r\n\x1a\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn library_add_then_list_search_and_show() {
+    let dir = scratch("library");
+    let music = dir.join("music");
+    let truths = small_collection(&music);
+    let db = dir.join("lib.sqlite");
+    let add = segue()
+        .args(["library", "add", "--quiet", "--db"])
+        .arg(&db)
+        .arg(&music)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&add.stdout);
+    assert!(!add.status.success(), "the corrupt file is reported: {out}");
+    assert!(out.contains("2 added") && out.contains("1 failed"), "{out}");
+    // Rerun: nothing new to analyse.
+    let again = segue()
+        .args(["library", "add", "--quiet", "--db"])
+        .arg(&db)
+        .arg(&music)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 added, 2 already analysed"));
+
+    let list = segue()
+        .args(["library", "list", "--json", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(list.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+
+    let search = segue()
+        .args(["library", "search", "--bpm", "122-126", "--json", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&search.stdout).unwrap();
+    let found = v.as_array().unwrap();
+    assert_eq!(found.len(), 1, "{v}");
+    assert_eq!(found[0]["title"], "house-a");
+    // Key search includes compatible keys: 8A (A minor) finds the A minor track; 8B (C major)
+    // is compatible with 8A, so it finds both.
+    let by_key = |k: &str| -> usize {
+        let r = segue()
+            .args(["library", "search", "--key", k, "--json", "--db"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&r.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(truths[0].camelot, "8A");
+    assert_eq!(by_key("3A"), 0);
+    assert_eq!(by_key("A minor"), 2);
+    let show = segue()
+        .args(["library", "show", "1", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&show.stdout).contains("BPM"),
+        "{}",
+        String::from_utf8_lossy(&show.stdout)
+    );
+    let bad = segue()
+        .args(["library", "search", "--bpm", "fast", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "a malformed filter is a usage error"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

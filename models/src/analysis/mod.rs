@@ -11,12 +11,14 @@ pub mod energy;
 pub mod key;
 pub mod loudness;
 pub mod onset;
+mod pipeline;
 mod stft;
 pub mod structure;
 pub mod tempo;
 
 use serde::{Deserialize, Serialize};
 
+pub use pipeline::{analyze, analyze_file, ANALYSIS_RATE, ENERGY_HOP_SECS};
 pub use stft::Spectrogram;
 
 /// Version of the analysis algorithms: a library entry analysed by an older version is

@@ -201,6 +201,8 @@ fn label(segs: &mut [Segment], bars: &[BarFeatures]) {
         let quiet = rel(&segs[i]) < 0.5;
         segs[i].label = if i + 1 == segs.len() && i > last_drop {
             "outro"
+        } else if i > first_drop && i < last_drop && quiet && !kick(&segs[i]) {
+            "break"
         } else if next_is_drop && i > 0 && segs[i].end_bar - segs[i].start_bar <= 8 {
             "build"
         } else if i < first_drop
@@ -208,8 +210,6 @@ fn label(segs: &mut [Segment], bars: &[BarFeatures]) {
             && quiet
         {
             "intro"
-        } else if i > first_drop && i < last_drop && quiet && !kick(&segs[i]) {
-            "break"
         } else if i > last_drop {
             "outro"
         } else {

@@ -1,0 +1,81 @@
+//! The whole analysis of one track, stage after stage: rhythm → key → loudness → energy →
+//! structure → cues → DNA. Each stage lives in its own module; this one only wires them.
+
+use std::path::Path;
+
+use segue_engine::TrackAudio;
+
+use super::{
+    beats, cues, energy, key, loudness, structure, Analysis, Section, Spectrogram, ANALYSER_VERSION,
+};
+use crate::ModelsError;
+
+/// Rate every track is analysed at (decoding resamples to it).
+pub const ANALYSIS_RATE: u32 = 44_100;
+/// Hop of the energy curve, seconds.
+pub const ENERGY_HOP_SECS: f64 = 0.5;
+
+/// Decode `path` and analyse it.
+pub fn analyze_file(path: &Path) -> Result<Analysis, ModelsError> {
+    let audio = crate::decode::decode_file(path, ANALYSIS_RATE)?;
+    Ok(analyze(&audio))
+}
+
+/// Analyse decoded audio (any rate; [`ANALYSIS_RATE`] is what the stages are tuned for).
+pub fn analyze(audio: &TrackAudio) -> Analysis {
+    let rate = audio.sample_rate;
+    let mono = audio.mono();
+    let duration = audio.duration_secs();
+
+    let rhythm = beats::analyse_rhythm(&mono, rate);
+    let key = key::detect_key(&mono, rate);
+    let loud = loudness::measure_loudness(audio);
+    let curve = energy::energy_curve(&mono, rate, ENERGY_HOP_SECS);
+
+    let spec = Spectrogram::compute(&mono, rate, 2048, 1024);
+    let segments = structure::segment(&spec, &rhythm.downbeats, duration);
+    let sections: Vec<Section> = segments
+        .iter()
+        .map(|g| {
+            let start = rhythm.downbeats[g.start_bar];
+            let end = rhythm.downbeats.get(g.end_bar).copied().unwrap_or(duration);
+            Section {
+                start,
+                end,
+                label: g.label.to_string(),
+                energy: energy::energy_level_between(&curve, ENERGY_HOP_SECS, start, end),
+            }
+        })
+        .collect();
+    let cues = cues::place_cues(rhythm.downbeats.first().copied(), &sections);
+
+    let (key_name, camelot, open_key, key_confidence) = match key {
+        Some(k) => (
+            k.key.name(),
+            k.key.camelot(),
+            k.key.open_key(),
+            k.confidence,
+        ),
+        None => (String::new(), String::new(), String::new(), 0.0),
+    };
+    Analysis {
+        duration,
+        bpm: rhythm.bpm,
+        beats: rhythm.beats,
+        downbeats: rhythm.downbeats,
+        beats_per_bar: rhythm.beats_per_bar,
+        constant_tempo: rhythm.constant_tempo,
+        key: key_name,
+        camelot,
+        open_key,
+        key_confidence,
+        lufs: loud.integrated_lufs,
+        loudness_range: loud.range_lu,
+        true_peak_db: loud.true_peak_db,
+        energy: energy::energy_level(&curve),
+        sections,
+        cues,
+        analyser_version: ANALYSER_VERSION,
+        dna_version: 1,
+    }
+}
