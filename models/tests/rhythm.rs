@@ -7,7 +7,7 @@
 //! `cargo test -p segue-models --test rhythm -- --nocapture` prints the table.
 
 use segue_models::analysis::beats::{analyse_rhythm, Rhythm};
-use segue_models::demo::{synthesize, DemoSpec, SectionLabel, Style};
+use segue_models::demo::{demo_set, synthesize, DemoSpec, SectionLabel, Style};
 use segue_models::music::{Key, Mode};
 
 /// Tolerance of the beat and downbeat F-measures, seconds.
@@ -231,6 +231,26 @@ fn tempo_beats_and_downbeats_meet_the_targets_on_the_fixture_set() {
         );
         assert_eq!(r.rhythm.beats_per_bar, 4);
         assert!(r.rhythm.beats.windows(2).all(|w| w[0] < w[1]));
+    }
+}
+
+#[test]
+fn the_built_in_demo_set_meets_the_targets() {
+    let rows: Vec<Row> = demo_set().iter().map(evaluate).collect();
+    for r in &rows {
+        println!(
+            "{:<18} {:>8.2} {:>9.3} {:>7.3} {:>7.3}",
+            r.name, r.truth_bpm, r.rhythm.bpm, r.beat_f, r.down_f
+        );
+        assert!(
+            (r.rhythm.bpm - r.truth_bpm).abs() <= 0.05,
+            "{}: {} BPM for {}",
+            r.name,
+            r.rhythm.bpm,
+            r.truth_bpm
+        );
+        assert!(r.beat_f >= 0.97, "{}: beat F {}", r.name, r.beat_f);
+        assert!(r.down_f >= 0.95, "{}: downbeat F {}", r.name, r.down_f);
     }
 }
 

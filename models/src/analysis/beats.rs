@@ -6,8 +6,8 @@
 //! 2. Tempo candidates from the onset autocorrelation ([`super::tempo`]): the best period,
 //!    its double and its half.
 //! 3. For each candidate, dynamic-programming beat tracking (Ellis 2007), refined to the
-//!    onset peaks; a least-squares constant grid through the tracked beats. When the grid
-//!    explains them (RMS residual under [`CONSTANT_RMS_SECS`]) the track has a constant
+//!    onset peaks; a weighted least-squares constant grid through the tracked beats. When
+//!    the grid explains them ([`CONSTANT_RMS_SECS`], [`CONSTANT_INLIERS`]) the track has a constant
 //!    tempo and the beats *are* the grid: fractional BPM and beat times finer than a frame.
 //! 4. Bar phase: which beat of four is the "1", from the harmonic change (chords change on
 //!    bar lines) and low-band onsets (kick) on each beat position.
@@ -23,9 +23,13 @@ use super::onset::{chroma, chroma_distance, OnsetEnvelopes};
 use super::tempo::{self, TempoCandidate};
 use super::Spectrogram;
 
-/// Tracked beats within this RMS distance (seconds) of one straight line are a constant
-/// tempo.
+/// Tracked beats (weighted by their onset strength, outliers dropped) within this RMS
+/// distance (seconds) of one straight line are a constant tempo...
 pub const CONSTANT_RMS_SECS: f64 = 0.02;
+
+/// ... and at least this share of the onset weight on the tracked beats lies within 35 ms
+/// of that line.
+pub const CONSTANT_INLIERS: f64 = 0.85;
 
 /// Beats per bar assumed (meter detection is not done: 4/4).
 const BEATS_PER_BAR: usize = 4;
@@ -236,9 +240,10 @@ struct Harmony {
 }
 
 impl Harmony {
-    /// Harmonic change at each beat: chroma distance between the beat-long segments before
-    /// and after it (0 for the first beat).
+    /// Harmonic change at each beat: chroma distance between the two beats before it and
+    /// the two from it (long enough to average out melodies; 0 where a side is missing).
     fn change_at_beats(&self, beats: &[f64]) -> Vec<f64> {
+        const SPAN: usize = 2;
         let n = self.chroma.len();
         let frame = |t: f64| ((t * self.fps).round().max(0.0) as usize).min(n);
         let last_len = match beats {
@@ -258,12 +263,21 @@ impl Harmony {
                 c
             })
             .collect();
+        let sum = |r: std::ops::Range<usize>| {
+            let mut c = [0.0f32; 12];
+            for seg in &segs[r] {
+                for p in 0..12 {
+                    c[p] += seg[p];
+                }
+            }
+            c
+        };
         (0..beats.len())
             .map(|i| {
-                if i == 0 {
+                if i < SPAN || i + SPAN > segs.len() {
                     0.0
                 } else {
-                    chroma_distance(&segs[i - 1], &segs[i])
+                    chroma_distance(&sum(i - SPAN..i), &sum(i..i + SPAN))
                 }
             })
             .collect()
@@ -335,21 +349,26 @@ fn track(
         .into_iter()
         .filter(|t| (lo..=hi).contains(t))
         .collect();
-    let (beats, bpm, constant) = match fit_grid(&times, period) {
-        Some(g) if g.rms < CONSTANT_RMS_SECS => {
-            let k0 = ((lo - g.t0) / g.period).ceil() as i64;
-            let k1 = ((hi - g.t0) / g.period).floor() as i64;
-            let beats: Vec<f64> = (k0..=k1).map(|k| g.t0 + k as f64 * g.period).collect();
-            (beats, 60.0 / g.period, true)
-        }
-        _ => {
-            let beats = times;
-            let mut d: Vec<f64> = beats.windows(2).map(|w| w[1] - w[0]).collect();
-            d.sort_unstable_by(f64::total_cmp);
-            let med = d.get(d.len() / 2).copied().unwrap_or(period);
-            (beats, 60.0 / med, false)
-        }
-    };
+    let weights: Vec<f64> = times
+        .iter()
+        .map(|&t| peak_near_f64(norm, env.fps, t, 0.02))
+        .collect();
+    let (beats, bpm, constant) =
+        match constant_grid(norm, env.fps, &times, &weights, period, lo, hi) {
+            Some(g) => {
+                let k0 = ((lo - g.t0) / g.period).ceil() as i64;
+                let k1 = ((hi - g.t0) / g.period).floor() as i64;
+                let beats: Vec<f64> = (k0..=k1).map(|k| g.t0 + k as f64 * g.period).collect();
+                (beats, 60.0 / g.period, true)
+            }
+            _ => {
+                let beats = times;
+                let mut d: Vec<f64> = beats.windows(2).map(|w| w[1] - w[0]).collect();
+                d.sort_unstable_by(f64::total_cmp);
+                let med = d.get(d.len() / 2).copied().unwrap_or(period);
+                (beats, 60.0 / med, false)
+            }
+        };
     if beats.len() < 2 || !bpm.is_finite() {
         return None;
     }
@@ -472,18 +491,127 @@ fn refine_peak(o: &[f64], f: usize) -> f64 {
     }
 }
 
+/// The constant grid through the tracked beats `times` (onset strengths `weights`, period
+/// near `period` seconds, music between `lo` and `hi` seconds), or `None` when the tempo is
+/// not constant. A comb over the onset envelope `o` finds the grid that collects the most
+/// onset strength (robust to stretches where the tracker slipped to off-beats); the beats
+/// within 35 ms of it then refine it by weighted least squares. Constant means those beats
+/// carry at least [`CONSTANT_INLIERS`] of the onset weight and sit within
+/// [`CONSTANT_RMS_SECS`] RMS of the line.
+fn constant_grid(
+    o: &[f64],
+    fps: f64,
+    times: &[f64],
+    weights: &[f64],
+    period: f64,
+    lo: f64,
+    hi: f64,
+) -> Option<Grid> {
+    let seed = fit_grid(times, weights, period).map_or(period, |g| g.period);
+    let (t0, p) = comb_grid(o, fps, seed, lo, hi)?;
+    let total: f64 = weights.iter().map(|w| w.max(0.0)).sum();
+    let mut near_w = Vec::with_capacity(times.len());
+    let mut near_t = Vec::with_capacity(times.len());
+    let mut idx = Vec::with_capacity(times.len());
+    for (&t, &w) in times.iter().zip(weights) {
+        let k = ((t - t0) / p).round();
+        if (t - t0 - k * p).abs() <= 0.035 {
+            near_t.push(t);
+            near_w.push(w.max(0.0));
+            idx.push(k as i64);
+        }
+    }
+    let share = if total > 0.0 {
+        near_w.iter().sum::<f64>() / total
+    } else {
+        0.0
+    };
+    if share < CONSTANT_INLIERS {
+        return None;
+    }
+    let g = least_squares(&near_t, &idx, &near_w)?;
+    (g.rms < CONSTANT_RMS_SECS && (g.period / p - 1.0).abs() < 0.002).then_some(g)
+}
+
+/// The grid `t0 + k · period` (seconds) between `lo` and `hi` that collects the most of the
+/// onset envelope `o` (at `fps`), for a period within 1 % of `seed` seconds: a coarse search
+/// (drift of one frame over the track, one-frame phases), then a fine one around the best.
+fn comb_grid(o: &[f64], fps: f64, seed: f64, lo: f64, hi: f64) -> Option<(f64, f64)> {
+    let p0 = seed * fps;
+    let a = (lo * fps).max(0.0);
+    let b = (hi * fps).min(o.len() as f64 - 2.0);
+    if p0.is_nan() || p0 < 2.0 || b - a < 8.0 * p0 {
+        return None;
+    }
+    // Lightly smoothed so a grid between two frames still collects its onsets.
+    let sm: Vec<f64> = (0..o.len())
+        .map(|i| {
+            let l = o[i.saturating_sub(1)];
+            let r = o[(i + 1).min(o.len() - 1)];
+            0.25 * l + 0.5 * o[i] + 0.25 * r
+        })
+        .collect();
+    let at = |t: f64| {
+        let i = t as usize;
+        let f = t - i as f64;
+        sm[i] * (1.0 - f) + sm[i + 1] * f
+    };
+    let score = |p: f64, ph: f64| {
+        let mut s = 0.0;
+        let mut t = a + ph;
+        while t < b {
+            s += at(t);
+            t += p;
+        }
+        s
+    };
+    let beats = (b - a) / p0;
+    let dp = 1.0 / beats;
+    let steps = (0.01 * p0 / dp).ceil() as i64;
+    let mut best = (f64::MIN, p0, 0.0);
+    for i in -steps..=steps {
+        let p = p0 + i as f64 * dp;
+        let mut ph = 0.0;
+        while ph < p {
+            let s = score(p, ph);
+            if s > best.0 {
+                best = (s, p, ph);
+            }
+            ph += 1.0;
+        }
+    }
+    let (_, pc, phc) = best;
+    for i in -8..=8 {
+        let p = pc + i as f64 * dp / 8.0;
+        for j in -4..=4 {
+            let ph = phc + j as f64 * 0.25;
+            if ph < 0.0 {
+                continue;
+            }
+            let s = score(p, ph);
+            if s > best.0 {
+                best = (s, p, ph);
+            }
+        }
+    }
+    Some(((a + best.2) / fps, best.1 / fps))
+}
+
 /// A constant beat grid `t0 + k · period`.
 #[derive(Debug, Clone, Copy)]
 struct Grid {
     t0: f64,
     period: f64,
+    /// RMS residual of the beats the fit kept, seconds.
     rms: f64,
 }
 
-/// Least-squares constant grid through `times` (beat period near `period` seconds), with
-/// outliers (beyond 3× the RMS residual, at least 35 ms) dropped once.
-fn fit_grid(times: &[f64], period: f64) -> Option<Grid> {
-    if times.len() < 4 || period.is_nan() || period <= 0.0 {
+/// Weighted least-squares constant grid through `times` (beat period near `period`
+/// seconds; `weights` ≥ 0, the onset strength on each beat, so beats tracked through
+/// drum-less passages count little), with outliers (beyond 3× the RMS residual, at least
+/// 35 ms) dropped.
+fn fit_grid(times: &[f64], weights: &[f64], period: f64) -> Option<Grid> {
+    if times.len() < 4 || weights.len() != times.len() || period.is_nan() || period <= 0.0 {
         return None;
     }
     // Beat index of each time, counting skipped beats.
@@ -494,17 +622,16 @@ fn fit_grid(times: &[f64], period: f64) -> Option<Grid> {
         k += ((w[1] - w[0]) / period).round().max(1.0) as i64;
         idx.push(k);
     }
-    let mut keep = vec![true; times.len()];
+    let mut w: Vec<f64> = weights.iter().map(|&v| v.max(0.0)).collect();
     let mut grid = None;
     for _ in 0..3 {
-        let g = least_squares(times, &idx, &keep)?;
+        let g = least_squares(times, &idx, &w)?;
         let limit = (3.0 * g.rms).max(0.035);
         let mut changed = false;
         for i in 0..times.len() {
             let r = (times[i] - g.t0 - idx[i] as f64 * g.period).abs();
-            let ok = r <= limit;
-            if keep[i] != ok {
-                keep[i] = ok;
+            if r > limit && w[i] > 0.0 {
+                w[i] = 0.0;
                 changed = true;
             }
         }
@@ -513,27 +640,25 @@ fn fit_grid(times: &[f64], period: f64) -> Option<Grid> {
             break;
         }
     }
-    let g = grid?;
-    // The RMS over every beat says whether the grid holds for the whole track.
-    let all = vec![true; times.len()];
-    let rms = residual_rms(times, &idx, &all, g.t0, g.period);
-    Some(Grid { rms, ..g })
+    grid
 }
 
-fn least_squares(times: &[f64], idx: &[i64], keep: &[bool]) -> Option<Grid> {
+fn least_squares(times: &[f64], idx: &[i64], w: &[f64]) -> Option<Grid> {
     let (mut n, mut sx, mut sy, mut sxx, mut sxy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let mut count = 0;
     for i in 0..times.len() {
-        if keep[i] {
+        if w[i] > 0.0 {
             let x = idx[i] as f64;
-            n += 1.0;
-            sx += x;
-            sy += times[i];
-            sxx += x * x;
-            sxy += x * times[i];
+            count += 1;
+            n += w[i];
+            sx += w[i] * x;
+            sy += w[i] * times[i];
+            sxx += w[i] * x * x;
+            sxy += w[i] * x * times[i];
         }
     }
     let den = n * sxx - sx * sx;
-    if n < 4.0 || den <= 0.0 {
+    if count < 4 || den <= 0.0 {
         return None;
     }
     let period = (n * sxy - sx * sy) / den;
@@ -541,17 +666,17 @@ fn least_squares(times: &[f64], idx: &[i64], keep: &[bool]) -> Option<Grid> {
     if !(period > 0.0 && t0.is_finite()) {
         return None;
     }
-    let rms = residual_rms(times, idx, keep, t0, period);
+    let rms = residual_rms(times, idx, w, t0, period);
     Some(Grid { t0, period, rms })
 }
 
-fn residual_rms(times: &[f64], idx: &[i64], keep: &[bool], t0: f64, period: f64) -> f64 {
+fn residual_rms(times: &[f64], idx: &[i64], w: &[f64], t0: f64, period: f64) -> f64 {
     let (mut n, mut s) = (0.0, 0.0);
     for i in 0..times.len() {
-        if keep[i] {
+        if w[i] > 0.0 {
             let r = times[i] - t0 - idx[i] as f64 * period;
-            n += 1.0;
-            s += r * r;
+            n += w[i];
+            s += w[i] * r * r;
         }
     }
     if n > 0.0 {
