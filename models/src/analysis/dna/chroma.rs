@@ -80,3 +80,87 @@ impl ChromaMap {
         t
     }
 }
+
+/// Krumhansl–Kessler major key profile (C major).
+const MAJOR_PROFILE: [f32; 12] = [
+    6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88,
+];
+/// Krumhansl–Kessler minor key profile (C minor).
+const MINOR_PROFILE: [f32; 12] = [
+    6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17,
+];
+
+/// The key whose profile best matches a chroma vector.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct KeyMatch {
+    /// Tonic pitch class, 0 = C.
+    pub tonic: usize,
+    /// Minor rather than major.
+    pub minor: bool,
+    /// Pearson correlation with the profile (0 for a flat chroma).
+    pub strength: f32,
+}
+
+fn pearson(a: &[f32; 12], b: impl Fn(usize) -> f32) -> f32 {
+    let ma = a.iter().sum::<f32>() / 12.0;
+    let mb = (0..12).map(&b).sum::<f32>() / 12.0;
+    let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
+    for (i, &x) in a.iter().enumerate() {
+        let (x, y) = (x - ma, b(i) - mb);
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    if aa > 1e-12 && bb > 1e-12 {
+        ab / (aa * bb).sqrt()
+    } else {
+        0.0
+    }
+}
+
+/// Best-matching key of a (mean) chroma vector; C major with strength 0 when it is flat.
+pub(super) fn estimate_key(chroma: &[f32; 12]) -> KeyMatch {
+    let mut best = KeyMatch {
+        tonic: 0,
+        minor: false,
+        strength: 0.0,
+    };
+    for (minor, profile) in [(false, &MAJOR_PROFILE), (true, &MINOR_PROFILE)] {
+        for tonic in 0..12 {
+            let r = pearson(chroma, |i| profile[(i + 12 - tonic) % 12]);
+            if r > best.strength {
+                best = KeyMatch {
+                    tonic,
+                    minor,
+                    strength: r,
+                };
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minor_triad_scale_matches_its_key() {
+        // A natural minor scale, tonic and fifth stressed.
+        let mut c = [0.0f32; 12];
+        for (pc, w) in [
+            (9, 1.0),
+            (11, 0.4),
+            (0, 0.7),
+            (2, 0.4),
+            (4, 0.8),
+            (5, 0.4),
+            (7, 0.4),
+        ] {
+            c[pc] = w;
+        }
+        let k = estimate_key(&c);
+        assert_eq!((k.tonic, k.minor), (9, true), "{k:?}");
+        assert_eq!(estimate_key(&[0.0; 12]).strength, 0.0);
+    }
+}

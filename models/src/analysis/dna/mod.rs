@@ -30,7 +30,7 @@
 //!
 //! Silent frames (total power < 1e-8) have spectral shape, contrast, chroma and tonnetz 0.
 //!
-//! **Whole-track values** ([`WHOLE_TRACK_VALUES`] = 696), in this order:
+//! **Whole-track values** ([`WHOLE_TRACK_VALUES`] = 698), in this order:
 //!
 //! 1. For each per-frame feature `F` in the order above, `F.mean`, `F.std`, `F.min`, `F.max`,
 //!    `F.median`, `F.p10`, `F.p90`, `F.skew`, `F.kurtosis` (excess; skew and kurtosis are 0
@@ -47,9 +47,11 @@
 //!    `dynamics.crest_factor_db` (peak over RMS), `dynamics.dynamic_range_db` (p95 − p5 of
 //!    `rms_db` over frames above -70 dB), `dynamics.silence_ratio` (share of frames below
 //!    -60 dB).
-//! 5. Tonal: `tonal.chroma_peak_class` (0 = C … 11 = B, of the mean chroma),
-//!    `tonal.chroma_rel_0` … `tonal.chroma_rel_11` (mean chroma rotated so the peak class is
-//!    0: transposition-invariant).
+//! 5. Tonal: `tonal.key_tonic` (0 = C … 11 = B), `tonal.key_minor` (1 or 0) and
+//!    `tonal.key_strength` (Pearson correlation, -1..1) of the Krumhansl–Kessler key profile
+//!    that best matches the mean chroma; `tonal.chroma_rel_0` … `tonal.chroma_rel_11` (mean
+//!    chroma rotated so the tonic of the key's major scale, the relative major for a minor
+//!    key, is 0: transposition-invariant, and stable when relative keys are confused).
 //!
 //! **Per section** `k` (0-based, in the order given), appended after the whole track:
 //! `section_k.start`, `section_k.duration`, then `section_k.F.mean` and `section_k.F.std`
@@ -88,7 +90,7 @@ pub const WHOLE_TRACK_VALUES: usize = FRAME_FEATURES * stats::STAT_NAMES.len() +
 pub const SECTION_VALUES: usize = 2 + FRAME_FEATURES * stats::SECTION_STAT_NAMES.len();
 
 /// Whole-track scalars after the per-frame statistics.
-const SCALARS: usize = 1 + 4 + rhythm::STEPS + 5 + 1 + 12;
+const SCALARS: usize = 1 + 4 + rhythm::STEPS + 5 + 3 + 12;
 
 /// Largest magnitude accepted for a sample.
 const SAMPLE_LIMIT: f32 = 1_000.0;
@@ -163,7 +165,9 @@ pub fn whole_track_names() -> Vec<String> {
             "dynamics.crest_factor_db",
             "dynamics.dynamic_range_db",
             "dynamics.silence_ratio",
-            "tonal.chroma_peak_class",
+            "tonal.key_tonic",
+            "tonal.key_minor",
+            "tonal.key_strength",
         ]
         .map(String::from),
     );
@@ -263,11 +267,11 @@ pub fn extract(
     let mean_chroma: Vec<f32> = (0..12)
         .map(|c| stats::mean_std(&cols[chroma_first + c]).0)
         .collect();
-    let peak_class = (0..12)
-        .max_by(|&a, &b| mean_chroma[a].total_cmp(&mean_chroma[b]).then(b.cmp(&a)))
-        .unwrap_or(0);
-    values.push(peak_class as f32);
-    values.extend((0..12).map(|i| mean_chroma[(peak_class + i) % 12]));
+    let mean_chroma: [f32; 12] = std::array::from_fn(|c| mean_chroma[c]);
+    let key = chroma::estimate_key(&mean_chroma);
+    let major_tonic = (key.tonic + if key.minor { 3 } else { 0 }) % 12;
+    values.extend([key.tonic as f32, key.minor as u8 as f32, key.strength]);
+    values.extend((0..12).map(|i| mean_chroma[(major_tonic + i) % 12]));
     debug_assert_eq!(values.len(), WHOLE_TRACK_VALUES);
 
     let mut names = whole_track_names();
