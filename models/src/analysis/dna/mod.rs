@@ -1,7 +1,8 @@
 //! Musical DNA: a named feature set describing how a track sounds (timbre, harmony, spectral
 //! shape, rhythm, dynamics), plus a compact normalised vector for the similarity index.
 //!
-//! [`extract`] computes one [`Spectrogram`] (Hann, FFT 2048 / hop 1024 at 44.1 kHz; sizes
+//! [`extract`] (or [`extract_with_spectrogram`], reusing the pipeline's) computes one
+//! [`Spectrogram`] (Hann, FFT 2048 / hop 1024 at 44.1 kHz; sizes
 //! scale with the rate, about 46 ms / 23 ms) and derives every per-frame feature from it and
 //! from the samples. Per-frame features are summarised over the whole track, then per section.
 //! [`compact`] picks 128 whole-track values, scales each with fixed constants and L2-normalises
@@ -217,29 +218,61 @@ pub fn extract(
     sections: &[(f64, f64)],
 ) -> DnaFeatures {
     let rate = sample_rate.max(1);
-    let clean = |v: f32| v.is_finite() && v.abs() <= SAMPLE_LIMIT;
-    let x: Cow<[f32]> = if mono.iter().all(|&v| clean(v)) {
-        Cow::Borrowed(mono)
-    } else {
-        Cow::Owned(
-            mono.iter()
-                .map(|&v| {
-                    if clean(v) {
-                        v
-                    } else if v.is_finite() {
-                        v.signum() * SAMPLE_LIMIT
-                    } else {
-                        0.0
-                    }
-                })
-                .collect(),
-        )
-    };
+    let x = sanitise(mono);
     let (fft_size, hop) = frame_sizes(rate);
     let spec = Spectrogram::compute(&x, rate, fft_size, hop);
+    features(&x, &spec, beats, sections)
+}
+
+/// [`extract`] reusing a spectrogram of the same `mono` that the caller already has (the
+/// analysis pipeline's), which saves computing it again. Gives the same values as
+/// [`extract`] when `spec` has the sizes [`extract`] would choose (FFT 2048, hop 1024 at
+/// 44.1 kHz); a spectrogram whose FFT is not two hops, or whose frame count does not match
+/// `mono`, is ignored and a suitable one computed.
+pub fn extract_with_spectrogram(
+    spec: &Spectrogram,
+    mono: &[f32],
+    beats: &[f64],
+    sections: &[(f64, f64)],
+) -> DnaFeatures {
+    let fits = spec.sample_rate > 0
+        && spec.hop > 0
+        && spec.fft_size == 2 * spec.hop
+        && spec.frames() == mono.len().div_ceil(spec.hop).max(1);
+    if !fits {
+        return extract(mono, spec.sample_rate, beats, sections);
+    }
+    features(&sanitise(mono), spec, beats, sections)
+}
+
+/// Samples with NaN and infinities as 0 and magnitudes clamped to [`SAMPLE_LIMIT`]
+/// (borrowed when nothing needs fixing).
+fn sanitise(mono: &[f32]) -> Cow<'_, [f32]> {
+    let clean = |v: f32| v.is_finite() && v.abs() <= SAMPLE_LIMIT;
+    if mono.iter().all(|&v| clean(v)) {
+        return Cow::Borrowed(mono);
+    }
+    Cow::Owned(
+        mono.iter()
+            .map(|&v| {
+                if clean(v) {
+                    v
+                } else if v.is_finite() {
+                    v.signum() * SAMPLE_LIMIT
+                } else {
+                    0.0
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The DNA of sanitised samples `x` from their spectrogram.
+fn features(x: &[f32], spec: &Spectrogram, beats: &[f64], sections: &[(f64, f64)]) -> DnaFeatures {
+    let rate = spec.sample_rate.max(1);
     let frames = spec.frames();
     let frame_rate = spec.frame_rate();
-    let (cols, sum_sq, peak) = frame_features(&x, &spec);
+    let (cols, sum_sq, peak) = frame_features(x, spec);
 
     let mut values = Vec::with_capacity(WHOLE_TRACK_VALUES + sections.len() * SECTION_VALUES);
     let mut scratch = Vec::with_capacity(frames);
@@ -348,7 +381,7 @@ fn frame_features(x: &[f32], spec: &Spectrogram) -> (Vec<Vec<f32>>, f64, f32) {
     let sum_sq = blocks.iter().map(|b| b.0).sum();
     for i in 0..frames {
         for ((m, p), &raw) in mag.iter_mut().zip(power.iter_mut()).zip(spec.frame(i)) {
-            *m = raw * scale;
+            *m = if raw.is_finite() { raw * scale } else { 0.0 };
             *p = *m * *m;
         }
         mel.log_energies(&power, &mut mel_db);
