@@ -90,18 +90,30 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
             .collect::<Vec<f32>>();
         &clean
     };
-    let rate = sample_rate as f64;
+    // Onsets from a copy at 16-32 kHz (10 ms hop, 23 ms window), chroma from one at 8-16 kHz
+    // (50 ms hop, 93 ms window): everything rhythm needs lies below 8 kHz and 1.5 kHz.
+    let (onset_audio, onset_rate) = decimate(mono, sample_rate, 16_000);
+    let rate = onset_rate as f64;
     let hop = (rate / 100.0).round() as usize;
     let fft = ((rate * 0.0232).round() as usize).next_power_of_two();
-    let spec = Spectrogram::compute(mono, sample_rate, fft, hop);
+    let spec = Spectrogram::compute(&onset_audio, onset_rate, fft, hop);
     let env = OnsetEnvelopes::compute(&spec);
-    let harm_spec = Spectrogram::compute(mono, sample_rate, 4 * fft, 5 * hop);
+    drop(spec);
+    let (harm_audio, harm_rate) = decimate(&onset_audio, onset_rate, 8_000);
+    drop(onset_audio);
+    let rate = harm_rate as f64;
+    let harm_fft = ((rate * 0.09).round() as usize).next_power_of_two();
+    let harm_spec = Spectrogram::compute(
+        &harm_audio,
+        harm_rate,
+        harm_fft,
+        (rate / 20.0).round() as usize,
+    );
     let harm = Harmony {
         fps: harm_spec.frame_rate(),
         chroma: chroma(&harm_spec),
     };
     drop(harm_spec);
-    drop(spec);
     let Some((start, end)) = music_extent(&env) else {
         return Rhythm::none();
     };
@@ -231,6 +243,26 @@ fn choose_octave(
 /// Beat period of `r`, seconds.
 fn fastest_period(r: &Rhythm) -> f64 {
     60.0 / r.bpm
+}
+
+/// `x` at `rate` halved (a [¼ ½ ¼] low-pass, then every other sample) until one more
+/// halving would drop below `min_rate`; returns the signal and its rate.
+fn decimate(x: &[f32], rate: u32, min_rate: u32) -> (Vec<f32>, u32) {
+    let mut out = x.to_vec();
+    let mut rate = rate;
+    while rate / 2 >= min_rate && out.len() >= 4 {
+        let n = out.len() / 2;
+        out = (0..n)
+            .map(|i| {
+                let c = out[2 * i];
+                let l = if i > 0 { out[2 * i - 1] } else { c };
+                let r = out.get(2 * i + 1).copied().unwrap_or(c);
+                0.25 * l + 0.5 * c + 0.25 * r
+            })
+            .collect();
+        rate /= 2;
+    }
+    (out, rate)
 }
 
 /// Chroma per frame.
@@ -534,8 +566,9 @@ fn constant_grid(
 }
 
 /// The grid `t0 + k · period` (seconds) between `lo` and `hi` that collects the most of the
-/// onset envelope `o` (at `fps`), for a period within 1 % of `seed` seconds: a coarse search
-/// (drift of one frame over the track, one-frame phases), then a fine one around the best.
+/// onset envelope `o` (at `fps`), for a period within 0.5 % of `seed` seconds: a coarse
+/// search (drift of two frames over the track, one-frame phases), then a fine one around the
+/// best.
 fn comb_grid(o: &[f64], fps: f64, seed: f64, lo: f64, hi: f64) -> Option<(f64, f64)> {
     let p0 = seed * fps;
     let a = (lo * fps).max(0.0);
@@ -566,8 +599,8 @@ fn comb_grid(o: &[f64], fps: f64, seed: f64, lo: f64, hi: f64) -> Option<(f64, f
         s
     };
     let beats = (b - a) / p0;
-    let dp = 1.0 / beats;
-    let steps = (0.01 * p0 / dp).ceil() as i64;
+    let dp = 2.0 / beats;
+    let steps = (0.005 * p0 / dp).ceil() as i64;
     let mut best = (f64::MIN, p0, 0.0);
     for i in -steps..=steps {
         let p = p0 + i as f64 * dp;
@@ -581,8 +614,8 @@ fn comb_grid(o: &[f64], fps: f64, seed: f64, lo: f64, hi: f64) -> Option<(f64, f
         }
     }
     let (_, pc, phc) = best;
-    for i in -8..=8 {
-        let p = pc + i as f64 * dp / 8.0;
+    for i in -16..=16 {
+        let p = pc + i as f64 * dp / 16.0;
         for j in -4..=4 {
             let ph = phc + j as f64 * 0.25;
             if ph < 0.0 {
