@@ -236,6 +236,17 @@ fn library_add_then_list_search_and_show() {
     assert_eq!(truths[0].camelot, "8A");
     assert_eq!(by_key("3A"), 0);
     assert_eq!(by_key("A minor"), 2);
+    // The compact DNA vector went into the library with the analysis.
+    let lib = segue_models::library::Library::open(&db).unwrap();
+    let (version, dna) = lib
+        .dna_vector(1)
+        .unwrap()
+        .expect("a DNA vector for track 1");
+    assert_eq!(
+        (version, dna.len()),
+        (segue_models::analysis::dna::DNA_VERSION, 128)
+    );
+    drop(lib);
     let show = segue()
         .args(["library", "show", "1", "--db"])
         .arg(&db)

@@ -95,6 +95,7 @@ fn analysis(bpm: f64, camelot: &str, energy: u8) -> Analysis {
         }],
         analyser_version: ANALYSER_VERSION,
         dna_version: 1,
+        dna: Vec::new(),
     }
 }
 

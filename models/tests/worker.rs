@@ -40,6 +40,7 @@ fn analysis(bpm: f64, secs: f64) -> Analysis {
         }],
         analyser_version: 1,
         dna_version: 1,
+        dna: Vec::new(),
     }
 }
 

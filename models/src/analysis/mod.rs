@@ -86,4 +86,8 @@ pub struct Analysis {
     pub analyser_version: u32,
     /// DNA schema version.
     pub dna_version: u32,
+    /// The compact Musical DNA vector ([`dna::COMPACT_DIMS`] values, unit length) used by
+    /// the similarity index; the full named feature set comes from [`dna::extract`].
+    #[serde(default)]
+    pub dna: Vec<f32>,
 }

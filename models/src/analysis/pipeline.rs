@@ -6,7 +6,8 @@ use std::path::Path;
 use segue_engine::TrackAudio;
 
 use super::{
-    beats, cues, energy, key, loudness, structure, Analysis, Section, Spectrogram, ANALYSER_VERSION,
+    beats, cues, dna, energy, key, loudness, structure, Analysis, Section, Spectrogram,
+    ANALYSER_VERSION,
 };
 use crate::ModelsError;
 
@@ -48,6 +49,8 @@ pub fn analyze(audio: &TrackAudio) -> Analysis {
         })
         .collect();
     let cues = cues::place_cues(rhythm.downbeats.first().copied(), &sections);
+    let ranges: Vec<(f64, f64)> = sections.iter().map(|s| (s.start, s.end)).collect();
+    let features = dna::extract(&mono, rate, &rhythm.beats, &ranges);
 
     let (key_name, camelot, open_key, key_confidence) = match key {
         Some(k) => (
@@ -76,6 +79,7 @@ pub fn analyze(audio: &TrackAudio) -> Analysis {
         sections,
         cues,
         analyser_version: ANALYSER_VERSION,
-        dna_version: 1,
+        dna: dna::compact(&features),
+        dna_version: features.version,
     }
 }

@@ -258,6 +258,14 @@ pub(super) fn write_analysis(
                 at
             ],
         )?;
+        if !analysis.dna.is_empty() {
+            let blob: Vec<u8> = analysis.dna.iter().flat_map(|x| x.to_le_bytes()).collect();
+            tx.execute(
+                "INSERT OR REPLACE INTO dna_vectors (track_id, dna_version, dims, vector)
+                 VALUES (?, ?, ?, ?)",
+                params![id, analysis.dna_version, analysis.dna.len() as i64, blob],
+            )?;
+        }
         tx.execute("DELETE FROM scan_state WHERE path = ?", [&ident.path_text])?;
         Ok(id)
     };
