@@ -1,19 +1,26 @@
 //! Beats, beatgrid and downbeats: [`analyse_rhythm`] turns a mono signal into a [`Rhythm`].
 //!
 //! Steps:
-//! 1. Spectrogram (≈23 ms window, 10 ms hop) → onset envelopes ([`super::onset`]); a second,
-//!    finer-in-frequency spectrogram (≈93 ms, 50 ms hop) → harmonic change.
-//! 2. Tempo candidates from the onset autocorrelation ([`super::tempo`]): the best period,
-//!    its double and its half.
-//! 3. For each candidate, dynamic-programming beat tracking (Ellis 2007), refined to the
-//!    onset peaks; a weighted least-squares constant grid through the tracked beats. When
-//!    the grid explains them ([`CONSTANT_RMS_SECS`], [`CONSTANT_INLIERS`]) the track has a constant
-//!    tempo and the beats *are* the grid: fractional BPM and beat times finer than a frame.
-//! 4. Bar phase: which beat of four is the "1", from the harmonic change (chords change on
-//!    bar lines) and low-band onsets (kick) on each beat position.
-//! 5. Octave: the candidate whose bars show the clearest harmonic rhythm wins (at half the
-//!    tempo chords would change every 2 beats, at double every 8); without harmonic
-//!    evidence, the prior-weighted autocorrelation decides.
+//! 1. Onset envelopes ([`super::onset`]) from a spectrogram of a 16-32 kHz copy (≈23 ms
+//!    window, 10 ms hop); chroma from one of an 8-16 kHz copy (≈93 ms window, 50 ms hop).
+//! 2. Tempo candidates ([`super::tempo`]): metrical families (a period and its octaves in
+//!    55-215 BPM) from the strongest autocorrelation peaks.
+//! 3. For each family's fastest level, dynamic-programming beat tracking (Ellis 2007),
+//!    refined to the onset peaks, then the constant grid: a comb search over the onset
+//!    envelope seeded by a least-squares fit, refined by weighted least squares on the beats
+//!    near it. When that grid carries the tracked beats ([`CONSTANT_RMS_SECS`],
+//!    [`CONSTANT_INLIERS`]) the tempo is constant and the beats *are* the grid: fractional
+//!    BPM, beat times finer than a frame. The family with a constant grid and the most
+//!    onset strength (whole band plus kick band) on its beats wins: a period 3/2 or 4/3
+//!    off the beat samples strong and weak positions alike.
+//! 4. Octave, from the backbeat: folded over 8 beats of the fastest level, the snare band's
+//!    strong positions repeat every 2, 4 or 8 beats; the tempo puts the backbeat every 2
+//!    beats (house at 128, drum & bass at 174), or every 4 when that would be slower than
+//!    70 BPM (half-time trap and hip-hop at 70-95). A slower octave keeps every 2nd (4th)
+//!    beat of the fastest level, on the phase that carries the backbeat. Without a clear
+//!    backbeat, the prior-weighted autocorrelation decides.
+//! 5. Bar phase: which beat of four is the "1", where chords change (chroma of the two beats
+//!    before against the two after) and the kick lands most, and the backbeat least.
 //!
 //! Beats are reported only where the music is: from the first onset (pickups included, lead-in
 //! silence excluded) to the last one. Every input is accepted: too short (< 2 s), silent,

@@ -1,13 +1,14 @@
 //! Onset envelopes: how strongly something new starts at each instant.
 //!
-//! * [`OnsetEnvelopes::full`]: log-compressed spectral flux over the whole spectrum, each
-//!   bin weighted by 1/frequency (every octave counts the same), with a 3-bin maximum filter on the previous frame (SuperFlux, Böck & Widmer 2013), so vibrato
-//!   and glides count less than attacks; minus its local mean, half-wave rectified.
-//! * [`OnsetEnvelopes::low`]: the same below 200 Hz: kicks and bass notes.
-//! * [`OnsetEnvelopes::mid`]: linear-magnitude flux over 1-6 kHz: snares and claps (the
+//! * `OnsetEnvelopes::full`: log-compressed spectral flux over the whole spectrum, each bin
+//!   weighted by 1/frequency (every octave counts the same), with a 3-bin maximum filter on
+//!   the previous frame (SuperFlux, Böck & Widmer 2013), so vibrato and glides count less
+//!   than attacks; minus its local mean, half-wave rectified.
+//! * `OnsetEnvelopes::low`: the same below 200 Hz: kicks and bass notes.
+//! * `OnsetEnvelopes::mid`: linear-magnitude flux over 1-6 kHz: snares and claps (the
 //!   backbeat).
-//! * [`chroma`]: pitch-class profile per frame; its change from beat to beat is the cue for
-//!   chord changes (which mostly fall on downbeats).
+//! * `chroma`: pitch-class profile per frame; its change across beats is the cue for chord
+//!   changes (which mostly fall on downbeats).
 //!
 //! Everything works on a [`Spectrogram`]; nothing here allocates more than a few vectors of
 //! one value per frame.

@@ -1,11 +1,10 @@
 //! Tempo: the periodicity of the onset envelope.
 //!
 //! The autocorrelation of the onset envelope, weighted by a broad log-normal prior around
-//! 120 BPM, names the strongest beat period; its half and double (within
-//! [`MIN_BPM`]..=[`MAX_BPM`]) are kept as the other metrical-level candidates. Which of them
-//! is *the* tempo is decided in [`super::beats`], where a beat grid at each candidate is
-//! checked against the harmonic rhythm (chords change on bar lines: every 4 beats at the
-//! right tempo, every 2 at half of it, every 8 at double).
+//! 120 BPM (with a comb over four multiples of each lag), names the strongest beat periods;
+//! each becomes a metrical family, its octaves within [`MIN_BPM`]..=[`MAX_BPM`]. Which family
+//! and which octave is *the* tempo is decided in [`super::beats`], from beat grids fitted at
+//! each (onset strength on the beats, where the backbeat falls).
 
 /// Slowest tempo considered.
 pub const MIN_BPM: f64 = 55.0;
