@@ -50,7 +50,7 @@ pub fn analyze(audio: &TrackAudio) -> Analysis {
         .collect();
     let cues = cues::place_cues(rhythm.downbeats.first().copied(), &sections);
     let ranges: Vec<(f64, f64)> = sections.iter().map(|s| (s.start, s.end)).collect();
-    let features = dna::extract(&mono, rate, &rhythm.beats, &ranges);
+    let features = dna::extract_with_spectrogram(&spec, &mono, &rhythm.beats, &ranges);
 
     let (key_name, camelot, open_key, key_confidence) = match key {
         Some(k) => (

@@ -48,7 +48,8 @@ impl Spectrogram {
             }
             // Sizes come from the plan itself, so processing cannot fail.
             let _ = fft.process_with_scratch(&mut input, &mut output, &mut scratch);
-            mags.extend(output.iter().map(|c| c.norm()));
+            // Plain sqrt(re² + im²): `norm()` goes through hypot, several times slower.
+            mags.extend(output.iter().map(|c| (c.re * c.re + c.im * c.im).sqrt()));
         }
         Self {
             sample_rate,
