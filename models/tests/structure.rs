@@ -4,28 +4,7 @@
 use segue_models::analysis::structure::segment;
 use segue_models::analysis::Spectrogram;
 use segue_models::demo::{demo_set, synthesize};
-
-/// Boundary hit rate F-measure with a tolerance in seconds (inner boundaries only).
-fn boundary_f(est: &[f64], truth: &[f64], tol: f64) -> f64 {
-    if est.is_empty() && truth.is_empty() {
-        return 1.0;
-    }
-    let mut used = vec![false; truth.len()];
-    let mut hits = 0;
-    for e in est {
-        if let Some(i) = (0..truth.len()).find(|&i| !used[i] && (truth[i] - e).abs() <= tol) {
-            used[i] = true;
-            hits += 1;
-        }
-    }
-    let p = hits as f64 / est.len().max(1) as f64;
-    let r = hits as f64 / truth.len().max(1) as f64;
-    if p + r == 0.0 {
-        0.0
-    } else {
-        2.0 * p * r / (p + r)
-    }
-}
+use segue_models::eval::f_measure;
 
 #[test]
 fn demo_sections_are_found_on_bar_boundaries_and_labelled() {
@@ -45,7 +24,7 @@ fn demo_sections_are_found_on_bar_boundaries_and_labelled() {
             .map(|g| truth.downbeats[g.start_bar])
             .collect();
         let tb: Vec<f64> = truth.sections[1..].iter().map(|x| x.start).collect();
-        let (f3, f05) = (boundary_f(&est, &tb, 3.0), boundary_f(&est, &tb, 0.5));
+        let (f3, f05) = (f_measure(&est, &tb, 3.0), f_measure(&est, &tb, 0.5));
         f3_sum += f3;
         f05_sum += f05;
         // Label accuracy per bar.
