@@ -17,7 +17,8 @@ pub fn tempo_acc2(est: f64, truth: f64) -> bool {
 }
 
 /// F-measure of event times (beats, downbeats, boundaries) with a ± `tol` seconds window;
-/// each estimate matches at most one truth. Two empty lists score 1.
+/// each estimate matches at most one truth. Both lists must be sorted (greedy matching in
+/// time order, which is optimal when windows do not overlap). Two empty lists score 1.
 pub fn f_measure(est: &[f64], truth: &[f64], tol: f64) -> f64 {
     if est.is_empty() && truth.is_empty() {
         return 1.0;
@@ -25,25 +26,25 @@ pub fn f_measure(est: &[f64], truth: &[f64], tol: f64) -> f64 {
     if est.is_empty() || truth.is_empty() {
         return 0.0;
     }
-    let mut used = vec![false; truth.len()];
-    let mut hits = 0usize;
-    for &e in est {
-        // Closest unused truth within the window (truth is sorted; linear is fine here).
-        let best = (0..truth.len())
-            .filter(|&i| !used[i] && (truth[i] - e).abs() <= tol)
-            .min_by(|&a, &b| (truth[a] - e).abs().total_cmp(&(truth[b] - e).abs()));
-        if let Some(i) = best {
-            used[i] = true;
+    let (mut i, mut j, mut hits) = (0, 0, 0usize);
+    while i < est.len() && j < truth.len() {
+        let d = est[i] - truth[j];
+        if d.abs() <= tol {
             hits += 1;
+            i += 1;
+            j += 1;
+        } else if d < 0.0 {
+            i += 1;
+        } else {
+            j += 1;
         }
+    }
+    if hits == 0 {
+        return 0.0;
     }
     let p = hits as f64 / est.len() as f64;
     let r = hits as f64 / truth.len() as f64;
-    if hits == 0 {
-        0.0
-    } else {
-        2.0 * p * r / (p + r)
-    }
+    2.0 * p * r / (p + r)
 }
 
 /// MIREX weighted key score: 1 same key, 0.5 a perfect fifth away (same mode), 0.3 relative

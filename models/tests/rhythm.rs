@@ -8,54 +8,11 @@
 
 use segue_models::analysis::beats::{analyse_rhythm, Rhythm};
 use segue_models::demo::{demo_set, synthesize, DemoSpec, SectionLabel, Style};
+use segue_models::eval::{f_measure, tempo_acc1 as acc1, tempo_acc2 as acc2};
 use segue_models::music::{Key, Mode};
 
 /// Tolerance of the beat and downbeat F-measures, seconds.
 const WINDOW: f64 = 0.07;
-
-/// Acc1: within 4 % of the truth.
-fn acc1(est: f64, truth: f64) -> bool {
-    truth > 0.0 && (est - truth).abs() <= 0.04 * truth
-}
-
-/// Acc2: Acc1 at the truth or at ×2, ×½, ×3, ×⅓ of it.
-fn acc2(est: f64, truth: f64) -> bool {
-    [1.0, 2.0, 0.5, 3.0, 1.0 / 3.0]
-        .iter()
-        .any(|m| acc1(est, truth * m))
-}
-
-/// F-measure of `est` against `truth` (both sorted), each estimate matched to at most one
-/// truth within ±`win` seconds (greedy in time order, which is optimal for sorted lists
-/// whose windows do not overlap).
-fn f_measure(est: &[f64], truth: &[f64], win: f64) -> f64 {
-    if est.is_empty() && truth.is_empty() {
-        return 1.0;
-    }
-    if est.is_empty() || truth.is_empty() {
-        return 0.0;
-    }
-    let (mut i, mut j, mut hits) = (0, 0, 0usize);
-    while i < est.len() && j < truth.len() {
-        let d = est[i] - truth[j];
-        if d.abs() <= win {
-            hits += 1;
-            i += 1;
-            j += 1;
-        } else if d < 0.0 {
-            i += 1;
-        } else {
-            j += 1;
-        }
-    }
-    let p = hits as f64 / est.len() as f64;
-    let r = hits as f64 / truth.len() as f64;
-    if p + r == 0.0 {
-        0.0
-    } else {
-        2.0 * p * r / (p + r)
-    }
-}
 
 /// The fixture list: short tracks over 70-180 BPM, every style, fractional tempos, pickups,
 /// leading silence and drum-less intros.

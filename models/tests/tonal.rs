@@ -9,6 +9,7 @@ use segue_models::analysis::energy::{energy_curve, energy_level, energy_level_be
 use segue_models::analysis::key::detect_key;
 use segue_models::analysis::loudness::{measure_loudness, replay_gain_db, Loudness};
 use segue_models::demo::{self, DemoSpec, DemoTrack, SectionLabel, Style};
+use segue_models::eval::key_score as mirex;
 use segue_models::music::{Key, Mode};
 
 const SR: u32 = 44_100;
@@ -63,23 +64,6 @@ fn fixtures() -> &'static [DemoTrack] {
             })
             .collect()
     })
-}
-
-/// MIREX weighted key score of `estimate` against `truth`.
-fn mirex(estimate: Key, truth: Key) -> f64 {
-    if estimate == truth {
-        1.0
-    } else if estimate.mode == truth.mode
-        && (estimate.tonic == (truth.tonic + 7) % 12 || estimate.tonic == (truth.tonic + 5) % 12)
-    {
-        0.5
-    } else if estimate == truth.relative() {
-        0.3
-    } else if estimate.tonic == truth.tonic {
-        0.2
-    } else {
-        0.0
-    }
 }
 
 #[test]
