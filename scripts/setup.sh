@@ -13,6 +13,12 @@ packages=(
   lame           # decode tests: MP3 encoder
   vorbis-tools   # decode tests: OGG Vorbis encoder (oggenc)
   fonts-dejavu-core  # the font `segue analyze --plot` writes its labels with
+  libasound2-dev     # cpal's ALSA backend (alsa-sys)
+  libjack-jackd2-dev # jack-sys asks pkg-config for jack at build time
+  jackd2             # the daemon tests start a real `jackd -d dummy`
+  mixxx-data         # real Mixxx controller mappings for the import tests
+  xvfb               # the plugin editor screenshot runs under a virtual X server
+  xauth              # ... which xvfb-run needs
 )
 
 missing=()
