@@ -4,11 +4,15 @@
 //! * `demo [--out DIR] [--rate HZ]` — render the built-in demo set (mix, stems, ground-truth
 //!   JSON) into `DIR` (default `demo/tracks`) at `HZ` (default 44100).
 //!
-//! * `eval [--dir DIR] [--no-compressed]` — synthesise the ground-truth fixture set
-//!   (`segue_models::eval::fixture_set`) into `DIR` (default `target/eval`), also as MP3 and
-//!   OGG copies made with Debian's `lame` and `oggenc`, analyse every file and print the MIR
-//!   scores (tempo Acc1/Acc2, beat and downbeat F at ±70 ms, MIREX weighted key score,
-//!   section boundary F at 0.5 s and 3 s) with seconds per track.
+//! * `eval [--dir DIR] [--no-compressed] [--every K] [--baselines | --baselines-from FILE]`
+//!   — synthesise the ground-truth fixture set (`segue_models::eval::fixture_set`, or every
+//!   K-th track of it) into `DIR` (default `target/eval`), also as MP3 and OGG copies made
+//!   with Debian's `lame` and `oggenc`, analyse every file and print the MIR scores (tempo
+//!   Acc1/Acc2, beat and downbeat F at ±70 ms, MIREX weighted key score, section boundary F
+//!   at 0.5 s and 3 s) with seconds per track. `--baselines` also runs madmom, librosa and
+//!   essentia on the same files (venv `target/mir-venv`, see `baselines.rs`) and prints one
+//!   table comparing them, scored by the same functions; `--baselines-from` re-scores the
+//!   JSON lines of an earlier run instead.
 //!
 //! Each command is one function taking its own arguments; add new ones to [`COMMANDS`].
 //! Unknown commands or options print the usage and exit with status 2.
@@ -19,6 +23,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use segue_models::demo;
+
+mod baselines;
 
 /// A subcommand: name, one-line usage, and the function that runs it with the remaining
 /// arguments.
@@ -37,7 +43,8 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "eval",
         usage:
-            "eval [--dir DIR] [--no-compressed]   score the analysis on the 32-track fixture set",
+            "eval [--dir DIR] [--no-compressed] [--every K] [--baselines | --baselines-from FILE]\n      \
+             score the analysis on the 32-track fixture set (and madmom, librosa, essentia)",
         run: eval_cmd,
     },
 ];
@@ -152,42 +159,103 @@ fn demo_cmd(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Scores of one analysed file.
+/// What the analysis of one file should find (from the fixture's ground truth).
+struct Truth {
+    bpm: f64,
+    beats: Vec<f64>,
+    downbeats: Vec<f64>,
+    key: segue_models::music::Key,
+    bounds: Vec<f64>,
+}
+
+/// Scores of one analysed file; `None` where the analyser has no method for it.
 struct Score {
     acc1: bool,
     acc2: bool,
     beat_f: f64,
-    down_f: f64,
-    key: f64,
-    bound_05: f64,
-    bound_3: f64,
+    down_f: Option<f64>,
+    key: Option<f64>,
+    bound_05: Option<f64>,
+    bound_3: Option<f64>,
     secs: f64,
+    cpu_secs: Option<f64>,
+}
+
+/// One analyser's output for one file, in seconds and Segue's key spelling.
+struct Estimate<'a> {
+    bpm: f64,
+    beats: &'a [f64],
+    downbeats: Option<&'a [f64]>,
+    key: Option<&'a str>,
+    bounds: Option<&'a [f64]>,
+}
+
+impl Truth {
+    /// Score `est` with the shared metrics of `segue_models::eval`; an unreadable key
+    /// scores 0.
+    fn score(&self, est: &Estimate, secs: f64, cpu_secs: Option<f64>) -> Score {
+        use segue_models::eval::{f_measure, key_score, tempo_acc1, tempo_acc2};
+        use segue_models::music::Key;
+        Score {
+            acc1: tempo_acc1(est.bpm, self.bpm),
+            acc2: tempo_acc2(est.bpm, self.bpm),
+            beat_f: f_measure(est.beats, &self.beats, 0.07),
+            down_f: est.downbeats.map(|d| f_measure(d, &self.downbeats, 0.07)),
+            key: est
+                .key
+                .map(|k| k.parse::<Key>().map_or(0.0, |k| key_score(k, self.key))),
+            bound_05: est.bounds.map(|b| f_measure(b, &self.bounds, 0.5)),
+            bound_3: est.bounds.map(|b| f_measure(b, &self.bounds, 3.0)),
+            secs,
+            cpu_secs,
+        }
+    }
+}
+
+/// CPU time this thread has used, from the kernel's scheduler statistics (Linux only).
+fn thread_cpu_secs() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = s.split_whitespace().next()?.parse().ok()?;
+    Some(ns * 1e-9)
 }
 
 fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
     use segue_models::analysis::analyze_file;
-    use segue_models::eval::{f_measure, fixture_set, key_score, tempo_acc1, tempo_acc2};
-    use segue_models::music::Key;
+    use segue_models::eval::fixture_set;
 
     let mut dir = PathBuf::from("target/eval");
     let mut compressed = true;
+    let mut baselines = None;
+    let mut every = 1;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--dir" => dir = PathBuf::from(value(&mut it, arg)?),
             "--no-compressed" => compressed = false,
+            "--every" => {
+                let v = value(&mut it, arg)?;
+                every = match v.parse() {
+                    Ok(k) if k >= 1 => k,
+                    _ => return Err(UsageError(format!("--every {v:?}: expected K >= 1")).into()),
+                };
+            }
+            "--baselines" => baselines = Some(Baselines::Run),
+            "--baselines-from" => {
+                baselines = Some(Baselines::From(PathBuf::from(value(&mut it, arg)?)))
+            }
             other => return Err(UsageError(format!("eval: unknown option {other:?}")).into()),
         }
     }
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut rows: Vec<(String, String, Score)> = Vec::new();
+    let mut truths: Vec<(PathBuf, Truth)> = Vec::new();
+    let mut rows: Vec<(PathBuf, Score)> = Vec::new();
     println!(
         "{:<24} {:<4} {:>7} {:>8} {:>6} {:>6} {:>9} {:>5} {:>5} {:>6}",
         "track", "fmt", "bpm", "est", "beatF", "downF", "key", "B@.5", "B@3", "secs"
     );
-    for spec in fixture_set() {
+    for spec in fixture_set().into_iter().step_by(every) {
         let track = demo::synthesize(&spec, 44_100);
-        let truth = &track.truth;
+        let t = &track.truth;
         let wav = dir.join(format!("{}.wav", spec.name));
         if !wav.exists() {
             segue_models::wav::write_wav(
@@ -229,27 +297,31 @@ fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
             files.push(("mp3", mp3));
             files.push(("ogg", ogg));
         }
-        let true_key: Key = truth
-            .key
-            .parse()
-            .map_err(|_| anyhow::anyhow!("bad truth key {}", truth.key))?;
-        let true_bounds: Vec<f64> = truth.sections.iter().skip(1).map(|s| s.start).collect();
+        let truth = Truth {
+            bpm: t.bpm,
+            beats: t.beats.clone(),
+            downbeats: t.downbeats.clone(),
+            key: t
+                .key
+                .parse()
+                .map_err(|_| anyhow::anyhow!("bad truth key {}", t.key))?,
+            bounds: t.sections.iter().skip(1).map(|s| s.start).collect(),
+        };
         for (fmt, path) in files {
-            let t = Instant::now();
+            let cpu0 = thread_cpu_secs();
+            let started = Instant::now();
             let a = analyze_file(&path)?;
-            let secs = t.elapsed().as_secs_f64();
-            let est_key: Option<Key> = a.key.parse().ok();
+            let secs = started.elapsed().as_secs_f64();
+            let cpu_secs = thread_cpu_secs().zip(cpu0).map(|(b, a)| b - a);
             let bounds: Vec<f64> = a.sections.iter().skip(1).map(|s| s.start).collect();
-            let score = Score {
-                acc1: tempo_acc1(a.bpm, truth.bpm),
-                acc2: tempo_acc2(a.bpm, truth.bpm),
-                beat_f: f_measure(&a.beats, &truth.beats, 0.07),
-                down_f: f_measure(&a.downbeats, &truth.downbeats, 0.07),
-                key: est_key.map_or(0.0, |k| key_score(k, true_key)),
-                bound_05: f_measure(&bounds, &true_bounds, 0.5),
-                bound_3: f_measure(&bounds, &true_bounds, 3.0),
-                secs,
+            let est = Estimate {
+                bpm: a.bpm,
+                beats: &a.beats,
+                downbeats: Some(&a.downbeats),
+                key: Some(&a.key),
+                bounds: Some(&bounds),
             };
+            let score = truth.score(&est, secs, cpu_secs);
             println!(
                 "{:<24} {:<4} {:>7.2} {:>8.3} {:>6.3} {:>6.3} {:>9} {:>5.2} {:>5.2} {:>6.2}",
                 spec.name,
@@ -257,21 +329,23 @@ fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
                 truth.bpm,
                 a.bpm,
                 score.beat_f,
-                score.down_f,
+                score.down_f.unwrap_or(0.0),
                 a.camelot,
-                score.bound_05,
-                score.bound_3,
+                score.bound_05.unwrap_or(0.0),
+                score.bound_3.unwrap_or(0.0),
                 secs
             );
-            rows.push((spec.name.clone(), fmt.to_string(), score));
+            rows.push((path.clone(), score));
         }
+        truths.push((wav, truth));
     }
     let n = rows.len() as f64;
-    let mean = |f: &dyn Fn(&Score) -> f64| rows.iter().map(|(_, _, s)| f(s)).sum::<f64>() / n;
+    let mean = |f: &dyn Fn(&Score) -> f64| rows.iter().map(|(_, s)| f(s)).sum::<f64>() / n;
     println!();
     println!(
-        "Segue on {} files ({} tracks):",
+        "Segue on {} files ({} of the {} tracks):",
         rows.len(),
+        truths.len(),
         fixture_set().len()
     );
     println!(
@@ -282,17 +356,38 @@ fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
     println!(
         "  beat F {:.3}  downbeat F {:.3}  (±70 ms)",
         mean(&|s| s.beat_f),
-        mean(&|s| s.down_f)
+        mean(&|s| s.down_f.unwrap_or(0.0))
     );
-    println!("  key (MIREX weighted) {:.3}", mean(&|s| s.key));
+    println!(
+        "  key (MIREX weighted) {:.3}",
+        mean(&|s| s.key.unwrap_or(0.0))
+    );
     println!(
         "  boundaries F@0.5 s {:.3}  F@3 s {:.3}",
-        mean(&|s| s.bound_05),
-        mean(&|s| s.bound_3)
+        mean(&|s| s.bound_05.unwrap_or(0.0)),
+        mean(&|s| s.bound_3.unwrap_or(0.0))
     );
     println!("  {:.2} s per track (decode included)", mean(&|s| s.secs));
-    println!("  (librosa / essentia / madmom comparison: not wired yet)");
+    match baselines {
+        None => println!("  (add --baselines to compare with madmom, librosa and essentia)"),
+        Some(how) => {
+            let files: Vec<PathBuf> = rows.iter().map(|(p, _)| p.clone()).collect();
+            let jsonl = match how {
+                Baselines::Run => baselines::run(&dir, &files)?,
+                Baselines::From(path) => path,
+            };
+            baselines::compare(&jsonl, &rows, &truths)?;
+        }
+    }
     Ok(())
+}
+
+/// Where the baselines' output comes from.
+enum Baselines {
+    /// Run `xtask/baselines.py` in the venv now.
+    Run,
+    /// Score a JSON lines file written by an earlier run.
+    From(PathBuf),
 }
 
 fn run_tool(tool: &str, args: &[&str]) -> anyhow::Result<()> {
