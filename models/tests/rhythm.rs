@@ -332,3 +332,23 @@ fn four_minutes_analyse_quickly() {
     );
     assert!(acc1(r.bpm, 126.0));
 }
+
+/// Tracks of `cargo xtask eval`'s fixture set that once failed: a breakbeat at 174 BPM with a
+/// pickup after leading silence (read as 138.6), and four-on-the-floor tracks with sung
+/// verses whose bar phase was a beat off (the vocal drowned the chord changes).
+#[test]
+fn fixture_set_tracks_that_once_failed_now_pass() {
+    let set = segue_models::eval::fixture_set();
+    for i in [11, 13, 23, 31] {
+        let r = evaluate(&set[i]);
+        assert!(
+            acc1(r.rhythm.bpm, r.truth_bpm),
+            "{}: {} BPM, truth {}",
+            r.name,
+            r.rhythm.bpm,
+            r.truth_bpm
+        );
+        assert!(r.beat_f >= 0.97, "{}: beat F {}", r.name, r.beat_f);
+        assert!(r.down_f >= 0.95, "{}: downbeat F {}", r.name, r.down_f);
+    }
+}

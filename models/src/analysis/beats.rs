@@ -36,10 +36,14 @@ pub const CONSTANT_RMS_SECS: f64 = 0.02;
 
 /// ... and at least this share of the onset weight on the tracked beats lies within 35 ms
 /// of that line.
-pub const CONSTANT_INLIERS: f64 = 0.85;
+pub const CONSTANT_INLIERS: f64 = 0.80;
 
 /// Beats per bar assumed (meter detection is not done: 4/4).
 const BEATS_PER_BAR: usize = 4;
+
+/// Largest relative difference between a family's fastest tempo and the tempo its tracked
+/// beats settle on.
+const FAMILY_DRIFT: f64 = 0.04;
 
 /// Shortest input analysed, seconds.
 const MIN_SECS: f64 = 2.0;
@@ -133,6 +137,11 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
         let Some((rhythm, salience)) = track(&env, &norm, &harm, &family[0], start, end) else {
             continue;
         };
+        // A tracker that drifted to another tempo belongs to another family (whose octaves
+        // are the ones to choose from), not to this one.
+        if (rhythm.bpm / family[0].bpm(env.fps) - 1.0).abs() > FAMILY_DRIFT {
+            continue;
+        }
         // A constant grid that holds is worth more than any free-running beat sequence.
         let rank = salience + if rhythm.constant_tempo { 1e3 } else { 0.0 };
         if best.as_ref().is_none_or(|b| rank > b.0) {
