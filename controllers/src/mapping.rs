@@ -667,12 +667,14 @@ fn control(
                 format!("type `jog` drives target `jog`, not `{tname}`"),
             ))
         }
-        (other, _) => return Err(ctx.err(
-            c.kind.span(),
-            format!(
+        (other, _) => {
+            return Err(ctx.err(
+                c.kind.span(),
+                format!(
                 "unknown type `{other}` (expected button, toggle, fader, fader14, encoder or jog)"
             ),
-        )),
+            ))
+        }
     };
     if matches!(kind, ControlType::Button | ControlType::Toggle) && midi.kind == MidiKind::PitchBend
     {

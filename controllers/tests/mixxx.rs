@@ -24,11 +24,7 @@ fn import(name: &str) -> Option<(Mapping, mixxx::ImportReport)> {
     Some(mixxx::import_file(dir.join(name)).unwrap())
 }
 
-fn find<'a>(
-    m: &'a Mapping,
-    target: Target,
-    deck: Option<u8>,
-) -> Vec<&'a segue_controllers::Control> {
+fn find(m: &Mapping, target: Target, deck: Option<u8>) -> Vec<&segue_controllers::Control> {
     m.controls
         .iter()
         .filter(|c| c.target == target && c.deck == deck)
