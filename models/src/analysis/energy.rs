@@ -36,6 +36,7 @@
 //! material sits about one level higher than moderate material of the same loudness.
 //! Full-scale white noise reads 10.
 
+use super::onset::fast_ln;
 use super::Spectrogram;
 
 /// Loudness (LUFS) that maps to 0.
@@ -76,22 +77,36 @@ pub fn energy_curve(mono: &[f32], sample_rate: u32, hop_secs: f64) -> Vec<f32> {
     if mono.is_empty() || sample_rate == 0 {
         return Vec::new();
     }
+    let clean: Vec<f32> = mono
+        .iter()
+        .map(|&v| if v.is_finite() { v } else { 0.0 })
+        .collect();
+    let fft_size = fft_size_for(sample_rate);
+    let spec = Spectrogram::compute(&clean, sample_rate, fft_size, fft_size / 2);
+    energy_curve_of(&spec, mono.len() as f64 / sample_rate as f64, hop_secs)
+}
+
+/// The FFT size [`energy_curve`] analyses at `sample_rate` (about 46 ms), with a hop of half
+/// of it: a spectrogram of that shape can be shared with [`energy_curve_of`].
+pub fn fft_size_for(sample_rate: u32) -> usize {
+    let ideal = 2048.0 * sample_rate as f64 / 44_100.0;
+    1usize << ideal.log2().round().clamp(7.0, 14.0) as u32
+}
+
+/// [`energy_curve`] from a spectrogram of the (finite) signal already computed with a
+/// Hann window of [`fft_size_for`] its rate (any size works; that one is calibrated), for a
+/// track of `duration` seconds.
+pub fn energy_curve_of(spec: &Spectrogram, duration: f64, hop_secs: f64) -> Vec<f32> {
+    if spec.sample_rate == 0 || !(duration > 0.0) {
+        return Vec::new();
+    }
     let hop_secs = if hop_secs.is_finite() {
         hop_secs.max(MIN_HOP_SECS)
     } else {
         MIN_HOP_SECS
     };
-    let rate = sample_rate as f64;
-    let clean: Vec<f32> = mono
-        .iter()
-        .map(|&v| if v.is_finite() { v } else { 0.0 })
-        .collect();
-    let ideal = 2048.0 * rate / 44_100.0;
-    let fft_size = 1usize << ideal.log2().round().clamp(7.0, 14.0) as u32;
-    let spec = Spectrogram::compute(&clean, sample_rate, fft_size, fft_size / 2);
-    let (power, flux) = frame_features(&spec);
+    let (power, flux) = frame_features(spec);
 
-    let duration = mono.len() as f64 / rate;
     let points = ((duration / hop_secs).ceil() as usize).max(1);
     let half = 0.5 * SMOOTH_SECS.max(hop_secs);
     let fps = spec.frame_rate();
@@ -139,11 +154,12 @@ fn frame_features(spec: &Spectrogram) -> (Vec<f64>, Vec<f64>) {
         }
         power.push(p * to_ms);
         let mut rise = 0.0;
+        let gain = (GAMMA * to_fs) as f32;
         for k in lo..=hi.max(lo) {
             if k >= spec.bins {
                 break;
             }
-            cur[k] = (1.0 + GAMMA * m[k] as f64 * to_fs).ln();
+            cur[k] = fast_ln(1.0 + gain * m[k]) as f64;
             if f > 0 {
                 rise += (cur[k] - prev[k]).max(0.0);
             }
