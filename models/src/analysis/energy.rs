@@ -97,7 +97,7 @@ pub fn fft_size_for(sample_rate: u32) -> usize {
 /// Hann window of [`fft_size_for`] its rate (any size works; that one is calibrated), for a
 /// track of `duration` seconds.
 pub fn energy_curve_of(spec: &Spectrogram, duration: f64, hop_secs: f64) -> Vec<f32> {
-    if spec.sample_rate == 0 || !(duration > 0.0) {
+    if spec.sample_rate == 0 || duration.is_nan() || duration <= 0.0 {
         return Vec::new();
     }
     let hop_secs = if hop_secs.is_finite() {
