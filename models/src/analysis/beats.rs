@@ -583,7 +583,7 @@ fn constant_grid(
 
 /// The grid `t0 + k · period` (seconds) between `lo` and `hi` that collects the most of the
 /// onset envelope `o` (at `fps`), for a period within 0.5 % of `seed` seconds: a coarse
-/// search (drift of two frames over the track, one-frame phases), then a fine one around the
+/// search (drift of four frames over the track, one-frame phases), then a fine one around the
 /// best.
 fn comb_grid(o: &[f64], fps: f64, seed: f64, lo: f64, hi: f64) -> Option<(f64, f64)> {
     let p0 = seed * fps;
@@ -615,7 +615,8 @@ fn comb_grid(o: &[f64], fps: f64, seed: f64, lo: f64, hi: f64) -> Option<(f64, f
         s
     };
     let beats = (b - a) / p0;
-    let dp = 2.0 / beats;
+    // Coarse periods drift 4 frames apart over the track; the fine search covers ±1 step.
+    let dp = 4.0 / beats;
     let steps = (0.005 * p0 / dp).ceil() as i64;
     let mut best = (f64::MIN, p0, 0.0);
     for i in -steps..=steps {

@@ -144,27 +144,34 @@ fn frame_features(spec: &Spectrogram) -> (Vec<f64>, Vec<f64>) {
     let frames = spec.frames();
     let mut power = Vec::with_capacity(frames);
     let mut flux = Vec::with_capacity(frames);
-    let mut prev = vec![0.0f64; spec.bins];
-    let mut cur = vec![0.0f64; spec.bins];
+    let k_weight: Vec<f32> = k_weight.iter().map(|&w| w as f32).collect();
+    let gain = (GAMMA * to_fs) as f32;
+    let (lo, hi) = (lo.min(spec.bins - 1), hi.max(lo).min(spec.bins - 1));
+    let mut prev = vec![0.0f32; spec.bins];
+    let mut cur = vec![0.0f32; spec.bins];
     for f in 0..frames {
         let m = spec.frame(f);
-        let mut p = 0.0;
-        for k in 1..spec.bins.saturating_sub(1) {
-            p += (m[k] as f64).powi(2) * k_weight[k];
+        // Per frame in f32 (1025 terms at most), accumulated over frames in f64.
+        let inner = 1..spec.bins.saturating_sub(1);
+        let p: f32 = m[inner.clone()]
+            .iter()
+            .zip(&k_weight[inner])
+            .map(|(&m, &w)| m * m * w)
+            .sum();
+        power.push(p as f64 * to_ms);
+        for (c, &m) in cur[lo..=hi].iter_mut().zip(&m[lo..=hi]) {
+            *c = fast_ln(1.0 + gain * m);
         }
-        power.push(p * to_ms);
-        let mut rise = 0.0;
-        let gain = (GAMMA * to_fs) as f32;
-        for k in lo..=hi.max(lo) {
-            if k >= spec.bins {
-                break;
-            }
-            cur[k] = fast_ln(1.0 + gain * m[k]) as f64;
-            if f > 0 {
-                rise += (cur[k] - prev[k]).max(0.0);
-            }
-        }
-        flux.push(rise / (hi.max(lo) + 1 - lo) as f64);
+        let rise: f32 = if f > 0 {
+            cur[lo..=hi]
+                .iter()
+                .zip(&prev[lo..=hi])
+                .map(|(c, p)| (c - p).max(0.0))
+                .sum()
+        } else {
+            0.0
+        };
+        flux.push(rise as f64 / (hi + 1 - lo) as f64);
         std::mem::swap(&mut prev, &mut cur);
     }
     (power, flux)

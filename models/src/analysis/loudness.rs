@@ -217,20 +217,40 @@ unsafe fn scan_block_avx2(acc: &mut [f32], x: &[f32], oversample: bool, lanes: &
 
 #[inline(always)]
 fn scan_block_portable(acc: &mut [f32], x: &[f32], oversample: bool, lanes: &mut [f32; 8]) {
+    const TAPS: usize = 12;
     let n = acc.len();
     fold_abs_max(&x[x.len() - n..], lanes);
     if !oversample {
         return;
     }
-    for phase in &TRUE_PEAK_PHASES {
-        acc.fill(0.0);
-        for (k, &h) in phase.iter().enumerate() {
-            for (a, &v) in acc.iter_mut().zip(&x[k..k + n]) {
-                *a += h * v;
+    // Eight outputs of all four phases at a time, in registers.
+    let whole = n - n % 8;
+    for j in (0..whole).step_by(8) {
+        let mut y = [[0.0f32; 8]; 4];
+        for k in 0..TAPS {
+            let Some(xs) = x.get(j + k..j + k + 8) else {
+                return;
+            };
+            for (yp, hp) in y.iter_mut().zip(&TRUE_PEAK_PHASES) {
+                for i in 0..8 {
+                    yp[i] += hp[k] * xs[i];
+                }
             }
         }
-        fold_abs_max(acc, lanes);
+        for yp in &y {
+            fold_abs_max(yp, lanes);
+        }
     }
+    // The last few outputs one by one.
+    for (j, a) in acc.iter_mut().enumerate().skip(whole) {
+        let mut m = 0.0f32;
+        for hp in &TRUE_PEAK_PHASES {
+            let y: f32 = hp.iter().zip(&x[j..j + TAPS]).map(|(h, v)| h * v).sum();
+            m = m.max(y.abs());
+        }
+        *a = m;
+    }
+    fold_abs_max(&acc[whole..], lanes);
 }
 
 #[inline(always)]
