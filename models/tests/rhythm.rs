@@ -399,3 +399,45 @@ fn a_drifting_tempo_gets_a_variable_grid_that_follows_it() {
     assert!(f >= 0.95, "beat F {f}");
     assert!((120.0..=130.0).contains(&r.bpm), "{}", r.bpm);
 }
+
+/// Triple meter: waltz-time tracks (3 beats per bar) get 3/4 and their downbeats; the 4/4
+/// fixtures keep 4/4 (asserted in the fixture-set test).
+#[test]
+fn three_four_time_is_recognised() {
+    let mut total = 0.0;
+    let specs = [
+        (96.0, Style::FourOnFloor, 3),
+        (126.0, Style::FourOnFloor, 8),
+        (150.0, Style::FourOnFloor, 5),
+    ];
+    for (bpm, style, tonic) in specs {
+        let mut spec = DemoSpec::new(
+            &format!("waltz-{bpm}"),
+            bpm,
+            Key::new(tonic, Mode::Minor),
+            style,
+        )
+        .sections(&[
+            (SectionLabel::Intro, 8),
+            (SectionLabel::Drop, 16),
+            (SectionLabel::Outro, 8),
+        ]);
+        spec.beats_per_bar = 3;
+        let track = synthesize(&spec, 44_100);
+        let r = analyse_rhythm(&track.audio.mono(), 44_100);
+        let down_f = f_measure(&r.downbeats, &track.truth.downbeats, WINDOW);
+        let beat_f = f_measure(&r.beats, &track.truth.beats, WINDOW);
+        println!(
+            "{}: bpm {:.2}, {}/4, beat F {beat_f:.3}, downbeat F {down_f:.3}",
+            spec.name, r.bpm, r.beats_per_bar
+        );
+        assert!(acc1(r.bpm, bpm), "{}: {} BPM", spec.name, r.bpm);
+        assert_eq!(r.beats_per_bar, 3, "{}", spec.name);
+        total += down_f;
+    }
+    assert!(
+        total / specs.len() as f64 >= 0.95,
+        "mean downbeat F {}",
+        total / 3.0
+    );
+}
