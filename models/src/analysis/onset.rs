@@ -111,7 +111,7 @@ impl OnsetEnvelopes {
 /// Natural logarithm for the log compression, about 3× faster than `f32::ln` and within
 /// 1e-6 of it: ln(2^e · m) = e · ln 2 + 2 · atanh((m − 1)/(m + 1)) with m in [√½, √2).
 #[inline]
-fn fast_ln(x: f32) -> f32 {
+pub(crate) fn fast_ln(x: f32) -> f32 {
     if x.is_nan() || x <= f32::MIN_POSITIVE || x.is_infinite() {
         return x.ln();
     }
