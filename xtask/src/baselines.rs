@@ -144,14 +144,9 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Score the baselines' JSON lines and print the comparison table with Segue's scores on the
-/// same files.
-pub fn compare(
-    jsonl: &Path,
-    segue: &[(PathBuf, Score)],
-    truths: &[(PathBuf, Truth)],
-) -> anyhow::Result<()> {
-    // The WAV and its MP3/OGG copies share a stem and a truth.
+/// Score each JSON line of `text` against the truth of its file (the WAV and its MP3/OGG
+/// copies share a stem and a truth); lines for other files are skipped.
+fn parse(text: &str, truths: &[(PathBuf, Truth)]) -> anyhow::Result<Vec<(String, Row)>> {
     let truth_of = |file: &Path| {
         let stem = file.file_stem()?;
         truths
@@ -159,16 +154,13 @@ pub fn compare(
             .find(|(wav, _)| wav.file_stem() == Some(stem))
             .map(|(_, t)| t)
     };
-    let text =
-        std::fs::read_to_string(jsonl).with_context(|| format!("reading {}", jsonl.display()))?;
     let mut rows: Vec<(String, Row)> = Vec::new();
     for (i, line) in text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
-        let v: Value = serde_json::from_str(line)
-            .with_context(|| format!("{} line {}", jsonl.display(), i + 1))?;
+        let v: Value = serde_json::from_str(line).with_context(|| format!("line {}", i + 1))?;
         let tool = v["tool"].as_str().unwrap_or("?").to_string();
         let file = PathBuf::from(v["file"].as_str().unwrap_or_default());
         let Some(truth) = truth_of(&file) else {
@@ -203,6 +195,19 @@ pub fn compare(
             .push(truth.score(&est, secs, v["cpu_seconds"].as_f64()));
         row.files.push(file_name(&file));
     }
+    Ok(rows)
+}
+
+/// Score the baselines' JSON lines and print the comparison table with Segue's scores on the
+/// same files.
+pub fn compare(
+    jsonl: &Path,
+    segue: &[(PathBuf, Score)],
+    truths: &[(PathBuf, Truth)],
+) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(jsonl).with_context(|| format!("reading {}", jsonl.display()))?;
+    let mut rows = parse(&text, truths).with_context(|| format!("reading {}", jsonl.display()))?;
     rows.sort_by_key(|(t, _)| TOOLS.iter().position(|(n, _)| n == t));
 
     // Segue's row: the files any baseline ran on.
@@ -224,8 +229,8 @@ pub fn compare(
 
     println!();
     println!(
-        "Comparison on the same {} files, scored by segue_models::eval \
-         (— = the tool has no method; CPU × = tool CPU time / Segue's on the tool's files):",
+        "Comparison on {} files (each row: the files that analyser ran on), scored by \
+         segue_models::eval (— = no method; CPU × = its CPU time / Segue's on its files):",
         all.len()
     );
     println!();
@@ -275,8 +280,18 @@ pub fn compare(
     print_row("Segue", &segue_scores, 0, Some(1.0));
     for (tool, row) in &rows {
         let scores: Vec<&Score> = row.scores.iter().collect();
+        let segue_here = segue_on(&row.files);
+        if segue_here.len() != segue_scores.len() {
+            // The tool ran on fewer files: show Segue on exactly those too.
+            print_row(
+                &format!("Segue on {tool}'s files"),
+                &segue_here,
+                0,
+                Some(1.0),
+            );
+        }
         let ratio = cpu(&scores)
-            .zip(cpu(&segue_on(&row.files)))
+            .zip(cpu(&segue_here))
             .filter(|(_, s)| *s > 0.0 && !scores.is_empty())
             .map(|(t, s)| t / s);
         print_row(tool, &scores, row.failed, ratio);
@@ -293,4 +308,44 @@ pub fn compare(
     }
     println!("(per-file output: {})", jsonl.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use segue_models::music::{Key, Mode};
+
+    #[test]
+    fn lines_are_scored_with_the_shared_metrics_and_failures_counted() {
+        let truth = Truth {
+            bpm: 120.0,
+            beats: vec![0.5, 1.0, 1.5, 2.0],
+            downbeats: vec![0.5],
+            key: Key::new(9, Mode::Minor),
+            bounds: vec![1.0],
+        };
+        let truths = vec![(PathBuf::from("target/eval/fx00-120-8a.wav"), truth)];
+        let text = r#"
+{"tool": "librosa", "file": "/x/fx00-120-8a.mp3", "seconds": 2.0, "cpu_seconds": 1.0, "bpm": 60.5, "beats": [1.0, 0.5], "downbeats": null, "key": "C major", "boundaries": [1.2], "error": null}
+{"tool": "librosa", "file": "/x/fx00-120-8a.ogg", "seconds": null, "bpm": null, "beats": null, "downbeats": null, "key": null, "boundaries": null, "error": "RuntimeError: boom"}
+{"tool": "madmom", "file": "/x/other.wav", "bpm": 1.0, "beats": [], "error": null}
+"#;
+        let rows = parse(text, &truths).unwrap();
+        assert_eq!(rows.len(), 1, "lines for files outside the set are skipped");
+        let (tool, row) = &rows[0];
+        assert_eq!(tool, "librosa");
+        assert_eq!((row.scores.len(), row.failed), (1, 1));
+        assert!(row.first_error.as_deref().unwrap().contains("boom"));
+        let s = &row.scores[0];
+        assert!(!s.acc1 && s.acc2, "half tempo: Acc2 only");
+        assert_eq!(
+            s.beat_f,
+            2.0 * 0.5 / 1.5,
+            "2 of 4 beats, unsorted input sorted"
+        );
+        assert_eq!(s.down_f, None, "no downbeat method");
+        assert_eq!(s.key, Some(0.3), "relative major");
+        assert_eq!((s.bound_05, s.bound_3), (Some(1.0), Some(1.0)));
+        assert_eq!(s.cpu_secs, Some(1.0));
+    }
 }
