@@ -199,16 +199,21 @@ fn the_built_in_demo_set_meets_the_targets() {
             "{:<18} {:>8.2} {:>9.3} {:>7.3} {:>7.3}",
             r.name, r.truth_bpm, r.rhythm.bpm, r.beat_f, r.down_f
         );
-        assert!(
-            (r.rhythm.bpm - r.truth_bpm).abs() <= 0.05,
-            "{}: {} BPM for {}",
-            r.name,
-            r.rhythm.bpm,
-            r.truth_bpm
-        );
-        assert!(r.beat_f >= 0.97, "{}: beat F {}", r.name, r.beat_f);
-        assert!(r.down_f >= 0.95, "{}: downbeat F {}", r.name, r.down_f);
+        assert_track_targets(r, 0.05);
     }
+}
+
+/// One track's targets: tempo within `bpm_tolerance` BPM, beat F ≥ 0.97, downbeat F ≥ 0.95.
+fn assert_track_targets(r: &Row, bpm_tolerance: f64) {
+    assert!(
+        (r.rhythm.bpm - r.truth_bpm).abs() <= bpm_tolerance,
+        "{}: {} BPM for {}",
+        r.name,
+        r.rhythm.bpm,
+        r.truth_bpm
+    );
+    assert!(r.beat_f >= 0.97, "{}: beat F {}", r.name, r.beat_f);
+    assert!(r.down_f >= 0.95, "{}: downbeat F {}", r.name, r.down_f);
 }
 
 #[test]
@@ -341,15 +346,8 @@ fn fixture_set_tracks_that_once_failed_now_pass() {
     let set = segue_models::eval::fixture_set();
     for i in [11, 13, 23, 31] {
         let r = evaluate(&set[i]);
-        assert!(
-            acc1(r.rhythm.bpm, r.truth_bpm),
-            "{}: {} BPM, truth {}",
-            r.name,
-            r.rhythm.bpm,
-            r.truth_bpm
-        );
-        assert!(r.beat_f >= 0.97, "{}: beat F {}", r.name, r.beat_f);
-        assert!(r.down_f >= 0.95, "{}: downbeat F {}", r.name, r.down_f);
+        // Acc1's 4 % window.
+        assert_track_targets(&r, 0.04 * r.truth_bpm);
     }
 }
 
