@@ -216,14 +216,19 @@ fn detect(msgs: &[MidiMessage]) -> Option<Detected> {
 }
 
 fn fits(d: &Detected, t: &Target) -> bool {
-    match (d, t.kind()) {
-        (Detected::Button(_), TargetKind::Switch | TargetKind::Momentary | TargetKind::Trigger) => {
-            true
-        }
-        (Detected::Fader(_) | Detected::Fader14 { .. }, TargetKind::Continuous { .. }) => true,
-        (Detected::Encoder(..), TargetKind::Continuous { .. } | TargetKind::Jog) => true,
-        _ => false,
-    }
+    matches!(
+        (d, t.kind()),
+        (
+            Detected::Button(_),
+            TargetKind::Switch | TargetKind::Momentary | TargetKind::Trigger
+        ) | (
+            Detected::Fader(_) | Detected::Fader14 { .. },
+            TargetKind::Continuous { .. }
+        ) | (
+            Detected::Encoder(..),
+            TargetKind::Continuous { .. } | TargetKind::Jog
+        )
+    )
 }
 
 struct Prompter<R: BufRead> {
