@@ -42,14 +42,14 @@ impl Display {
     }
 
     /// The root window's id (the parent the editor is embedded in).
-    pub fn root(&self) -> u64 {
+    pub fn root(&self) -> c_ulong {
         // SAFETY: dpy is an open display.
         unsafe {
             let f = self
                 .lib
                 .get::<unsafe extern "C" fn(*mut c_void) -> c_ulong>(b"XDefaultRootWindow\0")
                 .unwrap();
-            f(self.dpy) as u64
+            f(self.dpy)
         }
     }
 
@@ -75,7 +75,7 @@ impl Display {
                 .get::<unsafe extern "C" fn(*mut c_void) -> c_int>(b"XFree\0")
                 .unwrap();
             const ZPIXMAP: c_int = 2;
-            let img = get(self.dpy, self.root() as c_ulong, 0, 0, w, h, !0, ZPIXMAP);
+            let img = get(self.dpy, self.root(), 0, 0, w, h, !0, ZPIXMAP);
             assert!(!img.is_null(), "XGetImage failed");
             let im = &*img;
             assert_eq!(
