@@ -363,6 +363,7 @@ fn learn(out: &Path, port: Option<&str>, name: &str, decks: u8) -> anyhow::Resul
             target,
             deck,
             layer: None,
+            soft_takeover: false,
         };
         // A new binding for the same address and layer replaces the old one.
         mapping

@@ -17,7 +17,19 @@ struct Jack {
 }
 
 impl Drop for Jack {
+    /// SIGTERM, so that jackd leaves JACK's server registry (a killed server's entry stays
+    /// and JACK allows only a few); SIGKILL only if it does not go.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -41,9 +53,15 @@ fn start_jack() -> Option<Jack> {
     // The test's own JACK clients (midir) and the children use this server.
     std::env::set_var("JACK_DEFAULT_SERVER", &name);
     std::env::set_var("JACK_NO_START_SERVER", "1");
-    let jack = Jack { child, name };
+    let mut jack = Jack { child, name };
     let t0 = Instant::now();
     while io::list("segue-test-probe").is_err() {
+        if let Ok(Some(st)) = jack.child.try_wait() {
+            panic!(
+                "jackd -n {} exited at start ({st}); is JACK's server registry full?",
+                jack.name
+            );
+        }
         assert!(
             t0.elapsed() < Duration::from_secs(15),
             "jackd -n {} did not come up",
@@ -244,56 +262,4 @@ fn midi_cli_over_jack_list_monitor_learn() {
     std::fs::remove_dir_all(&dir).unwrap();
     drop(port);
     drop(jack);
-}
-
-#[test]
-fn import_mixxx_cli_writes_a_loadable_mapping_and_reports() {
-    let src = std::path::Path::new("/usr/share/mixxx/controllers/Pioneer-DDJ-400.midi.xml");
-    if !src.exists() {
-        eprintln!(
-            "SKIPPED: {} missing (install mixxx-data: scripts/setup.sh)",
-            src.display()
-        );
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("segue-import-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let out_file = dir.join("ddj400.toml");
-    let out = segue()
-        .args(["midi", "import-mixxx"])
-        .arg(src)
-        .arg("--out")
-        .arg(&out_file)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(text.contains("Pioneer DDJ-400"), "{text}");
-    assert!(
-        text.contains("script-bound (needs Mixxx's JavaScript)"),
-        "{text}"
-    );
-    let m = Mapping::load(&out_file).unwrap();
-    assert!(m
-        .controls
-        .iter()
-        .any(|c| c.target == Target::Play && c.deck == Some(0)));
-    // A malformed file: clear error, non-zero exit, no panic.
-    let bad = dir.join("bad.midi.xml");
-    std::fs::write(&bad, "<MixxxControllerPreset>\n<controller>\n</oops>").unwrap();
-    let out = segue()
-        .args(["midi", "import-mixxx"])
-        .arg(&bad)
-        .arg("--out")
-        .arg(dir.join("x.toml"))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(err.contains("bad.midi.xml: line 3"), "{err}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }

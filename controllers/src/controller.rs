@@ -53,8 +53,10 @@ struct BindingState {
     msb: u8,
     lsb: u8,
     latched: bool,
-    /// Encoder: last value sent and the engine frame it was sent at.
+    /// Encoder / soft-takeover fader: last value sent and the engine frame it was sent at.
     sent: Option<(f32, u64)>,
+    /// Soft takeover: the last position of the fader (sent or not).
+    fader_at: Option<f32>,
 }
 
 /// Which bindings listen on one MIDI address.
@@ -253,7 +255,7 @@ impl Controller {
         out: &mut Vec<Command>,
     ) {
         let c = &self.mapping.controls[i];
-        let (target, kind) = (c.target, c.kind);
+        let (target, kind, soft) = (c.target, c.kind, c.soft_takeover);
         let deck = c.deck.unwrap_or(0);
         if c.deck.is_some() && deck as usize >= self.decks {
             return;
@@ -291,6 +293,9 @@ impl Controller {
                     Some(v) => scale(v as f32, 8192.0, 16383.0, min, max),
                     None => scale(value as f32, 64.0, 127.0, min, max),
                 };
+                if soft && !self.take_over(i, target, deck, x, status) {
+                    return;
+                }
                 self.set(target, deck, x, out);
             }
             ControlType::Fader14 { min, max, .. } => {
@@ -303,6 +308,9 @@ impl Controller {
                 }
                 let v = ((st.msb as u16) << 7 | st.lsb as u16) as f32;
                 let x = scale(v, 8192.0, 16383.0, min, max);
+                if soft && !self.take_over(i, target, deck, x, status) {
+                    return;
+                }
                 self.set(target, deck, x, out);
             }
             ControlType::Encoder { encoding, step } => {
@@ -346,6 +354,34 @@ impl Controller {
                 }
             }
         }
+    }
+
+    /// Soft takeover: whether fader binding `i` at `x` may set its target now. Followed
+    /// while it is being moved (its last value was sent less than 0.25 s ago) and on its
+    /// first move; otherwise only once it comes within 3/128 of the range of the target's
+    /// value, or crosses it.
+    fn take_over(&mut self, i: usize, target: Target, deck: u8, x: f32, status: &Status) -> bool {
+        let TargetKind::Continuous { min, max } = target.kind() else {
+            return true;
+        };
+        let tol = (max - min).abs() * 3.0 / 128.0;
+        let hold = (ENCODER_HOLD_SECS * status.sample_rate as f64) as u64;
+        let current = self.current(target, deck, status);
+        let st = &mut self.state[i];
+        let moving = st
+            .sent
+            .is_some_and(|(_, at)| status.frame.saturating_sub(at) <= hold);
+        let first = st.sent.is_none() && st.fader_at.is_none();
+        let near = (x - current).abs() <= tol;
+        let crossed = st
+            .fader_at
+            .is_some_and(|p| (p - current) * (x - current) <= 0.0);
+        st.fader_at = Some(x);
+        let ok = moving || first || near || crossed;
+        if ok {
+            st.sent = Some((x, status.frame));
+        }
+        ok
     }
 
     /// The on/off state of a switch target now.

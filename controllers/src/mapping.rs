@@ -161,6 +161,10 @@ pub struct Control {
     pub deck: Option<u8>,
     /// The shift layer this binding belongs to (`None`: the base layer).
     pub layer: Option<String>,
+    /// Faders: after the target was changed elsewhere (another control, OSC, another
+    /// layer), ignore the fader until it comes within 3/128 of the range of the target's
+    /// value or crosses it (no jumps). While the fader is being moved it is followed.
+    pub soft_takeover: bool,
 }
 
 /// One feedback binding: an LED or meter on the controller.
@@ -296,6 +300,8 @@ struct RawControl {
     nudge_ms: Option<Spanned<f64>>,
     #[serde(default)]
     scratch: Option<bool>,
+    #[serde(default)]
+    soft_takeover: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -516,6 +522,9 @@ impl Mapping {
             if let Some(l) = &c.layer {
                 let _ = writeln!(s, "layer = {}", toml_str(l));
             }
+            if c.soft_takeover {
+                let _ = writeln!(s, "soft_takeover = true");
+            }
             let range = |s: &mut String, min: f32, max: f32| {
                 if let TargetKind::Continuous { min: a, max: b } = c.target.kind() {
                     if (min, max) != (a, b) {
@@ -676,6 +685,22 @@ fn control(
             ))
         }
     };
+    let soft_takeover = match &c.soft_takeover {
+        Some(v)
+            if *v.get_ref()
+                && !matches!(
+                    kind,
+                    ControlType::Fader { .. } | ControlType::Fader14 { .. }
+                ) =>
+        {
+            return Err(ctx.err(
+                v.span(),
+                "soft_takeover applies to faders (fader, fader14) only",
+            ))
+        }
+        Some(v) => *v.get_ref(),
+        None => false,
+    };
     if matches!(kind, ControlType::Button | ControlType::Toggle) && midi.kind == MidiKind::PitchBend
     {
         return Err(ctx.err(span, "a button cannot be bound to pitch bend"));
@@ -686,6 +711,7 @@ fn control(
         target,
         deck,
         layer,
+        soft_takeover,
     })
 }
 

@@ -387,6 +387,7 @@ struct Fourteen {
     target: Target,
     deck: Option<u8>,
     invert: bool,
+    soft: bool,
 }
 
 fn control(node: roxmltree::Node<'_, '_>, group_s: &str, key: &str) -> Result<Parsed, String> {
@@ -419,6 +420,7 @@ fn control(node: roxmltree::Node<'_, '_>, group_s: &str, key: &str) -> Result<Pa
             target,
             deck,
             invert,
+            soft: has("soft-takeover"),
         }));
     }
     for o in [
@@ -477,12 +479,14 @@ fn control(node: roxmltree::Node<'_, '_>, group_s: &str, key: &str) -> Result<Pa
             }
         }
     };
+    let soft_takeover = has("soft-takeover") && matches!(kind, ControlType::Fader { .. });
     Ok(Parsed::Control(Control {
         midi,
         kind,
         target,
         deck,
         layer: None,
+        soft_takeover,
     }))
 }
 
@@ -526,6 +530,7 @@ fn pair_fourteen_bit(list: Vec<Fourteen>, mapping: &mut Mapping, report: &mut Im
             target: m.target,
             deck: m.deck,
             layer: None,
+            soft_takeover: m.soft || lsb.is_some_and(|j| list[j].soft),
         });
     }
     for (f, _) in list.iter().zip(&used).filter(|(_, u)| !**u) {

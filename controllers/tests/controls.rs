@@ -581,3 +581,42 @@ deck = 2
     c.feedback(&st, &mut out);
     assert_eq!(out.len(), 4);
 }
+
+#[test]
+fn soft_takeover_waits_for_the_fader_to_reach_the_value() {
+    let mut c = controller("[[control]]\ncc = 0x10\ntype = \"fader\"\ntarget = \"volume\"\ndeck = 1\nsoft_takeover = true\n");
+    let mut st = status();
+    st.decks[0].volume = 0.8;
+    // The first move is taken (the hardware's position is the truth at start)…
+    let out = run(&mut c, &st, &[[0xB0, 0x10, 0]]);
+    assert_eq!(
+        out,
+        vec![Command::Volume {
+            deck: 0,
+            level: 0.0
+        }]
+    );
+    // …and so is a fader being moved, even before the engine's status catches up.
+    st.frame += 480;
+    let out = run(&mut c, &st, &[[0xB0, 0x10, 32]]);
+    assert_eq!(out.len(), 1);
+    // A second later OSC has set the volume to 0.8: the fader (at 0.25) no longer jumps it.
+    st.frame += 48_000;
+    st.decks[0].volume = 0.8;
+    let out = run(&mut c, &st, &[[0xB0, 0x10, 40], [0xB0, 0x10, 70]]);
+    assert!(out.is_empty(), "{out:?}");
+    // Within 3/128 of 0.8 it picks up, and follows from there.
+    let out = run(&mut c, &st, &[[0xB0, 0x10, 101], [0xB0, 0x10, 110]]);
+    assert_eq!(out.len(), 2, "{out:?}");
+    // Crossing the value picks up too.
+    st.frame += 48_000;
+    st.decks[0].volume = 0.3;
+    let out = run(&mut c, &st, &[[0xB0, 0x10, 60], [0xB0, 0x10, 20]]);
+    assert_eq!(
+        out,
+        vec![Command::Volume {
+            deck: 0,
+            level: 20.0 / 64.0 * 0.5
+        }]
+    );
+}

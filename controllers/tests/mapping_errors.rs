@@ -97,6 +97,13 @@ fn layer_needs_a_shift_button_and_encoding_must_exist() {
 }
 
 #[test]
+fn soft_takeover_only_on_faders() {
+    let (line, msg) = err("[[control]]\nnote = 1\ntype = \"button\"\ntarget = \"play\"\ndeck = 1\nsoft_takeover = true\n");
+    assert_eq!(line, 6, "{msg}");
+    assert!(msg.contains("soft_takeover applies to faders"), "{msg}");
+}
+
+#[test]
 fn load_reports_the_file_and_missing_files() {
     let dir = std::env::temp_dir().join(format!("segue-map-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
