@@ -5,11 +5,18 @@ mod analyze;
 mod demo;
 mod library;
 mod plot;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+// Debug builds check that the audio callback never allocates (counted in
+// `/segue/query/stats` as alloc_violations).
+#[cfg(debug_assertions)]
+#[global_allocator]
+static ALLOC: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
 
 /// Segue: a real-time DJ mixing engine.
 #[derive(Parser)]
@@ -60,6 +67,8 @@ enum Cmd {
         #[command(subcommand)]
         command: LibraryCmd,
     },
+    /// Run the headless daemon: audio backend, OSC control, lighting feed, MIDI clock.
+    Serve(serve::ServeArgs),
     /// Decode audio files and print what they contain (format check).
     Decode {
         /// Files to decode.
@@ -160,6 +169,7 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Decode { files, rate } => decode(&files, rate),
+        Cmd::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,
