@@ -4,6 +4,7 @@
 mod analyze;
 mod demo;
 mod library;
+mod midi;
 mod plot;
 mod serve;
 
@@ -77,6 +78,11 @@ enum Cmd {
         /// Resample to this rate.
         #[arg(long, default_value_t = 48_000)]
         rate: u32,
+    },
+    /// MIDI controllers: list ports, monitor, learn a mapping, import a Mixxx mapping.
+    Midi {
+        #[command(subcommand)]
+        command: midi::MidiCmd,
     },
 }
 
@@ -170,6 +176,7 @@ fn main() -> ExitCode {
         }
         Cmd::Decode { files, rate } => decode(&files, rate),
         Cmd::Serve(args) => serve::run(args),
+        Cmd::Midi { command } => midi::run(command),
     };
     match result {
         Ok(code) => code,

@@ -1,11 +1,56 @@
 //! # segue-controllers
 //!
-//! Owns the translation between the outside world's control surfaces and the engine:
-//! MIDI controllers (midir) and OSC (rosc) in, mapped onto [`segue_engine::Command`]s;
-//! engine status out as LED feedback, the lighting/VJ OSC feed and MIDI clock.
+//! Hardware control surfaces for Segue: **MIDI controller mappings** (a documented TOML
+//! format, and an importer for Mixxx `.midi.xml` mappings), the [`Controller`] that turns
+//! MIDI bytes into [`segue_engine::Command`]s and engine status back into LED/meter
+//! messages, a [`MidiClock`] generator, and MIDI port I/O through `midir` ([`io`]; JACK
+//! MIDI on Linux).
 //!
-//! Must never: run on the audio thread, block the engine, or panic on any input (malformed
-//! packets, unknown addresses and bad mappings are errors, not crashes).
+//! **Guarantees.** [`Controller::handle`] and [`Controller::feedback`] are pure (no I/O, no
+//! threads) and allocate nothing besides growing the output `Vec` they are given, so the
+//! daemon can call them from its MIDI callback. Nothing here runs on the audio thread or
+//! panics on input: malformed MIDI is ignored; a malformed mapping file is a
+//! [`MappingError`] with the line, column and reason.
 //!
-//! Status: the foundation lays the crate out; the MIDI/OSC layer is built by the daemon
-//! issue (#5). Nothing here is presented as working yet.
+//! ```
+//! use segue_controllers::{Controller, Mapping};
+//! use segue_engine::{Command, Status};
+//!
+//! let mapping = Mapping::from_str(r#"
+//!     name = "two faders"
+//!     [[control]]
+//!     cc = 0x13
+//!     channel = 1
+//!     type = "fader"
+//!     target = "volume"
+//!     deck = 1
+//!
+//!     [[control]]
+//!     cc = 0x14
+//!     type = "fader"
+//!     target = "crossfader"
+//! "#).unwrap();
+//! let mut controller = Controller::new(mapping, 2);
+//! let mut commands = Vec::new();
+//! controller.handle(&[0xB0, 0x13, 127], &Status::default(), &mut commands);
+//! controller.handle(&[0xB0, 0x14, 64], &Status::default(), &mut commands);
+//! assert_eq!(commands, vec![
+//!     Command::Volume { deck: 0, level: 1.0 },
+//!     Command::Crossfader { position: 0.0 },
+//! ]);
+//! ```
+#![deny(missing_docs)]
+
+mod clock;
+mod controller;
+pub mod io;
+mod mapping;
+mod message;
+pub mod mixxx;
+mod target;
+
+pub use clock::{ClockEvent, MidiClock};
+pub use controller::{Controller, BEND_BUTTON_PERCENT, SECONDS_PER_REV};
+pub use mapping::{Control, ControlType, Mapping, MappingError, Output, Shift};
+pub use message::{Address, Encoding, MidiKind, MidiMessage};
+pub use target::{Source, Target, TargetKind};

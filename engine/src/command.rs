@@ -144,6 +144,23 @@ pub enum Command {
         /// Milliseconds, positive = later in the track.
         ms: f32,
     },
+    /// Jog wheel platter touched (`true`) or released: while touched the deck follows
+    /// [`Command::ScratchMove`] (forwards or backwards, stopped when held still), key lock
+    /// bypassed; released, the deck continues playing or paused as before.
+    Scratch {
+        /// Target deck.
+        deck: DeckId,
+        /// Touched or released.
+        on: bool,
+    },
+    /// Move the touched platter by this much audio, in seconds (negative = backwards,
+    /// −60..=60); ignored unless [`Command::Scratch`] is on.
+    ScratchMove {
+        /// Target deck.
+        deck: DeckId,
+        /// Seconds of the track.
+        seconds: f32,
+    },
     /// Key lock: tempo changes keep the pitch.
     KeyLock {
         /// Target deck.
@@ -349,6 +366,8 @@ impl Command {
             | TempoRange { deck, .. }
             | Bend { deck, .. }
             | Nudge { deck, .. }
+            | Scratch { deck, .. }
+            | ScratchMove { deck, .. }
             | KeyLock { deck, .. }
             | KeyShift { deck, .. }
             | Sync { deck, .. }

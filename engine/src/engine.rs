@@ -285,6 +285,8 @@ impl Engine {
             TempoRange { deck, range } => self.decks[deck as usize].set_tempo_range(range),
             Bend { deck, percent } => self.decks[deck as usize].set_bend(percent),
             Nudge { deck, ms } => self.decks[deck as usize].nudge(ms),
+            Scratch { deck, on } => self.decks[deck as usize].scratch(on),
+            ScratchMove { deck, seconds } => self.decks[deck as usize].scratch_move(seconds),
             KeyLock { deck, on } => self.decks[deck as usize].set_key_lock(on),
             KeyShift { deck, semitones } => self.decks[deck as usize].set_key_shift(semitones),
             Sync { deck, on } => self.decks[deck as usize].set_sync(on),

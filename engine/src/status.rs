@@ -84,6 +84,8 @@ pub struct DeckStatus {
     pub meter: Meter,
     /// Playback reached the end of the track and stopped.
     pub at_end: bool,
+    /// The platter is touched (jog-wheel scratch).
+    pub scratching: bool,
 }
 
 /// The whole engine's state after a block.

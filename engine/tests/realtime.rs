@@ -60,7 +60,7 @@ fn random_command(r: &mut Rng, tracks: &[Arc<TrackAudio>], grids: &[Arc<Beatgrid
     };
     let stem = Stem::ALL[r.below(4) as usize];
     let band = [EqBand::Low, EqBand::Mid, EqBand::High][r.below(3) as usize];
-    match r.below(40) {
+    match r.below(42) {
         0 => Command::Load {
             deck,
             audio: tracks[r.below(tracks.len() as u64) as usize].clone(),
@@ -168,6 +168,11 @@ fn random_command(r: &mut Rng, tracks: &[Arc<TrackAudio>], grids: &[Arc<Beatgrid
         36 => Command::CrossfaderCurve { curve: r.value() },
         37 => Command::ChannelFaderCurve { curve: r.value() },
         38 => Command::MasterGain { gain: r.value() },
+        39 => Command::Scratch { deck, on },
+        40 => Command::ScratchMove {
+            deck,
+            seconds: r.value(),
+        },
         _ => match r.below(2) {
             0 => Command::CueMix { mix: r.value() },
             _ => Command::HeadphoneGain { gain: r.value() },

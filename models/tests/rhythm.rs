@@ -199,16 +199,21 @@ fn the_built_in_demo_set_meets_the_targets() {
             "{:<18} {:>8.2} {:>9.3} {:>7.3} {:>7.3}",
             r.name, r.truth_bpm, r.rhythm.bpm, r.beat_f, r.down_f
         );
-        assert!(
-            (r.rhythm.bpm - r.truth_bpm).abs() <= 0.05,
-            "{}: {} BPM for {}",
-            r.name,
-            r.rhythm.bpm,
-            r.truth_bpm
-        );
-        assert!(r.beat_f >= 0.97, "{}: beat F {}", r.name, r.beat_f);
-        assert!(r.down_f >= 0.95, "{}: downbeat F {}", r.name, r.down_f);
+        assert_track_targets(r, 0.05);
     }
+}
+
+/// One track's targets: tempo within `bpm_tolerance` BPM, beat F ≥ 0.97, downbeat F ≥ 0.95.
+fn assert_track_targets(r: &Row, bpm_tolerance: f64) {
+    assert!(
+        (r.rhythm.bpm - r.truth_bpm).abs() <= bpm_tolerance,
+        "{}: {} BPM for {}",
+        r.name,
+        r.rhythm.bpm,
+        r.truth_bpm
+    );
+    assert!(r.beat_f >= 0.97, "{}: beat F {}", r.name, r.beat_f);
+    assert!(r.down_f >= 0.95, "{}: downbeat F {}", r.name, r.down_f);
 }
 
 #[test]
@@ -331,4 +336,106 @@ fn four_minutes_analyse_quickly() {
         f_measure(&r.beats, &track.truth.beats, WINDOW)
     );
     assert!(acc1(r.bpm, 126.0));
+}
+
+/// Tracks of `cargo xtask eval`'s fixture set that once failed: a breakbeat at 174 BPM with a
+/// pickup after leading silence (read as 138.6), and four-on-the-floor tracks with sung
+/// verses whose bar phase was a beat off (the vocal drowned the chord changes).
+#[test]
+fn fixture_set_tracks_that_once_failed_now_pass() {
+    let set = segue_models::eval::fixture_set();
+    for i in [11, 13, 23, 31] {
+        let r = evaluate(&set[i]);
+        // Acc1's 4 % window.
+        assert_track_targets(&r, 0.04 * r.truth_bpm);
+    }
+}
+
+/// A track whose tempo drifts (a live drummer, a DJ edit with a tempo ramp): a constant
+/// 120 BPM track played back with a rate rising linearly from 1 to 1.08 (120 → 129.6 BPM).
+/// The grid must not be called constant, and the beats must follow the drift.
+#[test]
+fn a_drifting_tempo_gets_a_variable_grid_that_follows_it() {
+    let spec = DemoSpec::new("drift", 120.0, Key::new(2, Mode::Major), Style::FourOnFloor)
+        .sections(&[
+            (SectionLabel::Intro, 4),
+            (SectionLabel::Drop, 16),
+            (SectionLabel::Outro, 4),
+        ]);
+    let rate = 44_100.0;
+    let track = synthesize(&spec, rate as u32);
+    let src = track.audio.mono();
+    let src_secs = src.len() as f64 / rate;
+    // Playback rate r(t) = 1 + a·t, so source time s(t) = t + a·t²/2; output time of a
+    // source instant s: t = (−1 + √(1 + 2·a·s)) / a.
+    let end_rate = 1.08;
+    // Solve for `a` so that the whole source is played: s(T) = src_secs with r(T) = end_rate.
+    let out_secs = 2.0 * src_secs / (1.0 + end_rate);
+    let a = (end_rate - 1.0) / out_secs;
+    let warped: Vec<f32> = (0..(out_secs * rate) as usize)
+        .map(|n| {
+            let t = n as f64 / rate;
+            let s = (t + 0.5 * a * t * t) * rate;
+            let i = s.floor() as usize;
+            let f = (s - i as f64) as f32;
+            match (src.get(i), src.get(i + 1)) {
+                (Some(&x0), Some(&x1)) => x0 + (x1 - x0) * f,
+                (Some(&x0), None) => x0,
+                _ => 0.0,
+            }
+        })
+        .collect();
+    let to_out = |s: f64| (-1.0 + (1.0 + 2.0 * a * s).sqrt()) / a;
+    let truth: Vec<f64> = track.truth.beats.iter().map(|&s| to_out(s)).collect();
+    let r = analyse_rhythm(&warped, rate as u32);
+    let f = f_measure(&r.beats, &truth, WINDOW);
+    println!(
+        "drift 120 → 129.6 BPM: bpm {:.2}, constant {}, beat F {f:.3}",
+        r.bpm, r.constant_tempo
+    );
+    assert!(!r.constant_tempo, "a drifting tempo was called constant");
+    assert!(f >= 0.95, "beat F {f}");
+    assert!((120.0..=130.0).contains(&r.bpm), "{}", r.bpm);
+}
+
+/// Triple meter: waltz-time tracks (3 beats per bar) get 3/4 and their downbeats; the 4/4
+/// fixtures keep 4/4 (asserted in the fixture-set test).
+#[test]
+fn three_four_time_is_recognised() {
+    let mut total = 0.0;
+    let specs = [
+        (96.0, Style::FourOnFloor, 3),
+        (126.0, Style::FourOnFloor, 8),
+        (150.0, Style::FourOnFloor, 5),
+    ];
+    for (bpm, style, tonic) in specs {
+        let mut spec = DemoSpec::new(
+            &format!("waltz-{bpm}"),
+            bpm,
+            Key::new(tonic, Mode::Minor),
+            style,
+        )
+        .sections(&[
+            (SectionLabel::Intro, 8),
+            (SectionLabel::Drop, 16),
+            (SectionLabel::Outro, 8),
+        ]);
+        spec.beats_per_bar = 3;
+        let track = synthesize(&spec, 44_100);
+        let r = analyse_rhythm(&track.audio.mono(), 44_100);
+        let down_f = f_measure(&r.downbeats, &track.truth.downbeats, WINDOW);
+        let beat_f = f_measure(&r.beats, &track.truth.beats, WINDOW);
+        println!(
+            "{}: bpm {:.2}, {}/4, beat F {beat_f:.3}, downbeat F {down_f:.3}",
+            spec.name, r.bpm, r.beats_per_bar
+        );
+        assert!(acc1(r.bpm, bpm), "{}: {} BPM", spec.name, r.bpm);
+        assert_eq!(r.beats_per_bar, 3, "{}", spec.name);
+        total += down_f;
+    }
+    assert!(
+        total / specs.len() as f64 >= 0.95,
+        "mean downbeat F {}",
+        total / 3.0
+    );
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use segue_engine::TrackAudio;
 use segue_models::analysis::energy::{energy_curve, energy_level, energy_level_between};
 use segue_models::analysis::key::detect_key;
-use segue_models::analysis::loudness::{measure_loudness, replay_gain_db, Loudness};
+use segue_models::analysis::loudness::{measure_loudness, replay_gain_db, true_peak, Loudness};
 use segue_models::demo::{self, DemoSpec, DemoTrack, SectionLabel, Style};
 use segue_models::eval::key_score as mirex;
 use segue_models::music::{Key, Mode};
@@ -330,5 +330,40 @@ fn silence_is_1_and_full_scale_noise_is_at_least_8() {
     for bad in [vec![], vec![0.3f32], vec![f32::NAN; 1000]] {
         let c = energy_curve(&bad, SR, HOP);
         assert!(energy_level(&c) >= 1);
+    }
+}
+
+/// The `ebur128` crate's true-peak reading of `audio` (linear).
+fn ebur128_true_peak(audio: &TrackAudio) -> f64 {
+    let mut m = ebur128::EbuR128::new(2, audio.sample_rate, ebur128::Mode::TRUE_PEAK).unwrap();
+    let flat: Vec<f32> = audio.mix.iter().flatten().copied().collect();
+    m.add_frames_f32(&flat).unwrap();
+    (0..2).map(|c| m.true_peak(c).unwrap()).fold(0.0, f64::max)
+}
+
+#[test]
+fn true_peak_agrees_with_the_ebur128_crate() {
+    let track = demo::synthesize(&demo::demo_set()[1], SR);
+    let mut clicks = vec![0.0f32; SR as usize];
+    for (i, v) in clicks.iter_mut().enumerate().skip(1000).step_by(4410) {
+        *v = if i % 2 == 0 { 0.9 } else { -0.9 };
+    }
+    let cases = [
+        ("demo track", track.audio.clone()),
+        ("noise", stereo(&noise(db(-6.0), 5.0, SR, 9), SR)),
+        ("clicks", stereo(&clicks, SR)),
+        (
+            "fs/4 sine 45° off",
+            stereo(
+                &sine(SR as f64 / 4.0, 0.5, std::f64::consts::FRAC_PI_4, 2.0, SR),
+                SR,
+            ),
+        ),
+    ];
+    for (name, audio) in cases {
+        let ours = 20.0 * (true_peak(&audio.mix, audio.sample_rate) as f64).log10();
+        let theirs = 20.0 * ebur128_true_peak(&audio).log10();
+        println!("{name}: {ours:.3} dBTP, ebur128 {theirs:.3} dBTP");
+        assert!((ours - theirs).abs() < 0.25, "{name}: {ours} vs {theirs}");
     }
 }

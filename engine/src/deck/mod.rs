@@ -10,6 +10,7 @@ mod eq;
 mod filter;
 mod keylock;
 mod loops;
+mod scratch;
 mod sync;
 
 use std::sync::Arc;
@@ -70,6 +71,8 @@ pub(crate) struct Deck {
     sync_snap: bool,
     /// Playback rate used for the current segment.
     rate: f64,
+    /// Platter touched: where the jog wheel has moved the record to (frames).
+    scratch_target: Option<f64>,
 
     cue: cue::CueState,
     hot_cues: [Option<f64>; HOT_CUES],
@@ -159,6 +162,7 @@ impl Deck {
             sync: false,
             sync_snap: false,
             rate: 1.0,
+            scratch_target: None,
             cue: cue::CueState::default(),
             hot_cues: [None; HOT_CUES],
             loops: loops::LoopState::default(),
@@ -422,6 +426,10 @@ impl Deck {
 
     /// Choose this segment's rate: the deck's own, or the one sync gives it.
     pub fn update_rate(&mut self, leader: Option<SyncRef>) {
+        if self.scratching() {
+            // The platter drives the rate (set per segment in `render`).
+            return;
+        }
         let manual = self.manual_rate();
         self.rate = match (self.sync, leader, self.grid.is_some()) {
             (true, Some(l), true) if self.track.is_some() => {
@@ -458,9 +466,24 @@ impl Deck {
     /// Render `n` frames into `self.buf[..n]` (post trim/EQ/filter, pre-fader).
     pub fn render(&mut self, n: usize) {
         let n = n.min(self.buf.len());
-        let active = self.track.is_some() && (self.playing || !self.play_gain.is_settled());
+        let active = self.track.is_some()
+            && (self.playing || !self.play_gain.is_settled() || self.scratching());
         if !active {
             self.buf[..n].fill([0.0; 2]);
+        } else if self.scratching() {
+            // The platter moves the record: no stretcher, no play/pause fade while paused.
+            self.rate = self.scratch_rate(n);
+            if self.keylock.engaged() {
+                self.read_pos = self.position();
+                self.keylock.disengage();
+            }
+            let mut buf = std::mem::take(&mut self.buf);
+            self.pull(&mut buf[..n], self.rate);
+            self.buf = buf;
+            self.read_pos = self.read_pos.max(0.0);
+            if self.playing {
+                self.apply_play_gain(n);
+            }
         } else {
             let stretch = self
                 .keylock
@@ -693,6 +716,7 @@ impl Deck {
             pfl: self.pfl,
             meter,
             at_end: self.at_end,
+            scratching: self.scratching(),
         }
     }
 }

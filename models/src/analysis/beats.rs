@@ -19,8 +19,9 @@
 //!    70 BPM (half-time trap and hip-hop at 70-95). A slower octave keeps every 2nd (4th)
 //!    beat of the fastest level, on the phase that carries the backbeat. Without a clear
 //!    backbeat, the prior-weighted autocorrelation decides.
-//! 5. Bar phase: which beat of four is the "1", where chords change (chroma of the two beats
-//!    before against the two after) and the kick lands most, and the backbeat least.
+//! 5. Meter and bar phase: 4/4 or 3/4, and which beat is the "1": where chords change
+//!    (log-compressed chroma of the two beats before against the two after) and the kick
+//!    lands most, and the backbeat least; a wrong meter spreads these cues evenly.
 //!
 //! Beats are reported only where the music is: from the first onset (pickups included, lead-in
 //! silence excluded) to the last one. Every input is accepted: too short (< 2 s), silent,
@@ -36,10 +37,20 @@ pub const CONSTANT_RMS_SECS: f64 = 0.02;
 
 /// ... and at least this share of the onset weight on the tracked beats lies within 35 ms
 /// of that line.
-pub const CONSTANT_INLIERS: f64 = 0.85;
+pub const CONSTANT_INLIERS: f64 = 0.80;
 
-/// Beats per bar assumed (meter detection is not done: 4/4).
+/// Beats per bar when there is nothing to tell (too few beats): 4/4.
 const BEATS_PER_BAR: usize = 4;
+
+/// 3/4 is chosen only when its downbeat stands out this many times more than 4/4's.
+const TRIPLE_METER_MARGIN: f64 = 1.5;
+
+/// Fewest beats to tell 3/4 from 4/4 (six bars of 4/4).
+const MIN_BEATS_FOR_METER: usize = 24;
+
+/// Largest relative difference between a family's fastest tempo and the tempo its tracked
+/// beats settle on.
+const FAMILY_DRIFT: f64 = 0.04;
 
 /// Shortest input analysed, seconds.
 const MIN_SECS: f64 = 2.0;
@@ -57,7 +68,7 @@ pub struct Rhythm {
     pub beats: Vec<f64>,
     /// Downbeat times in seconds (a subset of `beats`).
     pub downbeats: Vec<f64>,
-    /// Beats per bar (4: 4/4 is assumed).
+    /// Beats per bar: 4, or 3 for a clear triple meter.
     pub beats_per_bar: u32,
     /// True when the beats follow one constant tempo (then `beats` is an exact grid).
     pub constant_tempo: bool,
@@ -133,6 +144,11 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
         let Some((rhythm, salience)) = track(&env, &norm, &harm, &family[0], start, end) else {
             continue;
         };
+        // A tracker that drifted to another tempo belongs to another family (whose octaves
+        // are the ones to choose from), not to this one.
+        if (rhythm.bpm / family[0].bpm(env.fps) - 1.0).abs() > FAMILY_DRIFT {
+            continue;
+        }
         // A constant grid that holds is worth more than any free-running beat sequence.
         let rank = salience + if rhythm.constant_tempo { 1e3 } else { 0.0 };
         if best.as_ref().is_none_or(|b| rank > b.0) {
@@ -168,17 +184,12 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
     if beats.len() < 2 {
         return fastest;
     }
-    let phase = bar_phase(&beats, &env, &harm);
+    let (bpb, phase) = meter_and_phase(&beats, &env, &harm);
     Rhythm {
         bpm: fastest.bpm / step as f64,
-        downbeats: beats
-            .iter()
-            .skip(phase)
-            .step_by(BEATS_PER_BAR)
-            .copied()
-            .collect(),
+        downbeats: beats.iter().skip(phase).step_by(bpb).copied().collect(),
         beats,
-        beats_per_bar: BEATS_PER_BAR as u32,
+        beats_per_bar: bpb as u32,
         constant_tempo: fastest.constant_tempo,
         confidence: cand.strength.clamp(0.0, 1.0),
     }
@@ -189,11 +200,12 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
 const HALF_TIME_BELOW_BPM: f64 = 70.0;
 
 /// Pick the tempo among the octaves `family` (fastest first) from where the backbeat falls
-/// on the `fastest` level's beats: folded over 8 beats, the snare band's strong positions
-/// repeat every `k` beats (2, 4 or 8); the tempo puts them every 2 beats, or every 4
-/// (half-time) when that would be slower than [`HALF_TIME_BELOW_BPM`]. Without a clear
+/// on the `fastest` level's beats: folded over 24 beats, the snare band's strong positions
+/// repeat every `k` beats (2, 4 or 8; 3 or 6 in triple meter); the tempo puts them every 2
+/// beats (every 3 in triple meter), or every 4 (half-time) when that would be slower than
+/// [`HALF_TIME_BELOW_BPM`]. Without a clear
 /// backbeat, the prior-weighted autocorrelation decides. Also returns the index of the
-/// strongest backbeat among the fastest level's first 8 beats, when there is one.
+/// strongest backbeat among the fastest level's first 24 (or 8) beats, when there is one.
 fn choose_octave(
     env: &OnsetEnvelopes,
     family: &[TempoCandidate],
@@ -207,12 +219,16 @@ fn choose_octave(
     if family.len() == 1 || fastest.beats.len() < 16 {
         return (by_score, None);
     }
-    let mut fold = [0.0f64; 8];
-    let mut count = [0usize; 8];
+    // Fold over 24 beats (2, 3, 4, 6 and 8 all divide it) when there are enough beats to
+    // fill every position twice, else over 8.
+    let span = if fastest.beats.len() >= 48 { 24 } else { 8 };
+    let mut fold = [0.0f64; 24];
+    let mut count = [0usize; 24];
     for (i, &t) in fastest.beats.iter().enumerate() {
-        fold[i % 8] += peak_near(&env.mid, env.fps, t, 0.03);
-        count[i % 8] += 1;
+        fold[i % span] += peak_near(&env.mid, env.fps, t, 0.03);
+        count[i % span] += 1;
     }
+    let fold = &mut fold[..span];
     for (f, c) in fold.iter_mut().zip(count) {
         *f /= c.max(1) as f64;
     }
@@ -221,17 +237,20 @@ fn choose_octave(
     if !(max > 0.0 && (max - min) > 0.3 * max) {
         return (by_score, None);
     }
-    let loudest = (0..8).max_by(|&a, &b| fold[a].total_cmp(&fold[b]));
-    let strong: Vec<usize> = (0..8)
+    let loudest = (0..span).max_by(|&a, &b| fold[a].total_cmp(&fold[b]));
+    let strong: Vec<usize> = (0..span)
         .filter(|&i| fold[i] > min + 0.5 * (max - min))
         .collect();
     let k = strong
         .iter()
-        .flat_map(|&a| strong.iter().map(move |&b| (b + 8 - a) % 8))
+        .flat_map(|&a| strong.iter().map(move |&b| (b + span - a) % span))
         .filter(|&d| d > 0)
         .min()
-        .unwrap_or(8);
-    let mut target = 60.0 / fastest_period(fastest) * 2.0 / k as f64;
+        .unwrap_or(span);
+    // Duple meters: a backbeat every 2 beats. Triple meters (a backbeat every 3 beats at the
+    // beat level, 6 at double time): one per bar of three.
+    let per_backbeat = if k % 3 == 0 { 3.0 } else { 2.0 };
+    let mut target = 60.0 / fastest_period(fastest) * per_backbeat / k as f64;
     if target < HALF_TIME_BELOW_BPM {
         target *= 2.0;
     }
@@ -411,19 +430,14 @@ fn track(
     if beats.len() < 2 || !bpm.is_finite() {
         return None;
     }
-    let phase = bar_phase(&beats, env, harm);
+    let (bpb, phase) = meter_and_phase(&beats, env, harm);
     let salience = salience(&beats, env, norm);
-    let downbeats = beats
-        .iter()
-        .skip(phase)
-        .step_by(BEATS_PER_BAR)
-        .copied()
-        .collect();
+    let downbeats = beats.iter().skip(phase).step_by(bpb).copied().collect();
     let rhythm = Rhythm {
         bpm,
         beats,
         downbeats,
-        beats_per_bar: BEATS_PER_BAR as u32,
+        beats_per_bar: bpb as u32,
         constant_tempo: constant,
         confidence: cand.strength.clamp(0.0, 1.0),
     };
@@ -574,7 +588,7 @@ fn constant_grid(
 
 /// The grid `t0 + k · period` (seconds) between `lo` and `hi` that collects the most of the
 /// onset envelope `o` (at `fps`), for a period within 0.5 % of `seed` seconds: a coarse
-/// search (drift of two frames over the track, one-frame phases), then a fine one around the
+/// search (drift of four frames over the track, one-frame phases), then a fine one around the
 /// best.
 fn comb_grid(o: &[f64], fps: f64, seed: f64, lo: f64, hi: f64) -> Option<(f64, f64)> {
     let p0 = seed * fps;
@@ -606,7 +620,8 @@ fn comb_grid(o: &[f64], fps: f64, seed: f64, lo: f64, hi: f64) -> Option<(f64, f
         s
     };
     let beats = (b - a) / p0;
-    let dp = 2.0 / beats;
+    // Coarse periods drift 4 frames apart over the track; the fine search covers ±1 step.
+    let dp = 4.0 / beats;
     let steps = (0.005 * p0 / dp).ceil() as i64;
     let mut best = (f64::MIN, p0, 0.0);
     for i in -steps..=steps {
@@ -726,43 +741,61 @@ fn residual_rms(times: &[f64], idx: &[i64], w: &[f64], t0: f64, period: f64) -> 
     }
 }
 
-/// Which beat (0..4) of `beats` is the first downbeat: the position where chords change
-/// and kicks land most, and the backbeat (snare band) least, each relative to its mean over
-/// the four positions.
-fn bar_phase(beats: &[f64], env: &OnsetEnvelopes, harm: &Harmony) -> usize {
-    let bpb = BEATS_PER_BAR;
-    let mut h = [0.0f64; BEATS_PER_BAR];
-    let mut l = [0.0f64; BEATS_PER_BAR];
-    let mut m = [0.0f64; BEATS_PER_BAR];
-    let mut n = [0usize; BEATS_PER_BAR];
+/// The meter and bar phase of `beats`: beats per bar (3 or 4) and which beat (0..bpb) is
+/// the first downbeat. For each meter the beats are folded over the bar; the "1" is the
+/// position where chords change and kicks land most, and the backbeat (snare band) least,
+/// each relative to its mean over the bar. A wrong meter spreads those cues evenly over its
+/// positions; 3/4 wins only when its "1" stands out [`TRIPLE_METER_MARGIN`] times more than
+/// 4/4's does (4/4 is by far the most common meter in DJ music).
+fn meter_and_phase(beats: &[f64], env: &OnsetEnvelopes, harm: &Harmony) -> (usize, usize) {
     let change = harm.change_at_beats(beats);
-    for (i, &t) in beats.iter().enumerate().skip(1) {
-        h[i % bpb] += change[i];
-        l[i % bpb] += peak_near(&env.low, env.fps, t, 0.03);
-        m[i % bpb] += peak_near(&env.mid, env.fps, t, 0.03);
-        n[i % bpb] += 1;
-    }
-    for p in 0..bpb {
-        let c = n[p].max(1) as f64;
-        h[p] /= c;
-        l[p] /= c;
-        m[p] /= c;
-    }
-    // Relative deviation from the mean over the bar (a flat feature says nothing).
-    let z = |x: &[f64; BEATS_PER_BAR]| {
-        let m = x.iter().sum::<f64>() / bpb as f64;
-        let mut out = [0.0; BEATS_PER_BAR];
-        if m > 0.0 {
-            for p in 0..bpb {
-                out[p] = (x[p] - m) / m;
-            }
+    let low: Vec<f64> = beats
+        .iter()
+        .map(|&t| peak_near(&env.low, env.fps, t, 0.03))
+        .collect();
+    let mid: Vec<f64> = beats
+        .iter()
+        .map(|&t| peak_near(&env.mid, env.fps, t, 0.03))
+        .collect();
+    // (how far the best position stands out, the best position) for `bpb` beats per bar.
+    let fold = |bpb: usize| -> (f64, usize) {
+        let mut h = vec![0.0f64; bpb];
+        let mut l = vec![0.0f64; bpb];
+        let mut m = vec![0.0f64; bpb];
+        let mut n = vec![0usize; bpb];
+        for i in 1..beats.len() {
+            h[i % bpb] += change[i];
+            l[i % bpb] += low[i];
+            m[i % bpb] += mid[i];
+            n[i % bpb] += 1;
         }
-        out
+        // Relative deviation of the mean at each position from the mean over the bar (a
+        // flat feature says nothing).
+        let z = |x: &mut Vec<f64>| {
+            for (v, &c) in x.iter_mut().zip(&n) {
+                *v /= c.max(1) as f64;
+            }
+            let mean = x.iter().sum::<f64>() / bpb as f64;
+            for v in x.iter_mut() {
+                *v = if mean > 0.0 { (*v - mean) / mean } else { 0.0 };
+            }
+        };
+        z(&mut h);
+        z(&mut l);
+        z(&mut m);
+        // Chords change and kicks land on the "1"; the backbeat does not.
+        let score = |p: usize| 2.0 * h[p] + l[p] - m[p];
+        (0..bpb)
+            .map(|p| (score(p), p))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .unwrap_or((0.0, 0))
     };
-    let (zh, zl, zm) = (z(&h), z(&l), z(&m));
-    // Chords change and kicks land on the "1"; the backbeat does not.
-    let score = |p: usize| 2.0 * zh[p] + zl[p] - zm[p];
-    (0..bpb)
-        .max_by(|&a, &b| score(a).total_cmp(&score(b)))
-        .unwrap_or(0)
+    let (four, phase4) = fold(4);
+    if beats.len() >= MIN_BEATS_FOR_METER {
+        let (three, phase3) = fold(3);
+        if three > TRIPLE_METER_MARGIN * four.max(0.0) && three > 0.0 {
+            return (3, phase3);
+        }
+    }
+    (4, phase4)
 }

@@ -36,6 +36,7 @@
 //! material sits about one level higher than moderate material of the same loudness.
 //! Full-scale white noise reads 10.
 
+use super::onset::fast_ln;
 use super::Spectrogram;
 
 /// Loudness (LUFS) that maps to 0.
@@ -76,22 +77,36 @@ pub fn energy_curve(mono: &[f32], sample_rate: u32, hop_secs: f64) -> Vec<f32> {
     if mono.is_empty() || sample_rate == 0 {
         return Vec::new();
     }
+    let clean: Vec<f32> = mono
+        .iter()
+        .map(|&v| if v.is_finite() { v } else { 0.0 })
+        .collect();
+    let fft_size = fft_size_for(sample_rate);
+    let spec = Spectrogram::compute(&clean, sample_rate, fft_size, fft_size / 2);
+    energy_curve_of(&spec, mono.len() as f64 / sample_rate as f64, hop_secs)
+}
+
+/// The FFT size [`energy_curve`] analyses at `sample_rate` (about 46 ms), with a hop of half
+/// of it: a spectrogram of that shape can be shared with [`energy_curve_of`].
+pub fn fft_size_for(sample_rate: u32) -> usize {
+    let ideal = 2048.0 * sample_rate as f64 / 44_100.0;
+    1usize << ideal.log2().round().clamp(7.0, 14.0) as u32
+}
+
+/// [`energy_curve`] from a spectrogram of the (finite) signal already computed with a
+/// Hann window of [`fft_size_for`] its rate (any size works; that one is calibrated), for a
+/// track of `duration` seconds.
+pub fn energy_curve_of(spec: &Spectrogram, duration: f64, hop_secs: f64) -> Vec<f32> {
+    if spec.sample_rate == 0 || duration.is_nan() || duration <= 0.0 {
+        return Vec::new();
+    }
     let hop_secs = if hop_secs.is_finite() {
         hop_secs.max(MIN_HOP_SECS)
     } else {
         MIN_HOP_SECS
     };
-    let rate = sample_rate as f64;
-    let clean: Vec<f32> = mono
-        .iter()
-        .map(|&v| if v.is_finite() { v } else { 0.0 })
-        .collect();
-    let ideal = 2048.0 * rate / 44_100.0;
-    let fft_size = 1usize << ideal.log2().round().clamp(7.0, 14.0) as u32;
-    let spec = Spectrogram::compute(&clean, sample_rate, fft_size, fft_size / 2);
-    let (power, flux) = frame_features(&spec);
+    let (power, flux) = frame_features(spec);
 
-    let duration = mono.len() as f64 / rate;
     let points = ((duration / hop_secs).ceil() as usize).max(1);
     let half = 0.5 * SMOOTH_SECS.max(hop_secs);
     let fps = spec.frame_rate();
@@ -129,26 +144,34 @@ fn frame_features(spec: &Spectrogram) -> (Vec<f64>, Vec<f64>) {
     let frames = spec.frames();
     let mut power = Vec::with_capacity(frames);
     let mut flux = Vec::with_capacity(frames);
-    let mut prev = vec![0.0f64; spec.bins];
-    let mut cur = vec![0.0f64; spec.bins];
+    let k_weight: Vec<f32> = k_weight.iter().map(|&w| w as f32).collect();
+    let gain = (GAMMA * to_fs) as f32;
+    let (lo, hi) = (lo.min(spec.bins - 1), hi.max(lo).min(spec.bins - 1));
+    let mut prev = vec![0.0f32; spec.bins];
+    let mut cur = vec![0.0f32; spec.bins];
     for f in 0..frames {
         let m = spec.frame(f);
-        let mut p = 0.0;
-        for k in 1..spec.bins.saturating_sub(1) {
-            p += (m[k] as f64).powi(2) * k_weight[k];
+        // Per frame in f32 (1025 terms at most), accumulated over frames in f64.
+        let inner = 1..spec.bins.saturating_sub(1);
+        let p: f32 = m[inner.clone()]
+            .iter()
+            .zip(&k_weight[inner])
+            .map(|(&m, &w)| m * m * w)
+            .sum();
+        power.push(p as f64 * to_ms);
+        for (c, &m) in cur[lo..=hi].iter_mut().zip(&m[lo..=hi]) {
+            *c = fast_ln(1.0 + gain * m);
         }
-        power.push(p * to_ms);
-        let mut rise = 0.0;
-        for k in lo..=hi.max(lo) {
-            if k >= spec.bins {
-                break;
-            }
-            cur[k] = (1.0 + GAMMA * m[k] as f64 * to_fs).ln();
-            if f > 0 {
-                rise += (cur[k] - prev[k]).max(0.0);
-            }
-        }
-        flux.push(rise / (hi.max(lo) + 1 - lo) as f64);
+        let rise: f32 = if f > 0 {
+            cur[lo..=hi]
+                .iter()
+                .zip(&prev[lo..=hi])
+                .map(|(c, p)| (c - p).max(0.0))
+                .sum()
+        } else {
+            0.0
+        };
+        flux.push(rise as f64 / (hi + 1 - lo) as f64);
         std::mem::swap(&mut prev, &mut cur);
     }
     (power, flux)

@@ -25,15 +25,20 @@ pub fn analyze_file(path: &Path) -> Result<Analysis, ModelsError> {
 /// Analyse decoded audio (any rate; [`ANALYSIS_RATE`] is what the stages are tuned for).
 pub fn analyze(audio: &TrackAudio) -> Analysis {
     let rate = audio.sample_rate;
-    let mono = audio.mono();
+    let mut mono = audio.mono();
+    for v in mono.iter_mut().filter(|v| !v.is_finite()) {
+        *v = 0.0;
+    }
     let duration = audio.duration_secs();
 
     let rhythm = beats::analyse_rhythm(&mono, rate);
     let key = key::detect_key(&mono, rate);
     let loud = loudness::measure_loudness(audio);
-    let curve = energy::energy_curve(&mono, rate, ENERGY_HOP_SECS);
+    // One spectrogram (≈ 46 ms window, half overlap) for energy, structure and DNA.
+    let fft = energy::fft_size_for(rate);
+    let spec = Spectrogram::compute(&mono, rate, fft, fft / 2);
+    let curve = energy::energy_curve_of(&spec, duration, ENERGY_HOP_SECS);
 
-    let spec = Spectrogram::compute(&mono, rate, 2048, 1024);
     let segments = structure::segment(&spec, &rhythm.downbeats, duration);
     let sections: Vec<Section> = segments
         .iter()

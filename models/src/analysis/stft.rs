@@ -38,13 +38,15 @@ impl Spectrogram {
         let half = (fft_size / 2) as isize;
         for f in 0..frames {
             let start = (f * hop) as isize - half;
-            for (i, v) in input.iter_mut().enumerate() {
-                let k = start + i as isize;
-                *v = if k >= 0 && (k as usize) < mono.len() {
-                    mono[k as usize] * window[i]
-                } else {
-                    0.0
-                };
+            // Samples start + i for i in lo..hi exist; the rest of the frame is zero padding.
+            let lo = (-start).clamp(0, fft_size as isize) as usize;
+            let hi = (mono.len() as isize - start).clamp(lo as isize, fft_size as isize) as usize;
+            input[..lo].fill(0.0);
+            input[hi..].fill(0.0);
+            let a = ((start + lo as isize) as usize).min(mono.len());
+            let src = &mono[a..(a + hi - lo).min(mono.len())];
+            for ((v, &x), &w) in input[lo..hi].iter_mut().zip(src).zip(&window[lo..hi]) {
+                *v = x * w;
             }
             // Sizes come from the plan itself, so processing cannot fail.
             let _ = fft.process_with_scratch(&mut input, &mut output, &mut scratch);
