@@ -536,15 +536,11 @@ fn jackd_or_skip(name: &str) -> Option<Jackd> {
     Jackd::start(name)
 }
 
+type CaptureFn = Box<dyn FnMut(&jack::Client, &jack::ProcessScope) -> jack::Control + Send>;
+
 /// A JACK client recording segue's master ports.
 struct Capture {
-    _client: jack::AsyncClient<
-        (),
-        jack::contrib::ClosureProcessHandler<
-            (),
-            Box<dyn FnMut(&jack::Client, &jack::ProcessScope) -> jack::Control + Send>,
-        >,
-    >,
+    _client: jack::AsyncClient<(), jack::contrib::ClosureProcessHandler<(), CaptureFn>>,
     data: Arc<Mutex<Vec<f32>>>,
     recording: Arc<AtomicBool>,
 }
@@ -559,15 +555,14 @@ impl Capture {
         let data = Arc::new(Mutex::new(Vec::with_capacity(48_000 * 30)));
         let recording = Arc::new(AtomicBool::new(false));
         let (d, rec) = (data.clone(), recording.clone());
-        let cb: Box<dyn FnMut(&jack::Client, &jack::ProcessScope) -> jack::Control + Send> =
-            Box::new(move |_, ps| {
-                if rec.load(Ordering::Relaxed) {
-                    if let Ok(mut v) = d.try_lock() {
-                        v.extend_from_slice(port.as_slice(ps));
-                    }
+        let cb: CaptureFn = Box::new(move |_, ps| {
+            if rec.load(Ordering::Relaxed) {
+                if let Ok(mut v) = d.try_lock() {
+                    v.extend_from_slice(port.as_slice(ps));
                 }
-                jack::Control::Continue
-            });
+            }
+            jack::Control::Continue
+        });
         let active = client
             .activate_async((), jack::contrib::ClosureProcessHandler::new(cb))
             .unwrap();

@@ -156,7 +156,7 @@ impl Feed {
             self.clock(None);
             return 5_000_000;
         };
-        if !ds.playing || !ds.has_grid || !(ds.bpm > 1.0) {
+        if !(ds.playing && ds.has_grid && ds.bpm > 1.0) {
             self.clock(None);
             return 5_000_000;
         }

@@ -285,7 +285,7 @@ impl MidiClock {
         }
         let bpm = f64::from_bits(shared.clock_bpm.load(Ordering::Relaxed));
         let rate = shared.rate.load(Ordering::Relaxed) as f64;
-        if !self.running || !(bpm > 1.0 && bpm < 1000.0) || rate <= 0.0 {
+        if !(self.running && bpm > 1.0 && bpm < 1000.0 && rate > 0.0) {
             return;
         }
         let spt = rate * 60.0 / (bpm * 24.0);

@@ -347,9 +347,9 @@ fn deck_message(
         }
         ["tempo", "range"] => {
             let range = match a.f64("8, 16 or 50") {
-                Ok(v) if v == 8.0 => TempoRange::Narrow,
-                Ok(v) if v == 16.0 => TempoRange::Medium,
-                Ok(v) if v == 50.0 => TempoRange::Wide,
+                Ok(8.0) => TempoRange::Narrow,
+                Ok(16.0) => TempoRange::Medium,
+                Ok(50.0) => TempoRange::Wide,
                 _ => return Some(Err(a.bad("8, 16 or 50"))),
             };
             return one(Ok(C::TempoRange { deck, range }));
