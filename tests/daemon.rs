@@ -12,6 +12,13 @@ use std::time::{Duration, Instant};
 use rosc::{OscMessage, OscPacket, OscType};
 use segue_models::demo::{self, DemoSpec, SectionLabel, Style};
 
+/// The daemon tests measure timing and load the machine (the storm): one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("segue-daemon-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -232,6 +239,7 @@ fn s(v: &str) -> OscType {
 
 #[test]
 fn null_backend_loads_plays_answers_queries_and_survives_bad_input() {
+    let _serial = serial();
     let dir = tmp("null");
     let music = dir.join("music");
     let (track, _) = demo_track(&music, "null-124", 124.0, 0);
@@ -300,6 +308,7 @@ fn null_backend_loads_plays_answers_queries_and_survives_bad_input() {
 
 #[test]
 fn print_config_shows_the_merged_configuration_and_bad_config_is_an_error() {
+    let _serial = serial();
     let dir = tmp("config");
     let cfg = dir.join("segue.toml");
     std::fs::write(
@@ -337,6 +346,7 @@ fn print_config_shows_the_merged_configuration_and_bad_config_is_an_error() {
 /// real-time clock): after removing the constant offset, how far does each message stray?
 #[test]
 fn feed_beats_match_the_rendered_audio_within_a_millisecond() {
+    let _serial = serial();
     let dir = tmp("feed");
     let music = dir.join("music");
     let (track, truth) = demo_track(&music, "feed-128", 128.0, 3);
@@ -610,6 +620,7 @@ fn best_match(snippet: &[f32], track: &demo::DemoTrack, from: f64, to: f64) -> f
 
 #[test]
 fn jack_end_to_end_mix_storm_and_server_restart() {
+    let _serial = serial();
     let server = format!("segue-test-{}", std::process::id());
     let Some(mut jackd) = jackd_or_skip(&server) else {
         return;
@@ -628,10 +639,53 @@ fn jack_end_to_end_mix_storm_and_server_restart() {
             music.to_str().unwrap(),
             "--decks",
             "2",
+            "--mapping",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/controllers/mappings/example.toml"
+            ),
         ],
         &env,
     );
     let capture = Capture::start("segue:master_L");
+    // MIDI over JACK MIDI moves a fader: CC 0x13 on channel 1 is deck 1's volume in the
+    // example mapping.
+    {
+        let (client, _) =
+            jack::Client::new("segue-test-midi", jack::ClientOptions::NO_START_SERVER).unwrap();
+        let mut port = client
+            .register_port("out", jack::MidiOut::default())
+            .unwrap();
+        let send = Arc::new(AtomicBool::new(false));
+        let s2 = send.clone();
+        let cb = jack::contrib::ClosureProcessHandler::new(
+            move |_: &jack::Client, ps: &jack::ProcessScope| {
+                if s2.swap(false, Ordering::Relaxed) {
+                    let _ = port.writer(ps).write(&jack::RawMidi {
+                        time: 0,
+                        bytes: &[0xB0, 0x13, 32],
+                    });
+                }
+                jack::Control::Continue
+            },
+        );
+        let active = client.activate_async((), cb).unwrap();
+        active
+            .as_client()
+            .connect_ports_by_name("segue-test-midi:out", "segue:midi_in")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        send.store(true, Ordering::Relaxed);
+        d.wait_deck(
+            1,
+            "volume from MIDI",
+            |a| (float(&a[8]) - 32.0 / 127.0).abs() < 0.02,
+            10,
+        );
+        let _ = active.deactivate();
+        d.send("/segue/deck/1/volume", vec![OscType::Float(1.0)]);
+        d.wait_deck(1, "volume back to 1", |a| float(&a[8]) > 0.99, 10);
+    }
     d.send("/segue/deck/1/load", vec![s(path_a.to_str().unwrap())]);
     d.send("/segue/deck/2/load", vec![s(path_b.to_str().unwrap())]);
     d.wait_deck(1, "loaded", |a| int(&a[0]) == 1, 30);
