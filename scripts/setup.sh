@@ -19,6 +19,8 @@ packages=(
   mixxx-data         # real Mixxx controller mappings for the import tests
   xvfb               # the plugin editor screenshot runs under a virtual X server
   xauth              # ... which xvfb-run needs
+  libgl1-mesa-dri    # Mesa's software OpenGL: the egui editor draws with GL under Xvfb
+  libx11-6           # the editor test reads the screen back with libX11 (dlopened)
 )
 
 missing=()

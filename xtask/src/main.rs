@@ -10,6 +10,10 @@
 //!   scores (tempo Acc1/Acc2, beat and downbeat F at ±70 ms, MIREX weighted key score,
 //!   section boundary F at 0.5 s and 3 s) with seconds per track.
 //!
+//! * `bundle <package> [--release] [cargo build options]` — build a plugin and bundle it
+//!   with nice-plug-xtask: `cargo xtask bundle segue-plugin --release` writes
+//!   `target/bundled/Segue.clap` and `target/bundled/Segue.vst3` (names from `bundler.toml`).
+//!
 //! Each command is one function taking its own arguments; add new ones to [`COMMANDS`].
 //! Unknown commands or options print the usage and exit with status 2.
 
@@ -40,7 +44,23 @@ const COMMANDS: &[Command] = &[
             "eval [--dir DIR] [--no-compressed]   score the analysis on the 32-track fixture set",
         run: eval_cmd,
     },
+    Command {
+        name: "bundle",
+        usage: "bundle <package> [--release]   build and bundle a plugin (target/bundled/*.clap, *.vst3)",
+        run: bundle_cmd,
+    },
 ];
+
+/// `bundle`: delegate to nice-plug-xtask (it builds with cargo and lays out the bundles).
+fn bundle_cmd(args: &[String]) -> anyhow::Result<()> {
+    if args.is_empty() {
+        bail!(UsageError(
+            "bundle needs a package name, e.g. `bundle segue-plugin`".into()
+        ));
+    }
+    let args = std::iter::once("bundle".to_string()).chain(args.iter().cloned());
+    nice_plug_xtask::main_with_args("cargo xtask", args)
+}
 
 /// A command-line mistake: print the usage and exit 2.
 #[derive(Debug)]

@@ -63,9 +63,13 @@ impl TimerThread {
                     let next = t0 + k * period + k * rem / rate as u64;
                     let now = now_ns();
                     if now > next + period {
-                        // More than a block behind: an xrun; skip ahead instead of bursting.
+                        // More than a block behind: an xrun. Catch up by rendering the missed
+                        // blocks at once (the timeline, and a file's, stays continuous);
+                        // only after a second behind (suspend) skip ahead.
                         cb.shared.xruns.fetch_add(1, Ordering::Relaxed);
-                        k = (now - t0) / period;
+                        if now > next + 1_000_000_000 {
+                            k = (now - t0) / period;
+                        }
                     }
                     sleep_until(t0 + k * period + k * rem / rate as u64);
                 }

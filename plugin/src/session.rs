@@ -1,0 +1,198 @@
+//! What the plugin saves besides its parameters: the track on each deck, its cue points and
+//! the MIDI mapping. Stored by nice-plug as JSON under the `session` key of the plugin state.
+//!
+//! The document carries [`SESSION_VERSION`]. Loading runs the migration steps in
+//! [`MIGRATIONS`] (step `n` turns version `n + 1` into `n + 2`) until the document is current;
+//! a document from a newer plugin or one that does not parse is not applied: the session
+//! keeps its defaults and [`Session::load_error`] says why (the editor shows it). A missing
+//! or unreadable track is reported on its deck, never a crash.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{LockResult, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use nice_plug::params::persist::PersistentField;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::midi::MidiMapping;
+use crate::params::DECKS;
+
+/// Version of the session document written by this build.
+pub const SESSION_VERSION: u32 = 1;
+
+/// One migration step: rewrites a document of version `n` into version `n + 1`.
+pub type Migration = fn(Value) -> Result<Value, String>;
+
+/// Migration steps, index `n` upgrades version `n + 1`. Version 1 is the first format, so
+/// there are none yet; append one whenever [`SESSION_VERSION`] is bumped.
+pub const MIGRATIONS: &[Migration] = &[];
+
+/// One deck's saved state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeckSession {
+    /// The track file, if one is loaded.
+    pub track: Option<PathBuf>,
+    /// Hot cues 1..8, seconds into the track.
+    pub hot_cues: [Option<f64>; segue_engine::HOT_CUES],
+    /// The main cue point, seconds.
+    pub cue_point: Option<f64>,
+}
+
+/// The saved session.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "Value", into = "SessionDoc")]
+pub struct Session {
+    /// Per deck.
+    pub decks: [DeckSession; DECKS],
+    /// MIDI notes and CCs → deck actions and controls.
+    pub midi: MidiMapping,
+    /// Why the last loaded document was not applied (not saved).
+    pub load_error: Option<String>,
+}
+
+/// The on-disk shape of [`Session`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SessionDoc {
+    version: u32,
+    decks: [DeckSession; DECKS],
+    midi: MidiMapping,
+}
+
+impl From<Session> for SessionDoc {
+    fn from(s: Session) -> Self {
+        SessionDoc {
+            version: SESSION_VERSION,
+            decks: s.decks,
+            midi: s.midi,
+        }
+    }
+}
+
+impl From<Value> for Session {
+    fn from(v: Value) -> Self {
+        match migrate(v, MIGRATIONS).and_then(|v| {
+            serde_json::from_value::<SessionDoc>(v).map_err(|e| format!("invalid session: {e}"))
+        }) {
+            Ok(doc) => Session {
+                decks: doc.decks,
+                midi: doc.midi,
+                load_error: None,
+            },
+            Err(e) => Session {
+                load_error: Some(e),
+                ..Session::default()
+            },
+        }
+    }
+}
+
+/// The persisted session field: the session behind a lock, plus a flag raised whenever the
+/// host restores a state (the control thread then reloads tracks, cues and the mapping).
+#[derive(Debug, Default)]
+pub struct SessionField {
+    session: RwLock<Session>,
+    restored: AtomicBool,
+}
+
+impl SessionField {
+    /// Read the session.
+    pub fn read(&self) -> LockResult<RwLockReadGuard<'_, Session>> {
+        self.session.read()
+    }
+
+    /// Change the session.
+    pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, Session>> {
+        self.session.write()
+    }
+
+    /// True once after each state restore.
+    pub fn take_restored(&self) -> bool {
+        self.restored.swap(false, Ordering::SeqCst)
+    }
+}
+
+impl<'a> PersistentField<'a, Session> for std::sync::Arc<SessionField> {
+    fn set(&self, new_value: Session) {
+        *self.session.write().unwrap_or_else(|e| e.into_inner()) = new_value;
+        self.restored.store(true, Ordering::SeqCst);
+    }
+
+    fn map<F, R>(&self, f: F) -> R
+    where
+        F: Fn(&Session) -> R,
+    {
+        f(&self.session.read().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// Bring a session document to [`SESSION_VERSION`] with `steps` (see [`MIGRATIONS`]).
+pub fn migrate(mut doc: Value, steps: &[Migration]) -> Result<Value, String> {
+    let current = steps.len() as u32 + 1;
+    let mut version = doc
+        .get("version")
+        .and_then(Value::as_u64)
+        .ok_or("the session has no version number")? as u32;
+    if version == 0 || version > current {
+        return Err(format!(
+            "session version {version} is not supported by this build (knows 1..={current})"
+        ));
+    }
+    while version < current {
+        doc = steps[version as usize - 1](doc)
+            .map_err(|e| format!("migrating the session from version {version}: {e}"))?;
+        version += 1;
+        doc["version"] = Value::from(version);
+    }
+    Ok(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_round_trips_through_json() {
+        let mut s = Session::default();
+        s.decks[1].track = Some("/music/a.flac".into());
+        s.decks[1].hot_cues[3] = Some(12.5);
+        s.decks[1].cue_point = Some(1.0);
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.contains("\"version\":1"));
+        let back: Session = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn future_or_broken_documents_are_reported_not_applied() {
+        let future: Session = serde_json::from_str(r#"{"version": 99, "decks": []}"#).unwrap();
+        assert!(future.load_error.unwrap().contains("version 99"));
+        let broken: Session = serde_json::from_str(r#"{"version": 1, "decks": 3}"#).unwrap();
+        assert!(broken.load_error.unwrap().contains("invalid session"));
+        let none: Session = serde_json::from_str("[1, 2]").unwrap();
+        assert!(none.load_error.is_some());
+    }
+
+    #[test]
+    fn migrations_run_in_order_up_to_the_current_version() {
+        fn add_x(mut v: Value) -> Result<Value, String> {
+            v["x"] = Value::from(1);
+            Ok(v)
+        }
+        fn double_x(mut v: Value) -> Result<Value, String> {
+            let x = v["x"].as_i64().ok_or("no x")?;
+            v["x"] = Value::from(x * 2);
+            Ok(v)
+        }
+        let steps: &[Migration] = &[add_x, double_x];
+        let out = migrate(serde_json::json!({"version": 1}), steps).unwrap();
+        assert_eq!(out["version"], 3);
+        assert_eq!(out["x"], 2);
+        let out = migrate(serde_json::json!({"version": 2, "x": 5}), steps).unwrap();
+        assert_eq!(out["x"], 10);
+        let err = migrate(serde_json::json!({"version": 2}), steps).unwrap_err();
+        assert!(err.contains("from version 2"), "{err}");
+    }
+}

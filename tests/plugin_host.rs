@@ -1,0 +1,661 @@
+//! The plugin in a real CLAP host (and a VST3 load test): the bundles are built fresh by
+//! `cargo xtask bundle segue-plugin` (debug, so nice-plug's `assert_process_allocs` aborts
+//! on any allocation in `process`), dlopened and driven through their C ABI.
+
+mod clap_host;
+mod vst3_host;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use clap_host::{
+    param_hash, process_ok, session_of, state_json, with_session, Event, Library, Transport,
+};
+use segue_engine::{Command, Engine, EngineConfig, Outputs};
+use segue_models::demo::{self, DemoSpec, SectionLabel, Style};
+use segue_models::music::{Key, Mode};
+use serde_json::Value;
+
+const ID: &str = "org.segue.segue";
+
+struct SharedLib(Library);
+// SAFETY: the factory is thread-safe per the CLAP spec; the library is never unloaded.
+unsafe impl Sync for SharedLib {}
+unsafe impl Send for SharedLib {}
+
+fn lib() -> &'static Library {
+    static LIB: OnceLock<SharedLib> = OnceLock::new();
+    &LIB.get_or_init(|| SharedLib(Library::load(&clap_host::bundle(false).join("Segue.clap"))))
+        .0
+}
+
+/// Two short demo tracks with stems (written once): returns their mix paths.
+fn tracks() -> &'static [PathBuf] {
+    static TRACKS: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    TRACKS.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("segue-plugin-host-{}", std::process::id()));
+        let specs = [
+            DemoSpec::new(
+                "plugin-124",
+                124.0,
+                Key {
+                    tonic: 9,
+                    mode: Mode::Minor,
+                },
+                Style::FourOnFloor,
+            )
+            .sections(&[(SectionLabel::Intro, 2), (SectionLabel::Drop, 2)]),
+            DemoSpec::new(
+                "plugin-128",
+                128.0,
+                Key {
+                    tonic: 0,
+                    mode: Mode::Major,
+                },
+                Style::FourOnFloor,
+            )
+            .sections(&[(SectionLabel::Intro, 2), (SectionLabel::Drop, 2)]),
+        ];
+        specs
+            .iter()
+            .map(|s| demo::write_track(&dir, &demo::synthesize(s, 44_100)).unwrap())
+            .collect()
+    })
+}
+
+/// A host-side parameter id and its normalised value for a plain bool.
+fn on(id: &str, time: u32, v: bool) -> Event {
+    Event::Param {
+        time,
+        id: param_hash(id),
+        value: if v { 1.0 } else { 0.0 },
+    }
+}
+
+/// Block sizes 1..=2048: the edges, odd sizes, then a fixed pseudo-random walk.
+fn block_sizes(seed: u64) -> impl FnMut() -> usize {
+    let fixed = [1usize, 2048, 7, 64, 1023, 1, 333, 512, 2, 1999, 128, 31];
+    let mut i = 0;
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    move || {
+        i += 1;
+        if i <= fixed.len() {
+            return fixed[i - 1];
+        }
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        1 + ((x >> 33) % 2048) as usize
+    }
+}
+
+/// Every sample finite and not denormal.
+fn check_clean(block: &[Vec<f32>], frames: usize) {
+    for ch in block {
+        for &s in &ch[..frames] {
+            assert!(s.is_finite(), "non-finite sample {s}");
+            assert!(
+                s == 0.0 || s.abs() >= f32::MIN_POSITIVE,
+                "denormal sample {s:e}"
+            );
+        }
+    }
+}
+
+/// Load `track` on deck A through the saved state, activate at `rate`, process from an
+/// audio thread: silent blocks first (no play), then play and collect `secs` of the master
+/// from the first non-silent frame (interleaved L R).
+fn play_through_host(rate: u32, track: &Path, seed: u64, secs: f64) -> Vec<f32> {
+    let mut inst = lib().create(ID);
+    let state = with_session(&inst.save_state(), |s| {
+        s["decks"][0]["track"] = Value::from(track.to_str().unwrap());
+    });
+    assert!(inst.load_state(&state));
+    assert!(inst.activate(rate as f64, 2048));
+    let mut proc = inst.processor(2048);
+    let want = (secs * rate as f64) as usize * 2;
+    let out = std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut next = block_sizes(seed);
+            let mut done = 0;
+            while done < rate as usize / 4 {
+                let n = next();
+                assert!(process_ok(proc.process(n, &[], None)));
+                check_clean(&proc.out, n);
+                assert!(
+                    proc.out.iter().all(|c| c[..n].iter().all(|&s| s == 0.0)),
+                    "output before play must be silent"
+                );
+                done += n;
+            }
+            let mut events = vec![on("play_1", 0, true)];
+            let mut out = Vec::with_capacity(want);
+            let start = Instant::now();
+            while out.len() < want {
+                assert!(
+                    start.elapsed() < Duration::from_secs(120),
+                    "the track never played"
+                );
+                let n = next();
+                assert!(process_ok(proc.process(n, &events, None)));
+                events.clear();
+                check_clean(&proc.out, n);
+                for i in 0..n {
+                    let (l, r) = (proc.out[0][i], proc.out[1][i]);
+                    if out.is_empty() && l == 0.0 && r == 0.0 {
+                        continue;
+                    }
+                    out.push(l);
+                    out.push(r);
+                }
+                if out.is_empty() {
+                    // The track is still decoding on the loader thread.
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+            proc.stop();
+            out.truncate(want);
+            out
+        })
+        .join()
+        .expect("audio thread")
+    });
+    inst.deactivate();
+    out
+}
+
+/// The same track through the engine directly (what the plugin must sound like).
+fn render_offline(rate: u32, track: &Path, secs: f64) -> Vec<f32> {
+    let audio = segue_models::decode::decode_file(track, rate).unwrap();
+    let mut parts = Engine::new(EngineConfig {
+        sample_rate: rate,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    parts
+        .handle
+        .send(Command::Load {
+            deck: 0,
+            audio: std::sync::Arc::new(audio),
+        })
+        .unwrap();
+    parts
+        .handle
+        .send(Command::Play { deck: 0, on: true })
+        .unwrap();
+    let want = (secs * rate as f64) as usize * 2;
+    let mut out = Vec::new();
+    let (mut l, mut r, mut cl, mut cr) = (
+        vec![0.0; 512],
+        vec![0.0; 512],
+        vec![0.0; 512],
+        vec![0.0; 512],
+    );
+    while out.len() < want + rate as usize * 4 {
+        parts.engine.process(
+            &mut Outputs {
+                master: [&mut l, &mut r],
+                cue: [&mut cl, &mut cr],
+            },
+            512,
+        );
+        for i in 0..512 {
+            if out.is_empty() && l[i] == 0.0 && r[i] == 0.0 {
+                continue;
+            }
+            out.push(l[i]);
+            out.push(r[i]);
+        }
+    }
+    out.truncate(want);
+    out
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).fold(0.0, |m, (x, y)| m.max((x - y).abs()))
+}
+
+#[test]
+fn factory_descriptor_and_stable_parameter_ids() {
+    let lib = lib();
+    assert_eq!(lib.count(), 1);
+    let (id, name, vendor, _version, features) = lib.descriptor(0);
+    assert_eq!(
+        (id.as_str(), name.as_str(), vendor.as_str()),
+        (ID, "Segue", "Segue")
+    );
+    assert!(features.iter().any(|f| f == "instrument"), "{features:?}");
+    let inst = lib.create(ID);
+    let params = inst.params();
+    // The string ids are the contract with saved projects: this list must only grow.
+    let mut expected: Vec<String> = ["xfader", "master", "hostsync", "bypass"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for d in 1..=4 {
+        for p in [
+            "vol", "trim", "tempo", "eqlow", "eqmid", "eqhigh", "filter", "drums", "bass", "other",
+            "vocals", "play", "sync", "keylock",
+        ] {
+            expected.push(format!("{p}_{d}"));
+        }
+    }
+    let mut got: Vec<u32> = params.iter().map(|p| p.id).collect();
+    let mut want: Vec<u32> = expected.iter().map(|s| param_hash(s)).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "parameter ids changed");
+    let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+    assert!(names.contains(&"Crossfader") && names.contains(&"Key lock"));
+    assert_eq!(inst.latency(), Some(0), "the engine adds no latency");
+}
+
+#[test]
+fn silent_before_play_then_the_loaded_track_at_44_48_and_96_khz() {
+    let track = &tracks()[0];
+    for rate in [44_100, 48_000, 96_000] {
+        let got = play_through_host(rate, track, rate as u64, 1.0);
+        let want = render_offline(rate, track, 1.0);
+        let diff = max_diff(&got, &want);
+        assert!(
+            diff < 1e-4,
+            "{rate} Hz: the plugin's output differs from the engine's by {diff}"
+        );
+        let peak = got.iter().fold(0f32, |m, s| m.max(s.abs()));
+        assert!(peak > 0.05, "{rate} Hz: too quiet ({peak})");
+    }
+}
+
+#[test]
+fn output_is_deterministic_across_runs() {
+    let track = &tracks()[1];
+    let a = play_through_host(48_000, track, 7, 0.5);
+    let b = play_through_host(48_000, track, 7, 0.5);
+    assert_eq!(max_diff(&a, &b), 0.0);
+}
+
+/// Process `n` frames in blocks of `block` on this thread, with `events` in the first block;
+/// returns the master's peak.
+fn run(proc: &mut clap_host::Processor, n: usize, block: usize, events: &[Event]) -> f32 {
+    let mut peak = 0f32;
+    let mut done = 0;
+    let mut first = true;
+    while done < n {
+        let b = block.min(n - done);
+        let ev: &[Event] = if first { events } else { &[] };
+        first = false;
+        assert!(process_ok(proc.process(b, ev, None)));
+        check_clean(&proc.out, b);
+        peak = proc.out[..2]
+            .iter()
+            .flat_map(|c| c[..b].iter())
+            .fold(peak, |m, s| m.max(s.abs()));
+        done += b;
+    }
+    peak
+}
+
+/// Process until the master is audible (the track has loaded), at most 60 s of wall time.
+fn until_audible(proc: &mut clap_host::Processor, block: usize) {
+    let start = Instant::now();
+    while run(proc, block, block, &[]) == 0.0 {
+        assert!(start.elapsed() < Duration::from_secs(60), "never audible");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn midi_notes_ccs_and_parameters_drive_the_decks() {
+    let track = &tracks()[0];
+    let mut inst = lib().create(ID);
+    let state = with_session(&inst.save_state(), |s| {
+        s["decks"][0]["track"] = Value::from(track.to_str().unwrap());
+    });
+    assert!(inst.load_state(&state));
+    assert!(inst.activate(48_000.0, 256));
+    let mut p = inst.processor(256);
+    let note = |key, vel| Event::Note {
+        time: 10,
+        channel: 0,
+        key,
+        velocity: vel,
+    };
+    // Play/pause note (default layout: 44 on deck A's channel 1).
+    run(&mut p, 256, 256, &[note(44, 1.0), note(44, 0.0)]);
+    until_audible(&mut p, 256);
+    // CC 7 = deck A volume: down to 0 is silence.
+    let cc = |value| Event::Cc {
+        time: 0,
+        channel: 0,
+        cc: 7,
+        value,
+    };
+    run(&mut p, 4800, 256, &[cc(0)]);
+    assert_eq!(run(&mut p, 2400, 256, &[]), 0.0, "CC 7 = 0 silences deck A");
+    // A parameter change wins again.
+    let vol = Event::Param {
+        time: 0,
+        id: param_hash("vol_1"),
+        value: 0.8,
+    };
+    run(&mut p, 4800, 256, &[vol]);
+    assert!(run(&mut p, 2400, 256, &[]) > 0.01, "vol_1 = 0.8 is audible");
+    // Pause with the note; then hot cue pad 1 (note 36) sets a cue at the playhead.
+    run(&mut p, 4800, 256, &[note(44, 1.0), note(44, 0.0)]);
+    assert_eq!(run(&mut p, 2400, 256, &[]), 0.0, "paused");
+    run(&mut p, 256, 256, &[note(36, 1.0), note(36, 0.0)]);
+    // The control thread copies the engine's cues into the session.
+    let start = Instant::now();
+    let cue = loop {
+        run(&mut p, 256, 256, &[]);
+        let s = session_of(&inst.save_state());
+        if let Some(t) = s["decks"][0]["hot_cues"][0].as_f64() {
+            break t;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "hot cue not saved"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert!(
+        cue > 0.0,
+        "hot cue at the paused playhead, not the start: {cue}"
+    );
+    // The play parameter starts it again; bypass fades the output out.
+    run(&mut p, 256, 256, &[on("play_1", 0, false)]);
+    run(&mut p, 256, 256, &[on("play_1", 0, true)]);
+    assert!(run(&mut p, 4800, 256, &[]) > 0.01);
+    run(&mut p, 4800, 256, &[on("bypass", 0, true)]);
+    assert_eq!(run(&mut p, 2400, 256, &[]), 0.0, "bypassed");
+    p.stop();
+}
+
+#[test]
+fn host_transport_starts_and_stops_the_decks() {
+    let track = &tracks()[1];
+    let mut inst = lib().create(ID);
+    let state = with_session(&inst.save_state(), |s| {
+        s["decks"][0]["track"] = Value::from(track.to_str().unwrap());
+    });
+    assert!(inst.load_state(&state));
+    assert!(inst.activate(48_000.0, 512));
+    let mut p = inst.processor(512);
+    let mut beats = 0.0;
+    let mut block = |p: &mut clap_host::Processor, playing: bool, ev: &[Event]| {
+        let t = Transport {
+            tempo: 126.0,
+            playing,
+            beats,
+        };
+        assert!(process_ok(p.process(512, ev, Some(t))));
+        check_clean(&p.out, 512);
+        if playing {
+            beats += 512.0 / 48_000.0 * 126.0 / 60.0;
+        }
+        p.out[0][..512].iter().fold(0f32, |m, s| m.max(s.abs()))
+    };
+    // Play is on but the transport is stopped: silent, however long the track has been there.
+    block(&mut p, false, &[on("play_1", 0, true)]);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(3) {
+        assert_eq!(block(&mut p, false, &[]), 0.0, "transport stopped: silent");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The transport starts: the deck plays.
+    let mut peak = 0f32;
+    for _ in 0..200 {
+        peak = peak.max(block(&mut p, true, &[]));
+    }
+    assert!(peak > 0.05, "transport playing: deck plays ({peak})");
+    // It stops: silence after the 2 ms fade.
+    block(&mut p, false, &[]);
+    for _ in 0..20 {
+        assert_eq!(block(&mut p, false, &[]), 0.0, "transport stopped again");
+    }
+    p.stop();
+}
+
+#[test]
+fn state_round_trips_tracks_cues_mapping_and_parameters() {
+    let track = &tracks()[0];
+    let mut a = lib().create(ID);
+    let state = with_session(&a.save_state(), |s| {
+        s["decks"][1]["track"] = Value::from(track.to_str().unwrap());
+        s["decks"][1]["hot_cues"][2] = Value::from(3.5);
+        s["midi"]["notes"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"channel": 9, "note": 60, "deck": 3, "action": "play"}));
+    });
+    assert!(a.load_state(&state));
+    assert!(a.activate(48_000.0, 512));
+    let mut p = a.processor(512);
+    let events = [
+        Event::Param {
+            time: 0,
+            id: param_hash("xfader"),
+            value: 0.25,
+        },
+        Event::Param {
+            time: 100,
+            id: param_hash("tempo_2"),
+            value: 0.75,
+        },
+    ];
+    run(&mut p, 512, 512, &events);
+    // Let the track load and its saved cue reach the engine and come back.
+    std::thread::sleep(Duration::from_millis(500));
+    run(&mut p, 512, 512, &[]);
+    p.stop();
+    let saved = a.save_state();
+    let session = session_of(&saved);
+    assert_eq!(session["version"], 1);
+    assert_eq!(session["decks"][1]["track"], track.to_str().unwrap());
+    assert_eq!(session["decks"][1]["hot_cues"][2].as_f64(), Some(3.5));
+    assert!(session["midi"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["channel"] == 9 && n["note"] == 60));
+
+    let mut b = lib().create(ID);
+    assert!(b.load_state(&saved));
+    assert!((b.param_value(param_hash("xfader")).unwrap() - 0.25).abs() < 1e-6);
+    assert!((b.param_value(param_hash("tempo_2")).unwrap() - 0.75).abs() < 1e-6);
+    assert!(b.activate(48_000.0, 512));
+    let again = b.save_state();
+    let (x, y) = (state_json(&saved), state_json(&again));
+    assert_eq!(x["params"], y["params"]);
+    assert_eq!(session, session_of(&again));
+}
+
+#[test]
+fn bad_state_is_reported_and_never_fatal() {
+    let mut inst = lib().create(ID);
+    // Garbage is rejected.
+    assert!(!inst.load_state(b"\x00\x01 not a state"));
+    // A missing track: the deck reports it, the plugin runs silent.
+    let state = with_session(&inst.save_state(), |s| {
+        s["decks"][0]["track"] = Value::from("/nonexistent/track.flac");
+    });
+    assert!(inst.load_state(&state));
+    assert!(inst.activate(48_000.0, 512));
+    let mut p = inst.processor(512);
+    run(&mut p, 512, 512, &[on("play_1", 0, true)]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(run(&mut p, 48_000, 512, &[]), 0.0);
+    // A session from a newer build is not applied.
+    let future = with_session(&inst.save_state(), |s| {
+        s["version"] = Value::from(99);
+    });
+    assert!(inst.load_state(&future));
+    run(&mut p, 512, 512, &[]);
+    let s = session_of(&inst.save_state());
+    assert_eq!(s["decks"][0]["track"], Value::Null);
+    // A corrupt audio file is an error on its deck, not a crash.
+    let bad = std::env::temp_dir().join(format!("segue-plugin-bad-{}.wav", std::process::id()));
+    std::fs::write(&bad, b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk").unwrap();
+    let state = with_session(&inst.save_state(), |s| {
+        s["decks"][2]["track"] = Value::from(bad.to_str().unwrap());
+    });
+    assert!(inst.load_state(&state));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(run(&mut p, 4800, 512, &[on("play_3", 0, true)]), 0.0);
+    p.stop();
+}
+
+#[test]
+fn sample_rate_change_reloads_the_track() {
+    let track = &tracks()[0];
+    let mut inst = lib().create(ID);
+    let state = with_session(&inst.save_state(), |s| {
+        s["decks"][0]["track"] = Value::from(track.to_str().unwrap());
+    });
+    assert!(inst.load_state(&state));
+    for rate in [48_000.0, 96_000.0, 44_100.0] {
+        assert!(inst.activate(rate, 1024));
+        let mut p = inst.processor(1024);
+        run(&mut p, 1024, 1024, &[on("play_1", 0, true)]);
+        until_audible(&mut p, 1024);
+        p.stop();
+        inst.deactivate();
+    }
+    // Rates the engine does not run at are refused, not crashed on.
+    assert!(!inst.activate(22_050.0, 512));
+}
+
+#[test]
+fn create_and_destroy_100_times() {
+    for i in 0..100 {
+        let mut inst = lib().create(ID);
+        if i % 10 == 0 {
+            assert!(inst.activate(48_000.0, 64));
+            let mut p = inst.processor(64);
+            run(&mut p, 640, 64, &[]);
+            p.stop();
+        }
+        drop(inst);
+    }
+}
+
+#[test]
+fn vst3_bundle_loads_and_processes() {
+    let dir = clap_host::bundle(false);
+    let so = dir.join("Segue.vst3/Contents/x86_64-linux/Segue.so");
+    assert!(so.is_file(), "standard VST3 bundle layout: {so:?}");
+    let copy = std::env::temp_dir().join(format!("segue-vst3-{}.so", std::process::id()));
+    std::fs::copy(&so, &copy).unwrap();
+    let report = vst3_host::load_and_process(&copy, 48_000.0, 512, 20);
+    assert_eq!(report.class_name, "Segue");
+    assert!(report.blocks == 20 && report.finite);
+}
+
+/// The editor, rendered under a virtual X server and saved as a PNG
+/// (`target/plugin-editor.png`; also to `$SEGUE_EDITOR_PNG` when set, e.g.
+/// `SEGUE_EDITOR_PNG=docs/plugin-editor.png`). Without `$DISPLAY` the test reruns itself
+/// under `xvfb-run` (Debian's `xvfb` + `xauth`, installed by `scripts/setup.sh`).
+#[test]
+fn editor_renders_headless_to_png() {
+    if std::env::var_os("DISPLAY").is_none() {
+        let status = std::process::Command::new("xvfb-run")
+            .args(["-a", "-s", "-screen 0 1280x1024x24"])
+            .arg(std::env::current_exe().unwrap())
+            .args(["editor_renders_headless_to_png", "--exact", "--nocapture"])
+            .env("SEGUE_BUNDLED_DIR", clap_host::bundle(false))
+            .status()
+            .expect("xvfb-run (apt-get install xvfb xauth) to render the editor headless");
+        assert!(status.success(), "the editor test failed under xvfb-run");
+        return;
+    }
+    let display = clap_host::screen::Display::open().expect("open $DISPLAY with libX11");
+    let paths = editor_tracks();
+    let mut inst = lib().create(ID);
+    let state = with_session(&inst.save_state(), |s| {
+        for (d, p) in paths.iter().enumerate() {
+            s["decks"][d]["track"] = Value::from(p.to_str().unwrap());
+        }
+    });
+    assert!(inst.load_state(&state));
+    assert!(inst.activate(48_000.0, 512));
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut p = inst.processor(512);
+    std::thread::scope(|s| {
+        let audio = s.spawn(|| {
+            // Decks A and C play; seek them a little in so the playheads are visible.
+            let events = [
+                on("play_1", 0, true),
+                on("play_3", 0, true),
+                Event::Param {
+                    time: 0,
+                    id: param_hash("xfader"),
+                    value: 0.3,
+                },
+            ];
+            let mut first = true;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let ev: &[Event] = if first { &events } else { &[] };
+                first = false;
+                assert!(process_ok(p.process(512, ev, None)));
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            p.stop();
+        });
+        // Wait for every deck's analysis: its cues reach the engine and the saved session.
+        let start = Instant::now();
+        loop {
+            inst.idle();
+            let s = session_of(&inst.save_state());
+            let ready = (0..paths.len()).all(|d| {
+                s["decks"][d]["hot_cues"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|v| !v.is_null()))
+            });
+            if ready {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(300),
+                "analyses did not finish"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let (w, h) = inst.open_gui(display.root());
+        assert!(w >= 400 && h >= 300, "editor size {w}x{h}");
+        for _ in 0..60 {
+            inst.idle();
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let rgb = display.capture(w, h);
+        inst.close_gui();
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        audio.join().unwrap();
+        let out = clap_host::repo_root().join("target/plugin-editor.png");
+        clap_host::screen::write_png(&out, w, h, &rgb);
+        if let Some(extra) = std::env::var_os("SEGUE_EDITOR_PNG") {
+            clap_host::screen::write_png(Path::new(&extra), w, h, &rgb);
+        }
+        // The editor drew: many distinct colours (waveforms, sections, cues), not a blank.
+        let mut colours: Vec<[u8; 3]> = rgb.chunks(3).map(|c| [c[0], c[1], c[2]]).collect();
+        colours.sort();
+        colours.dedup();
+        assert!(
+            colours.len() > 100,
+            "only {} colours: blank editor?",
+            colours.len()
+        );
+    });
+}
+
+/// Four demo tracks for the editor screenshot (full demo-set tracks: sections and cues).
+fn editor_tracks() -> Vec<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("segue-plugin-editor-{}", std::process::id()));
+    demo::demo_set()[1..5]
+        .iter()
+        .map(|s| demo::write_track(&dir, &demo::synthesize(s, 44_100)).unwrap())
+        .collect()
+}
