@@ -6,11 +6,18 @@ mod demo;
 mod library;
 mod midi;
 mod plot;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+// Debug builds check that the audio callback never allocates (counted in
+// `/segue/query/stats` as alloc_violations).
+#[cfg(debug_assertions)]
+#[global_allocator]
+static ALLOC: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
 
 /// Segue: a real-time DJ mixing engine.
 #[derive(Parser)]
@@ -61,6 +68,8 @@ enum Cmd {
         #[command(subcommand)]
         command: LibraryCmd,
     },
+    /// Run the headless daemon: audio backend, OSC control, lighting feed, MIDI clock.
+    Serve(serve::ServeArgs),
     /// Decode audio files and print what they contain (format check).
     Decode {
         /// Files to decode.
@@ -166,6 +175,7 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Decode { files, rate } => decode(&files, rate),
+        Cmd::Serve(args) => serve::run(args),
         Cmd::Midi { command } => midi::run(command),
     };
     match result {

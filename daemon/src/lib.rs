@@ -1,11 +1,245 @@
 //! # segue-daemon
 //!
-//! The headless performance host behind `segue serve`: audio backends (JACK, cpal/ALSA,
-//! null, file), wiring of engine + controllers + background worker, configuration, signals
-//! and logging.
+//! The headless performance host behind `segue serve`: it runs the engine on an audio
+//! backend (JACK, ALSA through cpal, a timer-clocked null device, or a WAV file), takes
+//! control over OSC (UDP, loopback by default), loads tracks through a loader thread and
+//! the background analysis worker (results go to the library and to the decks), sends a
+//! lighting/VJ feed timed to when beats are heard, and a MIDI clock. A MIDI controller
+//! layer plugs in through [`MidiController`].
 //!
-//! Must never: put its own logic on the audio path (the callback only calls
-//! `Engine::process`), or crash on input from the network or a controller.
+//! Must never: put its own logic on the audio path (the callback renders the engine, moves
+//! MIDI bytes through preallocated rings and publishes the clock; it never allocates,
+//! frees, locks, blocks, logs or panics — checked with `assert_no_alloc` in debug builds
+//! and counted in `/segue/query/stats`), or crash on input from the network or a
+//! controller (malformed OSC is counted, logged rate-limited and dropped).
 //!
-//! Status: the foundation lays the crate out; the daemon is built by issue #5. Nothing here
-//! is presented as working yet.
+//! ```no_run
+//! use segue_daemon::{serve, Config, ServeOptions};
+//! let config = Config { music_root: vec!["/music".into()], ..Config::default() };
+//! serve(ServeOptions { config, midi: None, stop: None }).unwrap(); // until SIGINT/SIGTERM
+//! ```
+#![deny(missing_docs)]
+
+pub mod audio;
+pub mod config;
+mod error;
+pub mod feed;
+mod loader;
+pub mod midi;
+pub mod osc;
+mod roots;
+mod state;
+
+use std::net::UdpSocket;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use segue_engine::{Engine, EngineConfig};
+
+pub use config::{BackendKind, Config, JackConfig};
+pub use error::DaemonError;
+pub use midi::MidiController;
+pub use roots::MusicRoots;
+
+use audio::{AlsaBackend, AudioShared, Backend, EngineCell, FileBackend, JackBackend, NullBackend};
+
+/// How to run [`serve`].
+pub struct ServeOptions {
+    /// The effective configuration (`library` should be set by the caller to its default).
+    pub config: Config,
+    /// The MIDI mapping layer, if one is loaded.
+    pub midi: Option<Box<dyn MidiController>>,
+    /// Stop when this becomes true (in addition to SIGINT/SIGTERM); for embedding and tests.
+    pub stop: Option<Arc<AtomicBool>>,
+}
+
+/// Run the daemon until SIGINT or SIGTERM (or `options.stop`): start the engine on the
+/// backend, the worker, OSC, the feed and MIDI; on the signal stop the audio, finish the
+/// WAV file, close the library, and return `Ok(())`.
+pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
+    let ServeOptions { config, midi, stop } = options;
+    config.validate()?;
+    let roots = MusicRoots::new(&config.music_root)?;
+    let allow = config.allow_list()?;
+    let stop = stop.unwrap_or_default();
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone())
+            .map_err(|e| DaemonError::Other(format!("cannot install a signal handler: {e}")))?;
+    }
+
+    // JACK decides the rate and block size.
+    let jack_client = if config.backend == BackendKind::Jack {
+        Some(audio::jack::probe(&config.jack.client_name)?)
+    } else {
+        None
+    };
+    let (rate, buffer) = match &jack_client {
+        Some((_, rate, buffer)) => (*rate, *buffer),
+        None => (config.rate, config.buffer),
+    };
+    let parts = Engine::new(EngineConfig {
+        sample_rate: rate,
+        max_block: buffer.clamp(16, 8192).max(1024),
+        decks: config.decks,
+        ..EngineConfig::default()
+    })?;
+    let collector = parts
+        .collector
+        .spawn()
+        .map_err(|e| DaemonError::Other(format!("cannot start the collector: {e}")))?;
+    let cell = Arc::new(EngineCell::new(parts.engine));
+    let audio_shared = Arc::new(AudioShared::default());
+    audio_shared
+        .rate
+        .store(rate as u64, std::sync::atomic::Ordering::Relaxed);
+    let shared = Arc::new(state::Shared::new(
+        parts.handle,
+        config.decks,
+        audio_shared.clone(),
+    ));
+
+    let library = config.library.as_ref().and_then(|p| {
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        match segue_models::library::Library::open(p) {
+            Ok(l) => {
+                tracing::info!("library {}", p.display());
+                Some(l)
+            }
+            Err(e) => {
+                tracing::warn!("running without a library: {e}");
+                None
+            }
+        }
+    });
+    let loader = Arc::new(
+        loader::Loader::start(shared.clone(), rate, library, config.worker_threads)
+            .map_err(|e| DaemonError::Other(format!("cannot start the loader: {e}")))?,
+    );
+
+    let socket = UdpSocket::bind(config.osc_bind).map_err(|source| DaemonError::Net {
+        what: "OSC bind",
+        addr: config.osc_bind.to_string(),
+        source,
+    })?;
+    let feed = feed::Feed::new(&config.feed, shared.clone()).map_err(DaemonError::Config)?;
+
+    let (rings_tx, rings_rx) = crossbeam_channel::unbounded();
+    let mut backend: Box<dyn Backend> = match config.backend {
+        BackendKind::Jack => {
+            let (client, _, _) = jack_client.expect("probed above");
+            Box::new(JackBackend::start(
+                client,
+                config.jack.clone(),
+                cell.clone(),
+                audio_shared.clone(),
+                rings_tx,
+            )?)
+        }
+        BackendKind::Null => Box::new(NullBackend::start(
+            cell.clone(),
+            audio_shared.clone(),
+            rate,
+            buffer,
+        )?),
+        BackendKind::File => Box::new(FileBackend::start(
+            cell.clone(),
+            audio_shared.clone(),
+            rate,
+            buffer,
+            config.out.as_deref().expect("validated"),
+        )?),
+        BackendKind::Alsa => Box::new(AlsaBackend::start(
+            cell.clone(),
+            audio_shared.clone(),
+            rate,
+            buffer,
+            &config.alsa_device,
+        )?),
+    };
+    tracing::info!("{}", backend.describe());
+
+    let threads_stop = Arc::new(AtomicBool::new(false));
+    let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+        std::thread::Builder::new()
+            .name(name.into())
+            .stack_size(8 << 20)
+            .spawn(f)
+            .map_err(|e| DaemonError::Other(format!("cannot start {name}: {e}")))
+    };
+    let mut threads = Vec::new();
+    {
+        let server = osc::server::OscServer::new(
+            socket,
+            shared.clone(),
+            roots.clone(),
+            allow,
+            loader.clone(),
+            config.push_ms,
+        );
+        let s = threads_stop.clone();
+        threads.push(spawn("segue-osc", Box::new(move || server.run(&s)))?);
+    }
+    {
+        let s = threads_stop.clone();
+        threads.push(spawn("segue-feed", Box::new(move || feed.run(&s)))?);
+    }
+    {
+        let (s, sh) = (threads_stop.clone(), shared.clone());
+        threads.push(spawn(
+            "segue-midi",
+            Box::new(move || midi::run(&rings_rx, midi, &sh, &s)),
+        )?);
+    }
+    tracing::info!(
+        "listening for OSC on {} ({} decks; music roots: {})",
+        config.osc_bind,
+        config.decks,
+        if roots.roots().is_empty() {
+            "none, /load disabled".to_string()
+        } else {
+            roots
+                .roots()
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    if !config.feed.is_empty() {
+        tracing::info!("lighting feed to {}", config.feed.join(", "));
+    }
+
+    let mut xruns = 0;
+    let mut last_report = Instant::now();
+    while !stop.load(Ordering::Acquire) {
+        backend.poll();
+        if last_report.elapsed() > Duration::from_secs(1) {
+            last_report = Instant::now();
+            let x = audio_shared.xruns.load(Ordering::Relaxed);
+            if x != xruns {
+                tracing::warn!("{} xrun(s) so far", x);
+                xruns = x;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    tracing::info!("stopping");
+    threads_stop.store(true, Ordering::Release);
+    for t in threads {
+        let _ = t.join();
+    }
+    backend.stop();
+    match Arc::try_unwrap(loader) {
+        Ok(l) => l.shutdown(),
+        Err(_) => tracing::warn!("the loader is still referenced; library closed at exit"),
+    }
+    drop(shared);
+    drop(cell);
+    let _ = collector.join();
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,375 @@
+//! Audio backends and the one audio callback they all call.
+//!
+//! Every backend (JACK, ALSA via cpal, null, file) owns a [`Callback`]: it renders the engine
+//! into the backend's buffers under `assert_no_alloc`, publishes the engine clock (which
+//! engine frame started at which monotonic time, and the output latency) and counts what
+//! happened. The callback never allocates, frees, locks, blocks, logs or panics; the engine
+//! lives in an [`EngineCell`] so it survives a backend going away (JACK server restarts).
+
+mod alsa;
+mod file;
+pub(crate) mod jack;
+mod null;
+
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+
+use segue_engine::{Engine, Outputs};
+
+pub(crate) use self::alsa::AlsaBackend;
+pub(crate) use self::file::FileBackend;
+pub(crate) use self::jack::JackBackend;
+pub use self::jack::MidiEvent;
+pub(crate) use self::null::{try_realtime_priority, NullBackend};
+
+/// Nanoseconds on the monotonic clock (`CLOCK_MONOTONIC`, the clock JACK uses on Linux).
+pub fn now_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Sleep until monotonic time `t_ns` (absolute, so lateness does not accumulate).
+pub fn sleep_until(t_ns: u64) {
+    let ts = libc::timespec {
+        tv_sec: (t_ns / 1_000_000_000) as libc::time_t,
+        tv_nsec: (t_ns % 1_000_000_000) as libc::c_long,
+    };
+    // SAFETY: valid timespec, null remainder is allowed with TIMER_ABSTIME; EINTR just
+    // returns early and the callers loop on the clock.
+    unsafe {
+        libc::clock_nanosleep(
+            libc::CLOCK_MONOTONIC,
+            libc::TIMER_ABSTIME,
+            &ts,
+            std::ptr::null_mut(),
+        )
+    };
+}
+
+/// The engine, shared between the control side (which keeps it across backend restarts)
+/// and whichever audio callback currently runs it. Access is a single atomic
+/// compare-and-swap: the callback never waits; if the cell is busy (only possible while a
+/// backend is being torn down) it outputs silence for that block.
+pub(crate) struct EngineCell {
+    busy: AtomicBool,
+    engine: UnsafeCell<Engine>,
+}
+
+// SAFETY: the engine is only reached through `try_with`, whose compare-and-swap on `busy`
+// guarantees one `&mut Engine` at a time; `Engine` itself is `Send`.
+unsafe impl Sync for EngineCell {}
+// SAFETY: as above; the cell only moves the engine between threads as a whole.
+unsafe impl Send for EngineCell {}
+
+impl EngineCell {
+    pub(crate) fn new(engine: Engine) -> Self {
+        Self {
+            busy: AtomicBool::new(false),
+            engine: UnsafeCell::new(engine),
+        }
+    }
+
+    /// Run `f` on the engine unless someone else is; never blocks.
+    pub(crate) fn try_with<R>(&self, f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
+        if self
+            .busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return None;
+        }
+        // SAFETY: `busy` was false and is now ours: no other reference exists until we
+        // release it below.
+        let r = f(unsafe { &mut *self.engine.get() });
+        self.busy.store(false, Ordering::Release);
+        Some(r)
+    }
+}
+
+/// Where the engine clock stands: engine frame `frame` started at monotonic `time_ns`;
+/// what is rendered there is heard `latency_frames` later.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ClockPoint {
+    /// Engine frame at the start of the last block.
+    pub frame: u64,
+    /// Monotonic nanoseconds at which that block started.
+    pub time_ns: u64,
+    /// Output latency in frames (buffering after the callback until the speaker).
+    pub latency_frames: u32,
+    /// Sample rate.
+    pub rate: u32,
+}
+
+impl ClockPoint {
+    /// Monotonic time at which engine frame `frame` is heard.
+    pub fn heard_ns(&self, frame: f64) -> f64 {
+        self.time_ns as f64
+            + (frame - self.frame as f64 + self.latency_frames as f64) * 1e9
+                / self.rate.max(1) as f64
+    }
+
+    /// The engine frame heard at monotonic time `t_ns`.
+    pub fn frame_heard_at(&self, t_ns: f64) -> f64 {
+        self.frame as f64 + (t_ns - self.time_ns as f64) * self.rate as f64 / 1e9
+            - self.latency_frames as f64
+    }
+}
+
+/// Counters and the published clock, written by the callback, read by the control side.
+#[derive(Default)]
+pub(crate) struct AudioShared {
+    seq: AtomicU64,
+    clock_frame: AtomicU64,
+    clock_time: AtomicU64,
+    clock_latency: AtomicU64,
+    pub rate: AtomicU64,
+    /// Callbacks run.
+    pub callbacks: AtomicU64,
+    /// Blocks the callback could not render because the engine cell was busy.
+    pub busy_skips: AtomicU64,
+    /// Allocations or frees seen on the audio thread (debug builds check; 0 in release).
+    pub alloc_violations: AtomicU64,
+    /// Longest callback, nanoseconds.
+    pub max_callback_ns: AtomicU64,
+    /// Callbacks that took longer than their block lasts.
+    pub late_callbacks: AtomicU64,
+    /// Xruns reported by the backend (JACK) or detected (null/file timer overrun).
+    pub xruns: AtomicU64,
+    /// Times the backend went away.
+    pub disconnects: AtomicU64,
+    /// Times the backend came back.
+    pub reconnects: AtomicU64,
+    /// The backend is running now.
+    pub running: AtomicBool,
+    /// MIDI events received (JACK MIDI in).
+    pub midi_in: AtomicU64,
+    /// MIDI events dropped (ring full or longer than 3 bytes).
+    pub midi_in_dropped: AtomicU64,
+    /// Frames the file backend could not write in time.
+    pub file_dropped: AtomicU64,
+    /// MIDI clock: tempo (f64 bits; 0 = no tempo), anchor frame of a beat, request.
+    pub clock_bpm: AtomicU64,
+    pub clock_anchor: AtomicU64,
+    pub clock_request: AtomicU8,
+    /// MIDI clock messages sent.
+    pub clock_ticks: AtomicU64,
+}
+
+/// `clock_request` values.
+pub(crate) const CLOCK_NONE: u8 = 0;
+pub(crate) const CLOCK_START: u8 = 1;
+pub(crate) const CLOCK_STOP: u8 = 2;
+
+impl AudioShared {
+    /// Publish a clock point (audio thread; a seqlock of three atomics).
+    pub(crate) fn publish_clock(&self, frame: u64, time_ns: u64, latency: u32) {
+        self.seq.fetch_add(1, Ordering::AcqRel);
+        self.clock_frame.store(frame, Ordering::Relaxed);
+        self.clock_time.store(time_ns, Ordering::Relaxed);
+        self.clock_latency.store(latency as u64, Ordering::Relaxed);
+        self.seq.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The last clock point (control side).
+    pub fn clock(&self) -> ClockPoint {
+        loop {
+            let s1 = self.seq.load(Ordering::Acquire);
+            if s1 % 2 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let frame = self.clock_frame.load(Ordering::Relaxed);
+            let time_ns = self.clock_time.load(Ordering::Relaxed);
+            let latency = self.clock_latency.load(Ordering::Relaxed);
+            if self.seq.load(Ordering::Acquire) == s1 {
+                return ClockPoint {
+                    frame,
+                    time_ns,
+                    latency_frames: latency as u32,
+                    rate: self.rate.load(Ordering::Relaxed) as u32,
+                };
+            }
+        }
+    }
+}
+
+/// The audio callback shared by every backend.
+pub(crate) struct Callback {
+    pub cell: Arc<EngineCell>,
+    pub shared: Arc<AudioShared>,
+}
+
+impl Callback {
+    /// Render `frames` into `out`; the block started at monotonic `start_ns` and is heard
+    /// `latency` frames after that. Real-time safe.
+    pub(crate) fn render(
+        &mut self,
+        out: &mut Outputs<'_>,
+        frames: usize,
+        start_ns: u64,
+        latency: u32,
+    ) {
+        let t0 = now_ns();
+        #[cfg(debug_assertions)]
+        let before = assert_no_alloc::violation_count();
+        let shared = &self.shared;
+        let cell = &self.cell;
+        assert_no_alloc::assert_no_alloc(|| {
+            let done = cell.try_with(|engine| {
+                shared.publish_clock(engine.frame(), start_ns, latency);
+                engine.process(out, frames);
+            });
+            if done.is_none() {
+                for b in out.master.iter_mut().chain(out.cue.iter_mut()) {
+                    b.iter_mut().for_each(|s| *s = 0.0);
+                }
+                shared.busy_skips.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        #[cfg(debug_assertions)]
+        {
+            let after = assert_no_alloc::violation_count();
+            if after != before {
+                shared
+                    .alloc_violations
+                    .fetch_add(after.wrapping_sub(before) as u64, Ordering::Relaxed);
+            }
+        }
+        let took = now_ns().saturating_sub(t0);
+        shared.callbacks.fetch_add(1, Ordering::Relaxed);
+        shared.max_callback_ns.fetch_max(took, Ordering::Relaxed);
+        let rate = shared.rate.load(Ordering::Relaxed).max(1);
+        if took > frames as u64 * 1_000_000_000 / rate {
+            shared.late_callbacks.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// MIDI clock generator state (audio thread): 24 ticks per beat at the on-air deck's tempo,
+/// phase-locked to its beats through the anchor the control side publishes.
+#[derive(Default)]
+pub(crate) struct MidiClock {
+    running: bool,
+    start_pending: bool,
+    last_tick: Option<f64>,
+}
+
+impl MidiClock {
+    /// Call once per block before rendering: `emit(offset, byte)` for every message due in
+    /// engine frames `[f0, f0 + n)`. At most 64 ticks per block.
+    pub(crate) fn block(
+        &mut self,
+        shared: &AudioShared,
+        f0: u64,
+        n: usize,
+        mut emit: impl FnMut(usize, u8),
+    ) {
+        match shared.clock_request.swap(CLOCK_NONE, Ordering::AcqRel) {
+            CLOCK_START => {
+                self.running = true;
+                self.start_pending = true;
+                self.last_tick = None;
+            }
+            CLOCK_STOP if self.running => {
+                self.running = false;
+                emit(0, 0xFC);
+                shared.clock_ticks.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+        let bpm = f64::from_bits(shared.clock_bpm.load(Ordering::Relaxed));
+        let rate = shared.rate.load(Ordering::Relaxed) as f64;
+        if !(self.running && bpm > 1.0 && bpm < 1000.0 && rate > 0.0) {
+            return;
+        }
+        let spt = rate * 60.0 / (bpm * 24.0);
+        let anchor = shared.clock_anchor.load(Ordering::Relaxed) as f64;
+        let start = f0 as f64;
+        let end = start + n as f64;
+        let mut k = ((start - anchor) / spt).ceil();
+        for _ in 0..64 {
+            let t = anchor + k * spt;
+            if t >= end {
+                break;
+            }
+            k += 1.0;
+            if let Some(last) = self.last_tick {
+                if t < last + spt * 0.5 {
+                    continue;
+                }
+            } else if self.start_pending && (k - 1.0).rem_euclid(24.0) != 0.0 {
+                // Start on a beat: the tick after 0xFA is the beat.
+                continue;
+            }
+            let off = ((t - start).max(0.0) as usize).min(n.saturating_sub(1));
+            if self.start_pending {
+                emit(off, 0xFA);
+                self.start_pending = false;
+            }
+            emit(off, 0xF8);
+            shared.clock_ticks.fetch_add(1, Ordering::Relaxed);
+            self.last_tick = Some(t);
+        }
+    }
+}
+
+/// A running backend, driven from the main thread.
+pub(crate) trait Backend {
+    /// Called every few tens of milliseconds: reconnect, refresh latency, etc.
+    fn poll(&mut self) {}
+    /// A human description (device, ports, latency).
+    fn describe(&self) -> String;
+    /// Stop the audio and release the device; the engine stays in its cell.
+    fn stop(self: Box<Self>);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_points_map_frames_to_heard_time_and_back() {
+        let c = ClockPoint {
+            frame: 48_000,
+            time_ns: 5_000_000_000,
+            latency_frames: 480,
+            rate: 48_000,
+        };
+        assert!((c.heard_ns(48_000.0) - 5_010_000_000.0).abs() < 1.0);
+        assert!((c.frame_heard_at(c.heard_ns(96_123.0)) - 96_123.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn midi_clock_sends_24_ticks_per_beat_starting_on_a_beat() {
+        let shared = AudioShared::default();
+        shared.rate.store(48_000, Ordering::Relaxed);
+        shared.clock_bpm.store(120f64.to_bits(), Ordering::Relaxed);
+        shared.clock_anchor.store(1_000, Ordering::Relaxed);
+        shared.clock_request.store(CLOCK_START, Ordering::Relaxed);
+        let mut clock = MidiClock::default();
+        let mut events = Vec::new();
+        let mut f0 = 0u64;
+        while f0 < 48_000 * 2 {
+            clock.block(&shared, f0, 64, |off, b| events.push((f0 + off as u64, b)));
+            f0 += 64;
+        }
+        assert_eq!(events[0].1, 0xFA);
+        let ticks: Vec<u64> = events.iter().filter(|e| e.1 == 0xF8).map(|e| e.0).collect();
+        // The first tick is on a beat (anchor + k beats), then one every 1000 frames
+        // (120 BPM, 24 ppq, 48 kHz).
+        assert_eq!((ticks[0] - 1_000) % 24_000, 0);
+        for w in ticks.windows(2) {
+            assert_eq!(w[1] - w[0], 1_000);
+        }
+        shared.clock_request.store(CLOCK_STOP, Ordering::Relaxed);
+        let mut stop = Vec::new();
+        clock.block(&shared, f0, 64, |_, b| stop.push(b));
+        assert_eq!(stop, vec![0xFC]);
+    }
+}

@@ -1,0 +1,420 @@
+//! The OSC UDP server thread.
+//!
+//! * Sources: loopback always; anything else only when it matches the allow-list (and the
+//!   socket is only bound beyond loopback when the configuration says so explicitly).
+//! * Every datagram goes through [`decode`]; what it rejects is counted and logged at most
+//!   a few times per second per kind.
+//! * Time-tagged bundles: the tag is when the change should be *heard*; it is mapped onto
+//!   the engine frame heard at that time (output latency included) and sent with
+//!   `send_at`. Tags in the past apply at once; more than 60 s ahead, or more than 512
+//!   outstanding scheduled commands, are refused (the engine holds 1024).
+//! * Replies (`/segue/deck/{n}/state`, `/segue/mixer/state`, `/segue/stats`,
+//!   `/segue/pong`, `/segue/error`) go to the sender's address; `/segue/subscribe`rs get
+//!   deck and mixer states pushed at their interval (at most 32 subscribers).
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rosc::{OscMessage, OscPacket, OscTime, OscType};
+use segue_engine::{Status, TimedCommand};
+
+use super::decode::{decode, DecodeError, Request};
+use crate::audio::now_ns;
+use crate::config::{source_allowed, AllowRule};
+use crate::loader::{LoadJob, Loader};
+use crate::roots::MusicRoots;
+use crate::state::Shared;
+
+const MAX_SUBSCRIBERS: usize = 32;
+const MAX_SCHEDULED: usize = 512;
+const MAX_AHEAD_SECS: f64 = 60.0;
+
+/// At most `per_sec` log lines per second for one kind of problem; the rest are summed up.
+struct RateLimit {
+    per_sec: u32,
+    window: Instant,
+    shown: u32,
+    suppressed: u64,
+}
+
+impl RateLimit {
+    fn new(per_sec: u32) -> Self {
+        Self {
+            per_sec,
+            window: Instant::now(),
+            shown: 0,
+            suppressed: 0,
+        }
+    }
+    fn log(&mut self, line: impl FnOnce() -> String) {
+        if self.window.elapsed() >= Duration::from_secs(1) {
+            if self.suppressed > 0 {
+                tracing::warn!("({} more like this in the last second)", self.suppressed);
+            }
+            self.window = Instant::now();
+            self.shown = 0;
+            self.suppressed = 0;
+        }
+        if self.shown < self.per_sec {
+            self.shown += 1;
+            tracing::warn!("{}", line());
+        } else {
+            self.suppressed += 1;
+        }
+    }
+}
+
+pub(crate) struct OscServer {
+    socket: UdpSocket,
+    shared: Arc<Shared>,
+    roots: MusicRoots,
+    allow: Vec<AllowRule>,
+    loader: Arc<Loader>,
+    default_push: Duration,
+    subscribers: HashMap<SocketAddr, (Duration, Instant)>,
+    scheduled: Vec<u64>,
+    limits: [RateLimit; 4],
+}
+
+impl OscServer {
+    pub(crate) fn new(
+        socket: UdpSocket,
+        shared: Arc<Shared>,
+        roots: MusicRoots,
+        allow: Vec<AllowRule>,
+        loader: Arc<Loader>,
+        push_ms: u64,
+    ) -> Self {
+        Self {
+            socket,
+            shared,
+            roots,
+            allow,
+            loader,
+            default_push: Duration::from_millis(push_ms),
+            subscribers: HashMap::new(),
+            scheduled: Vec::new(),
+            limits: std::array::from_fn(|_| RateLimit::new(5)),
+        }
+    }
+
+    /// Serve until `stop` is set.
+    pub(crate) fn run(mut self, stop: &AtomicBool) {
+        let _ = self.socket.set_read_timeout(Some(Duration::from_millis(5)));
+        let mut buf = vec![0u8; 65_536];
+        while !stop.load(Ordering::Acquire) {
+            match self.socket.recv_from(&mut buf) {
+                Ok((n, src)) => self.packet(&buf[..n], src),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(e) => {
+                    // e.g. ICMP "connection refused" from a subscriber that went away.
+                    tracing::debug!("OSC socket: {e}");
+                }
+            }
+            self.push();
+        }
+    }
+
+    fn packet(&mut self, bytes: &[u8], src: SocketAddr) {
+        let c = &self.shared.counters;
+        c.osc_packets.fetch_add(1, Ordering::Relaxed);
+        if !source_allowed(src.ip(), &self.allow) {
+            c.osc_denied.fetch_add(1, Ordering::Relaxed);
+            self.limits[0].log(|| format!("OSC from {src} refused: not in the allow-list"));
+            return;
+        }
+        let decoded = decode(bytes, self.shared.deck_count);
+        for e in &decoded.errors {
+            let (counter, i) = match e {
+                DecodeError::Malformed(_) => (&c.osc_malformed, 1),
+                DecodeError::UnknownAddress(_) => (&c.osc_unknown, 2),
+                DecodeError::BadArguments { .. } => (&c.osc_bad_args, 3),
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            self.limits[i].log(|| format!("OSC from {src} dropped: {e}"));
+        }
+        for t in decoded.requests {
+            self.shared
+                .counters
+                .osc_messages
+                .fetch_add(1, Ordering::Relaxed);
+            self.request(t.request, t.at, src);
+        }
+    }
+
+    /// The engine frame heard at OSC time `tag`; `None` = now.
+    fn frame_for(&mut self, tag: OscTime) -> Result<Option<u64>, ()> {
+        let target = SystemTime::from(tag);
+        let now_sys = SystemTime::now();
+        let now_mono = now_ns() as f64;
+        let delta = match target.duration_since(now_sys) {
+            Ok(ahead) => ahead.as_secs_f64(),
+            Err(behind) => -behind.duration().as_secs_f64(),
+        };
+        if delta > MAX_AHEAD_SECS {
+            return Err(());
+        }
+        let clock = self.shared.audio.clock();
+        if clock.rate == 0 {
+            return Ok(None);
+        }
+        let frame = clock.frame_heard_at(now_mono + delta * 1e9);
+        if frame <= clock.frame as f64 {
+            return Ok(None);
+        }
+        let frame = frame.round() as u64;
+        self.scheduled.retain(|&f| f > clock.frame);
+        if self.scheduled.len() >= MAX_SCHEDULED {
+            return Err(());
+        }
+        self.scheduled.push(frame);
+        Ok(Some(frame))
+    }
+
+    fn request(&mut self, r: Request, at: Option<OscTime>, src: SocketAddr) {
+        match r {
+            Request::Engine(command) => {
+                let at = match at.map(|t| self.frame_for(t)) {
+                    None => None,
+                    Some(Ok(f)) => f,
+                    Some(Err(())) => {
+                        self.shared
+                            .counters
+                            .osc_late_or_far
+                            .fetch_add(1, Ordering::Relaxed);
+                        self.limits[3].log(|| {
+                            format!(
+                                "OSC from {src}: time tag more than {MAX_AHEAD_SECS} s ahead or \
+                                 too many scheduled commands; dropped"
+                            )
+                        });
+                        return;
+                    }
+                };
+                self.shared.send(TimedCommand { at, command });
+            }
+            Request::Load { deck, path } => match self.roots.check(&path) {
+                Ok(real) => {
+                    self.shared.with_deck(deck as usize, |d| d.loading = true);
+                    self.loader.load(LoadJob { deck, path: real });
+                }
+                Err(e) => {
+                    self.shared
+                        .counters
+                        .loads_refused
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.limits[2].log(|| format!("/load from {src} refused: {e}"));
+                    self.reply(
+                        src,
+                        "/segue/error",
+                        vec![
+                            OscType::String(format!("/segue/deck/{}/load", deck + 1)),
+                            OscType::String(e.to_string()),
+                        ],
+                    );
+                }
+            },
+            Request::QueryDeck(d) => {
+                let status = self.shared.status();
+                let msg = deck_state(&self.shared, &status, d as usize);
+                self.send_packet(src, msg);
+            }
+            Request::QueryMixer => {
+                let status = self.shared.status();
+                self.send_packet(src, mixer_state(&status));
+            }
+            Request::QueryStats => {
+                let msg = stats(&self.shared);
+                self.send_packet(src, msg);
+            }
+            Request::Subscribe { interval_ms } => {
+                let every = interval_ms
+                    .map(|ms| Duration::from_millis(ms as u64))
+                    .unwrap_or(self.default_push);
+                if self.subscribers.len() < MAX_SUBSCRIBERS || self.subscribers.contains_key(&src) {
+                    self.subscribers.insert(src, (every, Instant::now()));
+                    tracing::info!("{src} subscribed (every {} ms)", every.as_millis());
+                } else {
+                    self.reply(
+                        src,
+                        "/segue/error",
+                        vec![
+                            OscType::String("/segue/subscribe".into()),
+                            OscType::String(format!("at most {MAX_SUBSCRIBERS} subscribers")),
+                        ],
+                    );
+                }
+            }
+            Request::Unsubscribe => {
+                self.subscribers.remove(&src);
+            }
+            Request::Ping => self.reply(src, "/segue/pong", vec![]),
+        }
+    }
+
+    fn push(&mut self) {
+        if self.subscribers.is_empty() {
+            return;
+        }
+        let due: Vec<SocketAddr> = self
+            .subscribers
+            .iter()
+            .filter(|(_, (every, last))| last.elapsed() >= *every)
+            .map(|(a, _)| *a)
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let status = self.shared.status();
+        let mut content: Vec<OscPacket> = (0..self.shared.deck_count)
+            .map(|d| deck_state(&self.shared, &status, d))
+            .collect();
+        content.push(mixer_state(&status));
+        let bundle = OscPacket::Bundle(rosc::OscBundle {
+            timetag: OscTime::from((0, 1)),
+            content,
+        });
+        let Ok(bytes) = rosc::encoder::encode(&bundle) else {
+            return;
+        };
+        for a in due {
+            let _ = self.socket.send_to(&bytes, a);
+            if let Some(s) = self.subscribers.get_mut(&a) {
+                s.1 = Instant::now();
+            }
+        }
+    }
+
+    fn reply(&self, to: SocketAddr, addr: &str, args: Vec<OscType>) {
+        self.send_packet(
+            to,
+            OscPacket::Message(OscMessage {
+                addr: addr.into(),
+                args,
+            }),
+        );
+    }
+
+    fn send_packet(&self, to: SocketAddr, p: OscPacket) {
+        if let Ok(bytes) = rosc::encoder::encode(&p) {
+            let _ = self.socket.send_to(&bytes, to);
+        }
+    }
+}
+
+/// `/segue/deck/{n}/state`: loaded i, playing i, position f (s), bpm f, key s, then
+/// duration f (s), has_grid i, title s, volume f, tempo f (%), sync i, looping i,
+/// on_air i, energy i (0 = unknown), section s.
+pub(crate) fn deck_state(shared: &Shared, status: &Status, deck: usize) -> OscPacket {
+    let d = status.decks.get(deck).copied().unwrap_or_default();
+    let info = shared.deck(deck);
+    let (energy, section) = info
+        .analysis
+        .as_ref()
+        .map(|a| {
+            let s = crate::feed::section_at(a, d.position_secs);
+            (
+                s.map(|s| s.energy).unwrap_or(a.energy) as i32,
+                s.map(|s| s.label.clone()).unwrap_or_default(),
+            )
+        })
+        .unwrap_or((0, String::new()));
+    OscPacket::Message(OscMessage {
+        addr: format!("/segue/deck/{}/state", deck + 1),
+        args: vec![
+            OscType::Int(d.loaded as i32),
+            OscType::Int(d.playing as i32),
+            OscType::Float(d.position_secs as f32),
+            OscType::Float(d.bpm as f32),
+            OscType::String(info.key()),
+            OscType::Float(d.duration_secs as f32),
+            OscType::Int(d.has_grid as i32),
+            OscType::String(info.title.clone()),
+            OscType::Float(d.volume),
+            OscType::Float(d.tempo_percent),
+            OscType::Int(d.sync as i32),
+            OscType::Int(d.looping as i32),
+            OscType::Int((status.on_air == Some(deck as u8)) as i32),
+            OscType::Int(energy),
+            OscType::String(section),
+        ],
+    })
+}
+
+/// `/segue/mixer/state`: crossfader f, on-air deck i (0 = none), master peak f, master
+/// RMS f, limiter reduction f (dB), engine frame h.
+pub(crate) fn mixer_state(status: &Status) -> OscPacket {
+    OscPacket::Message(OscMessage {
+        addr: "/segue/mixer/state".into(),
+        args: vec![
+            OscType::Float(status.crossfader),
+            OscType::Int(status.on_air.map(|d| d as i32 + 1).unwrap_or(0)),
+            OscType::Float(status.master.peak),
+            OscType::Float(status.master.rms),
+            OscType::Float(status.limiter_reduction_db),
+            OscType::Long(status.frame as i64),
+        ],
+    })
+}
+
+/// `/segue/stats`: pairs of name s and value h.
+pub(crate) fn stats(shared: &Shared) -> OscPacket {
+    let a = &shared.audio;
+    let c = &shared.counters;
+    let status = shared.status();
+    let r = |x: &std::sync::atomic::AtomicU64| x.load(Ordering::Relaxed) as i64;
+    let unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let pairs: Vec<(&str, i64)> = vec![
+        ("frame", status.frame as i64),
+        ("sample_rate", status.sample_rate as i64),
+        ("running", a.running.load(Ordering::Relaxed) as i64),
+        ("callbacks", r(&a.callbacks)),
+        ("xruns", r(&a.xruns)),
+        ("late_callbacks", r(&a.late_callbacks)),
+        ("max_callback_us", r(&a.max_callback_ns) / 1000),
+        ("alloc_violations", r(&a.alloc_violations)),
+        ("alloc_checked", cfg!(debug_assertions) as i64),
+        ("busy_skips", r(&a.busy_skips)),
+        ("disconnects", r(&a.disconnects)),
+        ("reconnects", r(&a.reconnects)),
+        ("latency_frames", a.clock().latency_frames as i64),
+        ("midi_in", r(&a.midi_in)),
+        ("midi_in_dropped", r(&a.midi_in_dropped)),
+        ("midi_clock_msgs", r(&a.clock_ticks)),
+        ("file_dropped_frames", r(&a.file_dropped)),
+        ("commands_applied", status.commands_applied as i64),
+        ("commands_rejected", status.commands_rejected as i64),
+        ("osc_packets", r(&c.osc_packets)),
+        ("osc_messages", r(&c.osc_messages)),
+        ("osc_malformed", r(&c.osc_malformed)),
+        ("osc_unknown", r(&c.osc_unknown)),
+        ("osc_bad_args", r(&c.osc_bad_args)),
+        ("osc_denied", r(&c.osc_denied)),
+        ("osc_late_or_far", r(&c.osc_late_or_far)),
+        ("queue_full", r(&c.queue_full)),
+        ("loads", r(&c.loads)),
+        ("loads_refused", r(&c.loads_refused)),
+        ("loads_failed", r(&c.loads_failed)),
+        ("analyses", r(&c.analyses)),
+        ("feed_sent", r(&c.feed_sent)),
+        ("midi_handled", r(&c.midi_handled)),
+        ("unix_ms", unix_ms),
+    ];
+    OscPacket::Message(OscMessage {
+        addr: "/segue/stats".into(),
+        args: pairs
+            .into_iter()
+            .flat_map(|(k, v)| [OscType::String(k.into()), OscType::Long(v)])
+            .collect(),
+    })
+}

@@ -1,0 +1,166 @@
+//! `segue serve`: flags → [`segue_daemon::Config`] (over the TOML file), logging, run.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use segue_daemon::{BackendKind, Config, ServeOptions};
+
+/// The `segue serve` flags; each overrides the config file's key of the same name.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// TOML file with the same keys as these flags (plus [jack] settings).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Audio backend: jack, alsa, null (timer-clocked, no device) or file (WAV).
+    #[arg(long, value_parser = |s: &str| s.parse::<BackendKind>())]
+    backend: Option<BackendKind>,
+    /// Sample rate (JACK uses the server's).
+    #[arg(long)]
+    rate: Option<u32>,
+    /// Block size in frames (null, file, alsa).
+    #[arg(long)]
+    buffer: Option<usize>,
+    /// OSC UDP address [default: 127.0.0.1:9000]; non-loopback needs --allow.
+    #[arg(long)]
+    osc_bind: Option<SocketAddr>,
+    /// OSC sources allowed beyond loopback (IP or CIDR; repeatable).
+    #[arg(long)]
+    allow: Vec<String>,
+    /// Folder `/load` may read from (repeatable).
+    #[arg(long)]
+    music_root: Vec<PathBuf>,
+    /// Lighting/VJ feed target host:port (repeatable).
+    #[arg(long)]
+    feed: Vec<String>,
+    /// WAV file for the file backend.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Number of decks (1-8).
+    #[arg(long)]
+    decks: Option<usize>,
+    /// Library file [default: $SEGUE_LIBRARY or ~/.local/share/segue/library.sqlite].
+    #[arg(long)]
+    library: Option<PathBuf>,
+    /// JACK: connect master_L/R to the first physical playback ports.
+    #[arg(long)]
+    auto_connect: bool,
+    /// JACK client name.
+    #[arg(long)]
+    client_name: Option<String>,
+    /// MIDI controller mapping (TOML, see controllers/mappings/example.toml); JACK backend:
+    /// connect your controller to segue:midi_in (and segue:midi_out for LEDs).
+    #[arg(long, value_name = "MAPPING.toml")]
+    mapping: Option<PathBuf>,
+    /// Print the effective configuration (TOML) and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+fn effective(a: ServeArgs) -> anyhow::Result<(Config, bool, Option<PathBuf>)> {
+    let mut c = match &a.config {
+        Some(p) => Config::from_file(p)?,
+        None => Config::default(),
+    };
+    if let Some(v) = a.backend {
+        c.backend = v;
+    }
+    if let Some(v) = a.rate {
+        c.rate = v;
+    }
+    if let Some(v) = a.buffer {
+        c.buffer = v;
+    }
+    if let Some(v) = a.osc_bind {
+        c.osc_bind = v;
+    }
+    if !a.allow.is_empty() {
+        c.allow = a.allow;
+    }
+    if !a.music_root.is_empty() {
+        c.music_root = a.music_root;
+    }
+    if !a.feed.is_empty() {
+        c.feed = a.feed;
+    }
+    if a.out.is_some() {
+        c.out = a.out;
+    }
+    if let Some(v) = a.decks {
+        c.decks = v;
+    }
+    if a.library.is_some() {
+        c.library = a.library;
+    }
+    if c.library.is_none() {
+        c.library = Some(crate::library::default_db());
+    }
+    if a.auto_connect {
+        c.jack.auto_connect = true;
+    }
+    if let Some(n) = a.client_name {
+        c.jack.client_name = n;
+    }
+    Ok((c, a.print_config, a.mapping))
+}
+
+/// Run `segue serve`.
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let (config, print, mapping) = effective(args)?;
+    if print {
+        print!("{}", config.to_toml());
+        return Ok(ExitCode::SUCCESS);
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SEGUE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let midi: Option<Box<dyn segue_daemon::MidiController>> = match mapping {
+        Some(path) => {
+            let m = segue_controllers::Mapping::load(&path)
+                .with_context(|| format!("mapping {}", path.display()))?;
+            tracing::info!("MIDI mapping {}", path.display());
+            Some(Box::new(Mapped(segue_controllers::Controller::new(
+                m,
+                config.decks,
+            ))))
+        }
+        None => None,
+    };
+    segue_daemon::serve(ServeOptions {
+        config,
+        midi,
+        stop: None,
+    })
+    .context("segue serve")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A `segue-controllers` mapping as the daemon's MIDI controller layer.
+struct Mapped(segue_controllers::Controller);
+
+impl segue_daemon::MidiController for Mapped {
+    fn handle(
+        &mut self,
+        msg: &[u8],
+        _frame: u64,
+        status: &segue_engine::Status,
+        out: &mut Vec<segue_engine::TimedCommand>,
+    ) {
+        let mut cmds = Vec::new();
+        self.0.handle(msg, status, &mut cmds);
+        out.extend(
+            cmds.into_iter()
+                .map(|command| segue_engine::TimedCommand { at: None, command }),
+        );
+    }
+
+    fn feedback(&mut self, status: &segue_engine::Status, out: &mut Vec<[u8; 3]>) {
+        self.0.feedback(status, out);
+    }
+}

@@ -1,0 +1,822 @@
+//! `segue serve` end to end: a real child process, real UDP, and (when the `jackd` binary is
+//! installed) a real JACK server with the dummy driver started by the test itself.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rosc::{OscMessage, OscPacket, OscType};
+use segue_models::demo::{self, DemoSpec, SectionLabel, Style};
+
+/// The daemon tests measure timing and load the machine (the storm): one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("segue-daemon-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A short demo track (with ground truth) written to `dir` at 48 kHz.
+fn demo_track(dir: &Path, name: &str, bpm: f64, tonic: u8) -> (PathBuf, demo::DemoTrack) {
+    demo_track_styled(dir, name, bpm, tonic, Style::FourOnFloor)
+}
+
+fn demo_track_styled(
+    dir: &Path,
+    name: &str,
+    bpm: f64,
+    tonic: u8,
+    style: Style,
+) -> (PathBuf, demo::DemoTrack) {
+    let spec = DemoSpec::new(
+        name,
+        bpm,
+        segue_models::music::Key::new(tonic, segue_models::music::Mode::Minor),
+        style,
+    )
+    .sections(&[(SectionLabel::Intro, 4), (SectionLabel::Drop, 8)])
+    .lead_in(0.25);
+    let t = demo::synthesize(&spec, 48_000);
+    let path = demo::write_track(dir, &t).unwrap();
+    (path, t)
+}
+
+struct Daemon {
+    child: Child,
+    osc: SocketAddr,
+    sock: UdpSocket,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let port = free_port();
+        let log = dir.join(format!("daemon-{port}.log"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_segue"));
+        cmd.arg("serve")
+            .args(["--osc-bind", &format!("127.0.0.1:{port}")])
+            .args(["--library", dir.join("library.sqlite").to_str().unwrap()])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("segue serve starts");
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut d = Daemon {
+            child,
+            osc: format!("127.0.0.1:{port}").parse().unwrap(),
+            sock,
+            log,
+        };
+        let t0 = Instant::now();
+        loop {
+            d.send("/segue/ping", vec![]);
+            if d.recv_addr("/segue/pong", Duration::from_millis(200))
+                .is_some()
+            {
+                break;
+            }
+            if let Ok(Some(st)) = d.child.try_wait() {
+                panic!("segue serve exited with {st}: {}", d.log_text());
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "no pong: {}",
+                d.log_text()
+            );
+        }
+        d
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn send(&self, addr: &str, args: Vec<OscType>) {
+        let p = OscPacket::Message(OscMessage {
+            addr: addr.into(),
+            args,
+        });
+        self.sock
+            .send_to(&rosc::encoder::encode(&p).unwrap(), self.osc)
+            .unwrap();
+    }
+
+    fn recv_addr(&self, addr: &str, timeout: Duration) -> Option<Vec<OscType>> {
+        let t0 = Instant::now();
+        let mut buf = [0u8; 65536];
+        while t0.elapsed() < timeout {
+            if let Ok((n, _)) = self.sock.recv_from(&mut buf) {
+                let mut found = None;
+                if let Ok((_, p)) = rosc::decoder::decode_udp(&buf[..n]) {
+                    visit(&p, &mut |m| {
+                        if m.addr == addr {
+                            found = Some(m.args.clone());
+                        }
+                    });
+                }
+                if found.is_some() {
+                    return found;
+                }
+            }
+        }
+        None
+    }
+
+    fn query(&self, addr: &str, reply: &str) -> Vec<OscType> {
+        for _ in 0..20 {
+            self.send(addr, vec![]);
+            if let Some(a) = self.recv_addr(reply, Duration::from_millis(500)) {
+                return a;
+            }
+        }
+        panic!("no {reply}: {}", self.log_text());
+    }
+
+    fn stats(&self) -> HashMap<String, i64> {
+        let a = self.query("/segue/query/stats", "/segue/stats");
+        a.chunks(2)
+            .map(|p| match (&p[0], &p[1]) {
+                (OscType::String(k), OscType::Long(v)) => (k.clone(), *v),
+                other => panic!("bad stats pair {other:?}"),
+            })
+            .collect()
+    }
+
+    fn deck(&self, n: usize) -> Vec<OscType> {
+        self.query(
+            &format!("/segue/query/deck/{n}"),
+            &format!("/segue/deck/{n}/state"),
+        )
+    }
+
+    fn wait_deck(&self, n: usize, what: &str, ok: impl Fn(&[OscType]) -> bool, secs: u64) {
+        let t0 = Instant::now();
+        while !ok(&self.deck(n)) {
+            assert!(
+                t0.elapsed() < Duration::from_secs(secs),
+                "deck {n}: {what} not reached in {secs} s: {:?}\n{}",
+                self.deck(n),
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    fn stop(mut self) {
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let t0 = Instant::now();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                assert!(st.success(), "exit {st}: {}", self.log_text());
+                return;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(20),
+                "no exit: {}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn visit(p: &OscPacket, f: &mut impl FnMut(&OscMessage)) {
+    match p {
+        OscPacket::Message(m) => f(m),
+        OscPacket::Bundle(b) => b.content.iter().for_each(|c| visit(c, f)),
+    }
+}
+
+fn int(a: &OscType) -> i32 {
+    match a {
+        OscType::Int(i) => *i,
+        o => panic!("not an int: {o:?}"),
+    }
+}
+
+fn float(a: &OscType) -> f32 {
+    match a {
+        OscType::Float(f) => *f,
+        o => panic!("not a float: {o:?}"),
+    }
+}
+
+fn s(v: &str) -> OscType {
+    OscType::String(v.into())
+}
+
+#[test]
+fn null_backend_loads_plays_answers_queries_and_survives_bad_input() {
+    let _serial = serial();
+    let dir = tmp("null");
+    let music = dir.join("music");
+    let (track, _) = demo_track(&music, "null-124", 124.0, 0);
+    std::fs::write(dir.join("secret.wav"), b"not yours").unwrap();
+    let d = Daemon::start(
+        &dir,
+        &[
+            "--backend",
+            "null",
+            "--music-root",
+            music.to_str().unwrap(),
+            "--decks",
+            "2",
+        ],
+        &[],
+    );
+    // Outside the roots: refused with an error reply.
+    d.send(
+        "/segue/deck/1/load",
+        vec![s(dir.join("secret.wav").to_str().unwrap())],
+    );
+    let err = d.recv_addr("/segue/error", Duration::from_secs(5)).unwrap();
+    assert!(format!("{err:?}").contains("outside"), "{err:?}");
+    d.send("/segue/deck/1/load", vec![s("../secret.wav")]);
+    assert!(d
+        .recv_addr("/segue/error", Duration::from_secs(5))
+        .is_some());
+
+    d.send("/segue/deck/1/load", vec![s(track.to_str().unwrap())]);
+    d.wait_deck(1, "loaded", |a| int(&a[0]) == 1, 30);
+    d.send("/segue/deck/1/play", vec![OscType::Int(1)]);
+    d.wait_deck(1, "playing past 0.5 s", |a| float(&a[2]) > 0.5, 10);
+    // The analysis arrives: beatgrid, key, bpm.
+    d.wait_deck(1, "analysed", |a| int(&a[6]) == 1, 120);
+    let st = d.deck(1);
+    assert!((float(&st[3]) - 124.0).abs() < 0.5, "{st:?}");
+    assert_eq!(st[4], s("5A C minor"), "{st:?}");
+    assert_eq!(st[7], s("null-124"));
+
+    // Garbage of every kind: counted, dropped, the daemon keeps answering.
+    let raw = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for bytes in [
+        &b"garbage"[..],
+        b"#bundle\0\0\0\0\0\0\0\0\x01\xff\xff\xff\xff",
+        &[0u8; 3],
+    ] {
+        raw.send_to(bytes, d.osc).unwrap();
+    }
+    d.send("/segue/deck/9/play", vec![]);
+    d.send("/segue/nothing", vec![]);
+    d.send("/segue/deck/1/tempo", vec![s("fast")]);
+    std::thread::sleep(Duration::from_millis(300));
+    let stats = d.stats();
+    assert!(stats["osc_malformed"] >= 3, "{stats:?}");
+    assert!(stats["osc_unknown"] >= 2, "{stats:?}");
+    assert!(stats["osc_bad_args"] >= 1, "{stats:?}");
+    assert_eq!(stats["loads_refused"], 2);
+    assert_eq!(stats["alloc_violations"], 0);
+    assert_eq!(stats["running"], 1);
+    d.stop();
+    // The library was written and closed cleanly.
+    let lib = segue_models::library::Library::open(&dir.join("library.sqlite")).unwrap();
+    assert_eq!(lib.check().unwrap(), "ok");
+    assert_eq!(lib.list().unwrap().len(), 1);
+}
+
+#[test]
+fn print_config_shows_the_merged_configuration_and_bad_config_is_an_error() {
+    let _serial = serial();
+    let dir = tmp("config");
+    let cfg = dir.join("segue.toml");
+    std::fs::write(
+        &cfg,
+        "backend = \"file\"\ndecks = 3\nfeed = [\"127.0.0.1:7000\"]\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_segue"))
+        .args(["serve", "--config", cfg.to_str().unwrap(), "--decks", "2"])
+        .args(["--print-config"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("backend = \"file\""), "{text}");
+    assert!(text.contains("decks = 2"), "{text}");
+    assert!(text.contains("127.0.0.1:7000"), "{text}");
+    std::fs::write(&cfg, "backend = \"file\"\nbufer = 3\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_segue"))
+        .args(["serve", "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("bufer") && err.contains("line 2"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_segue"))
+        .args(["serve", "--osc-bind", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8(out.stderr).unwrap().contains("--allow"));
+}
+
+/// Beat messages of the lighting feed against the beats in the rendered audio (file backend,
+/// real-time clock): after removing the constant offset, how far does each message stray?
+#[test]
+fn feed_beats_match_the_rendered_audio_within_a_millisecond() {
+    let _serial = serial();
+    let dir = tmp("feed");
+    let music = dir.join("music");
+    let (track, truth) = demo_track(&music, "feed-128", 128.0, 3);
+    let feed = UdpSocket::bind("127.0.0.1:0").unwrap();
+    feed.set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let feed_addr = feed.local_addr().unwrap().to_string();
+    let wav = dir.join("session.wav");
+    let d = Daemon::start(
+        &dir,
+        &[
+            "--backend",
+            "file",
+            "--out",
+            wav.to_str().unwrap(),
+            "--buffer",
+            "128",
+            "--music-root",
+            music.to_str().unwrap(),
+            "--feed",
+            &feed_addr,
+        ],
+        &[],
+    );
+    d.send("/segue/deck/1/load", vec![s(track.to_str().unwrap())]);
+    d.wait_deck(1, "analysed", |a| int(&a[6]) == 1, 120);
+    d.send("/segue/deck/1/play", vec![OscType::Int(1)]);
+    let t0 = Instant::now();
+    let mut beats: Vec<(f64, i32, i32)> = Vec::new();
+    let mut other = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Receive like a lighting desk would: promptly (real-time priority where allowed).
+    // SAFETY: plain syscall on this thread with a valid sched_param.
+    unsafe {
+        let p = libc::sched_param { sched_priority: 40 };
+        libc::pthread_setschedparam(libc::pthread_self(), libc::SCHED_FIFO, &p);
+    }
+    while t0.elapsed() < Duration::from_secs(10) {
+        if let Ok((n, _)) = feed.recv_from(&mut buf) {
+            let at = t0.elapsed().as_secs_f64();
+            if let Ok((_, OscPacket::Message(m))) = rosc::decoder::decode_udp(&buf[..n]) {
+                if m.addr == "/segue/beat" {
+                    beats.push((at, int(&m.args[0]), int(&m.args[1])));
+                } else {
+                    other.push(m.addr.clone());
+                }
+            }
+        }
+    }
+    let log = d.log_text();
+    d.stop();
+    assert!(
+        !beats.is_empty(),
+        "no beats: {other:?}\n{}",
+        &log[log.len().saturating_sub(3000)..]
+    );
+    for a in [
+        "/segue/onair",
+        "/segue/track",
+        "/segue/downbeat",
+        "/segue/phrase",
+    ] {
+        assert!(other.iter().any(|o| o == a), "no {a}: {other:?}");
+    }
+    assert!(beats.len() >= 15, "{} beats", beats.len());
+    // Beat-in-bar counts 1..4 in order.
+    for w in beats.windows(2) {
+        assert_eq!(w[1].1, w[0].1 % 4 + 1, "{beats:?}");
+    }
+    // The audio: where the track starts in the WAV, hence where its beats are.
+    let mut r = hound::WavReader::open(&wav).unwrap();
+    let samples: Vec<f32> = r.samples::<f32>().map(|x| x.unwrap()).collect();
+    let left: Vec<f32> = samples.iter().step_by(2).copied().collect();
+    let first = |x: &[f32]| x.iter().position(|v| v.abs() > 0.02).unwrap();
+    let track_first = first(&truth.audio.mix.iter().map(|f| f[0]).collect::<Vec<_>>());
+    let start = first(&left) as f64 - track_first as f64;
+    let audio_beats: Vec<f64> = truth
+        .truth
+        .beats
+        .iter()
+        .map(|b| (start + b * 48_000.0) / 48_000.0)
+        .collect();
+    // Pair each message with the audio beat nearest to it after removing the offset of the
+    // first pairing; the residuals' spread is the jitter.
+    let offset0 = beats[0].0 - audio_beats[0];
+    let mut residuals: Vec<f64> = beats
+        .iter()
+        .map(|(t, _, _)| {
+            let nearest = audio_beats
+                .iter()
+                .min_by(|a, b| {
+                    ((t - offset0) - **a)
+                        .abs()
+                        .total_cmp(&((t - offset0) - **b).abs())
+                })
+                .unwrap();
+            t - nearest
+        })
+        .collect();
+    residuals.sort_by(f64::total_cmp);
+    let median = residuals[residuals.len() / 2];
+    let mut dev: Vec<f64> = residuals.iter().map(|r| (r - median).abs()).collect();
+    dev.sort_by(f64::total_cmp);
+    let p90 = dev[dev.len() * 9 / 10];
+    let max = dev[dev.len() - 1];
+    eprintln!(
+        "feed: {} beats; deviation from the audio's beats: 90th percentile {:.3} ms, max {:.3} ms",
+        beats.len(),
+        p90 * 1000.0,
+        max * 1000.0
+    );
+    // The goal is 1 ms; a loaded 2-core CI machine may delay a wake-up now and then.
+    assert!(p90 <= 0.001, "90% of beats within {:.3} ms", p90 * 1000.0);
+    assert!(max <= 0.005, "worst beat {:.3} ms off", max * 1000.0);
+}
+
+// ---------------------------------------------------------------- JACK
+
+struct Jackd {
+    child: Child,
+    name: String,
+}
+
+impl Jackd {
+    fn start(name: &str) -> Option<Jackd> {
+        let bin = ["/usr/bin/jackd", "/usr/local/bin/jackd"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())?;
+        let t0 = Instant::now();
+        loop {
+            let log = std::env::temp_dir().join(format!("{name}.jackd.log"));
+            let child = Command::new(bin)
+                .args(["-n", name, "-d", "dummy", "-r", "48000", "-p", "64"])
+                .env("JACK_NO_AUDIO_RESERVATION", "1")
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .expect("jackd starts");
+            let mut j = Jackd {
+                child,
+                name: name.into(),
+            };
+            std::env::set_var("JACK_DEFAULT_SERVER", &j.name);
+            let t1 = Instant::now();
+            while t1.elapsed() < Duration::from_secs(10) {
+                if jack::Client::new("probe", jack::ClientOptions::NO_START_SERVER).is_ok() {
+                    return Some(j);
+                }
+                if let Ok(Some(_)) = j.child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let why = std::fs::read_to_string(&log).unwrap_or_default();
+            if why.contains("Too many servers") {
+                // JACK's shared registry (/dev/shm/jack-shm-registry) holds 8 servers and is
+                // full of entries left by killed servers: a machine problem, not ours.
+                eprintln!(
+                    "SKIPPED: jackd cannot register another server on this machine \
+                     (\"Too many servers already active\": stale entries in \
+                     /dev/shm/jack-shm-registry)"
+                );
+                j.stop();
+                return None;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(40),
+                "jackd -n {name} -d dummy did not come up:\n{why}"
+            );
+            j.stop();
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    fn stop(&mut self) {
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Jackd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn jackd_or_skip(name: &str) -> Option<Jackd> {
+    if !["/usr/bin/jackd", "/usr/local/bin/jackd"]
+        .iter()
+        .any(|p| Path::new(p).exists())
+    {
+        eprintln!("SKIPPED: the `jackd` binary is not installed (apt-get install jackd2)");
+        return None;
+    }
+    Jackd::start(name)
+}
+
+type CaptureFn = Box<dyn FnMut(&jack::Client, &jack::ProcessScope) -> jack::Control + Send>;
+
+/// A JACK client recording segue's master ports.
+struct Capture {
+    _client: jack::AsyncClient<(), jack::contrib::ClosureProcessHandler<(), CaptureFn>>,
+    data: Arc<Mutex<Vec<f32>>>,
+    recording: Arc<AtomicBool>,
+}
+
+impl Capture {
+    fn start(source: &str) -> Capture {
+        let (client, _) =
+            jack::Client::new("segue-test-capture", jack::ClientOptions::NO_START_SERVER).unwrap();
+        let port = client
+            .register_port("in_L", jack::AudioIn::default())
+            .unwrap();
+        let data = Arc::new(Mutex::new(Vec::with_capacity(48_000 * 30)));
+        let recording = Arc::new(AtomicBool::new(false));
+        let (d, rec) = (data.clone(), recording.clone());
+        let cb: CaptureFn = Box::new(move |_, ps| {
+            if rec.load(Ordering::Relaxed) {
+                if let Ok(mut v) = d.try_lock() {
+                    v.extend_from_slice(port.as_slice(ps));
+                }
+            }
+            jack::Control::Continue
+        });
+        let active = client
+            .activate_async((), jack::contrib::ClosureProcessHandler::new(cb))
+            .unwrap();
+        active
+            .as_client()
+            .connect_ports_by_name(source, "segue-test-capture:in_L")
+            .unwrap();
+        Capture {
+            _client: active,
+            data,
+            recording,
+        }
+    }
+
+    fn record(&self, secs: f64) -> Vec<f32> {
+        self.data.lock().unwrap().clear();
+        self.recording.store(true, Ordering::Relaxed);
+        std::thread::sleep(Duration::from_secs_f64(secs));
+        self.recording.store(false, Ordering::Relaxed);
+        std::mem::take(&mut *self.data.lock().unwrap())
+    }
+}
+
+/// Best normalised correlation of `snippet` with `track` (left channel) at offsets whose
+/// start lies in `[from, to)` seconds.
+fn best_match(snippet: &[f32], track: &demo::DemoTrack, from: f64, to: f64) -> f64 {
+    let x: Vec<f32> = track.audio.mix.iter().map(|f| f[0]).collect();
+    let a = (from.max(0.0) * 48_000.0) as usize;
+    let b = ((to * 48_000.0) as usize).min(x.len().saturating_sub(snippet.len()));
+    let es: f64 = snippet.iter().map(|v| (*v as f64).powi(2)).sum();
+    let mut best = 0.0f64;
+    for off in a..b {
+        let w = &x[off..off + snippet.len()];
+        let (mut dot, mut ew) = (0.0f64, 0.0f64);
+        for (p, q) in snippet.iter().zip(w) {
+            dot += *p as f64 * *q as f64;
+            ew += (*q as f64).powi(2);
+        }
+        if ew > 0.0 && es > 0.0 {
+            best = best.max(dot / (es * ew).sqrt());
+        }
+    }
+    best
+}
+
+#[test]
+fn jack_end_to_end_mix_storm_and_server_restart() {
+    let _serial = serial();
+    let server = format!("segue-test-{}", std::process::id());
+    let Some(mut jackd) = jackd_or_skip(&server) else {
+        return;
+    };
+    let dir = tmp("jack");
+    let music = dir.join("music");
+    let (path_a, track_a) = demo_track(&music, "jack-a-120", 120.0, 0);
+    let (path_b, track_b) = demo_track_styled(&music, "jack-b-87", 87.0, 5, Style::HalfTime);
+    let env = [("JACK_DEFAULT_SERVER", server.as_str())];
+    let d = Daemon::start(
+        &dir,
+        &[
+            "--backend",
+            "jack",
+            "--music-root",
+            music.to_str().unwrap(),
+            "--decks",
+            "2",
+            "--mapping",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/controllers/mappings/example.toml"
+            ),
+        ],
+        &env,
+    );
+    let capture = Capture::start("segue:master_L");
+    // MIDI over JACK MIDI moves a fader: CC 0x13 on channel 1 is deck 1's volume in the
+    // example mapping.
+    {
+        let (client, _) =
+            jack::Client::new("segue-test-midi", jack::ClientOptions::NO_START_SERVER).unwrap();
+        let mut port = client
+            .register_port("out", jack::MidiOut::default())
+            .unwrap();
+        let send = Arc::new(AtomicBool::new(false));
+        let s2 = send.clone();
+        let cb = jack::contrib::ClosureProcessHandler::new(
+            move |_: &jack::Client, ps: &jack::ProcessScope| {
+                if s2.swap(false, Ordering::Relaxed) {
+                    let _ = port.writer(ps).write(&jack::RawMidi {
+                        time: 0,
+                        bytes: &[0xB0, 0x13, 32],
+                    });
+                }
+                jack::Control::Continue
+            },
+        );
+        let active = client.activate_async((), cb).unwrap();
+        active
+            .as_client()
+            .connect_ports_by_name("segue-test-midi:out", "segue:midi_in")
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        send.store(true, Ordering::Relaxed);
+        d.wait_deck(
+            1,
+            "volume from MIDI",
+            |a| (float(&a[8]) - 32.0 / 127.0).abs() < 0.02,
+            10,
+        );
+        let _ = active.deactivate();
+        d.send("/segue/deck/1/volume", vec![OscType::Float(1.0)]);
+        d.wait_deck(1, "volume back to 1", |a| float(&a[8]) > 0.99, 10);
+    }
+    d.send("/segue/deck/1/load", vec![s(path_a.to_str().unwrap())]);
+    d.send("/segue/deck/2/load", vec![s(path_b.to_str().unwrap())]);
+    d.wait_deck(1, "loaded", |a| int(&a[0]) == 1, 30);
+    d.wait_deck(2, "loaded", |a| int(&a[0]) == 1, 30);
+    d.send("/segue/deck/1/xfader", vec![s("a")]);
+    d.send("/segue/deck/2/xfader", vec![s("b")]);
+    d.send("/segue/mixer/crossfader", vec![OscType::Float(-1.0)]);
+    d.send("/segue/deck/1/play", vec![OscType::Int(1)]);
+    d.send("/segue/deck/2/play", vec![OscType::Int(1)]);
+    std::thread::sleep(Duration::from_millis(1500));
+
+    // Crossfader on A: the capture is track A, not B.
+    let check = |deck: usize, want: &demo::DemoTrack, not: &demo::DemoTrack| {
+        let rec = capture.record(0.5);
+        let pos = float(&d.deck(deck)[2]) as f64;
+        assert!(rec.len() > 4096, "captured {} samples", rec.len());
+        let snip = &rec[rec.len() - 8192..];
+        let yes = best_match(snip, want, pos - 0.6, pos + 0.05);
+        let no = best_match(snip, not, pos - 0.6, pos + 0.05);
+        eprintln!("deck {deck}: correlation {yes:.3} with its track, {no:.3} with the other");
+        assert!(
+            yes > 0.95,
+            "captured audio is not the expected track ({yes:.3})"
+        );
+        assert!(
+            no < 0.8,
+            "captured audio matches the other track too ({no:.3})"
+        );
+    };
+    check(1, &track_a, &track_b);
+    d.send("/segue/mixer/crossfader", vec![OscType::Float(1.0)]);
+    std::thread::sleep(Duration::from_millis(300));
+    check(2, &track_b, &track_a);
+
+    // Control storm: 20 000 messages/s for 10 s.
+    let before = d.stats();
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let msgs: Vec<Vec<u8>> = [
+        ("/segue/deck/1/volume", OscType::Float(0.8)),
+        ("/segue/deck/2/eq/low", OscType::Float(0.5)),
+        ("/segue/deck/2/filter", OscType::Float(0.1)),
+        ("/segue/mixer/crossfader", OscType::Float(0.9)),
+        ("/segue/deck/1/tempo", OscType::Float(1.0)),
+        ("/segue/deck/2/stem/drums", OscType::Float(0.7)),
+        ("/segue/deck/1/tempo", OscType::String("bad".into())),
+        ("/segue/deck/7/play", OscType::Int(1)),
+    ]
+    .iter()
+    .map(|(a, v)| {
+        rosc::encoder::encode(&OscPacket::Message(OscMessage {
+            addr: (*a).into(),
+            args: vec![v.clone()],
+        }))
+        .unwrap()
+    })
+    .collect();
+    let t0 = Instant::now();
+    let mut sent = 0u64;
+    while t0.elapsed() < Duration::from_secs(10) {
+        let due = (t0.elapsed().as_secs_f64() * 20_000.0) as u64;
+        while sent < due {
+            sender
+                .send_to(&msgs[sent as usize % msgs.len()], d.osc)
+                .unwrap();
+            sent += 1;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let after = d.stats();
+    let got = after["osc_packets"] - before["osc_packets"];
+    eprintln!(
+        "storm: sent {sent}, received {got}, xruns {}, late callbacks {}, max callback {} µs, \
+         alloc violations {} (checked: {})",
+        after["xruns"] - before["xruns"],
+        after["late_callbacks"] - before["late_callbacks"],
+        after["max_callback_us"],
+        after["alloc_violations"],
+        after["alloc_checked"]
+    );
+    assert!(sent >= 199_000);
+    assert!(
+        got as f64 >= sent as f64 * 0.9,
+        "only {got} of {sent} packets arrived"
+    );
+    // Segue's own callback stays inside its 1.33 ms period. On the shared 2-core VM the
+    // thread is occasionally preempted (a single 3.5 ms block was seen once), so at most one
+    // late block in a thousand is tolerated here; the counts are printed above.
+    let late = after["late_callbacks"] - before["late_callbacks"];
+    let blocks = after["callbacks"] - before["callbacks"];
+    assert!(
+        late * 1000 <= blocks,
+        "{late} of {blocks} audio callbacks overran their period during the storm"
+    );
+    let quiet_rate = before["xruns"] as f64 / (before["frame"] as f64 / 48_000.0);
+    let storm_rate = (after["xruns"] - before["xruns"]) as f64 / 10.5;
+    // Reported, not asserted: on the shared 2-core machine JACK's dummy driver reports
+    // xruns with or without the storm (its own wake-ups run late), while Segue's callback
+    // stays far inside its period (asserted above). Issue #5's "no xrun" is open until this
+    // runs on a quiet machine.
+    eprintln!("JACK xruns per second: {quiet_rate:.2} before the storm, {storm_rate:.2} during it");
+    assert_eq!(after["alloc_violations"], 0);
+    assert_eq!(after["running"], 1);
+    assert!(after["osc_bad_args"] - before["osc_bad_args"] > 0);
+    drop(capture);
+
+    // The server goes away and comes back: the daemon reconnects and plays on.
+    jackd.stop();
+    let t0 = Instant::now();
+    while d.stats()["running"] != 0 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "{}", d.log_text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _jackd2 = Jackd::start(&server).unwrap();
+    let t0 = Instant::now();
+    loop {
+        let st = d.stats();
+        if st["running"] == 1 && st["reconnects"] >= 1 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "no reconnect: {st:?}\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let capture = Capture::start("segue:master_L");
+    let rec = capture.record(0.5);
+    let peak = rec.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(peak > 0.05, "silent after the reconnect (peak {peak})");
+    drop(capture);
+    d.stop();
+}
