@@ -80,6 +80,21 @@ pub struct Outputs<'a> {
     pub cue: [&'a mut [f32]; 2],
 }
 
+/// Where the per-deck outputs of [`Engine::process_with_decks`] tap a deck's signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeckTap {
+    /// After trim, EQ, filter and stems, before the channel fader and the crossfader: what an
+    /// external (hardware or DAW) mixer expects on its channel inputs.
+    #[default]
+    PreFader,
+    /// After the channel fader and the crossfader too: the deck's share of the master bus
+    /// before the master gain and the limiter (multitrack recording of a mix).
+    PostFader,
+}
+
+/// One deck's planar stereo output buffers (left, right).
+pub type DeckOut<'a> = [&'a mut [f32]; 2];
+
 /// The three ends of a new engine.
 pub struct EngineParts {
     /// Goes to the audio thread.
@@ -188,15 +203,35 @@ impl Engine {
     /// Render `frames` frames into `out` (fewer if a buffer is shorter). Real-time safe:
     /// no allocation, locking, blocking or panicking, whatever the commands say.
     pub fn process(&mut self, out: &mut Outputs<'_>, frames: usize) {
+        self.process_with_decks(out, &mut [], DeckTap::PreFader, frames);
+    }
+
+    /// [`process`](Self::process), and also write each deck's own signal, tapped at `tap`,
+    /// into `decks[i]` (deck `i`; decks beyond the slice have no output, slices beyond the
+    /// deck count are filled with silence). Deck outputs are finite and clamped to [-1, 1]
+    /// (there is no limiter on them). Real-time safe like `process`.
+    pub fn process_with_decks(
+        &mut self,
+        out: &mut Outputs<'_>,
+        decks: &mut [DeckOut<'_>],
+        tap: DeckTap,
+        frames: usize,
+    ) {
         let frames = out
             .master
             .iter()
             .chain(out.cue.iter())
+            .chain(decks.iter().flatten())
             .fold(frames, |n, b| n.min(b.len()));
+        for extra in decks.iter_mut().skip(self.decks.len()) {
+            for ch in extra.iter_mut() {
+                ch[..frames].fill(0.0);
+            }
+        }
         let mut done = 0;
         while done < frames {
             let n = (frames - done).min(self.max_block);
-            self.process_chunk(out, done, n);
+            self.process_chunk(out, decks, tap, done, n);
             done += n;
         }
         self.publish();
@@ -204,7 +239,14 @@ impl Engine {
 
     /// One chunk of at most `max_block` frames: split at command timestamps, apply the
     /// commands due at each split, render the piece in between.
-    fn process_chunk(&mut self, out: &mut Outputs<'_>, offset: usize, n: usize) {
+    fn process_chunk(
+        &mut self,
+        out: &mut Outputs<'_>,
+        decks: &mut [DeckOut<'_>],
+        tap: DeckTap,
+        offset: usize,
+        n: usize,
+    ) {
         self.fetch_commands();
         let mut s = 0;
         while s < n {
@@ -215,7 +257,7 @@ impl Engine {
                 _ => n,
             };
             self.update_rates();
-            self.render(out, offset + s, e - s);
+            self.render(out, decks, tap, offset + s, e - s);
             s = e;
         }
         self.clock += n as u64;
@@ -381,7 +423,14 @@ impl Engine {
     }
 
     /// Render decks and mix `n` frames into the outputs at `at`.
-    fn render(&mut self, out: &mut Outputs<'_>, at: usize, n: usize) {
+    fn render(
+        &mut self,
+        out: &mut Outputs<'_>,
+        decks: &mut [DeckOut<'_>],
+        tap: DeckTap,
+        at: usize,
+        n: usize,
+    ) {
         if n == 0 {
             return;
         }
@@ -394,11 +443,25 @@ impl Engine {
         for j in 0..n {
             let mut m = [0.0f32; 2];
             let mut c = [0.0f32; 2];
-            for d in &mut self.decks {
+            for (i, d) in self.decks.iter_mut().enumerate() {
                 let f: Frame = d.buf[j];
                 let g = d.out_gain.next();
                 m[0] += f[0] * g;
                 m[1] += f[1] * g;
+                if let Some(o) = decks.get_mut(i) {
+                    let t = match tap {
+                        DeckTap::PreFader => 1.0,
+                        DeckTap::PostFader => g,
+                    };
+                    for ch in 0..2 {
+                        let v = f[ch] * t;
+                        o[ch][at + j] = if v.is_finite() {
+                            v.clamp(-1.0, 1.0)
+                        } else {
+                            0.0
+                        };
+                    }
+                }
                 if d.pfl {
                     c[0] += f[0];
                     c[1] += f[1];

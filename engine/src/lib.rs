@@ -46,7 +46,8 @@ pub use command::{Command, CrossfaderSide, DeckId, Position, TempoRange, TimedCo
 pub use deck::{EqBand, KeylockQuality, EQ_MAX_GAIN};
 pub use dsp::{db_to_gain, gain_to_db};
 pub use engine::{
-    ConfigError, Engine, EngineConfig, EngineParts, Outputs, PENDING_CAPACITY, SAMPLE_RATES,
+    ConfigError, DeckOut, DeckTap, Engine, EngineConfig, EngineParts, Outputs, PENDING_CAPACITY,
+    SAMPLE_RATES,
 };
 pub use handle::{Collector, EngineHandle, Garbage, SendError};
 pub use mixer::{channel_fader_gain, crossfader_gain};

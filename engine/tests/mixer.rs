@@ -310,3 +310,80 @@ fn on_air_is_the_loudest_playing_deck() {
     rig.run(2048, 512);
     assert_eq!(rig.parts.handle.status().on_air, Some(0));
 }
+
+/// Render two decks (deck 1: 440 Hz, deck 2: 1 kHz) for `frames` with per-deck outputs
+/// tapped at `tap` (three deck buffers: the third has no deck); returns master and the
+/// three deck outputs (left channel).
+fn render_deck_outs(tap: DeckTap, setup: &[Command], frames: usize) -> (Vec<f32>, [Vec<f32>; 3]) {
+    let mut rig = Rig::new(RATE, 2, 512);
+    rig.load(0, sine(RATE, 440.0, 0.25, 2.0));
+    rig.load(1, sine(RATE, 1000.0, 0.25, 2.0));
+    for c in setup {
+        rig.send(c.clone());
+    }
+    rig.send(Command::Play { deck: 0, on: true });
+    rig.send(Command::Play { deck: 1, on: true });
+    let mut bufs: Vec<Vec<f32>> = (0..10).map(|_| vec![f32::NAN; 256]).collect();
+    let mut master = Vec::new();
+    let mut decks: [Vec<f32>; 3] = Default::default();
+    for _ in 0..frames / 256 {
+        let [ml, mr, cl, cr, d0l, d0r, d1l, d1r, d2l, d2r] = &mut bufs[..] else {
+            unreachable!()
+        };
+        let engine = &mut rig.parts.engine;
+        rt(|| {
+            let mut out = Outputs {
+                master: [&mut ml[..], &mut mr[..]],
+                cue: [&mut cl[..], &mut cr[..]],
+            };
+            let mut outs = [
+                [&mut d0l[..], &mut d0r[..]],
+                [&mut d1l[..], &mut d1r[..]],
+                [&mut d2l[..], &mut d2r[..]],
+            ];
+            engine.process_with_decks(&mut out, &mut outs, tap, 256);
+        });
+        rig.parts.collector.collect();
+        master.extend_from_slice(&bufs[0]);
+        for (k, d) in decks.iter_mut().enumerate() {
+            d.extend_from_slice(&bufs[4 + 2 * k]);
+        }
+    }
+    (master, decks)
+}
+
+#[test]
+fn per_deck_outputs_carry_each_deck_pre_or_post_fader() {
+    let n = RATE as usize;
+    let quiet = [Command::Volume {
+        deck: 1,
+        level: 0.0,
+    }];
+    // Pre-fader: deck 2's output carries its tone although its fader is down; each deck
+    // output holds only its own deck.
+    let (master, [d0, d1, d2]) = render_deck_outs(DeckTap::PreFader, &quiet, n);
+    let tail = n / 2..;
+    assert!(goertzel(&d1[tail.clone()], RATE, 1000.0) > 0.01);
+    assert!(goertzel(&d1[tail.clone()], RATE, 440.0) < 1e-6);
+    assert!(goertzel(&d0[tail.clone()], RATE, 440.0) > 0.01);
+    assert!(goertzel(&d0[tail.clone()], RATE, 1000.0) < 1e-6);
+    assert!(goertzel(&master[tail.clone()], RATE, 1000.0) < 1e-6);
+    // A buffer beyond the deck count is silence, never left as it was (NaN here).
+    assert!(d2.iter().all(|&v| v == 0.0));
+
+    // Post-fader: the deck outputs sum to the master bus (limiter idle at this level).
+    let (master, [d0, d1, _]) = render_deck_outs(DeckTap::PostFader, &quiet, n);
+    assert!(
+        d1[tail.clone()].iter().all(|&v| v == 0.0),
+        "fader down: silent"
+    );
+    let worst = master
+        .iter()
+        .zip(d0.iter().zip(&d1))
+        .map(|(m, (a, b))| (m - (a + b)).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        worst < 1e-6,
+        "post-fader outputs differ from master by {worst}"
+    );
+}
