@@ -240,13 +240,10 @@ impl Callback {
                 engine.process_with_decks(out, decks, tap, frames);
             });
             if done.is_none() {
-                let deck_bufs = decks.iter_mut().flat_map(|d| d.iter_mut());
-                for b in out
-                    .master
-                    .iter_mut()
-                    .chain(out.cue.iter_mut())
-                    .chain(deck_bufs)
-                {
+                for b in out.master.iter_mut().chain(out.cue.iter_mut()) {
+                    b.iter_mut().for_each(|s| *s = 0.0);
+                }
+                for b in decks.iter_mut().flat_map(|d| d.iter_mut()) {
                     b.iter_mut().for_each(|s| *s = 0.0);
                 }
                 shared.busy_skips.fetch_add(1, Ordering::Relaxed);
