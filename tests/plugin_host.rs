@@ -768,6 +768,8 @@ fn editor_renders_headless_to_png() {
         for (d, p) in paths.iter().enumerate() {
             s["decks"][d]["track"] = Value::from(p.to_str().unwrap());
         }
+        // The browser opens in the tracks' folder (saved in the session).
+        s["browse_dir"] = Value::from(paths[0].parent().unwrap().to_str().unwrap());
     });
     assert!(inst.load_state(&state));
     assert!(inst.activate(48_000.0, 512));
@@ -838,6 +840,98 @@ fn editor_renders_headless_to_png() {
             colours.len()
         );
     });
+}
+
+/// Files dragged from "a file manager" (an XDND 5 source in the test, under Xvfb) onto the
+/// real editor window: the drop goes through baseview's X11 XDND code, the vendored
+/// egui-baseview patch and the editor, and the track is loaded on a deck (the session
+/// names it). A text file dropped the same way loads nothing.
+#[test]
+fn editor_accepts_files_dropped_over_xdnd() {
+    if std::env::var_os("DISPLAY").is_none() {
+        let status = std::process::Command::new("xvfb-run")
+            .args(["-a", "-s", "-screen 0 1280x1024x24"])
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "editor_accepts_files_dropped_over_xdnd",
+                "--exact",
+                "--nocapture",
+            ])
+            .env("SEGUE_BUNDLED_DIR", clap_host::bundle(false))
+            .status()
+            .expect("xvfb-run (apt-get install xvfb xauth) to run the editor headless");
+        assert!(status.success(), "the drop test failed under xvfb-run");
+        return;
+    }
+    let display = clap_host::screen::Display::open().expect("open $DISPLAY with libX11");
+    let track = &tracks()[0];
+    let text = std::env::temp_dir().join(format!("segue-drop-{}.txt", std::process::id()));
+    std::fs::write(&text, b"not audio").unwrap();
+    let mut inst = lib().create(ID);
+    assert!(inst.activate(48_000.0, 512));
+    let before = display.xdnd_targets();
+    let (w, h) = inst.open_gui(display.root());
+    let tracks_now = |inst: &clap_host::Instance| -> Vec<Value> {
+        let s = session_of(&inst.save_state());
+        (0..4).map(|d| s["decks"][d]["track"].clone()).collect()
+    };
+    // The editor's window, once it is up (XdndAware set by baseview).
+    let start = Instant::now();
+    let target = loop {
+        inst.idle();
+        let now = display.xdnd_targets();
+        if let Some(&t) = now.iter().find(|t| !before.contains(t)) {
+            break t;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no XdndAware editor window"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Let it draw a few frames (deck rects are known after the first).
+    for _ in 0..20 {
+        inst.idle();
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let at = (w as i32 / 2, h as i32 - 40);
+    let ok = display
+        .xdnd_drop(target, at, &[&text], Duration::from_secs(20))
+        .expect("drop the text file");
+    assert!(ok, "the editor did not accept a file drop");
+    for _ in 0..20 {
+        inst.idle();
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(
+        tracks_now(&inst).iter().all(Value::is_null),
+        "a text file was loaded: {:?}",
+        tracks_now(&inst)
+    );
+    let ok = display
+        .xdnd_drop(target, at, &[track], Duration::from_secs(20))
+        .expect("drop the track");
+    assert!(ok, "the editor did not accept the track");
+    let start = Instant::now();
+    let deck = loop {
+        inst.idle();
+        let t = tracks_now(&inst);
+        if let Some(d) = t.iter().position(|v| v == track.to_str().unwrap()) {
+            break d;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the dropped track reached no deck: {t:?}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    };
+    eprintln!("dropped at {at:?} in a {w}x{h} editor: loaded on deck {deck}");
+    assert_eq!(
+        tracks_now(&inst).iter().filter(|v| !v.is_null()).count(),
+        1,
+        "one file, one deck"
+    );
+    inst.close_gui();
 }
 
 /// Four demo tracks for the editor screenshot (full demo-set tracks: sections and cues).

@@ -167,7 +167,9 @@ impl Plugin for Segue {
             aux_output_ports: &[new_nonzero_u32(2)],
             names: PortNames {
                 layout: Some("Master + cue"),
-                main_input: None,
+                // nice-plug-core 0.4.2's `main_output_name` reads `main_input` (a bug): the
+                // main output's name goes here. There is no main input to name.
+                main_input: Some("Master"),
                 main_output: Some("Master"),
                 aux_inputs: &[],
                 aux_outputs: &["Cue"],
@@ -181,7 +183,8 @@ impl Plugin for Segue {
             aux_output_ports: &[new_nonzero_u32(2); 1 + DECKS],
             names: PortNames {
                 layout: Some("Master + cue + decks"),
-                main_input: None,
+                // See above: the main output's name.
+                main_input: Some("Master"),
                 main_output: Some("Master"),
                 aux_inputs: &[],
                 aux_outputs: &["Cue", "Deck A", "Deck B", "Deck C", "Deck D"],
