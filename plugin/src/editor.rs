@@ -360,18 +360,14 @@ impl NiceEguiApp for SegueEditor {
             }
         }
         match browser_action {
-            Some(BrowserAction::Open(dir)) => {
-                if self.browser.open(&dir) {
-                    self.remember_dir(&dir);
-                }
-            }
+            Some(BrowserAction::Open(dir)) if self.browser.open(&dir) => self.remember_dir(&dir),
             Some(BrowserAction::Load(d, path)) => {
                 if let Some(dir) = path.parent() {
                     self.remember_dir(dir);
                 }
                 self.load(d, path);
             }
-            None => {}
+            Some(BrowserAction::Open(_)) | None => {}
         }
     }
 }
