@@ -616,6 +616,7 @@ fn state_round_trips_tracks_cues_mapping_and_parameters() {
     let state = with_session(&a.save_state(), |s| {
         s["decks"][1]["track"] = Value::from(track.to_str().unwrap());
         s["decks"][1]["hot_cues"][2] = Value::from(3.5);
+        s["browse_dir"] = Value::from("/music/sets");
         s["midi"]["notes"]
             .as_array_mut()
             .unwrap()
@@ -646,6 +647,7 @@ fn state_round_trips_tracks_cues_mapping_and_parameters() {
     assert_eq!(session["version"], 1);
     assert_eq!(session["decks"][1]["track"], track.to_str().unwrap());
     assert_eq!(session["decks"][1]["hot_cues"][2].as_f64(), Some(3.5));
+    assert_eq!(session["browse_dir"], "/music/sets", "the browser's folder");
     assert!(session["midi"]["notes"]
         .as_array()
         .unwrap()

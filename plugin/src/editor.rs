@@ -73,20 +73,6 @@ pub fn create(
             .map(|p| p.display().to_string())
             .unwrap_or_default()
     });
-    let saved = params
-        .session
-        .read()
-        .ok()
-        .and_then(|s| s.browse_dir.clone());
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let start = browser::start_dir(saved.as_deref(), home.as_deref());
-    let mut b = Browser {
-        listing: None,
-        error: None,
-        selected: 0,
-        target: 0,
-    };
-    b.open(&start);
     create_egui_editor(
         params.editor_state.clone(),
         RepaintNotifier::new(),
@@ -97,7 +83,12 @@ pub fn create(
             gui: None,
             paths,
             shown: Default::default(),
-            browser: b,
+            browser: Browser {
+                listing: None,
+                error: None,
+                selected: 0,
+                target: 0,
+            },
             notes: Default::default(),
             deck_rects: [None; DECKS],
         },
@@ -262,6 +253,18 @@ impl NiceEguiApp for SegueEditor {
         _frame: &mut nice_plug_egui::Frame,
     ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         self.gui = Some(gui);
+        // The editor is built when the plugin is created, before the host restores a state:
+        // the browser's folder is read from the session each time the window opens.
+        let saved = self
+            .shared
+            .session
+            .read()
+            .ok()
+            .and_then(|s| s.browse_dir.clone());
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        self.browser.listing = None;
+        self.browser
+            .open(&browser::start_dir(saved.as_deref(), home.as_deref()));
         Ok(())
     }
 
