@@ -936,6 +936,90 @@ fn editor_accepts_files_dropped_over_xdnd() {
     inst.close_gui();
 }
 
+/// The browser in the real editor, driven from the keyboard (synthetic X key events under
+/// Xvfb): it opens in the session's folder; ↓ Enter loads its first track on deck A;
+/// Backspace goes to the parent folder, which the session then remembers.
+#[test]
+fn editor_browser_loads_a_track_from_the_keyboard() {
+    if std::env::var_os("DISPLAY").is_none() {
+        let status = std::process::Command::new("xvfb-run")
+            .args(["-a", "-s", "-screen 0 1280x1024x24"])
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "editor_browser_loads_a_track_from_the_keyboard",
+                "--exact",
+                "--nocapture",
+            ])
+            .env("SEGUE_BUNDLED_DIR", clap_host::bundle(false))
+            .status()
+            .expect("xvfb-run (apt-get install xvfb xauth) to run the editor headless");
+        assert!(status.success(), "the browser test failed under xvfb-run");
+        return;
+    }
+    use clap_host::screen::keycode;
+    let display = clap_host::screen::Display::open().expect("open $DISPLAY with libX11");
+    // The folder holds the two test tracks (plugin-124.wav first) and their stem files.
+    let first = &tracks()[0];
+    let folder = first.parent().unwrap();
+    let mut inst = lib().create(ID);
+    let state = with_session(&inst.save_state(), |s| {
+        s["browse_dir"] = Value::from(folder.to_str().unwrap());
+    });
+    assert!(inst.load_state(&state));
+    assert!(inst.activate(48_000.0, 512));
+    let before = display.xdnd_targets();
+    inst.open_gui(display.root());
+    let start = Instant::now();
+    let window = loop {
+        inst.idle();
+        if let Some(&t) = display.xdnd_targets().iter().find(|t| !before.contains(t)) {
+            break t;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no editor window"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let settle = |inst: &clap_host::Instance| {
+        for _ in 0..10 {
+            inst.idle();
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    };
+    settle(&inst);
+    // Entry 0 is the parent folder, entry 1 the first track.
+    display.tap_key(window, keycode::DOWN);
+    display.tap_key(window, keycode::ENTER);
+    let start = Instant::now();
+    loop {
+        settle(&inst);
+        let s = session_of(&inst.save_state());
+        if s["decks"][0]["track"] == first.to_str().unwrap() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the browser did not load {first:?} on deck A: {s}"
+        );
+    }
+    display.tap_key(window, keycode::BACKSPACE);
+    let start = Instant::now();
+    loop {
+        settle(&inst);
+        let s = session_of(&inst.save_state());
+        if s["browse_dir"] == folder.parent().unwrap().to_str().unwrap() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "Backspace did not open the parent folder: {}",
+            s["browse_dir"]
+        );
+    }
+    inst.close_gui();
+}
+
 /// Four demo tracks for the editor screenshot (full demo-set tracks: sections and cues).
 fn editor_tracks() -> Vec<PathBuf> {
     let dir = std::env::temp_dir().join(format!("segue-plugin-editor-{}", std::process::id()));

@@ -358,3 +358,47 @@ impl Display {
         }
     }
 }
+
+/// X keycodes (evdev + 8, what Xvfb uses) for [`Display::tap_key`].
+pub mod keycode {
+    /// Return.
+    pub const ENTER: u8 = 36;
+    /// BackSpace.
+    pub const BACKSPACE: u8 = 22;
+    /// Down arrow.
+    pub const DOWN: u8 = 116;
+}
+
+impl Display {
+    /// Press and release key `code` in `window` (synthetic XKeyEvents sent to it).
+    pub fn tap_key(&self, window: c_ulong, code: u8) {
+        type SendEvent = unsafe extern "C" fn(
+            *mut c_void,
+            c_ulong,
+            c_int,
+            std::ffi::c_long,
+            *mut XEvent,
+        ) -> c_int;
+        let send: SendEvent = self.sym(b"XSendEvent\0");
+        let flush: unsafe extern "C" fn(*mut c_void) -> c_int = self.sym(b"XFlush\0");
+        const KEY_PRESS: std::ffi::c_long = 2;
+        const KEY_RELEASE: std::ffi::c_long = 3;
+        for (kind, mask) in [(KEY_PRESS, 1), (KEY_RELEASE, 2)] {
+            // XKeyEvent: 4 window, 5 root, 6 subwindow, 7 time, 8 x|y, 9 x_root|y_root,
+            // 10 state|keycode << 32, 11 same_screen.
+            let mut e = XEvent { l: [0; 24] };
+            e.l[0] = kind;
+            e.l[4] = window as _;
+            e.l[5] = self.root() as _;
+            e.l[8] = 10 | (10 << 32);
+            e.l[10] = (code as std::ffi::c_long) << 32;
+            e.l[11] = 1;
+            // SAFETY: a zeroed XEvent filled per the XKeyEvent layout; dpy is open.
+            unsafe {
+                send(self.dpy, window, 1, mask, &mut e);
+                flush(self.dpy);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(30));
+        }
+    }
+}
