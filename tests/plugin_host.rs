@@ -936,17 +936,19 @@ fn editor_accepts_files_dropped_over_xdnd() {
     inst.close_gui();
 }
 
-/// The browser in the real editor, driven from the keyboard (synthetic X key events under
-/// Xvfb): it opens in the session's folder; ↓ Enter loads its first track on deck A;
-/// Backspace goes to the parent folder, which the session then remembers.
+/// The browser in the real editor, driven by synthetic X pointer and key events under Xvfb:
+/// it opens in the session's folder (an empty `sub/` beside the test tracks); keys do
+/// nothing before the list has the focus; a click on its ".. (parent folder)" row opens the
+/// tracks' folder (highlighting `sub/`, and giving the list the keyboard); ↓ Enter loads the
+/// first track on deck A; Backspace opens the parent, which the session then remembers.
 #[test]
-fn editor_browser_loads_a_track_from_the_keyboard() {
+fn editor_browser_loads_a_track_by_mouse_and_keyboard() {
     if std::env::var_os("DISPLAY").is_none() {
         let status = std::process::Command::new("xvfb-run")
             .args(["-a", "-s", "-screen 0 1280x1024x24"])
             .arg(std::env::current_exe().unwrap())
             .args([
-                "editor_browser_loads_a_track_from_the_keyboard",
+                "editor_browser_loads_a_track_by_mouse_and_keyboard",
                 "--exact",
                 "--nocapture",
             ])
@@ -961,9 +963,11 @@ fn editor_browser_loads_a_track_from_the_keyboard() {
     // The folder holds the two test tracks (plugin-124.wav first) and their stem files.
     let first = &tracks()[0];
     let folder = first.parent().unwrap();
+    let sub = folder.join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
     let mut inst = lib().create(ID);
     let state = with_session(&inst.save_state(), |s| {
-        s["browse_dir"] = Value::from(folder.to_str().unwrap());
+        s["browse_dir"] = Value::from(sub.to_str().unwrap());
     });
     assert!(inst.load_state(&state));
     assert!(inst.activate(48_000.0, 512));
@@ -988,7 +992,31 @@ fn editor_browser_loads_a_track_from_the_keyboard() {
         }
     };
     settle(&inst);
-    // Entry 0 is the parent folder, entry 1 the first track.
+    // Not focused yet: Backspace is the host's, the browser stays in sub/.
+    display.tap_key(window, keycode::BACKSPACE);
+    settle(&inst);
+    let s = session_of(&inst.save_state());
+    assert_eq!(
+        s["browse_dir"],
+        sub.to_str().unwrap(),
+        "keys acted without focus"
+    );
+    // The first row (under the browser's header; see docs/plugin-editor.png).
+    display.click(window, (40, 68));
+    let start = Instant::now();
+    loop {
+        settle(&inst);
+        let s = session_of(&inst.save_state());
+        if s["browse_dir"] == folder.to_str().unwrap() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "clicking the parent row did not open {folder:?}: {}",
+            s["browse_dir"]
+        );
+    }
+    // Entries: parent, sub/ (highlighted: we came from there), plugin-124.wav, ...
     display.tap_key(window, keycode::DOWN);
     display.tap_key(window, keycode::ENTER);
     let start = Instant::now();

@@ -3,8 +3,8 @@
 //! buttons; stem faders and mixer controls. Clicking the overview seeks.
 //!
 //! Tracks load three ways: the shared file browser (mouse: click a folder to open it, a
-//! track to load it on the chosen deck or on A-D with the row's buttons; keyboard: ↑/↓,
-//! Enter, Backspace for the parent folder), a path typed into a deck's file field, or files
+//! track to load it on the chosen deck or on A-D with the row's buttons; keyboard, once a
+//! row was clicked: ↑/↓, Enter, Backspace for the parent folder, Escape to let go), a path typed into a deck's file field, or files
 //! dragged from a file manager onto a deck (the vendored egui-baseview passes baseview's
 //! drops to egui as `RawInput::dropped_files`; see `vendor/egui-baseview`).
 //!
@@ -165,9 +165,24 @@ impl Browser {
             return action;
         };
         let n = l.len();
-        // Keyboard: only when no text field has the keyboard.
+        // Keyboard: only while the list has the focus (a click on a row gives it; Escape or a
+        // click elsewhere takes it back). While it has it, egui-baseview keeps the keys from
+        // the host, so e.g. Backspace does not also reach the DAW.
+        let list_id = egui::Id::unique("segue-browser-list");
+        let focused = ui.memory(|m| m.has_focus(list_id));
+        if focused {
+            ui.memory_mut(|m| {
+                m.set_focus_lock_filter(
+                    list_id,
+                    egui::EventFilter {
+                        vertical_arrows: true,
+                        ..Default::default()
+                    },
+                )
+            });
+        }
         let mut keyboard_moved = false;
-        if n > 0 && !ui.ctx().egui_wants_keyboard_input() {
+        if n > 0 && focused {
             let (down, up, enter, back) = ui.input(|i| {
                 (
                     i.key_pressed(Key::ArrowDown),
@@ -191,7 +206,8 @@ impl Browser {
         }
         self.selected = self.selected.min(n.saturating_sub(1));
         let folders = n - l.files.len();
-        egui::ScrollArea::vertical()
+        let mut clicked = false;
+        let list = egui::ScrollArea::vertical()
             .id_salt("browser")
             .max_height(140.0)
             .auto_shrink([false, true])
@@ -214,6 +230,7 @@ impl Browser {
                             r.scroll_to_me(None);
                         }
                         if r.clicked() {
+                            clicked = true;
                             self.selected = i;
                             action = Some(if i < folders {
                                 BrowserAction::Open(path.clone())
@@ -234,6 +251,11 @@ impl Browser {
                     ui.weak("no folders or audio files here");
                 }
             });
+        // The list as one focusable widget (no click sense: the rows keep their clicks).
+        ui.interact(list.inner_rect, list_id, Sense::focusable_noninteractive());
+        if clicked {
+            ui.memory_mut(|m| m.request_focus(list_id));
+        }
         action
     }
 }

@@ -402,3 +402,41 @@ impl Display {
         }
     }
 }
+
+impl Display {
+    /// Move the pointer to (`x`, `y`) in `window` and click the left button there
+    /// (synthetic MotionNotify, ButtonPress, ButtonRelease).
+    pub fn click(&self, window: c_ulong, (x, y): (i32, i32)) {
+        type SendEvent = unsafe extern "C" fn(
+            *mut c_void,
+            c_ulong,
+            c_int,
+            std::ffi::c_long,
+            *mut XEvent,
+        ) -> c_int;
+        let send: SendEvent = self.sym(b"XSendEvent\0");
+        let flush: unsafe extern "C" fn(*mut c_void) -> c_int = self.sym(b"XFlush\0");
+        // (type, event mask): MotionNotify, ButtonPress, ButtonRelease.
+        for (kind, mask) in [(6, 1 << 6), (4, 1 << 2), (5, 1 << 3)] {
+            // XMotionEvent / XButtonEvent: 4 window, 5 root, 7 time, 8 x|y, 9 root x|y,
+            // 10 state|button << 32 (is_hint for motion), 11 same_screen.
+            let mut e = XEvent { l: [0; 24] };
+            e.l[0] = kind;
+            e.l[4] = window as _;
+            e.l[5] = self.root() as _;
+            let xy = (x as std::ffi::c_long & 0xffff_ffff) | ((y as std::ffi::c_long) << 32);
+            e.l[8] = xy;
+            e.l[9] = xy;
+            if kind != 6 {
+                e.l[10] = 1 << 32;
+            }
+            e.l[11] = 1;
+            // SAFETY: a zeroed XEvent filled per the Xlib layouts above; dpy is open.
+            unsafe {
+                send(self.dpy, window, 1, mask, &mut e);
+                flush(self.dpy);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(80));
+        }
+    }
+}
