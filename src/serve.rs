@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use segue_daemon::{BackendKind, Config, ServeOptions};
+use segue_daemon::{BackendKind, Config, DeckTapKind, ServeOptions};
 
 /// The `segue serve` flags; each overrides the config file's key of the same name.
 #[derive(clap::Args)]
@@ -46,6 +46,13 @@ pub struct ServeArgs {
     /// JACK: connect master_L/R to the first physical playback ports.
     #[arg(long)]
     auto_connect: bool,
+    /// JACK: register one stereo output per deck (deck1_L/R, deck2_L/R, …).
+    #[arg(long)]
+    deck_outputs: bool,
+    /// JACK: where the deck outputs tap each deck: pre (before the channel fader and the
+    /// crossfader) or post [default: pre].
+    #[arg(long, value_parser = |s: &str| s.parse::<DeckTapKind>())]
+    deck_tap: Option<DeckTapKind>,
     /// JACK client name.
     #[arg(long)]
     client_name: Option<String>,
@@ -98,6 +105,12 @@ fn effective(a: ServeArgs) -> anyhow::Result<(Config, bool, Option<PathBuf>)> {
     }
     if a.auto_connect {
         c.jack.auto_connect = true;
+    }
+    if a.deck_outputs {
+        c.jack.deck_outputs = true;
+    }
+    if let Some(t) = a.deck_tap {
+        c.jack.deck_tap = t;
     }
     if let Some(n) = a.client_name {
         c.jack.client_name = n;

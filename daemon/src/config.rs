@@ -52,6 +52,46 @@ impl FromStr for BackendKind {
     }
 }
 
+/// Where the per-deck JACK outputs tap a deck (`jack.deck-tap`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DeckTapKind {
+    /// Before the channel fader and the crossfader (for an external mixer).
+    #[default]
+    Pre,
+    /// After the channel fader and the crossfader (the deck's share of the master bus).
+    Post,
+}
+
+impl DeckTapKind {
+    /// The name used in flags and the config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeckTapKind::Pre => "pre",
+            DeckTapKind::Post => "post",
+        }
+    }
+
+    /// The engine's tap point.
+    pub fn engine(self) -> segue_engine::DeckTap {
+        match self {
+            DeckTapKind::Pre => segue_engine::DeckTap::PreFader,
+            DeckTapKind::Post => segue_engine::DeckTap::PostFader,
+        }
+    }
+}
+
+impl FromStr for DeckTapKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "pre" => Ok(DeckTapKind::Pre),
+            "post" => Ok(DeckTapKind::Post),
+            other => Err(format!("unknown deck tap {other:?} (use pre or post)")),
+        }
+    }
+}
+
 /// JACK settings (`[jack]` table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
@@ -70,6 +110,13 @@ pub struct JackConfig {
     pub midi_in: bool,
     /// Seconds between reconnection attempts after the server went away.
     pub reconnect_secs: f64,
+    /// Register one stereo output per deck (`deck1_L`, `deck1_R`, …).
+    pub deck_outputs: bool,
+    /// Where the deck outputs tap each deck: `pre` or `post` fader.
+    pub deck_tap: DeckTapKind,
+    /// Explicit connections for the deck outputs, in port order (`deck1_L`, `deck1_R`,
+    /// `deck2_L`, …).
+    pub connect_decks: Vec<String>,
 }
 
 impl Default for JackConfig {
@@ -82,6 +129,9 @@ impl Default for JackConfig {
             midi_clock: true,
             midi_in: true,
             reconnect_secs: 0.5,
+            deck_outputs: false,
+            deck_tap: DeckTapKind::Pre,
+            connect_decks: Vec::new(),
         }
     }
 }
@@ -295,6 +345,9 @@ mod tests {
             ..Config::default()
         };
         c.jack.auto_connect = true;
+        c.jack.deck_outputs = true;
+        c.jack.deck_tap = DeckTapKind::Post;
+        c.jack.connect_decks = vec!["system:playback_3".into()];
         let back = Config::from_toml(&c.to_toml()).unwrap();
         assert_eq!(back, c);
     }
@@ -306,6 +359,8 @@ mod tests {
         assert!(e.contains("line 2"), "{e}");
         let e = Config::from_toml("rate = \"fast\"\n").unwrap_err();
         assert!(e.contains("rate"), "{e}");
+        let e = Config::from_toml("[jack]\ndeck-tap = \"middle\"\n").unwrap_err();
+        assert!(e.contains("middle") && e.contains("line 2"), "{e}");
         let e = Config::from_toml("backend = \"pulse\"\n").unwrap_err();
         assert!(e.contains("pulse"), "{e}");
     }

@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use segue_engine::{Engine, EngineConfig};
 
-pub use config::{BackendKind, Config, JackConfig};
+pub use config::{BackendKind, Config, DeckTapKind, JackConfig};
 pub use error::DaemonError;
 pub use midi::MidiController;
 pub use roots::MusicRoots;
@@ -133,6 +133,7 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
             Box::new(JackBackend::start(
                 client,
                 config.jack.clone(),
+                config.decks,
                 cell.clone(),
                 audio_shared.clone(),
                 rings_tx,

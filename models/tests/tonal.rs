@@ -367,3 +367,66 @@ fn true_peak_agrees_with_the_ebur128_crate() {
         assert!((ours - theirs).abs() < 0.25, "{name}: {ours} vs {theirs}");
     }
 }
+
+/// The `ebur128` crate's integrated loudness and loudness range of `audio`.
+fn ebur128_loudness(audio: &TrackAudio) -> (f64, f64) {
+    let mode = ebur128::Mode::I | ebur128::Mode::LRA;
+    let mut m = ebur128::EbuR128::new(2, audio.sample_rate, mode).unwrap();
+    let flat: Vec<f32> = audio.mix.iter().flatten().copied().collect();
+    m.add_frames_f32(&flat).unwrap();
+    (m.loudness_global().unwrap(), m.loudness_range().unwrap())
+}
+
+#[test]
+fn integrated_loudness_and_range_agree_with_the_ebur128_crate() {
+    let track = demo::synthesize(&demo::demo_set()[2], SR);
+    // Loudness steps every 2.5 s (a spread for the range), with a silent gap (the gates).
+    let steps: Vec<f32> = noise(1.0, 30.0, SR, 3)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let step = i / (SR as usize * 5 / 2);
+            if step == 5 {
+                0.0
+            } else {
+                v * db(-6.0 * (step % 4) as f64 - 12.0) as f32
+            }
+        })
+        .collect();
+    let left_only: Vec<[f32; 2]> = sine(200.0, 0.3, 0.0, 8.0, 48_000)
+        .iter()
+        .map(|&v| [v, 0.0])
+        .collect();
+    let cases = [
+        ("demo track", track.audio.clone()),
+        ("noise steps", stereo(&steps, SR)),
+        (
+            "100 Hz at 96 kHz",
+            stereo(&sine(100.0, 0.5, 0.0, 6.0, 96_000), 96_000),
+        ),
+        (
+            "200 Hz, left only, 48 kHz",
+            TrackAudio::new(48_000, left_only),
+        ),
+        (
+            "quiet 3 kHz",
+            stereo(&sine(3000.0, db(-50.0), 0.0, 5.0, SR), SR),
+        ),
+    ];
+    for (name, audio) in cases {
+        let ours = measure_loudness(&audio);
+        let (i, lra) = ebur128_loudness(&audio);
+        println!(
+            "{name}: {:.4} LUFS, LRA {:.4} LU; ebur128 {i:.4} LUFS, LRA {lra:.4} LU",
+            ours.integrated_lufs, ours.range_lu
+        );
+        assert!(
+            (ours.integrated_lufs - i).abs() < 0.01,
+            "{name}: I {ours:?} vs {i}"
+        );
+        assert!(
+            (ours.range_lu - lra).abs() < 0.01,
+            "{name}: LRA {ours:?} vs {lra}"
+        );
+    }
+}

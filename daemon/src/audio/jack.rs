@@ -1,5 +1,6 @@
-//! The JACK backend: a client with ports `master_L/R`, `cue_L/R`, `midi_in` (controllers),
-//! `midi_out` (controller feedback) and `midi_clock_out` (24 ppq clock of the on-air deck).
+//! The JACK backend: a client with ports `master_L/R`, `cue_L/R`, optionally `deckN_L/R`
+//! per deck (`jack.deck-outputs`, pre- or post-fader), `midi_in` (controllers), `midi_out`
+//! (controller feedback) and `midi_clock_out` (24 ppq clock of the on-air deck).
 //!
 //! It survives the server going away: the shutdown notification sets a flag, the main
 //! thread drops the dead client (the engine stays in its [`EngineCell`]), reports it, and
@@ -14,7 +15,7 @@ use jack::{
     AudioOut, Client, ClientOptions, ClientStatus, Control, LatencyType, MidiIn, MidiOut,
     NotificationHandler, Port, PortFlags, ProcessHandler, ProcessScope, RawMidi,
 };
-use segue_engine::Outputs;
+use segue_engine::{DeckOut, DeckTap, Outputs, MAX_DECKS};
 
 use super::{now_ns, AudioShared, Backend, Callback, EngineCell, MidiClock};
 use crate::config::JackConfig;
@@ -59,6 +60,9 @@ struct Process {
     cb: Callback,
     master: [Port<AudioOut>; 2],
     cue: [Port<AudioOut>; 2],
+    /// Per-deck outputs (empty unless `jack.deck-outputs`), at most `MAX_DECKS`.
+    decks: Vec<[Port<AudioOut>; 2]>,
+    tap: DeckTap,
     midi_in: Option<(Port<MidiIn>, rtrb::Producer<MidiEvent>)>,
     midi_out: Option<(Port<MidiOut>, rtrb::Consumer<[u8; 3]>)>,
     clock_out: Option<Port<MidiOut>>,
@@ -128,8 +132,17 @@ impl ProcessHandler for Process {
             master: [ml.as_mut_slice(ps), mr.as_mut_slice(ps)],
             cue: [cl.as_mut_slice(ps), cr.as_mut_slice(ps)],
         };
+        // The deck ports' buffers, in a fixed-size array on the stack (no allocation);
+        // only the first `decks.len()` entries are handed to the engine.
+        let k = self.decks.len().min(MAX_DECKS);
+        let mut ports = self.decks.iter_mut();
+        let mut deck_out: [DeckOut<'_>; MAX_DECKS] = std::array::from_fn(|_| match ports.next() {
+            Some([l, r]) => [l.as_mut_slice(ps), r.as_mut_slice(ps)],
+            None => [&mut [][..], &mut [][..]],
+        });
         let latency = self.latency.load(Ordering::Relaxed);
-        self.cb.render(&mut out, n, start_ns, latency);
+        self.cb
+            .render_with_decks(&mut out, &mut deck_out[..k], self.tap, n, start_ns, latency);
         Control::Continue
     }
 }
@@ -153,6 +166,7 @@ pub(crate) fn probe(name: &str) -> Result<(Client, u32, usize), DaemonError> {
 /// The JACK backend.
 pub(crate) struct JackBackend {
     cfg: JackConfig,
+    decks: usize,
     cell: Arc<EngineCell>,
     shared: Arc<AudioShared>,
     rate: u32,
@@ -170,6 +184,7 @@ impl JackBackend {
     pub(crate) fn start(
         client: Client,
         cfg: JackConfig,
+        decks: usize,
         cell: Arc<EngineCell>,
         shared: Arc<AudioShared>,
         midi_rings: crossbeam_channel::Sender<MidiRings>,
@@ -178,6 +193,7 @@ impl JackBackend {
         shared.rate.store(rate as u64, Ordering::Relaxed);
         let mut b = Self {
             cfg,
+            decks: decks.min(MAX_DECKS),
             cell,
             shared,
             rate,
@@ -209,6 +225,12 @@ impl JackBackend {
         let reg = |name: &str| client.register_port(name, AudioOut::default()).map_err(err);
         let master = [reg("master_L")?, reg("master_R")?];
         let cue = [reg("cue_L")?, reg("cue_R")?];
+        let mut decks = Vec::new();
+        if self.cfg.deck_outputs {
+            for d in 1..=self.decks {
+                decks.push([reg(&format!("deck{d}_L"))?, reg(&format!("deck{d}_R"))?]);
+            }
+        }
         let (midi_in, midi_out) = if self.cfg.midi_in {
             let (ev_tx, ev_rx) = rtrb::RingBuffer::new(4096);
             let (fb_tx, fb_rx) = rtrb::RingBuffer::new(1024);
@@ -248,6 +270,8 @@ impl JackBackend {
             },
             master,
             cue,
+            decks,
+            tap: self.cfg.deck_tap.engine(),
             midi_in,
             midi_out,
             clock_out,
@@ -287,6 +311,14 @@ impl JackBackend {
         for (src, dst) in ["cue_L", "cue_R"].iter().zip(&self.cfg.connect_cue) {
             if let Err(e) = c.connect_ports_by_name(&format!("{me}:{src}"), dst) {
                 tracing::warn!("cannot connect {me}:{src} to {dst}: {e}");
+            }
+        }
+        if self.cfg.deck_outputs {
+            let names = (1..=self.decks).flat_map(|d| [format!("deck{d}_L"), format!("deck{d}_R")]);
+            for (src, dst) in names.zip(&self.cfg.connect_decks) {
+                if let Err(e) = c.connect_ports_by_name(&format!("{me}:{src}"), dst) {
+                    tracing::warn!("cannot connect {me}:{src} to {dst}: {e}");
+                }
             }
         }
     }

@@ -15,7 +15,7 @@ use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
-use segue_engine::{Engine, Outputs};
+use segue_engine::{DeckOut, DeckTap, Engine, Outputs};
 
 pub(crate) use self::alsa::AlsaBackend;
 pub(crate) use self::file::FileBackend;
@@ -215,6 +215,20 @@ impl Callback {
         start_ns: u64,
         latency: u32,
     ) {
+        self.render_with_decks(out, &mut [], DeckTap::PreFader, frames, start_ns, latency);
+    }
+
+    /// [`render`](Self::render), and each deck's own signal (tapped at `tap`) into
+    /// `decks[i]` (the JACK backend's per-deck ports). Real-time safe.
+    pub(crate) fn render_with_decks(
+        &mut self,
+        out: &mut Outputs<'_>,
+        decks: &mut [DeckOut<'_>],
+        tap: DeckTap,
+        frames: usize,
+        start_ns: u64,
+        latency: u32,
+    ) {
         let t0 = now_ns();
         #[cfg(debug_assertions)]
         let before = assert_no_alloc::violation_count();
@@ -223,10 +237,13 @@ impl Callback {
         assert_no_alloc::assert_no_alloc(|| {
             let done = cell.try_with(|engine| {
                 shared.publish_clock(engine.frame(), start_ns, latency);
-                engine.process(out, frames);
+                engine.process_with_decks(out, decks, tap, frames);
             });
             if done.is_none() {
                 for b in out.master.iter_mut().chain(out.cue.iter_mut()) {
+                    b.iter_mut().for_each(|s| *s = 0.0);
+                }
+                for b in decks.iter_mut().flat_map(|d| d.iter_mut()) {
                     b.iter_mut().for_each(|s| *s = 0.0);
                 }
                 shared.busy_skips.fetch_add(1, Ordering::Relaxed);

@@ -370,6 +370,7 @@ pub(crate) fn stats(shared: &Shared) -> OscPacket {
     let c = &shared.counters;
     let status = shared.status();
     let r = |x: &std::sync::atomic::AtomicU64| x.load(Ordering::Relaxed) as i64;
+    let clock = a.clock();
     let unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -387,7 +388,9 @@ pub(crate) fn stats(shared: &Shared) -> OscPacket {
         ("busy_skips", r(&a.busy_skips)),
         ("disconnects", r(&a.disconnects)),
         ("reconnects", r(&a.reconnects)),
-        ("latency_frames", a.clock().latency_frames as i64),
+        ("latency_frames", clock.latency_frames as i64),
+        ("clock_frame", clock.frame as i64),
+        ("clock_time_ns", clock.time_ns as i64),
         ("midi_in", r(&a.midi_in)),
         ("midi_in_dropped", r(&a.midi_in_dropped)),
         ("midi_clock_msgs", r(&a.clock_ticks)),

@@ -180,36 +180,11 @@ fn frame_features(spec: &Spectrogram) -> (Vec<f64>, Vec<f64>) {
 /// Power gain of the BS.1770 K-weighting (high shelf then high pass, designed for `rate`
 /// the way libebur128 does) at `hz`.
 fn k_weighting_power(hz: f64, rate: f64) -> f64 {
-    use std::f64::consts::PI;
-    let shelf = {
-        let f0 = 1681.974450955533;
-        let g = 3.999843853973347;
-        let q = 0.7071752369554196;
-        let k = (PI * f0 / rate).tan();
-        let vh = 10f64.powf(g / 20.0);
-        let vb = vh.powf(0.4996667741545416);
-        let a0 = 1.0 + k / q + k * k;
-        (
-            [
-                (vh + vb * k / q + k * k) / a0,
-                2.0 * (k * k - vh) / a0,
-                (vh - vb * k / q + k * k) / a0,
-            ],
-            [2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0],
-        )
-    };
-    let high_pass = {
-        let f0 = 38.13547087602444;
-        let q = 0.5003270373238773;
-        let k = (PI * f0 / rate).tan();
-        let a0 = 1.0 + k / q + k * k;
-        (
-            [1.0, -2.0, 1.0],
-            [2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0],
-        )
-    };
-    let w = 2.0 * PI * hz / rate;
-    biquad_power(shelf, w) * biquad_power(high_pass, w)
+    let w = 2.0 * std::f64::consts::PI * hz / rate;
+    super::loudness::k_weighting(rate)
+        .into_iter()
+        .map(|stage| biquad_power(stage, w))
+        .product()
 }
 
 /// |H(e^{jw})|² of a biquad with numerator `b` and denominator `1 + a1 z⁻¹ + a2 z⁻²`.

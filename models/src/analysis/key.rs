@@ -92,10 +92,15 @@ pub fn chromagram(mono: &[f32], sample_rate: u32) -> Option<[f64; 12]> {
     if sample_rate < 8_000 || (mono.len() as f64) < MIN_SECS * sample_rate as f64 {
         return None;
     }
-    let clean: Vec<f32> = mono
-        .iter()
-        .map(|&v| if v.is_finite() { v } else { 0.0 })
-        .collect();
+    // The pipeline hands over clean samples; copy only when there is something to clean.
+    let clean: std::borrow::Cow<[f32]> = if mono.iter().all(|v| v.is_finite()) {
+        mono.into()
+    } else {
+        mono.iter()
+            .map(|&v| if v.is_finite() { v } else { 0.0 })
+            .collect::<Vec<f32>>()
+            .into()
+    };
     if !clean.iter().any(|v| v.abs() > 1e-6) {
         return None;
     }
@@ -191,10 +196,16 @@ fn flatness(band: &[f32]) -> f64 {
     let n = band.len() as f64;
     let mut log_sum = 0.0f64;
     let mut sum = 0.0f64;
-    for &m in band {
-        let p = (m as f64).powi(2) + 1e-20;
-        log_sum += p.ln();
-        sum += p;
+    // The log of a product of eight powers (each in 1e-20..~1e10: no under- or overflow in
+    // f64) instead of eight logs.
+    for eight in band.chunks(8) {
+        let mut product = 1.0f64;
+        for &m in eight {
+            let p = (m as f64).powi(2) + 1e-20;
+            product *= p;
+            sum += p;
+        }
+        log_sum += product.ln();
     }
     ((log_sum / n).exp() / (sum / n)).clamp(0.0, 1.0)
 }
