@@ -10,9 +10,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use clap_host::{
-    param_hash, process_ok, session_of, state_json, with_session, Event, Library, Transport,
+    param_hash, process_ok, session_of, state_json, with_session, Event, Library, PortInfo,
+    Transport,
 };
-use segue_engine::{Command, Engine, EngineConfig, Outputs};
+use segue_engine::{Command, DeckTap, Engine, EngineConfig, Outputs};
 use segue_models::demo::{self, DemoSpec, SectionLabel, Style};
 use segue_models::music::{Key, Mode};
 use serde_json::Value;
@@ -214,6 +215,65 @@ fn render_offline(rate: u32, track: &Path, secs: f64) -> Vec<f32> {
     out
 }
 
+/// `track` on deck `deck` through the engine directly: the deck's own pre-fader output
+/// (what the plugin's per-deck port must carry), interleaved, from its first non-silent frame.
+fn render_offline_deck(rate: u32, track: &Path, deck: usize, secs: f64) -> Vec<f32> {
+    let audio = segue_models::decode::decode_file(track, rate).unwrap();
+    let mut parts = Engine::new(EngineConfig {
+        sample_rate: rate,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let d = deck as u8;
+    parts
+        .handle
+        .send(Command::Load {
+            deck: d,
+            audio: std::sync::Arc::new(audio),
+        })
+        .unwrap();
+    parts
+        .handle
+        .send(Command::Play { deck: d, on: true })
+        .unwrap();
+    let want = (secs * rate as f64) as usize * 2;
+    let mut out = Vec::new();
+    let mut b: Vec<Vec<f32>> = (0..12).map(|_| vec![0.0; 512]).collect();
+    while out.len() < want {
+        let [ml, mr, cl, cr, rest @ ..] = &mut b[..] else {
+            unreachable!()
+        };
+        let [al, ar, bl, br, c3l, c3r, dl, dr] = rest else {
+            unreachable!()
+        };
+        let mut decks = [
+            [&mut al[..], &mut ar[..]],
+            [&mut bl[..], &mut br[..]],
+            [&mut c3l[..], &mut c3r[..]],
+            [&mut dl[..], &mut dr[..]],
+        ];
+        parts.engine.process_with_decks(
+            &mut Outputs {
+                master: [&mut ml[..], &mut mr[..]],
+                cue: [&mut cl[..], &mut cr[..]],
+            },
+            &mut decks,
+            DeckTap::PreFader,
+            512,
+        );
+        let [l, r] = &decks[deck];
+        for i in 0..512 {
+            if out.is_empty() && l[i] == 0.0 && r[i] == 0.0 {
+                continue;
+            }
+            out.push(l[i]);
+            out.push(r[i]);
+        }
+    }
+    out.truncate(want);
+    out
+}
+
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).fold(0.0, |m, (x, y)| m.max((x - y).abs()))
@@ -267,6 +327,135 @@ fn silent_before_play_then_the_loaded_track_at_44_48_and_96_khz() {
         );
         let peak = got.iter().fold(0f32, |m, s| m.max(s.abs()));
         assert!(peak > 0.05, "{rate} Hz: too quiet ({peak})");
+    }
+}
+
+/// The second audio-ports configuration: master, cue and one stereo port per deck. A
+/// playing deck's track is on its own port pre-fader (its channel fader is down, so the
+/// master is silent), equal to the engine's own deck output; the other decks' ports are
+/// silent. The first configuration stays the default.
+#[test]
+fn per_deck_outputs_carry_each_deck_pre_fader() {
+    let track = &tracks()[1];
+    let mut inst = lib().create(ID);
+    let configs = inst.ports_configs();
+    let summary: Vec<(u32, &str, u32)> = configs
+        .iter()
+        .map(|c| (c.id, c.name.as_str(), c.outputs))
+        .collect();
+    assert_eq!(
+        summary,
+        [(0, "Master + cue", 2), (1, "Master + cue + decks", 6)]
+    );
+    assert!(configs.iter().all(|c| c.main_channels == 2));
+    let port = |name: &str, main| PortInfo {
+        name: name.into(),
+        channels: 2,
+        main,
+    };
+    assert_eq!(
+        inst.output_ports(),
+        [port("Master", true), port("Cue", false)],
+        "the default layout changed"
+    );
+    assert!(inst.select_ports_config(1));
+    let ports = inst.output_ports();
+    assert_eq!(
+        ports,
+        [
+            port("Master", true),
+            port("Cue", false),
+            port("Deck A", false),
+            port("Deck B", false),
+            port("Deck C", false),
+            port("Deck D", false),
+        ]
+    );
+    let state = with_session(&inst.save_state(), |s| {
+        s["decks"][1]["track"] = Value::from(track.to_str().unwrap());
+    });
+    assert!(inst.load_state(&state));
+    let rate = 48_000;
+    assert!(inst.activate(rate as f64, 2048));
+    let mut proc = inst.processor_with_ports(2048, ports.len());
+    let secs = 0.5;
+    let want = (secs * rate as f64) as usize * 2;
+    let (got, peaks) = std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut next = block_sizes(11);
+            // Deck B's channel fader down before anything plays.
+            let vol_down = Event::Param {
+                time: 0,
+                id: param_hash("vol_2"),
+                value: 0.0,
+            };
+            let mut events = vec![vol_down];
+            let mut done = 0;
+            while done < rate / 4 {
+                let n = next();
+                assert!(process_ok(proc.process(n, &events, None)));
+                events.clear();
+                check_clean(&proc.out, n);
+                done += n;
+            }
+            events.push(on("play_2", 0, true));
+            let mut out = Vec::with_capacity(want);
+            // Peak per channel (master L R, cue L R, decks A..D L R) while collecting.
+            let mut peaks = vec![0f32; proc.out.len()];
+            let start = Instant::now();
+            while out.len() < want {
+                assert!(
+                    start.elapsed() < Duration::from_secs(120),
+                    "deck B never played"
+                );
+                let n = next();
+                assert!(process_ok(proc.process(n, &events, None)));
+                events.clear();
+                check_clean(&proc.out, n);
+                for i in 0..n {
+                    let (l, r) = (proc.out[6][i], proc.out[7][i]);
+                    if out.is_empty() && l == 0.0 && r == 0.0 {
+                        continue;
+                    }
+                    out.push(l);
+                    out.push(r);
+                }
+                if out.is_empty() {
+                    std::thread::sleep(Duration::from_millis(2));
+                } else {
+                    for (p, ch) in peaks.iter_mut().zip(&proc.out) {
+                        *p = ch[..n].iter().fold(*p, |m, s| m.max(s.abs()));
+                    }
+                }
+            }
+            proc.stop();
+            out.truncate(want);
+            (out, peaks)
+        })
+        .join()
+        .expect("audio thread")
+    });
+    inst.deactivate();
+    let expected = render_offline_deck(rate as u32, track, 1, secs);
+    let diff = max_diff(&got, &expected);
+    let peak = got.iter().fold(0f32, |m, s| m.max(s.abs()));
+    eprintln!("deck B port: peak {peak:.3}, max diff vs engine {diff:e}; peaks {peaks:?}");
+    assert!(peak > 0.05, "deck B's port is too quiet ({peak})");
+    assert!(
+        diff < 1e-4,
+        "deck B's port differs from the engine's deck output by {diff}"
+    );
+    assert_eq!(
+        peaks[0..2],
+        [0.0, 0.0],
+        "master must be silent: deck B's fader is down"
+    );
+    for (d, ch) in [(0, 4), (2, 8), (3, 10)] {
+        assert_eq!(
+            peaks[ch..ch + 2],
+            [0.0, 0.0],
+            "deck {d}'s port must be silent"
+        );
     }
 }
 
@@ -427,6 +616,7 @@ fn state_round_trips_tracks_cues_mapping_and_parameters() {
     let state = with_session(&a.save_state(), |s| {
         s["decks"][1]["track"] = Value::from(track.to_str().unwrap());
         s["decks"][1]["hot_cues"][2] = Value::from(3.5);
+        s["browse_dir"] = Value::from("/music/sets");
         s["midi"]["notes"]
             .as_array_mut()
             .unwrap()
@@ -457,6 +647,7 @@ fn state_round_trips_tracks_cues_mapping_and_parameters() {
     assert_eq!(session["version"], 1);
     assert_eq!(session["decks"][1]["track"], track.to_str().unwrap());
     assert_eq!(session["decks"][1]["hot_cues"][2].as_f64(), Some(3.5));
+    assert_eq!(session["browse_dir"], "/music/sets", "the browser's folder");
     assert!(session["midi"]["notes"]
         .as_array()
         .unwrap()
@@ -579,6 +770,8 @@ fn editor_renders_headless_to_png() {
         for (d, p) in paths.iter().enumerate() {
             s["decks"][d]["track"] = Value::from(p.to_str().unwrap());
         }
+        // The browser opens in the tracks' folder (saved in the session).
+        s["browse_dir"] = Value::from(paths[0].parent().unwrap().to_str().unwrap());
     });
     assert!(inst.load_state(&state));
     assert!(inst.activate(48_000.0, 512));
@@ -649,6 +842,210 @@ fn editor_renders_headless_to_png() {
             colours.len()
         );
     });
+}
+
+/// Files dragged from "a file manager" (an XDND 5 source in the test, under Xvfb) onto the
+/// real editor window: the drop goes through baseview's X11 XDND code, the vendored
+/// egui-baseview patch and the editor, and the track is loaded on a deck (the session
+/// names it). A text file dropped the same way loads nothing.
+#[test]
+fn editor_accepts_files_dropped_over_xdnd() {
+    if std::env::var_os("DISPLAY").is_none() {
+        let status = std::process::Command::new("xvfb-run")
+            .args(["-a", "-s", "-screen 0 1280x1024x24"])
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "editor_accepts_files_dropped_over_xdnd",
+                "--exact",
+                "--nocapture",
+            ])
+            .env("SEGUE_BUNDLED_DIR", clap_host::bundle(false))
+            .status()
+            .expect("xvfb-run (apt-get install xvfb xauth) to run the editor headless");
+        assert!(status.success(), "the drop test failed under xvfb-run");
+        return;
+    }
+    let display = clap_host::screen::Display::open().expect("open $DISPLAY with libX11");
+    let track = &tracks()[0];
+    let text = std::env::temp_dir().join(format!("segue-drop-{}.txt", std::process::id()));
+    std::fs::write(&text, b"not audio").unwrap();
+    let mut inst = lib().create(ID);
+    assert!(inst.activate(48_000.0, 512));
+    let before = display.xdnd_targets();
+    let (w, h) = inst.open_gui(display.root());
+    let tracks_now = |inst: &clap_host::Instance| -> Vec<Value> {
+        let s = session_of(&inst.save_state());
+        (0..4).map(|d| s["decks"][d]["track"].clone()).collect()
+    };
+    // The editor's window, once it is up (XdndAware set by baseview).
+    let start = Instant::now();
+    let target = loop {
+        inst.idle();
+        let now = display.xdnd_targets();
+        if let Some(&t) = now.iter().find(|t| !before.contains(t)) {
+            break t;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no XdndAware editor window"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Let it draw a few frames (deck rects are known after the first).
+    for _ in 0..20 {
+        inst.idle();
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let at = (w as i32 / 2, h as i32 - 40);
+    let ok = display
+        .xdnd_drop(target, at, &[&text], Duration::from_secs(20))
+        .expect("drop the text file");
+    assert!(ok, "the editor did not accept a file drop");
+    for _ in 0..20 {
+        inst.idle();
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(
+        tracks_now(&inst).iter().all(Value::is_null),
+        "a text file was loaded: {:?}",
+        tracks_now(&inst)
+    );
+    let ok = display
+        .xdnd_drop(target, at, &[track], Duration::from_secs(20))
+        .expect("drop the track");
+    assert!(ok, "the editor did not accept the track");
+    let start = Instant::now();
+    let deck = loop {
+        inst.idle();
+        let t = tracks_now(&inst);
+        if let Some(d) = t.iter().position(|v| v == track.to_str().unwrap()) {
+            break d;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the dropped track reached no deck: {t:?}"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    };
+    eprintln!("dropped at {at:?} in a {w}x{h} editor: loaded on deck {deck}");
+    assert_eq!(
+        tracks_now(&inst).iter().filter(|v| !v.is_null()).count(),
+        1,
+        "one file, one deck"
+    );
+    inst.close_gui();
+}
+
+/// The browser in the real editor, driven by synthetic X pointer and key events under Xvfb:
+/// it opens in the session's folder (an empty `sub/` beside the test tracks); keys do
+/// nothing before the list has the focus; a click on its ".. (parent folder)" row opens the
+/// tracks' folder (highlighting `sub/`, and giving the list the keyboard); ↓ Enter loads the
+/// first track on deck A; Backspace opens the parent, which the session then remembers.
+#[test]
+fn editor_browser_loads_a_track_by_mouse_and_keyboard() {
+    if std::env::var_os("DISPLAY").is_none() {
+        let status = std::process::Command::new("xvfb-run")
+            .args(["-a", "-s", "-screen 0 1280x1024x24"])
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "editor_browser_loads_a_track_by_mouse_and_keyboard",
+                "--exact",
+                "--nocapture",
+            ])
+            .env("SEGUE_BUNDLED_DIR", clap_host::bundle(false))
+            .status()
+            .expect("xvfb-run (apt-get install xvfb xauth) to run the editor headless");
+        assert!(status.success(), "the browser test failed under xvfb-run");
+        return;
+    }
+    use clap_host::screen::keycode;
+    let display = clap_host::screen::Display::open().expect("open $DISPLAY with libX11");
+    // The folder holds the two test tracks (plugin-124.wav first) and their stem files.
+    let first = &tracks()[0];
+    let folder = first.parent().unwrap();
+    let sub = folder.join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    let mut inst = lib().create(ID);
+    let state = with_session(&inst.save_state(), |s| {
+        s["browse_dir"] = Value::from(sub.to_str().unwrap());
+    });
+    assert!(inst.load_state(&state));
+    assert!(inst.activate(48_000.0, 512));
+    let before = display.xdnd_targets();
+    inst.open_gui(display.root());
+    let start = Instant::now();
+    let window = loop {
+        inst.idle();
+        if let Some(&t) = display.xdnd_targets().iter().find(|t| !before.contains(t)) {
+            break t;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no editor window"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let settle = |inst: &clap_host::Instance| {
+        for _ in 0..10 {
+            inst.idle();
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    };
+    settle(&inst);
+    // Not focused yet: Backspace is the host's, the browser stays in sub/.
+    display.tap_key(window, keycode::BACKSPACE);
+    settle(&inst);
+    let s = session_of(&inst.save_state());
+    assert_eq!(
+        s["browse_dir"],
+        sub.to_str().unwrap(),
+        "keys acted without focus"
+    );
+    // The first row (under the browser's header; see docs/plugin-editor.png).
+    display.click(window, (40, 68));
+    let start = Instant::now();
+    loop {
+        settle(&inst);
+        let s = session_of(&inst.save_state());
+        if s["browse_dir"] == folder.to_str().unwrap() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "clicking the parent row did not open {folder:?}: {}",
+            s["browse_dir"]
+        );
+    }
+    // Entries: parent, sub/ (highlighted: we came from there), plugin-124.wav, ...
+    display.tap_key(window, keycode::DOWN);
+    display.tap_key(window, keycode::ENTER);
+    let start = Instant::now();
+    loop {
+        settle(&inst);
+        let s = session_of(&inst.save_state());
+        if s["decks"][0]["track"] == first.to_str().unwrap() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the browser did not load {first:?} on deck A: {s}"
+        );
+    }
+    display.tap_key(window, keycode::BACKSPACE);
+    let start = Instant::now();
+    loop {
+        settle(&inst);
+        let s = session_of(&inst.save_state());
+        if s["browse_dir"] == folder.parent().unwrap().to_str().unwrap() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "Backspace did not open the parent folder: {}",
+            s["browse_dir"]
+        );
+    }
+    inst.close_gui();
 }
 
 /// Four demo tracks for the editor screenshot (full demo-set tracks: sections and cues).

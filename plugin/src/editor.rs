@@ -2,19 +2,27 @@
 //! markers, coloured sections and hot cues; BPM, key and energy; load field; transport
 //! buttons; stem faders and mixer controls. Clicking the overview seeks.
 //!
+//! Tracks load three ways: the shared file browser (mouse: click a folder to open it, a
+//! track to load it on the chosen deck or on A-D with the row's buttons; keyboard, once a
+//! row was clicked: ↑/↓, Enter, Backspace for the parent folder, Escape to let go), a path typed into a deck's file field, or files
+//! dragged from a file manager onto a deck (the vendored egui-baseview passes baseview's
+//! drops to egui as `RawInput::dropped_files`; see `vendor/egui-baseview`).
+//!
 //! It reads the engine status and the deck views from [`Shared`] and changes parameters
 //! through the host (`ParamSetter`), so every move is automatable and undoable in the DAW.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2};
+use egui::{Color32, Key, Pos2, Rect, Sense, Stroke, StrokeKind, Vec2};
 use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{create_egui_editor, EguiNiceSettings, NiceEguiApp, RepaintNotifier};
 use segue_engine::{Command, DeckStatus, Position};
 
+use crate::browser::{self, Listing};
 use crate::control::{deck_name, DeckState, DeckView, Shared};
 use crate::params::{DeckParams, SegueParams, DECKS};
 
@@ -26,6 +34,29 @@ pub struct SegueEditor {
     paths: [String; DECKS],
     /// The deck view's path when `paths` was last synced from it.
     shown: [Option<std::path::PathBuf>; DECKS],
+    browser: Browser,
+    /// A message per deck from the editor itself (a dropped file that is not a track).
+    notes: [Option<String>; DECKS],
+    /// Where each deck was drawn in the last frame (drop targets).
+    deck_rects: [Option<Rect>; DECKS],
+}
+
+/// The file browser's state.
+struct Browser {
+    /// The directory shown (None: not listed yet).
+    listing: Option<Listing>,
+    /// Why the last directory change failed.
+    error: Option<String>,
+    /// Highlighted entry (keyboard), an index into `Listing::entries`.
+    selected: usize,
+    /// The deck a click or Enter loads on.
+    target: usize,
+}
+
+/// What the user asked the browser for in this frame.
+enum BrowserAction {
+    Open(PathBuf),
+    Load(usize, PathBuf),
 }
 
 /// Build the editor for a plugin instance.
@@ -52,8 +83,188 @@ pub fn create(
             gui: None,
             paths,
             shown: Default::default(),
+            browser: Browser {
+                listing: None,
+                error: None,
+                selected: 0,
+                target: 0,
+            },
+            notes: Default::default(),
+            deck_rects: [None; DECKS],
         },
     )
+}
+
+impl Browser {
+    /// List `dir`; on failure keep the current listing and say why.
+    fn open(&mut self, dir: &Path) -> bool {
+        match browser::list_dir(dir) {
+            Ok(l) => {
+                // Coming back up: highlight the folder we came from.
+                self.selected = self
+                    .listing
+                    .as_ref()
+                    .and_then(|old| l.entries().position(|e| *e == old.dir))
+                    .unwrap_or(0);
+                self.listing = Some(l);
+                self.error = None;
+                true
+            }
+            Err(e) => {
+                self.error = Some(format!("cannot open {}: {e}", dir.display()));
+                false
+            }
+        }
+    }
+
+    /// The action for entry `i` (folder: open; file: load on the target deck).
+    fn activate(&self, i: usize) -> Option<BrowserAction> {
+        let l = self.listing.as_ref()?;
+        let path = l.entries().nth(i)?.clone();
+        Some(if i < l.len() - l.files.len() {
+            BrowserAction::Open(path)
+        } else {
+            BrowserAction::Load(self.target, path)
+        })
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui) -> Option<BrowserAction> {
+        let mut action = None;
+        ui.horizontal(|ui| {
+            ui.strong("Browser");
+            ui.label("load on");
+            for d in 0..DECKS {
+                if ui
+                    .selectable_label(self.target == d, format!("{}", deck_name(d)))
+                    .clicked()
+                {
+                    self.target = d;
+                }
+            }
+            let parent = self.listing.as_ref().and_then(|l| l.parent.clone());
+            if ui
+                .add_enabled(parent.is_some(), egui::Button::new("Up"))
+                .clicked()
+            {
+                action = parent.map(BrowserAction::Open);
+            }
+            if ui.button("Refresh").clicked() {
+                action = self
+                    .listing
+                    .as_ref()
+                    .map(|l| BrowserAction::Open(l.dir.clone()));
+            }
+            if let Some(l) = &self.listing {
+                ui.label(l.dir.display().to_string());
+            }
+        });
+        if let Some(e) = &self.error {
+            ui.colored_label(Color32::LIGHT_RED, e);
+        }
+        let Some(l) = &self.listing else {
+            return action;
+        };
+        let n = l.len();
+        // Keyboard: only while the list has the focus (a click on a row gives it; Escape or a
+        // click elsewhere takes it back). While it has it, egui-baseview keeps the keys from
+        // the host, so e.g. Backspace does not also reach the DAW.
+        let list_id = egui::Id::unique("segue-browser-list");
+        let focused = ui.memory(|m| m.has_focus(list_id));
+        if focused {
+            ui.memory_mut(|m| {
+                m.set_focus_lock_filter(
+                    list_id,
+                    egui::EventFilter {
+                        vertical_arrows: true,
+                        ..Default::default()
+                    },
+                )
+            });
+        }
+        let mut keyboard_moved = false;
+        if n > 0 && focused {
+            let (down, up, enter, back) = ui.input(|i| {
+                (
+                    i.key_pressed(Key::ArrowDown),
+                    i.key_pressed(Key::ArrowUp),
+                    i.key_pressed(Key::Enter),
+                    i.key_pressed(Key::Backspace),
+                )
+            });
+            if down {
+                self.selected = (self.selected + 1).min(n - 1);
+            }
+            if up {
+                self.selected = self.selected.saturating_sub(1);
+            }
+            keyboard_moved = down || up;
+            if enter {
+                action = self.activate(self.selected);
+            } else if back {
+                action = l.parent.clone().map(BrowserAction::Open);
+            }
+        }
+        self.selected = self.selected.min(n.saturating_sub(1));
+        let folders = n - l.files.len();
+        let mut clicked = false;
+        let list = egui::ScrollArea::vertical()
+            .id_salt("browser")
+            .max_height(140.0)
+            .auto_shrink([false, true])
+            .show(ui, |ui| {
+                for (i, path) in l.entries().enumerate() {
+                    let name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| path.display().to_string());
+                    let label = if l.parent.as_ref() == Some(path) && i == 0 {
+                        ".. (parent folder)".to_string()
+                    } else if i < folders {
+                        format!("{name}/")
+                    } else {
+                        name
+                    };
+                    ui.horizontal(|ui| {
+                        let r = ui.selectable_label(self.selected == i, label);
+                        if keyboard_moved && self.selected == i {
+                            r.scroll_to_me(None);
+                        }
+                        if r.clicked() {
+                            clicked = true;
+                            self.selected = i;
+                            action = Some(if i < folders {
+                                BrowserAction::Open(path.clone())
+                            } else {
+                                BrowserAction::Load(self.target, path.clone())
+                            });
+                        }
+                        if i >= folders {
+                            for d in 0..DECKS {
+                                if ui.small_button(format!("{}", deck_name(d))).clicked() {
+                                    action = Some(BrowserAction::Load(d, path.clone()));
+                                }
+                            }
+                        }
+                    });
+                }
+                if l.dirs.is_empty() && l.files.is_empty() {
+                    ui.weak("no folders or audio files here");
+                }
+            });
+        // The list as one focusable widget (no click sense: the rows keep their clicks).
+        ui.interact(list.inner_rect, list_id, Sense::focusable_noninteractive());
+        if clicked {
+            ui.memory_mut(|m| m.request_focus(list_id));
+        }
+        action
+    }
+}
+
+/// The deck whose drawn rect contains `pos`.
+fn deck_at(rects: &[Option<Rect>], pos: Pos2) -> Option<usize> {
+    rects
+        .iter()
+        .position(|r| r.is_some_and(|r| r.contains(pos)))
 }
 
 impl NiceEguiApp for SegueEditor {
@@ -64,6 +275,18 @@ impl NiceEguiApp for SegueEditor {
         _frame: &mut nice_plug_egui::Frame,
     ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         self.gui = Some(gui);
+        // The editor is built when the plugin is created, before the host restores a state:
+        // the browser's folder is read from the session each time the window opens.
+        let saved = self
+            .shared
+            .session
+            .read()
+            .ok()
+            .and_then(|s| s.browse_dir.clone());
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        self.browser.listing = None;
+        self.browser
+            .open(&browser::start_dir(saved.as_deref(), home.as_deref()));
         Ok(())
     }
 
@@ -80,6 +303,20 @@ impl NiceEguiApp for SegueEditor {
             .lock()
             .map(|v| v.to_vec())
             .unwrap_or_default();
+        // Files being dragged over the editor, and files dropped on it in this frame.
+        let (hovering, dropped, pointer) = ui.input(|i| {
+            (
+                !i.raw.hovered_files.is_empty(),
+                i.raw
+                    .dropped_files
+                    .iter()
+                    .map(|f| f.path().to_path_buf())
+                    .collect::<Vec<_>>(),
+                i.pointer.latest_pos(),
+            )
+        });
+        let drop_deck = pointer.and_then(|p| deck_at(&self.deck_rects, p));
+        let mut browser_action = None;
         egui::ScrollArea::vertical().show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.heading("Segue");
@@ -101,9 +338,23 @@ impl NiceEguiApp for SegueEditor {
                     format!("Saved session not restored: {e}"),
                 );
             }
+            ui.separator();
+            browser_action = self.browser.ui(ui);
             for (d, view) in views.iter().enumerate() {
                 ui.separator();
-                self.deck_ui(ui, &setter, d, view, &status.decks[d]);
+                let r = ui
+                    .vertical(|ui| self.deck_ui(ui, &setter, d, view, &status.decks[d]))
+                    .response
+                    .rect;
+                self.deck_rects[d] = Some(r);
+                if hovering && drop_deck == Some(d) {
+                    ui.painter().rect_stroke(
+                        r.expand(2.0),
+                        3.0,
+                        Stroke::new(2.0, Color32::from_rgb(255, 200, 60)),
+                        StrokeKind::Outside,
+                    );
+                }
             }
             ui.separator();
             ui.label(
@@ -111,6 +362,38 @@ impl NiceEguiApp for SegueEditor {
                  plans) is not built; this list fills when it is.",
             );
         });
+        if hovering {
+            let target = drop_deck.unwrap_or(self.browser.target);
+            egui::Area::new(egui::Id::unique("segue-drop-hint"))
+                .fixed_pos(pointer.unwrap_or_default() + Vec2::new(12.0, 12.0))
+                .show(ui.ctx(), |ui| {
+                    ui.label(
+                        egui::RichText::new(format!("Drop to load on deck {}", deck_name(target)))
+                            .background_color(Color32::from_black_alpha(200))
+                            .color(Color32::from_rgb(255, 200, 60)),
+                    );
+                });
+        }
+        if !dropped.is_empty() {
+            // Not on a deck (the browser, the header): the browser's deck.
+            let deck = drop_deck.unwrap_or(self.browser.target);
+            for (d, what) in browser::plan_drop(deck, &dropped, DECKS) {
+                match what {
+                    Ok(path) => self.load(d, path),
+                    Err(e) => self.notes[d] = Some(e),
+                }
+            }
+        }
+        match browser_action {
+            Some(BrowserAction::Open(dir)) if self.browser.open(&dir) => self.remember_dir(&dir),
+            Some(BrowserAction::Load(d, path)) => {
+                if let Some(dir) = path.parent() {
+                    self.remember_dir(dir);
+                }
+                self.load(d, path);
+            }
+            Some(BrowserAction::Open(_)) | None => {}
+        }
     }
 }
 
@@ -124,6 +407,27 @@ fn toggle(ui: &mut egui::Ui, setter: &ParamSetter, p: &BoolParam, label: &str) {
 }
 
 impl SegueEditor {
+    /// Load `path` on deck `d` (after checking it is an audio file).
+    fn load(&mut self, d: usize, path: PathBuf) {
+        match browser::check_track(&path) {
+            Ok(()) => {
+                self.notes[d] = None;
+                self.paths[d] = path.display().to_string();
+                self.shared.load(d, path, false);
+            }
+            Err(e) => self.notes[d] = Some(e),
+        }
+    }
+
+    /// Save the browser's directory in the session (it opens there next time).
+    fn remember_dir(&self, dir: &Path) {
+        if let Ok(mut s) = self.shared.session.write() {
+            if s.browse_dir.as_deref() != Some(dir) {
+                s.browse_dir = Some(dir.to_path_buf());
+            }
+        }
+    }
+
     fn deck_ui(
         &mut self,
         ui: &mut egui::Ui,
@@ -181,7 +485,11 @@ impl SegueEditor {
             ui.add(egui::TextEdit::singleline(&mut self.paths[d]).desired_width(520.0));
             if ui.button("Load").clicked() && !self.paths[d].trim().is_empty() {
                 let path = std::path::PathBuf::from(self.paths[d].trim());
+                self.notes[d] = None;
                 self.shared.load(d, path, false);
+            }
+            if let Some(n) = &self.notes[d] {
+                ui.colored_label(Color32::LIGHT_RED, n);
             }
         });
         self.overview(ui, d, view, ds);
@@ -357,4 +665,141 @@ fn cue_colour(i: usize) -> Color32 {
         Color32::from_rgb(230, 90, 190),
     ];
     C[i % 8]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nice_plug_egui::baseview::dpi::PhysicalPosition;
+    use nice_plug_egui::baseview::{DropData, DropEffect, EventStatus, MouseEvent};
+    use nice_plug_egui::drag_drop::apply_drag_event;
+
+    /// One egui frame over `input`: (hovered file count, dropped paths, pointer position),
+    /// read the way the editor reads them.
+    fn frame(
+        ctx: &egui::Context,
+        input: &mut egui::RawInput,
+    ) -> (usize, Vec<PathBuf>, Option<Pos2>) {
+        let mut seen = (0, Vec::new(), None);
+        let mut out = ctx.run_ui(input.take(), |ui| {
+            seen = ui.input(|i| {
+                (
+                    i.raw.hovered_files.len(),
+                    i.raw
+                        .dropped_files
+                        .iter()
+                        .map(|f| f.path().to_path_buf())
+                        .collect(),
+                    i.pointer.latest_pos(),
+                )
+            });
+        });
+        // No renderer here: the font atlas upload is dropped on purpose.
+        out.textures_delta.clear();
+        seen
+    }
+
+    /// The vendored egui-baseview patch: baseview drag events become egui hovered and
+    /// dropped files at the drag position (physical pixels / scale), files are accepted as a
+    /// copy, a drag without files is rejected, and the dropped files last one frame.
+    #[test]
+    fn baseview_drags_reach_egui_as_hovered_then_dropped_files() {
+        let ctx = egui::Context::default();
+        let mut input = egui::RawInput {
+            screen_rect: Some(Rect::from_min_size(Pos2::ZERO, Vec2::new(800.0, 600.0))),
+            ..Default::default()
+        };
+        let files = DropData::Files(vec!["/m/a.wav".into(), "/m/b.flac".into()]);
+        let entered = MouseEvent::DragEntered {
+            position: PhysicalPosition::new(300.0, 200.0),
+            modifiers: Default::default(),
+            data: files.clone(),
+        };
+        let (pos, status) = apply_drag_event(&entered, 2.0, &mut input).unwrap();
+        assert_eq!(pos, Some(Pos2::new(150.0, 100.0)));
+        assert_eq!(status, EventStatus::AcceptDrop(DropEffect::Copy));
+        assert_eq!(
+            frame(&ctx, &mut input),
+            (2, vec![], Some(Pos2::new(150.0, 100.0)))
+        );
+        // Hovering lasts across frames until the drop.
+        assert_eq!(frame(&ctx, &mut input).0, 2);
+        let dropped = MouseEvent::DragDropped {
+            position: PhysicalPosition::new(100.0, 500.0),
+            modifiers: Default::default(),
+            data: files,
+        };
+        apply_drag_event(&dropped, 2.0, &mut input).unwrap();
+        let (hovered, paths, pointer) = frame(&ctx, &mut input);
+        assert_eq!(hovered, 0);
+        assert_eq!(
+            paths,
+            [PathBuf::from("/m/a.wav"), PathBuf::from("/m/b.flac")]
+        );
+        assert_eq!(pointer, Some(Pos2::new(50.0, 250.0)));
+        let rects = [
+            Some(Rect::from_min_size(
+                Pos2::new(0.0, 0.0),
+                Vec2::new(800.0, 200.0),
+            )),
+            Some(Rect::from_min_size(
+                Pos2::new(0.0, 200.0),
+                Vec2::new(800.0, 200.0),
+            )),
+            None,
+            None,
+        ];
+        assert_eq!(
+            deck_at(&rects, pointer.unwrap()),
+            Some(1),
+            "dropped on deck B"
+        );
+        assert!(
+            frame(&ctx, &mut input).1.is_empty(),
+            "a drop lasts one frame"
+        );
+        // No files (e.g. dragged text): rejected; leaving clears the hover.
+        let text = MouseEvent::DragMoved {
+            position: PhysicalPosition::new(1.0, 1.0),
+            modifiers: Default::default(),
+            data: DropData::None,
+        };
+        assert_eq!(
+            apply_drag_event(&text, 1.0, &mut input).unwrap().1,
+            EventStatus::Ignored
+        );
+        input.hovered_files.push(egui::HoveredFile::default());
+        assert_eq!(
+            apply_drag_event(&MouseEvent::DragLeft, 1.0, &mut input)
+                .unwrap()
+                .0,
+            None
+        );
+        assert!(input.hovered_files.is_empty());
+        assert!(apply_drag_event(&MouseEvent::CursorLeft, 1.0, &mut input).is_none());
+    }
+
+    #[test]
+    fn a_drop_goes_to_the_deck_under_the_pointer() {
+        let r = |y: f32| {
+            Some(Rect::from_min_size(
+                Pos2::new(0.0, y),
+                Vec2::new(100.0, 50.0),
+            ))
+        };
+        let rects = [r(0.0), r(60.0), None, r(180.0)];
+        assert_eq!(deck_at(&rects, Pos2::new(10.0, 10.0)), Some(0));
+        assert_eq!(deck_at(&rects, Pos2::new(10.0, 70.0)), Some(1));
+        assert_eq!(
+            deck_at(&rects, Pos2::new(10.0, 130.0)),
+            None,
+            "deck C not drawn"
+        );
+        assert_eq!(deck_at(&rects, Pos2::new(10.0, 200.0)), Some(3));
+        assert_eq!(
+            deck_at(&rects, Pos2::new(150.0, 10.0)),
+            None,
+            "right of the decks"
+        );
+    }
 }

@@ -5,7 +5,9 @@
 //! analysis logic of its own.
 //!
 //! * Audio: four decks; main stereo out = the master bus, auxiliary stereo out "Cue" = the
-//!   headphone bus.
+//!   headphone bus. A second audio-port layout adds one stereo aux out per deck ("Deck A" ..
+//!   "Deck D", pre-fader: after trim, EQ, filter and stems) for mixing in the DAW; the first
+//!   layout stays the default so saved projects open as before.
 //! * Parameters (`params.rs`): stable string IDs, sample-accurate automation; each change
 //!   becomes one engine command at its frame.
 //! * Host sync (`sync.rs`): with "Follow host" on and a host that reports a tempo, decks with
@@ -26,9 +28,10 @@ use std::thread::JoinHandle;
 use nice_plug::midi::{Channel, Key};
 use nice_plug::prelude::*;
 use segue_engine::{
-    Command, Engine, EngineConfig, EngineHandle, EqBand, Outputs, Stem, SAMPLE_RATES,
+    Command, DeckTap, Engine, EngineConfig, EngineHandle, EqBand, Outputs, Stem, SAMPLE_RATES,
 };
 
+mod browser;
 mod control;
 mod editor;
 mod midi;
@@ -36,6 +39,7 @@ mod params;
 mod session;
 mod sync;
 
+pub use browser::{list_dir, Listing, AUDIO_EXTENSIONS};
 pub use control::{DeckState, DeckView, Shared};
 pub use midi::{MidiMapping, MidiTable, NoteAction};
 pub use params::{Control, SegueParams, DECKS};
@@ -154,19 +158,39 @@ impl Plugin for Segue {
     const EMAIL: &'static str = "segue@invalid";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
 
-    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[AudioIOLayout {
-        main_input_channels: None,
-        main_output_channels: NonZeroU32::new(2),
-        aux_input_ports: &[],
-        aux_output_ports: &[new_nonzero_u32(2)],
-        names: PortNames {
-            layout: Some("Master + cue"),
-            main_input: None,
-            main_output: Some("Master"),
-            aux_inputs: &[],
-            aux_outputs: &["Cue"],
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
+        // The default (first): what existing sessions were saved with.
+        AudioIOLayout {
+            main_input_channels: None,
+            main_output_channels: NonZeroU32::new(2),
+            aux_input_ports: &[],
+            aux_output_ports: &[new_nonzero_u32(2)],
+            names: PortNames {
+                layout: Some("Master + cue"),
+                // nice-plug-core 0.4.2's `main_output_name` reads `main_input` (a bug): the
+                // main output's name goes here. There is no main input to name.
+                main_input: Some("Master"),
+                main_output: Some("Master"),
+                aux_inputs: &[],
+                aux_outputs: &["Cue"],
+            },
         },
-    }];
+        // Plus one stereo output per deck, pre-fader.
+        AudioIOLayout {
+            main_input_channels: None,
+            main_output_channels: NonZeroU32::new(2),
+            aux_input_ports: &[],
+            aux_output_ports: &[new_nonzero_u32(2); 1 + DECKS],
+            names: PortNames {
+                layout: Some("Master + cue + decks"),
+                // See above: the main output's name.
+                main_input: Some("Master"),
+                main_output: Some("Master"),
+                aux_inputs: &[],
+                aux_outputs: &["Cue", "Deck A", "Deck B", "Deck C", "Deck D"],
+            },
+        },
+    ];
 
     const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
     const SAMPLE_ACCURATE_AUTOMATION: bool = true;
@@ -404,29 +428,15 @@ impl Plugin for Segue {
         }
 
         // 6. Render.
-        let (main, cue) = (buffer.as_slice(), aux.outputs.get_mut(0));
-        let mut cue = cue;
-        let cue_slice = cue.as_mut().map(|b| b.as_slice());
-        match (main, cue_slice) {
-            ([ml, mr, ..], Some([cl, cr, ..])) => {
-                let mut out = Outputs {
-                    master: [&mut **ml, &mut **mr],
-                    cue: [&mut **cl, &mut **cr],
-                };
-                audio.engine.process(&mut out, frames);
-                apply_bypass(
-                    p.bypass.value(),
-                    &mut self.bypass_gain,
-                    self.bypass_step,
-                    [&mut **ml, &mut **mr, &mut **cl, &mut **cr],
-                );
-            }
-            (main, _) => {
-                for ch in main.iter_mut() {
-                    ch.fill(0.0);
-                }
-            }
-        }
+        render(
+            &mut audio.engine,
+            buffer.as_slice(),
+            aux.outputs,
+            frames,
+            p.bypass.value(),
+            &mut self.bypass_gain,
+            self.bypass_step,
+        );
         self.ends.status.write(audio.handle.status());
         self.audio = Some(audio);
         ProcessStatus::Normal
@@ -475,24 +485,90 @@ impl Segue {
     }
 }
 
+/// Render the block into the layout's outputs: master (main), cue (first aux) and, with
+/// the per-deck layout, each deck pre-fader (aux 2..); then the bypass ramp over all of
+/// them. No allocation: the buffers are borrowed into fixed arrays.
+fn render(
+    engine: &mut Engine,
+    main: &mut [&mut [f32]],
+    aux: &mut [Buffer],
+    frames: usize,
+    bypass: bool,
+    gain: &mut f32,
+    step: f32,
+) {
+    let (cue, decks) = match aux.split_first_mut() {
+        Some((cue, decks)) => (cue.as_slice(), decks),
+        None => (&mut [][..], &mut [][..]),
+    };
+    if main.len() < 2 || cue.len() < 2 {
+        for ch in main.iter_mut() {
+            ch.fill(0.0);
+        }
+        return;
+    }
+    let ([ml, mr, ..], [cl, cr, ..]) = (main, cue) else {
+        return;
+    };
+    let mut out = Outputs {
+        master: [&mut **ml, &mut **mr],
+        cue: [&mut **cl, &mut **cr],
+    };
+    if let [a, b, c, d, ..] = decks {
+        if let ([al, ar, ..], [bl, br, ..], [cl2, cr2, ..], [dl, dr, ..]) =
+            (a.as_slice(), b.as_slice(), c.as_slice(), d.as_slice())
+        {
+            let mut outs = [
+                [&mut **al, &mut **ar],
+                [&mut **bl, &mut **br],
+                [&mut **cl2, &mut **cr2],
+                [&mut **dl, &mut **dr],
+            ];
+            engine.process_with_decks(&mut out, &mut outs, DeckTap::PreFader, frames);
+            let [[al, ar], [bl, br], [cl2, cr2], [dl, dr]] = outs;
+            let Outputs {
+                master: [ml, mr],
+                cue: [cl, cr],
+            } = out;
+            apply_bypass(
+                bypass,
+                gain,
+                step,
+                [ml, mr, cl, cr, al, ar, bl, br, cl2, cr2, dl, dr],
+            );
+            return;
+        }
+    }
+    engine.process(&mut out, frames);
+    let Outputs {
+        master: [ml, mr],
+        cue: [cl, cr],
+    } = out;
+    apply_bypass(bypass, gain, step, [ml, mr, cl, cr]);
+}
+
 /// Fade the outputs out (bypass on) or in over 10 ms.
-fn apply_bypass(bypass: bool, gain: &mut f32, step: f32, channels: [&mut [f32]; 4]) {
+fn apply_bypass<const N: usize>(
+    bypass: bool,
+    gain: &mut f32,
+    step: f32,
+    channels: [&mut [f32]; N],
+) {
     let target = if bypass { 0.0 } else { 1.0 };
     if *gain == target && target == 1.0 {
         return;
     }
-    let n = channels[0].len();
-    let [a, b, c, d] = channels;
+    let n = channels.iter().map(|c| c.len()).min().unwrap_or(0);
+    let mut channels = channels;
     for i in 0..n {
         *gain = if target > *gain {
             (*gain + step).min(1.0)
         } else {
             (*gain - step).max(0.0)
         };
-        a[i] *= *gain;
-        b[i] *= *gain;
-        c[i] *= *gain;
-        d[i] *= *gain;
+        for ch in channels.iter_mut() {
+            ch[i] *= *gain;
+        }
     }
 }
 

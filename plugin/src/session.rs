@@ -49,6 +49,8 @@ pub struct Session {
     pub decks: [DeckSession; DECKS],
     /// MIDI notes and CCs → deck actions and controls.
     pub midi: MidiMapping,
+    /// The editor's file browser: the directory it was last in (it opens there).
+    pub browse_dir: Option<PathBuf>,
     /// Why the last loaded document was not applied (not saved).
     pub load_error: Option<String>,
 }
@@ -59,6 +61,9 @@ struct SessionDoc {
     version: u32,
     decks: [DeckSession; DECKS],
     midi: MidiMapping,
+    /// Optional (absent in documents written before the browser existed): no migration.
+    #[serde(default)]
+    browse_dir: Option<PathBuf>,
 }
 
 impl From<Session> for SessionDoc {
@@ -67,6 +72,7 @@ impl From<Session> for SessionDoc {
             version: SESSION_VERSION,
             decks: s.decks,
             midi: s.midi,
+            browse_dir: s.browse_dir,
         }
     }
 }
@@ -79,6 +85,7 @@ impl From<Value> for Session {
             Ok(doc) => Session {
                 decks: doc.decks,
                 midi: doc.midi,
+                browse_dir: doc.browse_dir,
                 load_error: None,
             },
             Err(e) => Session {
@@ -159,9 +166,21 @@ mod tests {
         s.decks[1].track = Some("/music/a.flac".into());
         s.decks[1].hot_cues[3] = Some(12.5);
         s.decks[1].cue_point = Some(1.0);
+        s.browse_dir = Some("/music/techno".into());
         let json = serde_json::to_string(&s).unwrap();
         assert!(json.contains("\"version\":1"));
         let back: Session = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn a_document_without_browse_dir_still_loads() {
+        let mut s = Session::default();
+        s.decks[0].track = Some("/music/b.wav".into());
+        let mut v = serde_json::to_value(&s).unwrap();
+        v.as_object_mut().unwrap().remove("browse_dir");
+        let back: Session = serde_json::from_value(v).unwrap();
+        assert_eq!(back.load_error, None);
         assert_eq!(back, s);
     }
 

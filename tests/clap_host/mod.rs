@@ -19,6 +19,8 @@ use std::thread::ThreadId;
 
 use clap_sys::entry::clap_plugin_entry;
 use clap_sys::events::*;
+use clap_sys::ext::audio_ports::*;
+use clap_sys::ext::audio_ports_config::*;
 use clap_sys::ext::gui::*;
 use clap_sys::ext::latency::*;
 use clap_sys::ext::log::*;
@@ -358,6 +360,30 @@ pub fn param_hash(id: &str) -> u32 {
     hash & !(1 << 31)
 }
 
+/// An audio-ports configuration the plugin offers (`clap_plugin_audio_ports_config`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortsConfig {
+    /// Config id (what `select` takes).
+    pub id: u32,
+    /// Display name.
+    pub name: String,
+    /// Output ports, the main one included.
+    pub outputs: u32,
+    /// Channels of the main output.
+    pub main_channels: u32,
+}
+
+/// An output port of the selected configuration (`clap_plugin_audio_ports`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortInfo {
+    /// Display name.
+    pub name: String,
+    /// Channels.
+    pub channels: u32,
+    /// The main port.
+    pub main: bool,
+}
+
 /// One plugin instance (main-thread end).
 pub struct Instance {
     plugin: *const clap_plugin,
@@ -414,6 +440,57 @@ impl Instance {
         (!ext.is_null()).then(|| unsafe { (*ext).get.unwrap()(self.plugin) })
     }
 
+    /// The audio-ports configurations the plugin offers.
+    pub fn ports_configs(&self) -> Vec<PortsConfig> {
+        let ext: *const clap_plugin_audio_ports_config = self.ext(CLAP_EXT_AUDIO_PORTS_CONFIG);
+        assert!(!ext.is_null(), "no audio-ports-config extension");
+        // SAFETY: main-thread calls; the config struct is plain data the plugin fills.
+        unsafe {
+            let n = (*ext).count.unwrap()(self.plugin);
+            (0..n)
+                .map(|i| {
+                    let mut c: clap_audio_ports_config = std::mem::zeroed();
+                    assert!((*ext).get.unwrap()(self.plugin, i, &mut c));
+                    PortsConfig {
+                        id: c.id,
+                        name: CStr::from_ptr(c.name.as_ptr()).to_string_lossy().into(),
+                        outputs: c.output_port_count,
+                        main_channels: c.main_output_channel_count,
+                    }
+                })
+                .collect()
+        }
+    }
+
+    /// Select audio-ports configuration `id` (while inactive, as CLAP requires).
+    pub fn select_ports_config(&self, id: u32) -> bool {
+        assert!(!self.active, "select a ports config before activating");
+        let ext: *const clap_plugin_audio_ports_config = self.ext(CLAP_EXT_AUDIO_PORTS_CONFIG);
+        // SAFETY: main-thread call on an inactive plugin.
+        unsafe { (*ext).select.unwrap()(self.plugin, id) }
+    }
+
+    /// The output ports of the selected configuration.
+    pub fn output_ports(&self) -> Vec<PortInfo> {
+        let ext: *const clap_plugin_audio_ports = self.ext(CLAP_EXT_AUDIO_PORTS);
+        assert!(!ext.is_null(), "no audio-ports extension");
+        // SAFETY: main-thread calls; the info struct is plain data the plugin fills.
+        unsafe {
+            let n = (*ext).count.unwrap()(self.plugin, false);
+            (0..n)
+                .map(|i| {
+                    let mut info: clap_audio_port_info = std::mem::zeroed();
+                    assert!((*ext).get.unwrap()(self.plugin, i, false, &mut info));
+                    PortInfo {
+                        name: CStr::from_ptr(info.name.as_ptr()).to_string_lossy().into(),
+                        channels: info.channel_count,
+                        main: info.flags & CLAP_AUDIO_PORT_IS_MAIN != 0,
+                    }
+                })
+                .collect()
+        }
+    }
+
     /// Activate at `rate` for blocks of 1..=`max_block` frames.
     pub fn activate(&mut self, rate: f64, max_block: u32) -> bool {
         // SAFETY: main-thread call.
@@ -431,11 +508,18 @@ impl Instance {
         }
     }
 
-    /// The audio-thread end for blocks up to `max_block` frames.
+    /// The audio-thread end for blocks up to `max_block` frames, with the default layout's
+    /// two stereo outputs (master, cue).
     pub fn processor(&self, max_block: usize) -> Processor {
+        self.processor_with_ports(max_block, 2)
+    }
+
+    /// The audio-thread end with `ports` stereo output ports (the selected configuration's
+    /// count: see [`Instance::output_ports`]).
+    pub fn processor_with_ports(&self, max_block: usize, ports: usize) -> Processor {
         Processor {
             plugin: self.plugin,
-            out: (0..4).map(|_| vec![0.0; max_block]).collect(),
+            out: (0..2 * ports).map(|_| vec![0.0; max_block]).collect(),
             started: false,
             steady: 0,
         }
@@ -684,7 +768,8 @@ pub struct Transport {
 /// The audio-thread end of an [`Instance`].
 pub struct Processor {
     plugin: *const clap_plugin,
-    /// Master L, R, cue L, R of the last block.
+    /// The last block, two channels per output port: master L, R, cue L, R (then each
+    /// further port's L, R).
     pub out: Vec<Vec<f32>>,
     started: bool,
     steady: i64,
@@ -723,23 +808,16 @@ impl Processor {
             ch[..frames].fill(f32::NAN);
         }
         let mut ptrs: Vec<*mut f32> = self.out.iter_mut().map(|c| c.as_mut_ptr()).collect();
-        let mut buffers = [
-            clap_sys::audio_buffer::clap_audio_buffer {
-                data32: ptrs.as_mut_ptr(),
+        let mut buffers: Vec<clap_sys::audio_buffer::clap_audio_buffer> = (0..ptrs.len() / 2)
+            .map(|port| clap_sys::audio_buffer::clap_audio_buffer {
+                // SAFETY: ptrs has two entries per port.
+                data32: unsafe { ptrs.as_mut_ptr().add(2 * port) },
                 data64: std::ptr::null_mut(),
                 channel_count: 2,
                 latency: 0,
                 constant_mask: 0,
-            },
-            clap_sys::audio_buffer::clap_audio_buffer {
-                // SAFETY: ptrs has four entries.
-                data32: unsafe { ptrs.as_mut_ptr().add(2) },
-                data64: std::ptr::null_mut(),
-                channel_count: 2,
-                latency: 0,
-                constant_mask: 0,
-            },
-        ];
+            })
+            .collect();
         let tr = transport.map(|t| clap_event_transport {
             header: header(size_of::<clap_event_transport>(), 0, CLAP_EVENT_TRANSPORT),
             flags: CLAP_TRANSPORT_HAS_TEMPO
@@ -770,7 +848,7 @@ impl Processor {
             audio_inputs: std::ptr::null(),
             audio_outputs: buffers.as_mut_ptr(),
             audio_inputs_count: 0,
-            audio_outputs_count: 2,
+            audio_outputs_count: buffers.len() as u32,
             in_events: &in_events,
             out_events: &out_events,
         };
