@@ -37,7 +37,14 @@ impl AlsaBackend {
                 d.description()
                     .map(|desc| desc.name() == device)
                     .unwrap_or(false)
-                    || d.id().map(|id| id.to_string() == device).unwrap_or(false)
+                    || d.id()
+                        .map(|id| {
+                            // cpal names ALSA devices `alsa:<pcm>`: "hw:0" and "alsa:hw:0"
+                            // both find the same one.
+                            let id = id.to_string();
+                            id == device || id.strip_prefix("alsa:") == Some(device)
+                        })
+                        .unwrap_or(false)
             })
         }
         .ok_or_else(|| err(&format!("no ALSA output device {device:?}")))?;
