@@ -205,6 +205,16 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// Load `a` on deck 1 and `b` on deck 2 and wait until both are loaded.
+    fn load_two(&self, a: &Path, b: &Path) {
+        self.send("/segue/deck/1/load", vec![s(a.to_str().unwrap())]);
+        self.send("/segue/deck/2/load", vec![s(b.to_str().unwrap())]);
+        self.wait_deck(1, "loaded", |a| int(&a[0]) == 1, 30);
+        self.wait_deck(2, "loaded", |a| int(&a[0]) == 1, 30);
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -584,6 +594,23 @@ fn jackd_or_skip_with_period(name: &str, period: u32) -> Option<Jackd> {
     Jackd::start_with_period(name, period)
 }
 
+/// `segue serve --backend jack` on `server` with `decks` decks, music from `dir/music`,
+/// and `extra` flags.
+fn jack_daemon(dir: &Path, server: &str, decks: usize, extra: &[&str]) -> Daemon {
+    let music = dir.join("music");
+    let decks = decks.to_string();
+    let mut args = vec![
+        "--backend",
+        "jack",
+        "--music-root",
+        music.to_str().unwrap(),
+        "--decks",
+        &decks,
+    ];
+    args.extend_from_slice(extra);
+    Daemon::start(dir, &args, &[("JACK_DEFAULT_SERVER", server)])
+}
+
 type CaptureFn = Box<dyn FnMut(&jack::Client, &jack::ProcessScope) -> jack::Control + Send>;
 
 /// A JACK client recording some of segue's output ports.
@@ -718,23 +745,17 @@ fn jack_end_to_end_mix_storm_and_server_restart() {
     let music = dir.join("music");
     let (path_a, track_a) = demo_track(&music, "jack-a-120", 120.0, 0);
     let (path_b, track_b) = demo_track_styled(&music, "jack-b-87", 87.0, 5, Style::HalfTime);
-    let env = [("JACK_DEFAULT_SERVER", server.as_str())];
-    let d = Daemon::start(
+    let d = jack_daemon(
         &dir,
+        &server,
+        2,
         &[
-            "--backend",
-            "jack",
-            "--music-root",
-            music.to_str().unwrap(),
-            "--decks",
-            "2",
             "--mapping",
             concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/controllers/mappings/example.toml"
             ),
         ],
-        &env,
     );
     let capture = Capture::start("segue:master_L");
     // MIDI over JACK MIDI moves a fader: CC 0x13 on channel 1 is deck 1's volume in the
@@ -775,10 +796,7 @@ fn jack_end_to_end_mix_storm_and_server_restart() {
         d.send("/segue/deck/1/volume", vec![OscType::Float(1.0)]);
         d.wait_deck(1, "volume back to 1", |a| float(&a[8]) > 0.99, 10);
     }
-    d.send("/segue/deck/1/load", vec![s(path_a.to_str().unwrap())]);
-    d.send("/segue/deck/2/load", vec![s(path_b.to_str().unwrap())]);
-    d.wait_deck(1, "loaded", |a| int(&a[0]) == 1, 30);
-    d.wait_deck(2, "loaded", |a| int(&a[0]) == 1, 30);
+    d.load_two(&path_a, &path_b);
     d.send("/segue/deck/1/xfader", vec![s("a")]);
     d.send("/segue/deck/2/xfader", vec![s("b")]);
     d.send("/segue/mixer/crossfader", vec![OscType::Float(-1.0)]);
@@ -996,27 +1014,9 @@ fn jack_deck_outputs_carry_each_deck_pre_fader() {
     let music = dir.join("music");
     let (path_a, track_a) = demo_track(&music, "decks-a-120", 120.0, 0);
     let (path_b, track_b) = demo_track_styled(&music, "decks-b-87", 87.0, 5, Style::HalfTime);
-    let env = [("JACK_DEFAULT_SERVER", server.as_str())];
-    let d = Daemon::start(
-        &dir,
-        &[
-            "--backend",
-            "jack",
-            "--music-root",
-            music.to_str().unwrap(),
-            "--decks",
-            "2",
-            "--deck-outputs",
-            "--deck-tap",
-            "pre",
-        ],
-        &env,
-    );
+    let d = jack_daemon(&dir, &server, 2, &["--deck-outputs", "--deck-tap", "pre"]);
     let capture = Capture::start_all(&["segue:deck1_L", "segue:deck2_L", "segue:master_L"]);
-    d.send("/segue/deck/1/load", vec![s(path_a.to_str().unwrap())]);
-    d.send("/segue/deck/2/load", vec![s(path_b.to_str().unwrap())]);
-    d.wait_deck(1, "loaded", |a| int(&a[0]) == 1, 30);
-    d.wait_deck(2, "loaded", |a| int(&a[0]) == 1, 30);
+    d.load_two(&path_a, &path_b);
     d.send("/segue/deck/1/xfader", vec![s("a")]);
     d.send("/segue/deck/2/xfader", vec![s("b")]);
     d.send("/segue/mixer/crossfader", vec![OscType::Float(-1.0)]);
@@ -1071,19 +1071,7 @@ fn jack_midi_clock_follows_the_playing_deck() {
     let dir = tmp("jack-clock");
     let music = dir.join("music");
     let (path, _) = demo_track(&music, "clock-125", 125.0, 7);
-    let env = [("JACK_DEFAULT_SERVER", server.as_str())];
-    let d = Daemon::start(
-        &dir,
-        &[
-            "--backend",
-            "jack",
-            "--music-root",
-            music.to_str().unwrap(),
-            "--decks",
-            "1",
-        ],
-        &env,
-    );
+    let d = jack_daemon(&dir, &server, 1, &[]);
     // The reader: (absolute JACK frame, byte) for every message on its input, and
     // (frame, 0x00) where JACK's frame time jumps (the dummy driver woke late and skipped
     // cycles: an xrun of the server, during which no client, segue included, ran).
@@ -1267,23 +1255,8 @@ fn jack_control_storm_causes_no_xrun() {
         demo::write_track(&music, &demo::synthesize(&spec, 48_000)).unwrap()
     };
     let (path_a, path_b) = (long("storm-a-120", 120.0, 0), long("storm-b-124", 124.0, 7));
-    let env = [("JACK_DEFAULT_SERVER", server.as_str())];
-    let d = Daemon::start(
-        &dir,
-        &[
-            "--backend",
-            "jack",
-            "--music-root",
-            music.to_str().unwrap(),
-            "--decks",
-            "2",
-        ],
-        &env,
-    );
-    d.send("/segue/deck/1/load", vec![s(path_a.to_str().unwrap())]);
-    d.send("/segue/deck/2/load", vec![s(path_b.to_str().unwrap())]);
-    d.wait_deck(1, "loaded", |a| int(&a[0]) == 1, 30);
-    d.wait_deck(2, "loaded", |a| int(&a[0]) == 1, 30);
+    let d = jack_daemon(&dir, &server, 2, &[]);
+    d.load_two(&path_a, &path_b);
     d.send("/segue/deck/1/keylock", vec![OscType::Int(1)]);
     d.send("/segue/deck/1/play", vec![OscType::Int(1)]);
     d.send("/segue/deck/2/play", vec![OscType::Int(1)]);

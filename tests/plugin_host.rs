@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use clap_host::{
     param_hash, process_ok, session_of, state_json, with_session, Event, Library, PortInfo,
-    Transport,
+    Processor, Transport,
 };
 use segue_engine::{Command, DeckTap, Engine, EngineConfig, Outputs};
 use segue_models::demo::{self, DemoSpec, SectionLabel, Style};
@@ -106,6 +106,47 @@ fn check_clean(block: &[Vec<f32>], frames: usize) {
     }
 }
 
+/// Process blocks of the sizes `next` gives (`events` in the first) until `want`
+/// interleaved samples of the output channels `(l, r)` are collected, counted from their
+/// first non-silent frame (the track decodes on the loader thread first); every block is
+/// checked clean, and `each` sees the outputs of every block once sound has started.
+fn collect_sound(
+    proc: &mut Processor,
+    next: &mut impl FnMut() -> usize,
+    mut events: Vec<Event>,
+    (l, r): (usize, usize),
+    want: usize,
+    what: &str,
+    mut each: impl FnMut(&[Vec<f32>], usize),
+) -> Vec<f32> {
+    let mut out = Vec::with_capacity(want);
+    let start = Instant::now();
+    while out.len() < want {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "{what} never played"
+        );
+        let n = next();
+        assert!(process_ok(proc.process(n, &events, None)));
+        events.clear();
+        check_clean(&proc.out, n);
+        for i in 0..n {
+            let (a, b) = (proc.out[l][i], proc.out[r][i]);
+            if out.is_empty() && a == 0.0 && b == 0.0 {
+                continue;
+            }
+            out.push(a);
+            out.push(b);
+        }
+        if out.is_empty() {
+            std::thread::sleep(Duration::from_millis(2));
+        } else {
+            each(&proc.out, n);
+        }
+    }
+    out
+}
+
 /// Load `track` on deck A through the saved state, activate at `rate`, process from an
 /// audio thread: silent blocks first (no play), then play and collect `secs` of the master
 /// from the first non-silent frame (interleaved L R).
@@ -132,31 +173,15 @@ fn play_through_host(rate: u32, track: &Path, seed: u64, secs: f64) -> Vec<f32> 
                 );
                 done += n;
             }
-            let mut events = vec![on("play_1", 0, true)];
-            let mut out = Vec::with_capacity(want);
-            let start = Instant::now();
-            while out.len() < want {
-                assert!(
-                    start.elapsed() < Duration::from_secs(120),
-                    "the track never played"
-                );
-                let n = next();
-                assert!(process_ok(proc.process(n, &events, None)));
-                events.clear();
-                check_clean(&proc.out, n);
-                for i in 0..n {
-                    let (l, r) = (proc.out[0][i], proc.out[1][i]);
-                    if out.is_empty() && l == 0.0 && r == 0.0 {
-                        continue;
-                    }
-                    out.push(l);
-                    out.push(r);
-                }
-                if out.is_empty() {
-                    // The track is still decoding on the loader thread.
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-            }
+            let mut out = collect_sound(
+                &mut proc,
+                &mut next,
+                vec![on("play_1", 0, true)],
+                (0, 1),
+                want,
+                "the track",
+                |_, _| {},
+            );
             proc.stop();
             out.truncate(want);
             out
@@ -399,35 +424,21 @@ fn per_deck_outputs_carry_each_deck_pre_fader() {
                 done += n;
             }
             events.push(on("play_2", 0, true));
-            let mut out = Vec::with_capacity(want);
             // Peak per channel (master L R, cue L R, decks A..D L R) while collecting.
             let mut peaks = vec![0f32; proc.out.len()];
-            let start = Instant::now();
-            while out.len() < want {
-                assert!(
-                    start.elapsed() < Duration::from_secs(120),
-                    "deck B never played"
-                );
-                let n = next();
-                assert!(process_ok(proc.process(n, &events, None)));
-                events.clear();
-                check_clean(&proc.out, n);
-                for i in 0..n {
-                    let (l, r) = (proc.out[6][i], proc.out[7][i]);
-                    if out.is_empty() && l == 0.0 && r == 0.0 {
-                        continue;
-                    }
-                    out.push(l);
-                    out.push(r);
-                }
-                if out.is_empty() {
-                    std::thread::sleep(Duration::from_millis(2));
-                } else {
-                    for (p, ch) in peaks.iter_mut().zip(&proc.out) {
+            let mut out = collect_sound(
+                &mut proc,
+                &mut next,
+                events,
+                (6, 7),
+                want,
+                "deck B",
+                |block, n| {
+                    for (p, ch) in peaks.iter_mut().zip(block) {
                         *p = ch[..n].iter().fold(*p, |m, s| m.max(s.abs()));
                     }
-                }
-            }
+                },
+            );
             proc.stop();
             out.truncate(want);
             (out, peaks)

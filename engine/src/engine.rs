@@ -454,12 +454,7 @@ impl Engine {
                         DeckTap::PostFader => g,
                     };
                     for ch in 0..2 {
-                        let v = f[ch] * t;
-                        o[ch][at + j] = if v.is_finite() {
-                            v.clamp(-1.0, 1.0)
-                        } else {
-                            0.0
-                        };
+                        o[ch][at + j] = sane(f[ch] * t, -1.0, 1.0, 0.0);
                     }
                 }
                 if d.pfl {
@@ -475,11 +470,7 @@ impl Engine {
             let hg = self.headphone_gain.next();
             for ch in 0..2 {
                 let h = (c[ch] + (o[ch] - c[ch]) * mix) * hg;
-                out.cue[ch][at + j] = if h.is_finite() {
-                    h.clamp(-1.0, 1.0)
-                } else {
-                    0.0
-                };
+                out.cue[ch][at + j] = sane(h, -1.0, 1.0, 0.0);
             }
             self.master_peak = self.master_peak.max(o[0].abs()).max(o[1].abs());
             self.master_sq += 0.5 * (o[0] as f64 * o[0] as f64 + o[1] as f64 * o[1] as f64);

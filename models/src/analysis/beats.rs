@@ -98,16 +98,8 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
     {
         return Rhythm::none();
     }
-    let clean;
-    let mono = if mono.iter().all(|v| v.is_finite()) {
-        mono
-    } else {
-        clean = mono
-            .iter()
-            .map(|&v| if v.is_finite() { v } else { 0.0 })
-            .collect::<Vec<f32>>();
-        &clean
-    };
+    let clean = super::finite_samples(mono);
+    let mono: &[f32] = &clean;
     // Onsets from a copy at 16-32 kHz (10 ms hop, 23 ms window), chroma from one at 8-16 kHz
     // (50 ms hop, 93 ms window): everything rhythm needs lies below 8 kHz and 1.5 kHz.
     let (onset_audio, onset_rate) = decimate(mono, sample_rate, 16_000);

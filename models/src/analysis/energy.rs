@@ -77,10 +77,7 @@ pub fn energy_curve(mono: &[f32], sample_rate: u32, hop_secs: f64) -> Vec<f32> {
     if mono.is_empty() || sample_rate == 0 {
         return Vec::new();
     }
-    let clean: Vec<f32> = mono
-        .iter()
-        .map(|&v| if v.is_finite() { v } else { 0.0 })
-        .collect();
+    let clean = super::finite_samples(mono);
     let fft_size = fft_size_for(sample_rate);
     let spec = Spectrogram::compute(&clean, sample_rate, fft_size, fft_size / 2);
     energy_curve_of(&spec, mono.len() as f64 / sample_rate as f64, hop_secs)

@@ -92,15 +92,7 @@ pub fn chromagram(mono: &[f32], sample_rate: u32) -> Option<[f64; 12]> {
     if sample_rate < 8_000 || (mono.len() as f64) < MIN_SECS * sample_rate as f64 {
         return None;
     }
-    // The pipeline hands over clean samples; copy only when there is something to clean.
-    let clean: std::borrow::Cow<[f32]> = if mono.iter().all(|v| v.is_finite()) {
-        mono.into()
-    } else {
-        mono.iter()
-            .map(|&v| if v.is_finite() { v } else { 0.0 })
-            .collect::<Vec<f32>>()
-            .into()
-    };
+    let clean = super::finite_samples(mono);
     if !clean.iter().any(|v| v.abs() > 1e-6) {
         return None;
     }

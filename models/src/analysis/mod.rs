@@ -1,8 +1,8 @@
 //! Musical analysis of a track ("Musical DNA"): tempo and beatgrid, downbeats, key,
 //! loudness, energy, structure, cue points and feature vectors.
 //!
-//! Work in progress (issue #4): the stages land one file each, all working on one shared
-//! [`Spectrogram`] of the track, and [`Analysis`] is the record they fill.
+//! One stage per file, energy, structure and DNA sharing one [`Spectrogram`] of the
+//! track; [`Analysis`] is the record they fill (`pipeline.rs` wires them).
 
 pub mod beats;
 pub mod cues;
@@ -20,6 +20,19 @@ use serde::{Deserialize, Serialize};
 
 pub use pipeline::{analyze, analyze_file, ANALYSIS_RATE, ENERGY_HOP_SECS};
 pub use stft::Spectrogram;
+
+/// `x` with NaN and infinite samples as zeros: borrowed when already clean (as the
+/// pipeline hands it over), copied only when there is something to clean.
+pub(crate) fn finite_samples(x: &[f32]) -> std::borrow::Cow<'_, [f32]> {
+    if x.iter().all(|v| v.is_finite()) {
+        x.into()
+    } else {
+        x.iter()
+            .map(|&v| if v.is_finite() { v } else { 0.0 })
+            .collect::<Vec<f32>>()
+            .into()
+    }
+}
 
 /// Version of the analysis algorithms: a library entry analysed by an older version is
 /// re-analysed on demand. Bump it whenever a stage changes its results.
