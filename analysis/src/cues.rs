@@ -2,7 +2,7 @@
 //! point (start of the intro), each drop, each break, the mix-out point (start of the
 //! outro).
 
-use super::{Cue, Section};
+use super::{Cue, Section, SectionLabel};
 
 /// Cues for a track from its first downbeat and sections (seconds), in time order, at most
 /// one per time (names joined with " / " when two fall together).
@@ -18,24 +18,28 @@ pub fn place_cues(first_downbeat: Option<f64>, sections: &[Section]) -> Vec<Cue>
     if let Some(t) = first_downbeat {
         push(t, "first downbeat".into());
     }
-    if let Some(intro) = sections.iter().find(|s| s.label == "intro") {
+    if let Some(intro) = sections.iter().find(|s| s.label == SectionLabel::Intro) {
         push(intro.start, "mix in".into());
     }
     let (mut drops, mut breaks) = (0, 0);
     for s in sections {
-        match s.label.as_str() {
-            "drop" => {
+        match s.label {
+            SectionLabel::Drop => {
                 drops += 1;
                 push(s.start, format!("drop {drops}"));
             }
-            "break" => {
+            SectionLabel::Break => {
                 breaks += 1;
                 push(s.start, format!("break {breaks}"));
             }
             _ => {}
         }
     }
-    if let Some(outro) = sections.iter().rev().find(|s| s.label == "outro") {
+    if let Some(outro) = sections
+        .iter()
+        .rev()
+        .find(|s| s.label == SectionLabel::Outro)
+    {
         push(outro.start, "mix out".into());
     }
     cues.sort_by(|a, b| a.time.total_cmp(&b.time));
@@ -46,11 +50,11 @@ pub fn place_cues(first_downbeat: Option<f64>, sections: &[Section]) -> Vec<Cue>
 mod tests {
     use super::*;
 
-    fn sec(start: f64, end: f64, label: &str) -> Section {
+    fn sec(start: f64, end: f64, label: SectionLabel) -> Section {
         Section {
             start,
             end,
-            label: label.into(),
+            label,
             energy: 5,
         }
     }
@@ -58,11 +62,11 @@ mod tests {
     #[test]
     fn cues_name_the_useful_places() {
         let s = [
-            sec(1.0, 16.0, "intro"),
-            sec(16.0, 32.0, "drop"),
-            sec(32.0, 40.0, "break"),
-            sec(40.0, 56.0, "drop"),
-            sec(56.0, 64.0, "outro"),
+            sec(1.0, 16.0, SectionLabel::Intro),
+            sec(16.0, 32.0, SectionLabel::Drop),
+            sec(32.0, 40.0, SectionLabel::Break),
+            sec(40.0, 56.0, SectionLabel::Drop),
+            sec(56.0, 64.0, SectionLabel::Outro),
         ];
         let c = place_cues(Some(1.0), &s);
         let names: Vec<&str> = c.iter().map(|c| c.name.as_str()).collect();

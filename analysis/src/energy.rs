@@ -65,7 +65,7 @@ const FLUX_HI_HZ: f64 = 16_000.0;
 /// samples count as silence.
 ///
 /// ```
-/// use segue_models::analysis::energy::{energy_curve, energy_level};
+/// use segue_analysis::energy::{energy_curve, energy_level};
 ///
 /// let rate = 22_050;
 /// let silence = vec![0.0f32; 4 * rate as usize];

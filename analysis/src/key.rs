@@ -61,8 +61,8 @@ pub struct KeyEstimate {
 /// or when there is no pitched content at all (pure noise, drums only).
 ///
 /// ```
-/// use segue_models::analysis::key::detect_key;
-/// use segue_models::music::{Key, Mode};
+/// use segue_analysis::key::detect_key;
+/// use segue_analysis::music::{Key, Mode};
 ///
 /// // An A minor triad with a tonic bass, 3 s.
 /// let rate = 22_050;

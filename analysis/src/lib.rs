@@ -4,17 +4,22 @@
 //! One stage per file, energy, structure and DNA sharing one [`Spectrogram`] of the
 //! track; [`Analysis`] is the record they fill (`pipeline.rs` wires them).
 
+pub use segue_decode::SegueError;
+
 pub mod beats;
 pub mod cues;
 pub mod dna;
 pub mod energy;
 pub mod key;
 pub mod loudness;
+pub mod music;
 pub mod onset;
 mod pipeline;
 mod stft;
 pub mod structure;
 pub mod tempo;
+
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +43,56 @@ pub(crate) fn finite_samples(x: &[f32]) -> std::borrow::Cow<'_, [f32]> {
 /// re-analysed on demand. Bump it whenever a stage changes its results.
 pub const ANALYSER_VERSION: u32 = 1;
 
+/// What a part of a track is, for a DJ: where to mix in and out, where the energy peaks.
+/// The analysis labels every [`Section`] with one; the demo synthesiser decides from it which
+/// instruments play and how loud. Serialised in lower case (`"intro"`, `"drop"`...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SectionLabel {
+    /// Opening bars for mixing in (a DJ-friendly intro: drums and pads, no full arrangement).
+    Intro,
+    /// The groove below the peak: bass, backbeat, vocals.
+    Verse,
+    /// Tension leading into a drop (snare roll, riser, kick out).
+    Build,
+    /// Full energy: the loudest part, with kick.
+    Drop,
+    /// Breakdown between drops: no drums, the quietest part.
+    Break,
+    /// Closing bars for mixing out.
+    Outro,
+}
+
+impl SectionLabel {
+    /// Every label.
+    pub const ALL: [SectionLabel; 6] = [
+        SectionLabel::Intro,
+        SectionLabel::Verse,
+        SectionLabel::Build,
+        SectionLabel::Drop,
+        SectionLabel::Break,
+        SectionLabel::Outro,
+    ];
+
+    /// Lower-case name, as in JSON (`"intro"`, `"drop"`...).
+    pub fn name(self) -> &'static str {
+        match self {
+            SectionLabel::Intro => "intro",
+            SectionLabel::Verse => "verse",
+            SectionLabel::Build => "build",
+            SectionLabel::Drop => "drop",
+            SectionLabel::Break => "break",
+            SectionLabel::Outro => "outro",
+        }
+    }
+}
+
+impl fmt::Display for SectionLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A labelled part of a track, in seconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Section {
@@ -45,8 +100,8 @@ pub struct Section {
     pub start: f64,
     /// End.
     pub end: f64,
-    /// `intro`, `verse`, `build`, `drop`, `break` or `outro`.
-    pub label: String,
+    /// What the part is.
+    pub label: SectionLabel,
     /// Energy level 1..=10 of the section.
     pub energy: u8,
 }

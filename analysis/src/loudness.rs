@@ -62,7 +62,7 @@ pub struct Loudness {
 ///
 /// ```
 /// use segue_engine::TrackAudio;
-/// use segue_models::analysis::loudness::{measure_loudness, SILENCE_LUFS};
+/// use segue_analysis::loudness::{measure_loudness, SILENCE_LUFS};
 ///
 /// let silence = TrackAudio::new(44_100, vec![[0.0; 2]; 44_100]);
 /// assert_eq!(measure_loudness(&silence).integrated_lufs, SILENCE_LUFS);
@@ -434,7 +434,7 @@ fn fold_abs_max(v: &[f32], lanes: &mut [f32; 8]) {
 /// nothing to bring up.
 ///
 /// ```
-/// use segue_models::analysis::loudness::{replay_gain_db, Loudness};
+/// use segue_analysis::loudness::{replay_gain_db, Loudness};
 ///
 /// let loud = Loudness { integrated_lufs: -8.0, range_lu: 4.0, true_peak_db: 0.5 };
 /// assert_eq!(replay_gain_db(&loud, -14.0), -6.0);

@@ -7,7 +7,7 @@
 //! same key).
 //!
 //! ```
-//! use segue_models::music::{Key, Mode};
+//! use segue_analysis::music::{Key, Mode};
 //!
 //! let key: Key = "A minor".parse().unwrap();
 //! assert_eq!(key, Key::new(9, Mode::Minor));

@@ -9,7 +9,7 @@ use super::{
     beats, cues, dna, energy, key, loudness, structure, Analysis, Section, Spectrogram,
     ANALYSER_VERSION,
 };
-use crate::ModelsError;
+use crate::SegueError;
 
 /// Rate every track is analysed at (decoding resamples to it).
 pub const ANALYSIS_RATE: u32 = 44_100;
@@ -17,8 +17,8 @@ pub const ANALYSIS_RATE: u32 = 44_100;
 pub const ENERGY_HOP_SECS: f64 = 0.5;
 
 /// Decode `path` and analyse it.
-pub fn analyze_file(path: &Path) -> Result<Analysis, ModelsError> {
-    let audio = crate::decode::decode_file(path, ANALYSIS_RATE)?;
+pub fn analyze_file(path: &Path) -> Result<Analysis, SegueError> {
+    let audio = segue_decode::decode_file(path, ANALYSIS_RATE)?;
     Ok(analyze(&audio))
 }
 
@@ -48,7 +48,7 @@ pub fn analyze(audio: &TrackAudio) -> Analysis {
             Section {
                 start,
                 end,
-                label: g.label.to_string(),
+                label: g.label,
                 energy: energy::energy_level_between(&curve, ENERGY_HOP_SECS, start, end),
             }
         })

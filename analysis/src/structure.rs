@@ -9,7 +9,7 @@
 //! into a drop while rising is a build, the lower-energy opening is the intro, the part after
 //! the last drop the outro, and everything else a verse.
 
-use super::Spectrogram;
+use super::{SectionLabel, Spectrogram};
 
 /// Shortest section, in bars.
 pub const MIN_SECTION_BARS: usize = 4;
@@ -23,7 +23,7 @@ pub struct Segment {
     /// One past the last bar.
     pub end_bar: usize,
     /// Label.
-    pub label: &'static str,
+    pub label: SectionLabel,
     /// Mean level of the section in dB (relative, for energy ranking).
     pub level_db: f32,
 }
@@ -167,7 +167,7 @@ pub fn segment(spec: &Spectrogram, downbeats: &[f64], end_secs: f64) -> Vec<Segm
             Segment {
                 start_bar: w[0],
                 end_bar: w[1],
-                label: "verse",
+                label: SectionLabel::Verse,
                 level_db: m.all,
             }
         })
@@ -187,36 +187,38 @@ fn label(segs: &mut [Segment], bars: &[BarFeatures]) {
         .filter(|&i| rel(&segs[i]) > 0.8 && kick(&segs[i]))
         .collect();
     for &i in &drops {
-        segs[i].label = "drop";
+        segs[i].label = SectionLabel::Drop;
     }
     let (first_drop, last_drop) = match (drops.first(), drops.last()) {
         (Some(&f), Some(&l)) => (f, l),
         _ => (segs.len(), segs.len()),
     };
     for i in 0..segs.len() {
-        if segs[i].label == "drop" {
+        if segs[i].label == SectionLabel::Drop {
             continue;
         }
-        let next_is_drop = segs.get(i + 1).is_some_and(|s| s.label == "drop");
+        let next_is_drop = segs
+            .get(i + 1)
+            .is_some_and(|s| s.label == SectionLabel::Drop);
         let quiet = rel(&segs[i]) < 0.5;
         segs[i].label = if i + 1 == segs.len() && i > last_drop {
-            "outro"
+            SectionLabel::Outro
         } else if i > first_drop && i < last_drop && quiet && !kick(&segs[i]) {
-            "break"
+            SectionLabel::Break
         } else if next_is_drop && i > 0 && segs[i].end_bar - segs[i].start_bar <= 8 {
-            "build"
+            SectionLabel::Build
         } else if i < first_drop
-            && (i == 0 || segs[..i].iter().all(|s| s.label == "intro"))
+            && (i == 0 || segs[..i].iter().all(|s| s.label == SectionLabel::Intro))
             && quiet
         {
-            "intro"
+            SectionLabel::Intro
         } else if i > last_drop {
-            "outro"
+            SectionLabel::Outro
         } else {
-            "verse"
+            SectionLabel::Verse
         };
     }
-    if segs.first().is_some_and(|s| s.label == "verse") && segs.len() > 2 {
-        segs[0].label = "intro";
+    if segs.first().is_some_and(|s| s.label == SectionLabel::Verse) && segs.len() > 2 {
+        segs[0].label = SectionLabel::Intro;
     }
 }

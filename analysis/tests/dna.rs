@@ -1,12 +1,12 @@
 //! Musical DNA: schema, robustness, determinism, and similarity that makes sense.
 
-use segue_models::analysis::dna::{
+use segue_analysis::dna::{
     compact, extract, extract_with_spectrogram, whole_track_names, DnaFeatures, COMPACT_DIMS,
     DNA_VERSION, SECTION_VALUES, WHOLE_TRACK_VALUES,
 };
-use segue_models::analysis::Spectrogram;
-use segue_models::demo::{demo_set, synthesize, DemoSpec, SectionLabel, Style};
-use segue_models::music::{Key, Mode};
+use segue_analysis::music::{Key, Mode};
+use segue_analysis::Spectrogram;
+use segue_demo::{demo_set, synthesize, DemoSpec, SectionLabel, Style};
 
 const RATE: u32 = 44_100;
 
@@ -223,7 +223,7 @@ fn the_schema_is_stable() {
     assert_eq!(f.names[WHOLE_TRACK_VALUES], "section_0.start");
     assert_eq!(f.names[WHOLE_TRACK_VALUES + 2], "section_0.mfcc_0.mean");
     assert_eq!(
-        &segue_models::analysis::dna::compact_names()[..3],
+        &segue_analysis::dna::compact_names()[..3],
         ["mfcc_0.mean", "mfcc_1.mean", "mfcc_2.mean"]
     );
 }
@@ -231,7 +231,7 @@ fn the_schema_is_stable() {
 #[test]
 #[ignore = "exploration: prints compact inputs for the demo set"]
 fn print_demo_set_values() {
-    let names = segue_models::analysis::dna::compact_names();
+    let names = segue_analysis::dna::compact_names();
     let mut rows = Vec::new();
     for spec in demo_set() {
         let t0 = std::time::Instant::now();

@@ -6,10 +6,10 @@
 //!
 //! `cargo test -p segue-models --test rhythm -- --nocapture` prints the table.
 
-use segue_models::analysis::beats::{analyse_rhythm, Rhythm};
-use segue_models::demo::{demo_set, synthesize, DemoSpec, SectionLabel, Style};
-use segue_models::eval::{f_measure, tempo_acc1 as acc1, tempo_acc2 as acc2};
-use segue_models::music::{Key, Mode};
+use segue_analysis::beats::{analyse_rhythm, Rhythm};
+use segue_analysis::music::{Key, Mode};
+use segue_demo::eval::{f_measure, tempo_acc1 as acc1, tempo_acc2 as acc2};
+use segue_demo::{demo_set, synthesize, DemoSpec, SectionLabel, Style};
 
 /// Tolerance of the beat and downbeat F-measures, seconds.
 const WINDOW: f64 = 0.07;
@@ -343,7 +343,7 @@ fn four_minutes_analyse_quickly() {
 /// verses whose bar phase was a beat off (the vocal drowned the chord changes).
 #[test]
 fn fixture_set_tracks_that_once_failed_now_pass() {
-    let set = segue_models::eval::fixture_set();
+    let set = segue_demo::eval::fixture_set();
     for i in [11, 13, 23, 31] {
         let r = evaluate(&set[i]);
         // Acc1's 4 % window.

@@ -1,10 +1,10 @@
 //! Structure and cues on the demo set, with ground-truth downbeats (so this measures the
 //! segmentation alone).
 
-use segue_models::analysis::structure::segment;
-use segue_models::analysis::Spectrogram;
-use segue_models::demo::{demo_set, synthesize};
-use segue_models::eval::f_measure;
+use segue_analysis::structure::segment;
+use segue_analysis::Spectrogram;
+use segue_demo::eval::f_measure;
+use segue_demo::{demo_set, synthesize};
 
 #[test]
 fn demo_sections_are_found_on_bar_boundaries_and_labelled() {
@@ -33,7 +33,7 @@ fn demo_sections_are_found_on_bar_boundaries_and_labelled() {
                 .sections
                 .iter()
                 .find(|x| x.start <= d + 1e-6 && d < x.end - 1e-6)
-                .map(|x| x.label.name());
+                .map(|x| x.label);
             let got = segs
                 .iter()
                 .find(|g| g.start_bar <= b && b < g.end_bar)
@@ -53,7 +53,7 @@ fn demo_sections_are_found_on_bar_boundaries_and_labelled() {
             .map(|x| {
                 format!(
                     "{}@{}",
-                    x.label.name(),
+                    x.label,
                     truth
                         .downbeats
                         .iter()

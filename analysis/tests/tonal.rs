@@ -4,13 +4,13 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
+use segue_analysis::energy::{energy_curve, energy_level, energy_level_between};
+use segue_analysis::key::detect_key;
+use segue_analysis::loudness::{measure_loudness, replay_gain_db, true_peak, Loudness};
+use segue_analysis::music::{Key, Mode};
+use segue_demo::eval::key_score as mirex;
+use segue_demo::{self as demo, DemoSpec, DemoTrack, SectionLabel, Style};
 use segue_engine::TrackAudio;
-use segue_models::analysis::energy::{energy_curve, energy_level, energy_level_between};
-use segue_models::analysis::key::detect_key;
-use segue_models::analysis::loudness::{measure_loudness, replay_gain_db, true_peak, Loudness};
-use segue_models::demo::{self, DemoSpec, DemoTrack, SectionLabel, Style};
-use segue_models::eval::key_score as mirex;
-use segue_models::music::{Key, Mode};
 
 const SR: u32 = 44_100;
 
@@ -221,7 +221,7 @@ fn loudness_range_spans_a_quiet_and_a_loud_half() {
 
 #[test]
 fn silence_nans_and_tiny_inputs_give_finite_sentinels() {
-    use segue_models::analysis::loudness::{SILENCE_LUFS, SILENCE_PEAK_DB};
+    use segue_analysis::loudness::{SILENCE_LUFS, SILENCE_PEAK_DB};
     let silent = measure_loudness(&stereo(&vec![0.0; 5 * SR as usize], SR));
     assert_eq!(
         silent,

@@ -1,10 +1,12 @@
-//! The one error type of `segue-models`. Every variant names the input it is about.
+//! The one error type of Segue's slow side (decode, analysis, library, demo material, offline
+//! mixes): `segue-decode` defines it and the crates above re-export it. Every variant names the
+//! input it is about.
 
 use std::path::PathBuf;
 
 /// Everything that can go wrong on the slow side (decode, demo material, files).
 #[derive(Debug, thiserror::Error)]
-pub enum ModelsError {
+pub enum SegueError {
     /// The file could not be opened, read or written (missing, permissions, full disk).
     #[error("{path}: {source}")]
     Io {
@@ -93,10 +95,10 @@ pub enum ModelsError {
     },
 }
 
-impl ModelsError {
+impl SegueError {
     /// An I/O error about `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        ModelsError::Io {
+        SegueError::Io {
             path: path.into(),
             source,
         }

@@ -12,22 +12,22 @@
 //! media duration are applied here (see `mp4_gapless.rs`).
 //!
 //! Must never: panic on any input, or hold more than [`MAX_DURATION_SECS`] of audio for one
-//! file. Bad files are an expected case and come back as a [`ModelsError`] naming the file:
+//! file. Bad files are an expected case and come back as a [`SegueError`] naming the file:
 //!
 //! | Input                                              | Result                                 |
 //! |----------------------------------------------------|----------------------------------------|
-//! | missing path, unreadable file, a directory         | [`ModelsError::Io`]                    |
-//! | 0-byte file, or a valid container with no frames   | [`ModelsError::Empty`]                 |
-//! | not audio, unknown container, unsupported codec    | [`ModelsError::Unsupported`]           |
-//! | container cut or damaged before any audio decodes  | [`ModelsError::Corrupt`]               |
+//! | missing path, unreadable file, a directory         | [`SegueError::Io`]                    |
+//! | 0-byte file, or a valid container with no frames   | [`SegueError::Empty`]                 |
+//! | not audio, unknown container, unsupported codec    | [`SegueError::Unsupported`]           |
+//! | container cut or damaged before any audio decodes  | [`SegueError::Corrupt`]               |
 //! | (e.g. an M4A cut before its `moov` index)          |                                        |
-//! | no packet decodes, or over 10 % of them are damaged | [`ModelsError::Corrupt`]              |
+//! | no packet decodes, or over 10 % of them are damaged | [`SegueError::Corrupt`]              |
 //! | data cut short after some audio decoded            | `Ok`: the decoded prefix, `truncated`  |
 //! | a few damaged or lost packets                      | `Ok`: silence in their place           |
-//! | more than [`MAX_DURATION_SECS`] of audio           | [`ModelsError::TooLong`]               |
-//! | a sample rate outside [`MIN_SAMPLE_RATE`]..=[`MAX_SAMPLE_RATE`] | [`ModelsError::Unsupported`] |
-//! | a target rate outside that range                   | [`ModelsError::Resample`]              |
-//! | the decoder panics (a bug in it)                   | [`ModelsError::Corrupt`]               |
+//! | more than [`MAX_DURATION_SECS`] of audio           | [`SegueError::TooLong`]               |
+//! | a sample rate outside [`MIN_SAMPLE_RATE`]..=[`MAX_SAMPLE_RATE`] | [`SegueError::Unsupported`] |
+//! | a target rate outside that range                   | [`SegueError::Resample`]              |
+//! | the decoder panics (a bug in it)                   | [`SegueError::Corrupt`]               |
 //!
 //! *Truncated* ([`DecodedInfo::truncated`]) means the stream ended before the container said
 //! it would (a WAV header claiming more data than the file holds, a download cut short), or its
@@ -39,15 +39,17 @@
 //!
 //! ```no_run
 //! use std::path::Path;
-//! let track = segue_models::decode::decode_file(Path::new("set/track01.flac"), 48_000)?;
+//! let track = segue_decode::decode_file(Path::new("set/track01.flac"), 48_000)?;
 //! assert_eq!(track.sample_rate, 48_000);
-//! # Ok::<(), segue_models::ModelsError>(())
+//! # Ok::<(), segue_decode::SegueError>(())
 //! ```
 
 mod downmix;
+mod error;
 mod mp4_gapless;
 mod read;
 mod resample;
+pub mod wav;
 
 use std::fs::File;
 use std::io;
@@ -56,10 +58,10 @@ use std::path::Path;
 
 use segue_engine::TrackAudio;
 
-use crate::ModelsError;
+pub use error::SegueError;
 
 /// The longest audio [`decode_file`] accepts, in seconds (3 hours). Longer files give
-/// [`ModelsError::TooLong`] instead of an allocation the machine may not survive.
+/// [`SegueError::TooLong`] instead of an allocation the machine may not survive.
 pub const MAX_DURATION_SECS: u32 = 3 * 60 * 60;
 
 /// The lowest sample rate (Hz) accepted, for files and for the target.
@@ -93,7 +95,7 @@ pub struct DecodedInfo {
 ///
 /// The format is found from the file's content (the extension is only a hint). Errors name the
 /// file and the reason; see the [module docs](self) for which error each kind of bad input gives.
-pub fn decode_file(path: &Path, target_rate: u32) -> Result<TrackAudio, ModelsError> {
+pub fn decode_file(path: &Path, target_rate: u32) -> Result<TrackAudio, SegueError> {
     decode_file_with_info(path, target_rate).map(|(audio, _)| audio)
 }
 
@@ -102,23 +104,61 @@ pub fn decode_file(path: &Path, target_rate: u32) -> Result<TrackAudio, ModelsEr
 pub fn decode_file_with_info(
     path: &Path,
     target_rate: u32,
-) -> Result<(TrackAudio, DecodedInfo), ModelsError> {
-    if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&target_rate) {
-        return Err(ModelsError::Resample {
+) -> Result<(TrackAudio, DecodedInfo), SegueError> {
+    decode_to(path, Some(target_rate))
+}
+
+/// [`decode_file`] at the file's own rate (no resampling): what a caller decodes once when it
+/// needs the track at two rates (a deck at the engine rate and the analysis at its own), each
+/// then made with [`resample_track`] exactly as [`decode_file`] would.
+pub fn decode_file_native(path: &Path) -> Result<(TrackAudio, DecodedInfo), SegueError> {
+    decode_to(path, None)
+}
+
+/// The mix of `audio` resampled to `to` Hz (stems are not carried over), exactly as
+/// [`decode_file`] resamples a file; `path` names the track in errors. A track already at
+/// `to` Hz comes back as a copy.
+pub fn resample_track(audio: &TrackAudio, to: u32, path: &Path) -> Result<TrackAudio, SegueError> {
+    let err = |reason: String| SegueError::Resample {
+        path: path.to_path_buf(),
+        from: audio.sample_rate,
+        to,
+        reason,
+    };
+    if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&to) {
+        return Err(err(format!(
+            "the target rate must be {MIN_SAMPLE_RATE}..={MAX_SAMPLE_RATE} Hz"
+        )));
+    }
+    if audio.sample_rate == to {
+        return Ok(TrackAudio::new(to, audio.mix.clone()));
+    }
+    let mix = resample::resample(&audio.mix, audio.sample_rate, to).map_err(err)?;
+    if mix.is_empty() {
+        return Err(SegueError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(TrackAudio::new(to, mix))
+}
+
+fn decode_to(path: &Path, target: Option<u32>) -> Result<(TrackAudio, DecodedInfo), SegueError> {
+    if let Some(target_rate) = target.filter(|r| !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(r)) {
+        return Err(SegueError::Resample {
             path: path.to_path_buf(),
             from: 0,
             to: target_rate,
             reason: format!("the target rate must be {MIN_SAMPLE_RATE}..={MAX_SAMPLE_RATE} Hz"),
         });
     }
-    let file = File::open(path).map_err(|e| ModelsError::io(path, e))?;
-    let meta = file.metadata().map_err(|e| ModelsError::io(path, e))?;
+    let file = File::open(path).map_err(|e| SegueError::io(path, e))?;
+    let meta = file.metadata().map_err(|e| SegueError::io(path, e))?;
     if !meta.is_file() {
         let e = io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
-        return Err(ModelsError::io(path, e));
+        return Err(SegueError::io(path, e));
     }
     if meta.len() == 0 {
-        return Err(ModelsError::Empty {
+        return Err(SegueError::Empty {
             path: path.to_path_buf(),
         });
     }
@@ -130,7 +170,7 @@ pub fn decode_file_with_info(
         read::read_stereo(path, file, meta.len())
     }))
     .unwrap_or_else(|payload| {
-        Err(ModelsError::Corrupt {
+        Err(SegueError::Corrupt {
             path: path.to_path_buf(),
             reason: format!("the decoder crashed: {}", panic_message(&*payload)),
         })
@@ -145,11 +185,12 @@ pub fn decode_file_with_info(
         truncated: decoded.truncated,
         damaged_packets: decoded.damaged_packets,
     };
+    let target_rate = target.unwrap_or(decoded.rate);
     let mix = if decoded.rate == target_rate {
         decoded.mix
     } else {
         resample::resample(&decoded.mix, decoded.rate, target_rate).map_err(|reason| {
-            ModelsError::Resample {
+            SegueError::Resample {
                 path: path.to_path_buf(),
                 from: decoded.rate,
                 to: target_rate,
@@ -159,7 +200,7 @@ pub fn decode_file_with_info(
     };
     if mix.is_empty() {
         // A few frames can round to none at a much lower rate.
-        return Err(ModelsError::Empty {
+        return Err(SegueError::Empty {
             path: path.to_path_buf(),
         });
     }

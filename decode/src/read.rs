@@ -21,7 +21,7 @@ use symphonia::core::units::TimeBase;
 
 use super::downmix::Downmix;
 use super::{mp4_gapless, MAX_DURATION_SECS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
-use crate::ModelsError;
+use crate::SegueError;
 
 /// The most frames of silence one damaged packet may stand for (no codec Segue reads has
 /// packets this long; a larger claimed duration is itself damage and is ignored).
@@ -60,12 +60,12 @@ pub(super) struct Decoded {
 
 /// Decode all of `file` (opened from `path`, `file_len` bytes long) to stereo at its own
 /// sample rate.
-pub(super) fn read_stereo(path: &Path, file: File, file_len: u64) -> Result<Decoded, ModelsError> {
+pub(super) fn read_stereo(path: &Path, file: File, file_len: u64) -> Result<Decoded, SegueError> {
     let reserve_limit =
         MAX_RESERVE_FRAMES.min(file_len.saturating_mul(MAX_RESERVE_FRAMES_PER_BYTE));
     let (format, opened_as_stream) = open_container(path, file)?;
     let first = decode_track(path, format, opened_as_stream, reserve_limit);
-    if opened_as_stream || !matches!(first, Err(ModelsError::Corrupt { .. })) {
+    if opened_as_stream || !matches!(first, Err(SegueError::Corrupt { .. })) {
         return first;
     }
     // Some demuxers that can seek trip over a file cut short before its first packet (isomp4
@@ -85,13 +85,13 @@ fn decode_track(
     mut format: Box<dyn FormatReader>,
     cut: bool,
     reserve_limit: u64,
-) -> Result<Decoded, ModelsError> {
+) -> Result<Decoded, SegueError> {
     let mut truncated = cut;
-    let unsupported = |reason: String| ModelsError::Unsupported {
+    let unsupported = |reason: String| SegueError::Unsupported {
         path: path.to_path_buf(),
         reason,
     };
-    let corrupt = |reason: String| ModelsError::Corrupt {
+    let corrupt = |reason: String| SegueError::Corrupt {
         path: path.to_path_buf(),
         reason,
     };
@@ -155,7 +155,7 @@ fn decode_track(
             // was decoding has ended.
             Err(SymphoniaError::ResetRequired) => break,
             Err(SymphoniaError::IoError(e)) if e.kind() != io::ErrorKind::UnexpectedEof => {
-                return Err(ModelsError::io(path, e));
+                return Err(SegueError::io(path, e));
             }
             // Cut short (EOF) or framing broken part-way: keep what decoded so far.
             Err(_) => {
@@ -224,7 +224,7 @@ fn decode_track(
             Err(other) => return Err(corrupt(format!("{codec} decoding failed: {other}"))),
         }
         if mix.len() as u64 > max_frames {
-            return Err(ModelsError::TooLong {
+            return Err(SegueError::TooLong {
                 path: path.to_path_buf(),
                 limit_secs: MAX_DURATION_SECS,
             });
@@ -239,7 +239,7 @@ fn decode_track(
                 if truncated { ", stream cut short" } else { "" }
             )))
         } else {
-            Err(ModelsError::Empty {
+            Err(SegueError::Empty {
                 path: path.to_path_buf(),
             })
         };
@@ -262,7 +262,7 @@ fn decode_track(
         trim_mp4(path, track_id, &ticks, declared_frames, &mut mix);
     }
     if mix.is_empty() {
-        return Err(ModelsError::Empty {
+        return Err(SegueError::Empty {
             path: path.to_path_buf(),
         });
     }
@@ -279,7 +279,7 @@ fn decode_track(
 
 /// Probe `file` for its container. Returns the reader and whether it had to be opened as a
 /// plain stream (which happens to files cut short, see below).
-fn open_container(path: &Path, file: File) -> Result<(Box<dyn FormatReader>, bool), ModelsError> {
+fn open_container(path: &Path, file: File) -> Result<(Box<dyn FormatReader>, bool), SegueError> {
     let first = match probe(path, Box::new(file)) {
         Ok(reader) => return Ok((reader, false)),
         Err(e) => probe_error(path, e),
@@ -287,7 +287,7 @@ fn open_container(path: &Path, file: File) -> Result<(Box<dyn FormatReader>, boo
     // Some readers look at the end of a seekable file while opening it (OGG reads its last
     // page for the duration) and fail on a file that was cut short. Opened as a plain stream
     // they read from the start only, so the part that is there can still be decoded.
-    if matches!(first, ModelsError::Corrupt { .. }) {
+    if matches!(first, SegueError::Corrupt { .. }) {
         if let Some(reader) = File::open(path)
             .ok()
             .and_then(|file| open_stream(path, file).ok())
@@ -321,8 +321,8 @@ fn probe(
     )
 }
 
-/// The [`ModelsError`] for a failure to open the container.
-fn probe_error(path: &Path, e: SymphoniaError) -> ModelsError {
+/// The [`SegueError`] for a failure to open the container.
+fn probe_error(path: &Path, e: SymphoniaError) -> SegueError {
     match e {
         // A container was recognised but a part it cannot do without is absent (MP4 cut
         // before its `moov` index, WAV without `data`): damage, not an unknown format. Symphonia
@@ -331,25 +331,25 @@ fn probe_error(path: &Path, e: SymphoniaError) -> ModelsError {
         SymphoniaError::Unsupported(what)
             if what.contains("missing") && !what.contains("marker") =>
         {
-            ModelsError::Corrupt {
+            SegueError::Corrupt {
                 path: path.to_path_buf(),
                 reason: format!("the container is incomplete ({what})"),
             }
         }
         SymphoniaError::Unsupported(what) if what.starts_with("core (probe)") => {
-            ModelsError::Unsupported {
+            SegueError::Unsupported {
                 path: path.to_path_buf(),
                 reason: "not audio, or in a container Segue does not read".to_owned(),
             }
         }
-        SymphoniaError::Unsupported(what) => ModelsError::Unsupported {
+        SymphoniaError::Unsupported(what) => SegueError::Unsupported {
             path: path.to_path_buf(),
             reason: format!("the container uses a feature Segue does not read ({what})"),
         },
         SymphoniaError::IoError(e) if e.kind() != io::ErrorKind::UnexpectedEof => {
-            ModelsError::io(path, e)
+            SegueError::io(path, e)
         }
-        other => ModelsError::Corrupt {
+        other => SegueError::Corrupt {
             path: path.to_path_buf(),
             reason: format!("the container header cannot be read: {other}"),
         },

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use segue_engine::Frame;
 
-use crate::ModelsError;
+use crate::SegueError;
 
 /// Sample format of a written WAV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,10 +21,10 @@ pub fn write_wav(
     sample_rate: u32,
     frames: &[Frame],
     format: WavFormat,
-) -> Result<(), ModelsError> {
+) -> Result<(), SegueError> {
     let err = |e: hound::Error| match e {
-        hound::Error::IoError(io) => ModelsError::io(path, io),
-        other => ModelsError::WavWrite {
+        hound::Error::IoError(io) => SegueError::io(path, io),
+        other => SegueError::WavWrite {
             path: path.to_path_buf(),
             reason: other.to_string(),
         },

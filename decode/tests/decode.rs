@@ -1,4 +1,4 @@
-//! Behaviour of `segue_models::decode`: every supported format decodes to the engine rate with
+//! Behaviour of `segue_decode`: every supported format decodes to the engine rate with
 //! the right length, channels and content; bad files give typed errors that name the file, and
 //! nothing panics.
 //!
@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use segue_decode::SegueError;
+use segue_decode::{decode_file, decode_file_with_info, DecodedInfo, MAX_DURATION_SECS};
 use segue_engine::Frame;
-use segue_models::decode::{decode_file, decode_file_with_info, DecodedInfo, MAX_DURATION_SECS};
-use segue_models::ModelsError;
 
 const RATE: u32 = 44_100;
 /// Silence before and after the tone, in frames (0.25 s).
@@ -294,7 +294,7 @@ fn max_abs_diff(a: &[Frame], b: &[Frame]) -> f32 {
         .fold(0.0, f32::max)
 }
 
-fn assert_names_file(err: &ModelsError, path: &Path) {
+fn assert_names_file(err: &SegueError, path: &Path) {
     let text = err.to_string();
     assert!(
         text.contains(&path.display().to_string()),
@@ -590,7 +590,7 @@ fn noise_bytes(len: usize, mut seed: u64) -> Vec<u8> {
         .collect()
 }
 
-fn expect_err(path: &Path) -> ModelsError {
+fn expect_err(path: &Path) -> SegueError {
     let err = decode_file(path, RATE).expect_err("bad input must not decode");
     assert_names_file(&err, path);
     err
@@ -600,7 +600,7 @@ fn expect_err(path: &Path) -> ModelsError {
 fn missing_file_is_an_io_error_naming_it() {
     let path = std::env::temp_dir().join("segue-decode-no-such-file.flac");
     match expect_err(&path) {
-        ModelsError::Io { source, .. } => assert_eq!(source.kind(), std::io::ErrorKind::NotFound),
+        SegueError::Io { source, .. } => assert_eq!(source.kind(), std::io::ErrorKind::NotFound),
         other => panic!("expected Io, got {other:?}"),
     }
 }
@@ -608,7 +608,7 @@ fn missing_file_is_an_io_error_naming_it() {
 #[test]
 fn directory_is_an_io_error() {
     let dir = Scratch::new("dir");
-    assert!(matches!(expect_err(&dir.0), ModelsError::Io { .. }));
+    assert!(matches!(expect_err(&dir.0), SegueError::Io { .. }));
 }
 
 #[test]
@@ -618,7 +618,7 @@ fn zero_byte_file_is_empty() {
         let path = dir.path(name);
         std::fs::write(&path, b"").unwrap();
         assert!(
-            matches!(expect_err(&path), ModelsError::Empty { .. }),
+            matches!(expect_err(&path), SegueError::Empty { .. }),
             "{name}"
         );
     }
@@ -629,7 +629,7 @@ fn wav_with_no_frames_is_empty() {
     let dir = Scratch::new("no-frames");
     let path = dir.path("silent.wav");
     std::fs::write(&path, wav_header(2, RATE, 16, 0)).unwrap();
-    assert!(matches!(expect_err(&path), ModelsError::Empty { .. }));
+    assert!(matches!(expect_err(&path), SegueError::Empty { .. }));
 }
 
 #[test]
@@ -641,7 +641,7 @@ fn wav_with_an_absurd_sample_rate_is_unsupported() {
         bytes.extend(noise_bytes(4096, 3));
         std::fs::write(&path, bytes).unwrap();
         assert!(
-            matches!(expect_err(&path), ModelsError::Unsupported { .. }),
+            matches!(expect_err(&path), SegueError::Unsupported { .. }),
             "{rate} Hz"
         );
     }
@@ -667,7 +667,7 @@ fn random_bytes_with_an_audio_name_are_unsupported() {
         )
         .unwrap();
         assert!(
-            matches!(expect_err(&path), ModelsError::Unsupported { .. }),
+            matches!(expect_err(&path), SegueError::Unsupported { .. }),
             "{name}"
         );
     }
@@ -680,7 +680,7 @@ fn text_file_is_unsupported() {
         let path = dir.path(name);
         std::fs::write(&path, "Track list\n1. Intro\n2. Outro\n".repeat(200)).unwrap();
         assert!(
-            matches!(expect_err(&path), ModelsError::Unsupported { .. }),
+            matches!(expect_err(&path), SegueError::Unsupported { .. }),
             "{name}"
         );
     }
@@ -733,7 +733,7 @@ fn files_cut_inside_their_header_are_corrupt() {
         ));
         std::fs::write(&cut, &bytes[..keep]).unwrap();
         match expect_err(&cut) {
-            ModelsError::Corrupt { .. } => {}
+            SegueError::Corrupt { .. } => {}
             other => panic!("{}: expected Corrupt, got {other:?}", cut.display()),
         }
     }
@@ -794,7 +794,7 @@ fn m4a_cut_before_its_index_is_corrupt() {
         ));
         std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
         assert!(
-            matches!(expect_err(&cut), ModelsError::Corrupt { .. }),
+            matches!(expect_err(&cut), SegueError::Corrupt { .. }),
             "{codec:?}"
         );
     }
@@ -831,7 +831,7 @@ fn more_than_three_hours_is_refused() {
     bytes.resize(bytes.len() + frames as usize, 128);
     std::fs::write(&path, bytes).unwrap();
     match expect_err(&path) {
-        ModelsError::TooLong { limit_secs, .. } => assert_eq!(limit_secs, MAX_DURATION_SECS),
+        SegueError::TooLong { limit_secs, .. } => assert_eq!(limit_secs, MAX_DURATION_SECS),
         other => panic!("expected TooLong, got {other:?}"),
     }
 }
@@ -844,7 +844,7 @@ fn target_rate_out_of_range_is_a_resample_error() {
     for rate in [0, 10, 10_000_000] {
         let err = decode_file(&wav, rate).expect_err("bad target rate");
         assert!(
-            matches!(err, ModelsError::Resample { to, .. } if to == rate),
+            matches!(err, SegueError::Resample { to, .. } if to == rate),
             "{err:?}"
         );
         assert_names_file(&err, &wav);

@@ -1,8 +1,8 @@
 //! Evaluation of the analysis against ground truth: the standard MIR metrics and the
 //! fixture set they are measured on. Used by the accuracy tests and `cargo xtask eval`.
 
-use crate::demo::{DemoSpec, SectionLabel, Style};
-use crate::music::Key;
+use crate::{DemoSpec, SectionLabel, Style};
+use segue_analysis::music::Key;
 
 /// Tempo Acc1: within 4 % of the true tempo.
 pub fn tempo_acc1(est: f64, truth: f64) -> bool {
@@ -128,7 +128,7 @@ pub fn fixture_set() -> Vec<DemoSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::music::Mode;
+    use segue_analysis::music::Mode;
 
     #[test]
     fn metrics_behave_like_the_mir_definitions() {

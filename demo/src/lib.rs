@@ -18,8 +18,8 @@
 //!   (about -3.1 dBFS); nothing clips.
 //!
 //! ```
-//! use segue_models::demo::{self, DemoSpec, SectionLabel, Style};
-//! use segue_models::music::Key;
+//! use segue_demo::{self as demo, DemoSpec, SectionLabel, Style};
+//! use segue_analysis::music::Key;
 //!
 //! let spec = DemoSpec::new("doc-example", 128.0, "A minor".parse::<Key>().unwrap(), Style::FourOnFloor)
 //!     .sections(&[(SectionLabel::Intro, 1), (SectionLabel::Drop, 1)]);
@@ -29,7 +29,10 @@
 //! assert!(track.audio.stems.is_some());
 //! ```
 
+pub use segue_decode::SegueError;
+
 mod dsp;
+pub mod eval;
 mod spec;
 mod synth;
 mod truth;
@@ -39,8 +42,7 @@ use std::path::{Path, PathBuf};
 
 use segue_engine::{Stem, TrackAudio};
 
-use crate::wav::{write_wav, WavFormat};
-use crate::ModelsError;
+use segue_decode::wav::{write_wav, WavFormat};
 
 pub use spec::{demo_set, DemoSpec, InvalidSpec, SectionLabel, Style, MAX_DURATION_SECS};
 pub use synth::{PEAK, TAIL_SECS};
@@ -89,8 +91,8 @@ pub fn synthesize(spec: &DemoSpec, sample_rate: u32) -> DemoTrack {
 /// Write one track into `dir` (created if missing): `<name>.wav` (the mix, 32-bit float),
 /// `<name>.<stem>.wav` for drums, bass, other and vocals, and `<name>.json` (the
 /// [`GroundTruth`], pretty-printed). Returns the mix's path.
-pub fn write_track(dir: &Path, track: &DemoTrack) -> Result<PathBuf, ModelsError> {
-    std::fs::create_dir_all(dir).map_err(|e| ModelsError::io(dir, e))?;
+pub fn write_track(dir: &Path, track: &DemoTrack) -> Result<PathBuf, SegueError> {
+    std::fs::create_dir_all(dir).map_err(|e| SegueError::io(dir, e))?;
     let name = &track.spec.name;
     let rate = track.audio.sample_rate;
     let mix_path = dir.join(format!("{name}.wav"));
@@ -102,17 +104,17 @@ pub fn write_track(dir: &Path, track: &DemoTrack) -> Result<PathBuf, ModelsError
         }
     }
     let json_path = dir.join(format!("{name}.json"));
-    let json = serde_json::to_string_pretty(&track.truth).map_err(|e| ModelsError::Json {
+    let json = serde_json::to_string_pretty(&track.truth).map_err(|e| SegueError::Json {
         path: json_path.clone(),
         reason: e.to_string(),
     })?;
-    std::fs::write(&json_path, json + "\n").map_err(|e| ModelsError::io(&json_path, e))?;
+    std::fs::write(&json_path, json + "\n").map_err(|e| SegueError::io(&json_path, e))?;
     Ok(mix_path)
 }
 
 /// Render every track of [`demo_set`] at `sample_rate` and write it into `dir` with
 /// [`write_track`]. Returns the mix paths in set order.
-pub fn write_demo_set(dir: &Path, sample_rate: u32) -> Result<Vec<PathBuf>, ModelsError> {
+pub fn write_demo_set(dir: &Path, sample_rate: u32) -> Result<Vec<PathBuf>, SegueError> {
     demo_set()
         .iter()
         .map(|spec| write_track(dir, &synthesize(spec, sample_rate)))

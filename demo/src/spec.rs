@@ -5,55 +5,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::dsp::fnv1a;
-use crate::music::{Key, Mode};
-
-/// The part of a track a bar belongs to. Decides which instruments play and how loud.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SectionLabel {
-    /// Opening bars for mixing in: kick, hats and pads (or pads only when drum-less).
-    Intro,
-    /// Groove with bass, backbeat and vocals, a step below the drop.
-    Verse,
-    /// Tension: accelerating snare roll, riser, kick drops out in the last bar.
-    Build,
-    /// Full energy: everything, bass ducked under the kick.
-    Drop,
-    /// Breakdown: pads only, no drums, no bass; the quietest part.
-    Break,
-    /// Closing bars for mixing out, fading down.
-    Outro,
-}
-
-impl SectionLabel {
-    /// Every label.
-    pub const ALL: [SectionLabel; 6] = [
-        SectionLabel::Intro,
-        SectionLabel::Verse,
-        SectionLabel::Build,
-        SectionLabel::Drop,
-        SectionLabel::Break,
-        SectionLabel::Outro,
-    ];
-
-    /// Lower-case name, as in JSON (`"intro"`, `"drop"`...).
-    pub fn name(self) -> &'static str {
-        match self {
-            SectionLabel::Intro => "intro",
-            SectionLabel::Verse => "verse",
-            SectionLabel::Build => "build",
-            SectionLabel::Drop => "drop",
-            SectionLabel::Break => "break",
-            SectionLabel::Outro => "outro",
-        }
-    }
-}
-
-impl fmt::Display for SectionLabel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use segue_analysis::music::{Key, Mode};
+pub use segue_analysis::SectionLabel;
 
 /// Drum pattern family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

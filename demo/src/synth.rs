@@ -9,7 +9,7 @@ use segue_engine::Frame;
 use super::dsp::{Rng, Wavetable};
 use super::spec::{DemoSpec, SectionLabel, Style};
 use super::voices::{self, BassTone, Out};
-use crate::music::{Key, Mode};
+use segue_analysis::music::{Key, Mode};
 
 /// Seconds of release tail after the last bar.
 pub const TAIL_SECS: f64 = 1.5;

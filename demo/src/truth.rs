@@ -7,7 +7,7 @@ use segue_engine::{Beatgrid, BeatgridError, Stem};
 use serde::{Deserialize, Serialize};
 
 use super::spec::{DemoSpec, SectionLabel, Style};
-use crate::ModelsError;
+use crate::SegueError;
 
 /// One section of a track, in seconds from the start of the file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,9 +123,9 @@ pub fn beatgrid(truth: &GroundTruth) -> Result<Beatgrid, BeatgridError> {
 }
 
 /// Read a ground-truth JSON file written by [`super::write_demo_set`].
-pub fn load_truth(path: &Path) -> Result<GroundTruth, ModelsError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ModelsError::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| ModelsError::Json {
+pub fn load_truth(path: &Path) -> Result<GroundTruth, SegueError> {
+    let text = std::fs::read_to_string(path).map_err(|e| SegueError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| SegueError::Json {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })

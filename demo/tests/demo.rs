@@ -4,9 +4,9 @@
 use std::f64::consts::TAU;
 use std::sync::OnceLock;
 
+use segue_analysis::music::{Key, Mode};
+use segue_demo::{self as demo, DemoSpec, DemoTrack, GroundTruth, SectionLabel, Style};
 use segue_engine::Frame;
-use segue_models::demo::{self, DemoSpec, DemoTrack, GroundTruth, SectionLabel, Style};
-use segue_models::music::{Key, Mode};
 
 const SR: u32 = 44_100;
 

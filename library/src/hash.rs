@@ -5,16 +5,16 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use crate::ModelsError;
+use crate::SegueError;
 
 /// blake3 of the file's bytes as 64 lower-case hex digits, read in a stream (memory use does
 /// not grow with the file).
-pub fn content_hash(path: &Path) -> Result<String, ModelsError> {
-    let file = File::open(path).map_err(|e| ModelsError::io(path, e))?;
+pub fn content_hash(path: &Path) -> Result<String, SegueError> {
+    let file = File::open(path).map_err(|e| SegueError::io(path, e))?;
     let mut hasher = blake3::Hasher::new();
     hasher
         .update_reader(BufReader::with_capacity(1 << 16, file))
-        .map_err(|e| ModelsError::io(path, e))?;
+        .map_err(|e| SegueError::io(path, e))?;
     Ok(hasher.finalize().to_hex().to_string())
 }
 
@@ -25,8 +25,8 @@ pub(super) struct Stat {
     pub mtime_ns: i64,
 }
 
-pub(super) fn stat(path: &Path) -> Result<Stat, ModelsError> {
-    let meta = std::fs::metadata(path).map_err(|e| ModelsError::io(path, e))?;
+pub(super) fn stat(path: &Path) -> Result<Stat, SegueError> {
+    let meta = std::fs::metadata(path).map_err(|e| SegueError::io(path, e))?;
     let mtime_ns = meta
         .modified()
         .ok()
@@ -40,14 +40,14 @@ pub(super) fn stat(path: &Path) -> Result<Stat, ModelsError> {
 
 /// The absolute form of `path` (symlinks kept, as the user named the file), as stored text.
 /// Paths that are not UTF-8 cannot be stored and give an error naming the file.
-pub(super) fn stored_path(path: &Path) -> Result<(PathBuf, String), ModelsError> {
-    let abs = std::path::absolute(path).map_err(|e| ModelsError::io(path, e))?;
+pub(super) fn stored_path(path: &Path) -> Result<(PathBuf, String), SegueError> {
+    let abs = std::path::absolute(path).map_err(|e| SegueError::io(path, e))?;
     match abs.to_str() {
         Some(s) => {
             let s = s.to_string();
             Ok((abs, s))
         }
-        None => Err(ModelsError::Library {
+        None => Err(SegueError::Library {
             path: abs.clone(),
             reason: "the file name is not valid UTF-8, which the library cannot store; \
                      rename the file"

@@ -15,16 +15,16 @@
 //!   [`Library::open`] runs the missing migrations in order, each in one transaction, and
 //!   refuses a file written by a newer Segue rather than guess at it.
 //! * **Re-analysis on demand.** Every analysis carries its
-//!   [`analyser_version`](crate::analysis::Analysis::analyser_version); a track analysed by an
-//!   older [`ANALYSER_VERSION`](crate::analysis::ANALYSER_VERSION) [needs
+//!   [`analyser_version`](segue_analysis::Analysis::analyser_version); a track analysed by an
+//!   older [`ANALYSER_VERSION`](segue_analysis::ANALYSER_VERSION) [needs
 //!   analysis](Library::needs_analysis) again and [`scan`] redoes it.
 //!
 //! It never decodes audio itself: [`scan`] takes the analyser as a closure, so the library is
 //! tested with a real database and a stand-in analyser.
 //!
 //! ```no_run
-//! use segue_models::library::{Library, Query};
-//! use segue_models::music::Key;
+//! use segue_library::{Library, Query};
+//! use segue_analysis::music::Key;
 //!
 //! let lib = Library::open("segue.db".as_ref())?;
 //! let query = Query {
@@ -36,7 +36,7 @@
 //! for entry in lib.search(&query)? {
 //!     println!("{}", serde_json::to_string(&entry).unwrap());
 //! }
-//! # Ok::<(), segue_models::ModelsError>(())
+//! # Ok::<(), segue_decode::SegueError>(())
 //! ```
 //!
 //! # Schema (version 1)
@@ -92,23 +92,41 @@
 //!   SQL, with the types above.
 //! * Foreign keys, `ON DELETE CASCADE` and the indexes carry over unchanged.
 
+pub use segue_decode::SegueError;
+
+pub mod decks;
 mod hash;
 mod query;
 mod scan;
 mod schema;
 mod store;
+pub mod worker;
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::analysis::Analysis;
+use segue_analysis::Analysis;
 
 pub use hash::content_hash;
 pub use query::Query;
 pub use scan::{scan, ScanEvent, ScanReport, ScanStage, AUDIO_EXTENSIONS};
 pub use schema::SCHEMA_VERSION;
 pub use store::Library;
+
+/// Where the library lives unless told otherwise: `$SEGUE_LIBRARY`, else
+/// `$XDG_DATA_HOME/segue/library.sqlite`, else `~/.local/share/segue/library.sqlite`. The CLI,
+/// `segue serve` and the plugin all default to it, so a track analysed by one is known to all.
+pub fn default_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("SEGUE_LIBRARY") {
+        return PathBuf::from(p);
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("segue/library.sqlite")
+}
 
 /// A track's row id in the library. Stable for the life of the library file.
 pub type TrackId = i64;
@@ -166,7 +184,7 @@ impl<'a> TrackRef<'a> {
     /// anything else a path.
     ///
     /// ```
-    /// use segue_models::library::TrackRef;
+    /// use segue_library::TrackRef;
     /// assert_eq!(TrackRef::from_arg("12"), TrackRef::Id(12));
     /// assert!(matches!(TrackRef::from_arg("music/a.flac"), TrackRef::Path(_)));
     /// ```

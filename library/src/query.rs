@@ -1,6 +1,6 @@
 //! Search filters (`segue library search --bpm 120-130 --key 8A --energy 6-8 TEXT`).
 
-use crate::music::Key;
+use segue_analysis::music::Key;
 
 /// What to look for; every filter that is `Some` must match (an empty query lists all
 /// analysed tracks).

@@ -17,8 +17,8 @@ use serde::Serialize;
 
 use super::store::{identify, record_failure, relocate, write_analysis, Identity};
 use super::{schema, Library};
-use crate::analysis::Analysis;
-use crate::ModelsError;
+use crate::SegueError;
+use segue_analysis::Analysis;
 
 /// File extensions the scan treats as audio (compared case-insensitively).
 pub const AUDIO_EXTENSIONS: [&str; 9] = [
@@ -104,9 +104,9 @@ pub fn scan(
     lib_path: &Path,
     dirs: &[PathBuf],
     jobs: usize,
-    analyse: impl Fn(&Path) -> Result<Analysis, ModelsError> + Sync,
+    analyse: impl Fn(&Path) -> Result<Analysis, SegueError> + Sync,
     progress: impl Fn(ScanEvent) + Sync,
-) -> Result<ScanReport, ModelsError> {
+) -> Result<ScanReport, SegueError> {
     let mut lib = Library::open(lib_path)?;
     let mut report = ScanReport::default();
     let mut files = Vec::new();
@@ -132,7 +132,7 @@ pub fn scan(
     let (tx, rx) = mpsc::channel::<Message>();
     let files = &files;
     let analyse = &analyse;
-    let outcome = std::thread::scope(|s| -> Result<(), ModelsError> {
+    let outcome = std::thread::scope(|s| -> Result<(), SegueError> {
         for _ in 0..jobs.max(1) {
             let tx = tx.clone();
             let (next, stop) = (&next, &stop);
@@ -192,7 +192,7 @@ fn worker(
     files: &[PathBuf],
     next: &AtomicUsize,
     stop: &AtomicBool,
-    analyse: &(impl Fn(&Path) -> Result<Analysis, ModelsError> + Sync),
+    analyse: &(impl Fn(&Path) -> Result<Analysis, SegueError> + Sync),
     tx: mpsc::Sender<Message>,
 ) {
     let conn = match schema::open_ro(lib_path) {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use super::store::db_err;
-use crate::ModelsError;
+use crate::SegueError;
 
 /// Migration 1: the whole schema as documented in the module doc.
 const MIGRATION_1: &str = "
@@ -74,7 +74,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Opens (creating if needed) the library file for reading and writing, sets the pragmas and
 /// brings the schema up to [`SCHEMA_VERSION`].
-pub(super) fn open_rw(path: &Path) -> Result<Connection, ModelsError> {
+pub(super) fn open_rw(path: &Path) -> Result<Connection, SegueError> {
     let conn = Connection::open(path).map_err(db_err(path))?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err(path))?;
     let found = user_version(&conn).map_err(db_err(path))?;
@@ -83,7 +83,7 @@ pub(super) fn open_rw(path: &Path) -> Result<Connection, ModelsError> {
         .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
         .map_err(db_err(path))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(ModelsError::Library {
+        return Err(SegueError::Library {
             path: path.to_path_buf(),
             reason: format!("cannot switch to WAL journaling (journal mode is {mode})"),
         });
@@ -96,14 +96,14 @@ pub(super) fn open_rw(path: &Path) -> Result<Connection, ModelsError> {
 
 /// Opens an existing library file read-only (scan workers, tools). Does not migrate; refuses
 /// a file whose schema is not the one this build knows.
-pub(super) fn open_ro(path: &Path) -> Result<Connection, ModelsError> {
+pub(super) fn open_ro(path: &Path) -> Result<Connection, SegueError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(db_err(path))?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err(path))?;
     let found = user_version(&conn).map_err(db_err(path))?;
     refuse_newer(path, found)?;
     if found != SCHEMA_VERSION {
-        return Err(ModelsError::Library {
+        return Err(SegueError::Library {
             path: path.to_path_buf(),
             reason: format!(
                 "schema version {found}, expected {SCHEMA_VERSION}; open it read-write once to \
@@ -118,9 +118,9 @@ fn user_version(conn: &Connection) -> rusqlite::Result<u32> {
     conn.query_row("PRAGMA user_version", [], |r| r.get(0))
 }
 
-fn refuse_newer(path: &Path, found: u32) -> Result<(), ModelsError> {
+fn refuse_newer(path: &Path, found: u32) -> Result<(), SegueError> {
     if found > SCHEMA_VERSION {
-        return Err(ModelsError::Library {
+        return Err(SegueError::Library {
             path: path.to_path_buf(),
             reason: format!(
                 "written by a newer Segue (schema version {found}; this Segue knows up to \
@@ -140,7 +140,7 @@ fn migrate(
     conn: &Connection,
     from: u32,
     migrations: &[&str],
-) -> Result<(), ModelsError> {
+) -> Result<(), SegueError> {
     for (i, step) in migrations.iter().enumerate().skip(from as usize) {
         let to = i + 1;
         let run = || -> rusqlite::Result<()> {
@@ -153,7 +153,7 @@ fn migrate(
         };
         if let Err(e) = run() {
             let _ = conn.execute_batch("ROLLBACK");
-            return Err(ModelsError::Library {
+            return Err(SegueError::Library {
                 path: path.to_path_buf(),
                 reason: format!("migration to schema version {to} failed: {e}"),
             });

@@ -7,9 +7,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::hash::{content_hash, stat, stored_path, Stat};
 use super::{schema, LibraryEntry, Query, Track, TrackId, TrackRef};
-use crate::analysis::{Analysis, ANALYSER_VERSION};
-use crate::music::Key;
-use crate::ModelsError;
+use crate::SegueError;
+use segue_analysis::music::Key;
+use segue_analysis::{Analysis, ANALYSER_VERSION};
 
 /// An open library file. One `Library` is one SQLite connection: use it from one thread at a
 /// time (it is `Send`); open another for another thread (WAL lets readers run beside the
@@ -20,9 +20,9 @@ pub struct Library {
     path: PathBuf,
 }
 
-/// Maps an SQLite error to a [`ModelsError::Library`] about `path`.
-pub(super) fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> ModelsError + '_ {
-    move |e| ModelsError::Library {
+/// Maps an SQLite error to a [`SegueError::Library`] about `path`.
+pub(super) fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> SegueError + '_ {
+    move |e| SegueError::Library {
         path: path.to_path_buf(),
         reason: e.to_string(),
     }
@@ -72,7 +72,7 @@ impl Identity {
 
 /// Finds out which track `path` holds. Hashes the file only when the path is unknown or its
 /// size or modification time changed.
-pub(super) fn identify(conn: &Connection, db: &Path, path: &Path) -> Result<Identity, ModelsError> {
+pub(super) fn identify(conn: &Connection, db: &Path, path: &Path) -> Result<Identity, SegueError> {
     let (abs, path_text) = stored_path(path)?;
     let st = stat(&abs)?;
     let by_path = conn
@@ -174,8 +174,8 @@ pub(super) fn write_analysis(
     db: &Path,
     ident: &Identity,
     analysis: &Analysis,
-) -> Result<TrackId, ModelsError> {
-    let json = serde_json::to_string(analysis).map_err(|e| ModelsError::Library {
+) -> Result<TrackId, SegueError> {
+    let json = serde_json::to_string(analysis).map_err(|e| SegueError::Library {
         path: ident.path.clone(),
         reason: format!("cannot serialise the analysis: {e}"),
     })?;
@@ -282,7 +282,7 @@ pub(super) fn relocate(
     conn: &mut Connection,
     db: &Path,
     ident: &Identity,
-) -> Result<bool, ModelsError> {
+) -> Result<bool, SegueError> {
     let Some(known) = ident.known.as_ref() else {
         return Ok(false);
     };
@@ -319,7 +319,7 @@ pub(super) fn record_failure(
     db: &Path,
     path: &Path,
     reason: &str,
-) -> Result<(), ModelsError> {
+) -> Result<(), SegueError> {
     let Some(text) = path.to_str() else {
         return Ok(()); // not storable; the scan report still names it
     };
@@ -385,10 +385,10 @@ impl Library {
     /// Opens the library file at `path`, creating it if missing, with WAL journaling,
     /// `synchronous=NORMAL`, foreign keys on and a busy timeout; migrates an older schema.
     ///
-    /// Errors: [`ModelsError::Library`] when the file is not an SQLite database, cannot be
+    /// Errors: [`SegueError::Library`] when the file is not an SQLite database, cannot be
     /// written, or was written by a newer Segue (its `user_version` is above
     /// [`SCHEMA_VERSION`](super::SCHEMA_VERSION)).
-    pub fn open(path: &Path) -> Result<Library, ModelsError> {
+    pub fn open(path: &Path) -> Result<Library, SegueError> {
         let conn = schema::open_rw(path)?;
         Ok(Library {
             conn,
@@ -403,7 +403,7 @@ impl Library {
 
     /// Runs SQLite's `PRAGMA integrity_check`: `"ok"` when the file is sound, else the
     /// problems it found.
-    pub fn check(&self) -> Result<String, ModelsError> {
+    pub fn check(&self) -> Result<String, SegueError> {
         let mut stmt = self
             .conn
             .prepare("PRAGMA integrity_check")
@@ -422,7 +422,7 @@ impl Library {
         &mut self,
         path: &Path,
         analysis: &Analysis,
-    ) -> Result<TrackId, ModelsError> {
+    ) -> Result<TrackId, SegueError> {
         let (abs, path_text) = stored_path(path)?;
         let st = stat(&abs)?;
         let hash = content_hash(&abs)?;
@@ -441,7 +441,7 @@ impl Library {
     /// [`ANALYSER_VERSION`]: it is not in the library, its content changed, or an older
     /// analyser analysed it. A file whose path, size and modification time match a stored
     /// track is not re-hashed.
-    pub fn needs_analysis(&self, path: &Path) -> Result<bool, ModelsError> {
+    pub fn needs_analysis(&self, path: &Path) -> Result<bool, SegueError> {
         Ok(identify(&self.conn, &self.path, path)?.needs_analysis())
     }
 
@@ -449,7 +449,7 @@ impl Library {
     pub fn get<'a>(
         &self,
         which: impl Into<TrackRef<'a>>,
-    ) -> Result<Option<LibraryEntry>, ModelsError> {
+    ) -> Result<Option<LibraryEntry>, SegueError> {
         let (clause, value): (&str, rusqlite::types::Value) = match which.into() {
             TrackRef::Id(id) => ("t.id = ?", id.into()),
             TrackRef::Path(p) => ("t.path = ?", stored_path(p)?.1.into()),
@@ -465,28 +465,28 @@ impl Library {
     }
 
     /// Every track, ordered by title.
-    pub fn list(&self) -> Result<Vec<LibraryEntry>, ModelsError> {
+    pub fn list(&self) -> Result<Vec<LibraryEntry>, SegueError> {
         self.entries(&format!("{ENTRY_SELECT}{ENTRY_ORDER}"), Vec::new(), None)
     }
 
     /// The tracks matching every filter of `query`, ordered by title.
-    pub fn search(&self, query: &Query) -> Result<Vec<LibraryEntry>, ModelsError> {
+    pub fn search(&self, query: &Query) -> Result<Vec<LibraryEntry>, SegueError> {
         let (clause, params) = query.sql();
         let sql = format!("{ENTRY_SELECT} WHERE {clause}{ENTRY_ORDER}");
         self.entries(&sql, params, query.needle())
     }
 
     /// Adds a play of track `id` now.
-    pub fn record_play(&self, id: TrackId) -> Result<(), ModelsError> {
+    pub fn record_play(&self, id: TrackId) -> Result<(), SegueError> {
         self.insert_play(id, None)
     }
 
     /// Adds a play of track `id` now, with where it was played (a set name, a deck, a plan).
-    pub fn record_play_with_context(&self, id: TrackId, context: &str) -> Result<(), ModelsError> {
+    pub fn record_play_with_context(&self, id: TrackId, context: &str) -> Result<(), SegueError> {
         self.insert_play(id, Some(context))
     }
 
-    fn insert_play(&self, id: TrackId, context: Option<&str>) -> Result<(), ModelsError> {
+    fn insert_play(&self, id: TrackId, context: Option<&str>) -> Result<(), SegueError> {
         self.conn
             .execute(
                 "INSERT INTO play_history (track_id, played_at, context) VALUES (?, ?, ?)",
@@ -503,7 +503,7 @@ impl Library {
         id: TrackId,
         dna_version: u32,
         vector: &[f32],
-    ) -> Result<(), ModelsError> {
+    ) -> Result<(), SegueError> {
         let blob: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
         self.conn
             .execute(
@@ -516,7 +516,7 @@ impl Library {
     }
 
     /// The DNA vector of track `id` and its DNA version, if stored.
-    pub fn dna_vector(&self, id: TrackId) -> Result<Option<(u32, Vec<f32>)>, ModelsError> {
+    pub fn dna_vector(&self, id: TrackId) -> Result<Option<(u32, Vec<f32>)>, SegueError> {
         let row: Option<(u32, Vec<u8>)> = self
             .conn
             .query_row(
@@ -536,7 +536,7 @@ impl Library {
     }
 
     /// Files the last scans could not analyse, with the reason, ordered by path.
-    pub fn failures(&self) -> Result<Vec<(PathBuf, String)>, ModelsError> {
+    pub fn failures(&self) -> Result<Vec<(PathBuf, String)>, SegueError> {
         let mut stmt = self
             .conn
             .prepare("SELECT path, reason FROM scan_state WHERE status = 'failed' ORDER BY path")
@@ -554,7 +554,7 @@ impl Library {
         &mut self.conn
     }
 
-    fn no_track(&self, id: TrackId, e: rusqlite::Error) -> ModelsError {
+    fn no_track(&self, id: TrackId, e: rusqlite::Error) -> SegueError {
         let reason = match e {
             rusqlite::Error::SqliteFailure(f, _)
                 if f.code == rusqlite::ErrorCode::ConstraintViolation =>
@@ -563,7 +563,7 @@ impl Library {
             }
             e => e.to_string(),
         };
-        ModelsError::Library {
+        SegueError::Library {
             path: self.path.clone(),
             reason,
         }
@@ -574,7 +574,7 @@ impl Library {
         sql: &str,
         params: Vec<rusqlite::types::Value>,
         needle: Option<String>,
-    ) -> Result<Vec<LibraryEntry>, ModelsError> {
+    ) -> Result<Vec<LibraryEntry>, SegueError> {
         let mut stmt = self.conn.prepare(sql).map_err(db_err(&self.path))?;
         let raws = stmt
             .query_map(rusqlite::params_from_iter(params), raw_entry)
@@ -594,12 +594,12 @@ impl Library {
             .collect()
     }
 
-    fn parse_entry(&self, raw: RawEntry) -> Result<LibraryEntry, ModelsError> {
+    fn parse_entry(&self, raw: RawEntry) -> Result<LibraryEntry, SegueError> {
         let analysis = raw
             .json
             .map(|j| serde_json::from_str::<Analysis>(&j))
             .transpose()
-            .map_err(|e| ModelsError::Library {
+            .map_err(|e| SegueError::Library {
                 path: self.path.clone(),
                 reason: format!("track {}: stored analysis is unreadable: {e}", raw.track.id),
             })?;

@@ -11,10 +11,10 @@
 //!   audio thread.
 //!
 //! ```
-//! use segue_models::worker::{Job, JobEvent, Priority, Worker};
+//! use segue_library::worker::{Job, JobEvent, Priority, Worker};
 //! let worker = Worker::new(1, |job, ctx| {
 //!     ctx.progress(0.5);
-//!     Err(segue_models::ModelsError::Mix { reason: format!("no analyser for {}", job.path.display()) })
+//!     Err(segue_decode::SegueError::Mix { reason: format!("no analyser for {}", job.path.display()) })
 //! });
 //! let id = worker.submit(Job::analyse("a.wav"), Priority::Background);
 //! loop {
@@ -32,10 +32,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
-use segue_engine::{Beatgrid, Command, DeckId, Position};
+use segue_engine::{Beatgrid, Command, DeckId, Position, TrackAudio};
 
-use crate::analysis::Analysis;
-use crate::ModelsError;
+use crate::SegueError;
+use segue_analysis::Analysis;
 
 /// How urgent a job is; higher runs first, equal priorities run in submission order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -58,12 +58,26 @@ pub enum JobKind {
 }
 
 /// A unit of work.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Job {
     /// The kind of work.
     pub kind: JobKind,
     /// The file it is about.
     pub path: PathBuf,
+    /// The file already decoded (a track loaded on a deck), so the job need not decode it
+    /// again.
+    pub audio: Option<Arc<TrackAudio>>,
+}
+
+impl PartialEq for Job {
+    fn eq(&self, other: &Self) -> bool {
+        let same_audio = match (&self.audio, &other.audio) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        self.kind == other.kind && self.path == other.path && same_audio
+    }
 }
 
 impl Job {
@@ -72,6 +86,16 @@ impl Job {
         Self {
             kind: JobKind::Analyse,
             path: path.into(),
+            audio: None,
+        }
+    }
+
+    /// Analyse the file at `path`, already decoded into `audio`.
+    pub fn analyse_decoded(path: impl Into<PathBuf>, audio: Arc<TrackAudio>) -> Self {
+        Self {
+            kind: JobKind::Analyse,
+            path: path.into(),
+            audio: Some(audio),
         }
     }
 }
@@ -105,7 +129,7 @@ pub enum JobEvent {
         /// The job as submitted.
         job: Job,
         /// What it produced.
-        result: Result<JobOutput, ModelsError>,
+        result: Result<JobOutput, SegueError>,
     },
     /// The job was cancelled (before or while running).
     Cancelled {
@@ -136,7 +160,7 @@ impl JobContext {
     }
 }
 
-type Runner = dyn Fn(&Job, &JobContext) -> Result<JobOutput, ModelsError> + Send + Sync;
+type Runner = dyn Fn(&Job, &JobContext) -> Result<JobOutput, SegueError> + Send + Sync;
 
 #[derive(Default)]
 struct Queue {
@@ -170,7 +194,7 @@ impl Worker {
     /// Start `threads` worker threads running jobs with `runner`.
     pub fn new(
         threads: usize,
-        runner: impl Fn(&Job, &JobContext) -> Result<JobOutput, ModelsError> + Send + Sync + 'static,
+        runner: impl Fn(&Job, &JobContext) -> Result<JobOutput, SegueError> + Send + Sync + 'static,
     ) -> Self {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
@@ -307,7 +331,7 @@ fn work(shared: &Shared, tx: &Sender<JobEvent>, runner: &Runner) {
         // A panicking job is reported as failed; the thread lives on.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner(&job, &ctx)))
             .unwrap_or_else(|_| {
-                Err(ModelsError::Mix {
+                Err(SegueError::Mix {
                     reason: format!("the job for {} panicked", job.path.display()),
                 })
             });

@@ -1,4 +1,4 @@
-//! Behaviour of `segue_models::library`: real SQLite files in a scratch folder, a stand-in
+//! Behaviour of `segue_library`: real SQLite files in a scratch folder, a stand-in
 //! analyser (the test double is the *analysis*, never the database).
 //!
 //! The "audio" files here are small text files `bpm camelot energy [BAD|PANIC]`: the
@@ -15,12 +15,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
-use segue_models::analysis::{Analysis, Cue, Section, ANALYSER_VERSION};
-use segue_models::library::{
+use segue_analysis::music::Key;
+use segue_analysis::{Analysis, Cue, Section, ANALYSER_VERSION};
+use segue_decode::SegueError;
+use segue_library::{
     content_hash, scan, Library, Query, ScanEvent, ScanStage, TrackRef, SCHEMA_VERSION,
 };
-use segue_models::music::Key;
-use segue_models::ModelsError;
 
 // --- scratch folders and material -------------------------------------------------------------
 
@@ -86,7 +86,7 @@ fn analysis(bpm: f64, camelot: &str, energy: u8) -> Analysis {
         sections: vec![Section {
             start: 0.5,
             end: 180.0,
-            label: "drop".into(),
+            label: segue_analysis::SectionLabel::Drop,
             energy,
         }],
         cues: vec![Cue {
@@ -100,11 +100,11 @@ fn analysis(bpm: f64, camelot: &str, energy: u8) -> Analysis {
 }
 
 /// The stand-in analyser: reads `bpm camelot energy [BAD|PANIC]` back from the file.
-fn fake_analyse(path: &Path) -> Result<Analysis, ModelsError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ModelsError::io(path, e))?;
+fn fake_analyse(path: &Path) -> Result<Analysis, SegueError> {
+    let text = std::fs::read_to_string(path).map_err(|e| SegueError::io(path, e))?;
     let words: Vec<&str> = text.split_whitespace().collect();
     if words.get(3) == Some(&"BAD") {
-        return Err(ModelsError::Corrupt {
+        return Err(SegueError::Corrupt {
             path: path.to_path_buf(),
             reason: "stand-in bad file".into(),
         });
@@ -117,7 +117,7 @@ fn fake_analyse(path: &Path) -> Result<Analysis, ModelsError> {
     Ok(analysis(bpm, words[1], energy))
 }
 
-fn titles(entries: &[segue_models::library::LibraryEntry]) -> Vec<String> {
+fn titles(entries: &[segue_library::LibraryEntry]) -> Vec<String> {
     entries.iter().map(|e| e.track.title.clone()).collect()
 }
 
@@ -192,7 +192,7 @@ fn a_library_from_a_newer_segue_is_refused() {
         .unwrap();
     let err = Library::open(&s.db()).unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, ModelsError::Library { .. }), "{err:?}");
+    assert!(matches!(err, SegueError::Library { .. }), "{err:?}");
     assert!(text.contains("newer Segue"), "{text}");
     assert!(text.contains(&s.db().display().to_string()), "{text}");
 }
@@ -202,7 +202,7 @@ fn a_file_that_is_not_a_database_is_a_clear_error() {
     let s = Scratch::new("notdb");
     write(&s.db(), &"this is not SQLite ".repeat(100));
     let err = Library::open(&s.db()).unwrap_err();
-    assert!(matches!(err, ModelsError::Library { .. }), "{err:?}");
+    assert!(matches!(err, SegueError::Library { .. }), "{err:?}");
     assert!(err.to_string().contains("library.db"), "{err}");
 }
 
@@ -353,7 +353,7 @@ fn needs_analysis_after_an_analyser_version_bump() {
     assert!(lib.needs_analysis(&unknown).unwrap(), "not in the library");
     assert!(matches!(
         lib.needs_analysis(&s.path("missing.wav")),
-        Err(ModelsError::Io { .. })
+        Err(SegueError::Io { .. })
     ));
 }
 

@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use assert_no_alloc::{assert_no_alloc, violation_count, AllocDisabler};
+use segue_analysis::{Analysis, Cue, Spectrogram};
 use segue_engine::{Command, Engine, EngineConfig, Outputs, TrackAudio};
-use segue_models::analysis::{Analysis, Cue, Spectrogram};
-use segue_models::worker::{deck_commands, Job, JobEvent, JobId, JobOutput, Priority, Worker};
+use segue_library::worker::{deck_commands, Job, JobEvent, JobId, JobOutput, Priority, Worker};
 
 #[global_allocator]
 static A: AllocDisabler = AllocDisabler;
@@ -129,7 +129,7 @@ fn jobs_report_progress_and_can_be_cancelled_queued_or_running() {
     let w = Worker::new(1, |_, ctx| {
         for i in 0..200 {
             if ctx.cancelled() {
-                return Err(segue_models::ModelsError::Mix {
+                return Err(segue_decode::SegueError::Mix {
                     reason: "cancelled".into(),
                 });
             }

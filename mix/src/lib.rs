@@ -6,14 +6,14 @@
 //! This is the first mix job Segue does end to end (decode → engine → WAV); the mix plans
 //! of a later issue generalise it.
 
+pub use segue_decode::SegueError;
+
 use std::sync::Arc;
 use std::time::Instant;
 
 use segue_engine::{
     Beatgrid, Command, CrossfaderSide, Engine, EngineConfig, EqBand, Position, Rendered, TrackAudio,
 };
-
-use crate::ModelsError;
 
 /// A track ready for a deck: decoded audio at the engine rate and its beatgrid.
 #[derive(Debug, Clone)]
@@ -65,10 +65,10 @@ pub fn render_transition(
     b: &DeckTrack,
     t: &Transition,
     sample_rate: u32,
-) -> Result<(Rendered, MixReport), ModelsError> {
+) -> Result<(Rendered, MixReport), SegueError> {
     for d in [a, b] {
         if d.audio.sample_rate != sample_rate {
-            return Err(ModelsError::Mix {
+            return Err(SegueError::Mix {
                 reason: format!(
                     "{} is at {} Hz, the mix at {} Hz (decode it at the mix rate)",
                     d.name, d.audio.sample_rate, sample_rate
@@ -82,7 +82,7 @@ pub fn render_transition(
         decks: 2,
         ..EngineConfig::default()
     })
-    .map_err(|e| ModelsError::Mix {
+    .map_err(|e| SegueError::Mix {
         reason: e.to_string(),
     })?;
 
@@ -202,7 +202,7 @@ pub fn render_transition(
             Some(f) => parts.handle.send_at(f, command),
             None => parts.handle.send(command),
         };
-        sent.map_err(|e| ModelsError::Mix {
+        sent.map_err(|e| SegueError::Mix {
             reason: e.to_string(),
         })?;
     }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use segue_engine::{Beatgrid, TrackAudio};
-use segue_models::mixdown::{render_transition, DeckTrack, Transition};
+use segue_mix::{render_transition, DeckTrack, Transition};
 
 const RATE: u32 = 48_000;
 

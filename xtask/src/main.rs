@@ -214,8 +214,8 @@ impl Truth {
     /// Score `est` with the shared metrics of `segue_demo::eval`; an unreadable key
     /// scores 0.
     fn score(&self, est: &Estimate, secs: f64, cpu_secs: Option<f64>) -> Score {
-        use segue_demo::eval::{f_measure, key_score, tempo_acc1, tempo_acc2};
         use segue_analysis::music::Key;
+        use segue_demo::eval::{f_measure, key_score, tempo_acc1, tempo_acc2};
         Score {
             acc1: tempo_acc1(est.bpm, self.bpm),
             acc2: tempo_acc2(est.bpm, self.bpm),
