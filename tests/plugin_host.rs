@@ -27,8 +27,15 @@ unsafe impl Send for SharedLib {}
 
 fn lib() -> &'static Library {
     static LIB: OnceLock<SharedLib> = OnceLock::new();
-    &LIB.get_or_init(|| SharedLib(Library::load(&clap_host::bundle(false).join("Segue.clap"))))
-        .0
+    &LIB.get_or_init(|| {
+        // The plugin keeps its analyses in the shared library: a private one per test run,
+        // set once before the first instance opens it.
+        let db =
+            std::env::temp_dir().join(format!("segue-plugin-host-{}.sqlite", std::process::id()));
+        std::env::set_var("SEGUE_LIBRARY", db);
+        SharedLib(Library::load(&clap_host::bundle(false).join("Segue.clap")))
+    })
+    .0
 }
 
 /// Two short demo tracks with stems (written once): returns their mix paths.

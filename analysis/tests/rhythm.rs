@@ -4,7 +4,7 @@
 //! accepting ×2, ×½, ×3, ×⅓), beat and downbeat F-measure with a ±70 ms window, each
 //! estimate matched to at most one truth.
 //!
-//! `cargo test -p segue-models --test rhythm -- --nocapture` prints the table.
+//! `cargo test -p segue-analysis --test rhythm -- --nocapture` prints the table.
 
 use segue_analysis::beats::{analyse_rhythm, Rhythm};
 use segue_analysis::music::{Key, Mode};
@@ -308,7 +308,7 @@ fn noise_and_odd_rates_do_not_panic_and_stay_sane() {
 }
 
 /// Speed: a 4-minute track at 44.1 kHz. Run in release:
-/// `cargo test --release -p segue-models --test rhythm -- --ignored --nocapture`.
+/// `cargo test --release -p segue-analysis --test rhythm -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn four_minutes_analyse_quickly() {

@@ -428,7 +428,8 @@ impl Inner {
     fn apply(&self, path: &Path, analysis: &Arc<Analysis>, only: Option<(usize, u64)>) {
         let rate = self.rate();
         let status = self.sink.status();
-        for deck in 0..lock(&self.decks).len() {
+        let decks = lock(&self.decks).len();
+        for deck in 0..decks {
             let takes = self
                 .with_deck(deck, |d| {
                     let ok = d.path.as_deref() == Some(path)
@@ -577,7 +578,8 @@ fn result_loop(events: &Receiver<JobEvent>, inner: &Inner) {
             Err(e) => {
                 tracing::warn!("analysis of {} failed: {e}", job.path.display());
                 let msg = e.to_string();
-                for deck in 0..lock(&inner.decks).len() {
+                let decks = lock(&inner.decks).len();
+                for deck in 0..decks {
                     inner.with_deck(deck, |d| {
                         if d.path.as_deref() == Some(job.path.as_path())
                             && d.state == DeckState::Analysing
