@@ -11,7 +11,7 @@
 //! through a triple buffer.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -32,16 +32,11 @@ pub const TO_AUDIO_CAPACITY: usize = 1024;
 pub struct AudioSink {
     to_audio: Mutex<rtrb::Producer<Command>>,
     status: Mutex<triple_buffer::Output<Status>>,
-    dropped: AtomicU64,
 }
 
 impl CommandSink for AudioSink {
     fn send(&self, command: Command) -> bool {
-        let ok = lock(&self.to_audio).push(command).is_ok();
-        if !ok {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-        }
-        ok
+        lock(&self.to_audio).push(command).is_ok()
     }
 
     fn status(&self) -> Status {
@@ -80,7 +75,6 @@ impl Shared {
         let sink = Arc::new(AudioSink {
             to_audio: Mutex::new(tx),
             status: Mutex::new(status_out),
-            dropped: AtomicU64::new(0),
         });
         let decks = DeckService::new(
             DeckServiceConfig {
