@@ -479,6 +479,7 @@ fn analyse_decoded(audio: &TrackAudio, path: &Path) -> Result<Analysis, SegueErr
 }
 
 fn load_loop(rx: &Receiver<LoadRequest>, inner: &Inner, worker: &Worker) {
+    crate::worker::background_priority();
     while let Ok(req) = rx.recv() {
         if !inner.current(req.deck, req.generation) {
             continue; // loaded again or ejected while waiting
