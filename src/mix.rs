@@ -136,7 +136,7 @@ pub fn run(a: &MixArgs) -> anyhow::Result<ExitCode> {
                 analysed += fresh as usize;
                 tracks.push(t);
             }
-            Err(e) => bar.println(format!("skipped {}: {e}", path.display())),
+            Err(e) => bar.suspend(|| eprintln!("skipped {}: {e}", path.display())),
         }
         bar.inc(1);
     }

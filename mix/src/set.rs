@@ -206,6 +206,9 @@ pub struct TransitionQuality {
     pub loudness_step_lu: Option<f64>,
     /// Harmonically compatible keys (after key shift).
     pub harmonic: bool,
+    /// Gain match: A's and B's integrated loudness as they played (trimmed, pre-fader)
+    /// differ by this much, LU.
+    pub level_match_lu: Option<f64>,
 }
 
 /// What the whole set measured in the output.
@@ -253,6 +256,14 @@ impl SetQuality {
         if let Some(s) = self.worst_loudness_step_lu.filter(|s| *s > 2.0) {
             f.push(format!("loudness step {s:.2} LU > 2 LU"));
         }
+        for t in &self.transitions {
+            if let Some(m) = t.level_match_lu.filter(|m| *m > 2.0) {
+                f.push(format!(
+                    "{}: the tracks' levels differ by {m:.2} LU > 2 LU",
+                    t.name
+                ));
+            }
+        }
         if self.longest_gap_secs > 1.0 {
             f.push(format!("silent gap {:.2} s > 1 s", self.longest_gap_secs));
         }
@@ -286,7 +297,7 @@ impl SetQuality {
         );
         for t in &self.transitions {
             s.push_str(&format!(
-                "\n  {:>6} {:<40} {:<12} beat offset {:>16}  loudness step {}",
+                "\n  {:>6} {:<40} {:<12} beat offset {:>16}  loudness step {}  level match {}",
                 mmss(t.span.start),
                 t.name,
                 t.technique.name(),
@@ -295,6 +306,8 @@ impl SetQuality {
                     None => "not synced".into(),
                 },
                 t.loudness_step_lu
+                    .map_or("–".to_string(), |v| format!("{v:.2} LU")),
+                t.level_match_lu
                     .map_or("–".to_string(), |v| format!("{v:.2} LU"))
             ));
         }
@@ -426,15 +439,25 @@ pub fn render_set(tracks: &[SetTrack], plan: &SetPlan) -> Result<SetRender, Segu
     let mut cmds = Vec::new();
     let (mut l, mut r) = (vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]);
     let (mut cl, mut cr) = (vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]);
-    // Each deck's own (pre-fader) signal and its short-term loudness after every block: the
-    // reference a transition's loudness is judged against.
+    // The reference the set's loudness is judged against: each deck's own (pre-fader)
+    // signal, crossed over with an ideal equal-power fade from B's start to A's planned
+    // stop, metered like the master (short-term loudness after every block).
     let mut taps = [
         [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]],
         [vec![0.0f32; BLOCK], vec![0.0f32; BLOCK]],
     ];
-    let mut deck_meters = [0, 1].map(|_| ebur128::EbuR128::new(2, rate, ebur128::Mode::S).ok());
-    let mut deck_st: Vec<(u64, [f64; 2])> = Vec::new();
+    let mut ref_meter = ebur128::EbuR128::new(2, rate, ebur128::Mode::S).ok();
+    let mut ref_st: Vec<(u64, f64)> = Vec::new();
     let mut interleaved = vec![0.0f32; 2 * BLOCK];
+    // (B's start frame, A's planned stop frame, A's deck) of the blend under way.
+    let mut xfade: Option<(u64, u64, usize)> = None;
+    let mut on_air = 0usize;
+    // Each track's integrated loudness as it played (pre-fader, trimmed): the gain match.
+    let mut track_meters: Vec<Option<ebur128::EbuR128>> = tracks
+        .iter()
+        .map(|_| ebur128::EbuR128::new(2, rate, ebur128::Mode::I).ok())
+        .collect();
+    let mut deck_buf = vec![0.0f32; 2 * BLOCK];
     // Longest possible set: every track at its full length and half speed, plus a minute.
     let cap = (tracks
         .iter()
@@ -483,6 +506,10 @@ pub fn render_set(tracks: &[SetTrack], plan: &SetPlan) -> Result<SetRender, Segu
                         if deck == in_deck && on {
                             blend[current].0 = Some(at);
                             starts[current + 1] = at;
+                            let stop = run
+                                .frame_of_beat(plan.transitions[current].end_beat)
+                                .map_or(at, |f| f.max(at as f64) as u64);
+                            xfade = Some((at, stop, out_deck as usize));
                         } else if deck == out_deck && !on {
                             blend[current].1 = Some(at);
                             ends[current] = Some(at);
@@ -533,19 +560,49 @@ pub fn render_set(tracks: &[SetTrack], plan: &SetPlan) -> Result<SetRender, Segu
             );
         }
         master.extend(l.iter().zip(&r).map(|(a, b)| [*a, *b]));
-        let mut loud = [f64::NEG_INFINITY; 2];
-        for (d, m) in deck_meters.iter_mut().enumerate() {
-            if let Some(m) = m {
-                for i in 0..BLOCK {
-                    interleaved[2 * i] = taps[d][0][i];
-                    interleaved[2 * i + 1] = taps[d][1][i];
-                }
-                if m.add_frames_f32(&interleaved).is_ok() {
-                    loud[d] = m.loudness_shortterm().unwrap_or(f64::NEG_INFINITY);
+        for d in 0..2 {
+            if let Some(t) = deck_track[d].filter(|_| status.decks[d].playing) {
+                if let Some(m) = track_meters[t].as_mut() {
+                    for i in 0..BLOCK {
+                        deck_buf[2 * i] = taps[d][0][i];
+                        deck_buf[2 * i + 1] = taps[d][1][i];
+                    }
+                    let _ = m.add_frames_f32(&deck_buf);
                 }
             }
         }
-        deck_st.push((frame + BLOCK as u64, loud));
+        if let Some(m) = ref_meter.as_mut() {
+            for i in 0..BLOCK {
+                let f = frame + i as u64;
+                let (ga, gb, a) = match xfade {
+                    Some((s0, s1, a)) if f >= s0 => {
+                        let t = if s1 > s0 {
+                            ((f - s0) as f64 / (s1 - s0) as f64).min(1.0)
+                        } else {
+                            1.0
+                        };
+                        let x = t * std::f64::consts::FRAC_PI_2;
+                        (x.cos() as f32, x.sin() as f32, a)
+                    }
+                    _ => (1.0, 0.0, on_air),
+                };
+                for ch in 0..2 {
+                    interleaved[2 * i + ch] = ga * taps[a][ch][i] + gb * taps[1 - a][ch][i];
+                }
+            }
+            if m.add_frames_f32(&interleaved).is_ok() {
+                ref_st.push((
+                    frame + BLOCK as u64,
+                    m.loudness_shortterm().unwrap_or(f64::NEG_INFINITY),
+                ));
+            }
+        }
+        if let Some((_, s1, a)) = xfade {
+            if frame + BLOCK as u64 > s1 && !status.decks[a].playing {
+                on_air = 1 - a;
+                xfade = None;
+            }
+        }
         parts.collector.collect();
         started = true;
     }
@@ -566,7 +623,23 @@ pub fn render_set(tracks: &[SetTrack], plan: &SetPlan) -> Result<SetRender, Segu
             end: secs(ends[i].unwrap_or(master.len() as u64)),
         })
         .collect();
-    let quality = measure(&mut master, rate, plan, &blend, &snaps, &deck_st);
+    let played_lufs: Vec<Option<f64>> = track_meters
+        .iter()
+        .map(|m| {
+            m.as_ref()
+                .and_then(|m| m.loudness_global().ok())
+                .filter(|l| l.is_finite())
+        })
+        .collect();
+    let quality = measure(
+        &mut master,
+        rate,
+        plan,
+        &blend,
+        &snaps,
+        &ref_st,
+        &played_lufs,
+    );
     Ok(SetRender {
         master,
         sample_rate: rate,
@@ -583,7 +656,8 @@ fn measure(
     plan: &SetPlan,
     blend: &[(Option<u64>, Option<u64>)],
     snaps: &[(u64, [DeckSnap; 2])],
-    deck_st: &[(u64, [f64; 2])],
+    ref_st: &[(u64, f64)],
+    played_lufs: &[Option<f64>],
 ) -> SetQuality {
     let secs = |f: u64| f as f64 / rate as f64;
     // True peak, and a gain that brings it to −1 dBTP if the limiter left it above.
@@ -616,34 +690,19 @@ fn measure(
         }
         lufs = meter.loudness_global().unwrap_or(f64::NEG_INFINITY);
     }
-    // The loudness of a transition: the set's short-term loudness against an ideal
-    // equal-power crossfade of the two decks' own (pre-fader) short-term loudness, every
-    // 100 ms from the start of the blend to 3 s after its end. A blend that dips or bumps
-    // shows; the tracks' own sections (a break, a drop) are in both and cancel.
-    let deviation = |from: u64, to: u64, span: (u64, u64), out_deck: usize| {
+    // The loudness of a transition: the set's short-term loudness against the reference's
+    // (the decks' own signals under an ideal equal-power crossfade), every 100 ms from the
+    // start of the blend to 3 s after its end. A blend that dips or bumps shows; the
+    // tracks' own sections (a break, a drop) are in both and cancel.
+    let deviation = |from: u64, to: u64| {
         let mut worst: Option<f64> = None;
         let hop = rate as u64 / 10;
         let mut f = from.div_ceil(hop) * hop;
         while f <= to {
             let k = (f / hop) as usize;
-            let idx = deck_st.partition_point(|(e, _)| *e < f);
-            if let (Some(m), Some((_, d))) = (st.get(k.wrapping_sub(1)), deck_st.get(idx)) {
-                // An ideal equal-power crossfade between the two tracks' own loudness,
-                // from B's start to A's stop.
-                let t = if span.1 > span.0 {
-                    ((f as f64 - span.0 as f64) / (span.1 - span.0) as f64).clamp(0.0, 1.0)
-                } else {
-                    (f >= span.1) as u8 as f64
-                };
-                let power = |db: f64| {
-                    if db.is_finite() {
-                        10f64.powf(db / 10.0)
-                    } else {
-                        0.0
-                    }
-                };
-                let p = (1.0 - t) * power(d[out_deck]) + t * power(d[1 - out_deck]);
-                let reference = 10.0 * p.max(1e-12).log10() + peak_gain_db;
+            let idx = ref_st.partition_point(|(e, _)| *e < f);
+            if let (Some(m), Some((_, r))) = (st.get(k.wrapping_sub(1)), ref_st.get(idx)) {
+                let reference = r + peak_gain_db;
                 if m.is_finite() && reference.is_finite() && reference > -50.0 {
                     let dev = (m - reference).abs();
                     worst = Some(worst.map_or(dev, |w: f64| w.max(dev)));
@@ -733,8 +792,6 @@ fn measure(
         let step = deviation(
             start.max(3 * rate as u64),
             end + STEP_WINDOW_SECS as u64 * rate as u64,
-            (start, end),
-            out_deck,
         );
         transitions.push(TransitionQuality {
             name: format!("{} → {}", p.from, p.to),
@@ -747,6 +804,9 @@ fn measure(
             beat_offset_ms: stats,
             bars_aligned: stats.map(|_| bars_ok),
             loudness_step_lu: step,
+            level_match_lu: played_lufs[i]
+                .zip(played_lufs[i + 1])
+                .map(|(a, b)| (a - b).abs()),
             harmonic: p.compat.harmony.compatible(),
         });
     }
