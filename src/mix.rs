@@ -249,28 +249,13 @@ fn collect(p: &Path, out: &mut Vec<PathBuf>) {
         for e in entries {
             if e.is_dir() {
                 collect(&e, out);
-            } else if is_track(&e) {
+            } else if segue_library::is_track_file(&e) {
                 out.push(e);
             }
         }
     } else {
         out.push(p.to_path_buf());
     }
-}
-
-fn is_track(p: &Path) -> bool {
-    let ext = p
-        .extension()
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let stem = p
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let is_stem = segue_engine::Stem::ALL
-        .iter()
-        .any(|s| stem.ends_with(&format!(".{}", s.name())));
-    segue_library::AUDIO_EXTENSIONS.contains(&ext.as_str()) && !is_stem
 }
 
 fn open_library(db: Option<&Path>) -> Option<Library> {
