@@ -1458,3 +1458,112 @@ fn suggestions_follow_the_deck_on_air_and_load_onto_the_free_deck() {
     assert!(format!("{err:?}").contains("suggest"), "{err:?}");
     assert_eq!(d.stats()["running"], 1);
 }
+
+/// The fractional beat index at `secs` on a track's true beats.
+fn beat_index(beats: &[f64], secs: f64) -> f64 {
+    let i = beats
+        .partition_point(|b| *b <= secs)
+        .clamp(1, beats.len() - 1)
+        - 1;
+    i as f64 + (secs - beats[i]) / (beats[i + 1] - beats[i])
+}
+
+/// Auto DJ over OSC: from the first track, it loads the suggestions and performs two
+/// planned transitions; while both decks play, their heard positions (one status snapshot)
+/// are on the same beat phase of the tracks' true grids.
+#[test]
+fn autodj_plays_three_library_tracks_in_a_row_beat_aligned() {
+    let _serial = serial();
+    let dir = tmp("autodj");
+    let music = dir.join("music");
+    let mut truths = std::collections::HashMap::new();
+    for (name, bpm, tonic) in [
+        ("dj-124", 124.0, 0u8),
+        ("dj-125", 125.0, 0),
+        ("dj-126", 126.0, 7),
+    ] {
+        let (_, t) = demo_track(&music, name, bpm, tonic);
+        truths.insert(name.to_string(), t.truth.beats.clone());
+    }
+    let add = std::process::Command::new(env!("CARGO_BIN_EXE_segue"))
+        .args(["library", "--db"])
+        .arg(dir.join("library.sqlite"))
+        .arg("add")
+        .arg(&music)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let d = Daemon::start(
+        &dir,
+        &[
+            "--backend",
+            "null",
+            "--music-root",
+            music.to_str().unwrap(),
+            "--decks",
+            "2",
+        ],
+        &[],
+    );
+    d.send(
+        "/segue/deck/1/load",
+        vec![s(music.join("dj-124.wav").to_str().unwrap())],
+    );
+    d.wait_deck(1, "analysed", |a| int(&a[6]) == 1, 120);
+    d.send("/segue/deck/1/play", vec![OscType::Int(1)]);
+    d.send("/segue/autodj", vec![OscType::Int(1)]);
+    let text = |v: &OscType| match v {
+        OscType::String(t) => t.clone(),
+        o => panic!("{o:?}"),
+    };
+    let mut heard = Vec::new(); // titles in the order they were on air
+    let mut offsets = Vec::new();
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(150) {
+        std::thread::sleep(Duration::from_millis(100));
+        let states = [d.deck(1), d.deck(2)];
+        for st in &states {
+            if int(&st[12]) == 1 && heard.last() != Some(&text(&st[7])) {
+                heard.push(text(&st[7]));
+            }
+        }
+        let [a, b] = &states;
+        if int(&a[1]) == 1 && int(&b[1]) == 1 && float(&a[3]) > 0.0 && float(&b[3]) > 0.0 {
+            let (ta, tb) = (&truths[&text(&a[7])], &truths[&text(&b[7])]);
+            let pa = beat_index(ta, float(&a[2]) as f64);
+            let pb = beat_index(tb, float(&b[2]) as f64);
+            let e = (pa - pb) - (pa - pb).round();
+            offsets.push(e.abs() * 60_000.0 / float(&a[3]) as f64);
+        }
+        if d.stats()["autodj_transitions"] >= 2 && heard.len() >= 3 {
+            break;
+        }
+    }
+    eprintln!(
+        "Auto DJ on air: {heard:?}; {} overlap samples",
+        offsets.len()
+    );
+    assert!(d.stats()["autodj_transitions"] >= 2, "{heard:?}");
+    let mut unique = heard.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 3, "three tracks on air: {heard:?}");
+    assert!(
+        offsets.len() >= 20,
+        "the decks overlapped in {} samples",
+        offsets.len()
+    );
+    offsets.sort_by(f64::total_cmp);
+    let (median, worst) = (offsets[offsets.len() / 2], offsets[offsets.len() - 1]);
+    eprintln!("Auto DJ beat offset while both played: median {median:.2} ms, worst {worst:.2} ms");
+    assert!(
+        median <= 5.0 && worst <= 20.0,
+        "median {median:.2} ms, worst {worst:.2} ms"
+    );
+    assert_eq!(d.stats()["running"], 1);
+}

@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 pub mod audio;
+mod autodj;
 pub mod config;
 mod error;
 pub mod feed;
@@ -176,6 +177,13 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         threads.push(spawn(
             "segue-suggest",
             Box::new(move || suggest::run(&sh, &sh.suggestions.clone(), &s)),
+        )?);
+    }
+    {
+        let (s, sh) = (threads_stop.clone(), shared.clone());
+        threads.push(spawn(
+            "segue-autodj",
+            Box::new(move || autodj::run(&sh, &s)),
         )?);
     }
     {

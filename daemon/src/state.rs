@@ -66,6 +66,8 @@ pub struct Shared {
     pub deck_count: usize,
     /// The next-track suggestions for the deck on air.
     pub suggestions: Arc<crate::suggest::Suggestions>,
+    /// Auto DJ's switch and the controls the DJ took over.
+    pub autodj: crate::autodj::AutoDj,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -90,6 +92,7 @@ impl Shared {
             audio,
             deck_count,
             suggestions: Arc::default(),
+            autodj: Default::default(),
         }
     }
 

@@ -43,6 +43,8 @@ pub enum Request {
     Unsubscribe,
     /// Answer `/segue/pong`.
     Ping,
+    /// Auto DJ on or off.
+    AutoDj(bool),
     /// Answer `/segue/suggest` (the next-track suggestions) to the sender.
     QuerySuggest,
     /// Load suggestion `index` (0-based) onto `deck`, or onto a free deck.
@@ -292,6 +294,7 @@ fn message(m: &OscMessage, decks: usize) -> Result<Vec<Request>, DecodeError> {
         ["unsubscribe"] => a.none().map(|_| vec![Request::Unsubscribe]),
         ["ping"] => Ok(vec![Request::Ping]),
         ["query", "suggest"] => a.none().map(|_| vec![Request::QuerySuggest]),
+        ["autodj"] => Ok(vec![Request::AutoDj(a.flag(FLAG)?)]),
         ["suggest", "load"] => {
             const USAGE: &str = "suggestion number 1..10, then optionally a deck number";
             let n = |x: &OscType| num(x).filter(|v| v.fract() == 0.0 && *v >= 1.0);

@@ -180,6 +180,7 @@ impl OscServer {
     fn request(&mut self, r: Request, at: Option<OscTime>, src: SocketAddr) {
         match r {
             Request::Engine(command) => {
+                self.shared.autodj.touched(&command);
                 let at = match at.map(|t| self.frame_for(t)) {
                     None => None,
                     Some(Ok(f)) => f,
@@ -254,6 +255,10 @@ impl OscServer {
                 self.subscribers.remove(&src);
             }
             Request::Ping => self.reply(src, "/segue/pong", vec![]),
+            Request::AutoDj(on) => {
+                self.shared.autodj.enabled.store(on, Ordering::Relaxed);
+                tracing::info!("Auto DJ {}", if on { "on" } else { "off" });
+            }
             Request::QuerySuggest => {
                 let msg = suggest_message(&self.shared);
                 self.send_packet(src, msg);
@@ -465,6 +470,11 @@ pub(crate) fn stats(shared: &Shared) -> OscPacket {
         ("loads_failed", r(&d.loads_failed)),
         ("analyses", r(&d.analyses)),
         ("analyses_from_library", r(&d.from_library)),
+        (
+            "autodj",
+            shared.autodj.enabled.load(Ordering::Relaxed) as i64,
+        ),
+        ("autodj_transitions", r(&shared.autodj.transitions)),
         ("feed_sent", r(&c.feed_sent)),
         ("midi_handled", r(&c.midi_handled)),
         ("unix_ms", unix_ms),
