@@ -110,6 +110,7 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         addr: config.osc_bind.to_string(),
         source,
     })?;
+    enlarge_receive_buffer(&socket);
     let feed = feed::Feed::new(&config.feed, shared.clone()).map_err(DaemonError::Config)?;
 
     let (rings_tx, rings_rx) = crossbeam_channel::unbounded();
@@ -241,4 +242,27 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
     let _ = collector.join();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Ask for a 4 MiB receive buffer on the OSC socket, so that a burst of control messages
+/// (a controller storm, a lighting desk replaying a cue list) waits in the kernel while the
+/// OSC thread is preempted instead of being dropped. The kernel may grant less
+/// (`net.core.rmem_max`); failure only keeps the default.
+fn enlarge_receive_buffer(socket: &UdpSocket) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let size: libc::c_int = 4 << 20;
+        // SAFETY: setsockopt(2) on a socket we own, with a pointer to a live c_int and its
+        // size; it does not keep the pointer.
+        let _ = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+    }
 }

@@ -47,7 +47,7 @@ impl Suggestions {
 /// Follow the on-air deck until `stop`.
 pub fn run(shared: &Shared, out: &Arc<Suggestions>, stop: &AtomicBool) {
     segue_library::worker::background_priority();
-    let mut made_for: Option<(PathBuf, usize)> = None;
+    let mut made_for: Option<PathBuf> = None;
     let mut last = Instant::now() - Duration::from_secs(60);
     while !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(200));
@@ -59,6 +59,10 @@ pub fn run(shared: &Shared, out: &Arc<Suggestions>, stop: &AtomicBool) {
         let (Some(path), Some(analysis)) = (view.path.clone(), view.analysis.clone()) else {
             continue;
         };
+        // Recomputed when the track on air changes, and every 30 s (the library grows).
+        if made_for.as_ref() == Some(&path) && last.elapsed() < Duration::from_secs(30) {
+            continue;
+        }
         let loaded: Vec<PathBuf> = shared
             .decks
             .decks()
@@ -69,10 +73,6 @@ pub fn run(shared: &Shared, out: &Arc<Suggestions>, stop: &AtomicBool) {
         let Some(Ok(entries)) = shared.decks.with_library(|l| l.list()) else {
             continue;
         };
-        let key = (path.clone(), entries.len());
-        if made_for.as_ref() == Some(&key) && last.elapsed() < Duration::from_secs(30) {
-            continue;
-        }
         let same = |a: &PathBuf, b: &PathBuf| {
             a == b
                 || a.canonicalize()
@@ -97,7 +97,7 @@ pub fn run(shared: &Shared, out: &Arc<Suggestions>, stop: &AtomicBool) {
             deck: Some(deck),
             items,
         });
-        made_for = Some(key);
+        made_for = Some(path);
         last = Instant::now();
     }
 }
