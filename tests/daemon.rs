@@ -1368,6 +1368,36 @@ fn alsa_backend_runs_the_engine_on_the_null_pcm() {
     d.stop();
 }
 
+/// `segue library add music` into the daemon's library, then a two-deck null-backend
+/// daemon with `music` as its root.
+fn library_daemon(dir: &Path, music: &Path) -> Daemon {
+    let add = std::process::Command::new(env!("CARGO_BIN_EXE_segue"))
+        .args(["library", "--db"])
+        .arg(dir.join("library.sqlite"))
+        .arg("add")
+        .arg(music)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    Daemon::start(
+        dir,
+        &[
+            "--backend",
+            "null",
+            "--music-root",
+            music.to_str().unwrap(),
+            "--decks",
+            "2",
+        ],
+        &[],
+    )
+}
+
 /// Live suggestions: with a library of analysed tracks, the deck on air gets the best next
 /// tracks (harmony, tempo, energy, timbre) as `/segue/suggest` — on query and pushed to
 /// subscribers when the list changes — and `/segue/suggest/load 1` puts the first one on the
@@ -1382,31 +1412,7 @@ fn suggestions_follow_the_deck_on_air_and_load_onto_the_free_deck() {
     demo_track(&music, "sg-126", 126.0, 7); // G minor, 6A: +1
     demo_track(&music, "sg-090", 90.0, 6); // F# minor, 11A: far in tempo and key
                                            // The library knows them (analysed by `segue library add`, the real path).
-    let add = std::process::Command::new(env!("CARGO_BIN_EXE_segue"))
-        .args(["library", "--db"])
-        .arg(dir.join("library.sqlite"))
-        .arg("add")
-        .arg(&music)
-        .arg("--quiet")
-        .output()
-        .unwrap();
-    assert!(
-        add.status.success(),
-        "{}",
-        String::from_utf8_lossy(&add.stderr)
-    );
-    let d = Daemon::start(
-        &dir,
-        &[
-            "--backend",
-            "null",
-            "--music-root",
-            music.to_str().unwrap(),
-            "--decks",
-            "2",
-        ],
-        &[],
-    );
+    let d = library_daemon(&dir, &music);
     // Nothing on air: an empty list.
     let empty = d.query("/segue/query/suggest", "/segue/suggest");
     assert_eq!(empty, vec![OscType::Int(0)], "{empty:?}");
@@ -1485,31 +1491,7 @@ fn autodj_plays_three_library_tracks_in_a_row_beat_aligned() {
         let (_, t) = demo_track(&music, name, bpm, tonic);
         truths.insert(name.to_string(), t.truth.beats.clone());
     }
-    let add = std::process::Command::new(env!("CARGO_BIN_EXE_segue"))
-        .args(["library", "--db"])
-        .arg(dir.join("library.sqlite"))
-        .arg("add")
-        .arg(&music)
-        .arg("--quiet")
-        .output()
-        .unwrap();
-    assert!(
-        add.status.success(),
-        "{}",
-        String::from_utf8_lossy(&add.stderr)
-    );
-    let d = Daemon::start(
-        &dir,
-        &[
-            "--backend",
-            "null",
-            "--music-root",
-            music.to_str().unwrap(),
-            "--decks",
-            "2",
-        ],
-        &[],
-    );
+    let d = library_daemon(&dir, &music);
     d.send(
         "/segue/deck/1/load",
         vec![s(music.join("dj-124.wav").to_str().unwrap())],

@@ -319,10 +319,10 @@ fn explain(c: &Compat) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn facts(bpm: f64, key: &str, energy: u8) -> TrackFacts {
+    pub(crate) fn facts(bpm: f64, key: &str, energy: u8) -> TrackFacts {
         TrackFacts {
             bpm,
             key: key.parse().ok(),

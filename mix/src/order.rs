@@ -87,14 +87,7 @@ pub fn order(
 mod tests {
     use super::*;
 
-    fn t(bpm: f64, key: &str, energy: u8) -> TrackFacts {
-        TrackFacts {
-            bpm,
-            key: key.parse().ok(),
-            energy,
-            dna: vec![],
-        }
-    }
+    use crate::compat::tests::facts as t;
 
     #[test]
     fn compatible_tracks_end_up_next_to_each_other() {
