@@ -55,7 +55,13 @@ pub struct KeyEstimate {
     /// the room left above the runner-up (`(r1 - r2) / (1 - r2)`). Near 0 for ambiguous
     /// material; 0.3 and above is a clear key.
     pub confidence: f64,
+    /// The second best key (often the relative major/minor or a fifth away): the other
+    /// reading when the confidence is low.
+    pub runner_up: Key,
 }
+
+/// Below this confidence the key is ambiguous and the analysis names the runner-up too.
+pub const LOW_CONFIDENCE: f64 = 0.3;
 
 /// Estimate the key of a mono signal. `None` for silence, for less than a second of audio,
 /// or when there is no pitched content at all (pure noise, drums only).
@@ -79,10 +85,11 @@ pub struct KeyEstimate {
 /// ```
 pub fn detect_key(mono: &[f32], sample_rate: u32) -> Option<KeyEstimate> {
     let chroma = chromagram(mono, sample_rate)?;
-    let (best, confidence) = best_key(&chroma, &MAJOR_PROFILE, &MINOR_PROFILE)?;
+    let (best, confidence, runner_up) = best_key(&chroma, &MAJOR_PROFILE, &MINOR_PROFILE)?;
     Some(KeyEstimate {
         key: best,
         confidence,
+        runner_up,
     })
 }
 
@@ -221,8 +228,13 @@ fn correlation(chroma: &[f64; 12], profile: &[f64; 12], tonic: usize) -> f64 {
     }
 }
 
-/// The best-correlated key and the confidence (see [`KeyEstimate::confidence`]).
-fn best_key(chroma: &[f64; 12], major: &[f64; 12], minor: &[f64; 12]) -> Option<(Key, f64)> {
+/// The best-correlated key, the confidence (see [`KeyEstimate::confidence`]) and the
+/// runner-up key.
+fn best_key(
+    chroma: &[f64; 12],
+    major: &[f64; 12],
+    minor: &[f64; 12],
+) -> Option<(Key, f64, Key)> {
     let mut scores: Vec<(Key, f64)> = Key::ALL
         .iter()
         .map(|&k| {
@@ -240,7 +252,7 @@ fn best_key(chroma: &[f64; 12], major: &[f64; 12], minor: &[f64; 12]) -> Option<
         return None;
     }
     let confidence = ((r1 - r2) / (1.0 - r2).max(1e-9)).clamp(0.0, 1.0);
-    Some((key, confidence))
+    Some((key, confidence, scores[1].0))
 }
 
 #[cfg(test)]
