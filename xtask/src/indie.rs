@@ -147,7 +147,12 @@ impl Style {
             Style::House => [&[38, 39, 33], &[4, 0, 16], &[89, 88, 91], &[80, 81, 62]],
             Style::Techno => [&[39, 38], &[81, 16, 4], &[90, 95, 89], &[81, 80, 84]],
             Style::DrumAndBass => [&[38, 39, 33], &[4, 5, 0], &[88, 89, 48], &[80, 73, 54]],
-            Style::Pop => [&[33, 34, 32], &[0, 25, 24], &[48, 49, 89], &[73, 54, 65, 56]],
+            Style::Pop => [
+                &[33, 34, 32],
+                &[0, 25, 24],
+                &[48, 49, 89],
+                &[73, 54, 65, 56],
+            ],
             Style::HipHop => [&[33, 34, 38], &[4, 0, 11], &[48, 89], &[11, 73, 65]],
             Style::Trap => [&[38, 87, 39], &[10, 11, 0], &[89, 90, 52], &[10, 80, 75]],
             Style::HalfTime => [&[81, 38, 87], &[4, 81], &[90, 95, 88], &[80, 81, 84]],
@@ -516,7 +521,14 @@ pub fn song(seed: u64) -> Song {
     let layouts: [&[(Label, u32)]; 4] = [
         &[(Intro, 1), (Drop, 2), (Break, 1), (Drop, 2), (Outro, 1)],
         &[(Intro, 1), (Verse, 2), (Build, 1), (Drop, 2), (Outro, 1)],
-        &[(Intro, 1), (Verse, 1), (Drop, 1), (Break, 1), (Drop, 2), (Outro, 1)],
+        &[
+            (Intro, 1),
+            (Verse, 1),
+            (Drop, 1),
+            (Break, 1),
+            (Drop, 2),
+            (Outro, 1),
+        ],
         &[(Intro, 1), (Verse, 2), (Drop, 2), (Verse, 1), (Outro, 1)],
     ];
     let mut sections: Vec<(Label, u32)> = layouts[rng.below(4)]
@@ -547,7 +559,12 @@ pub fn song(seed: u64) -> Song {
     let (soundfont, _) = SOUNDFONTS[rng.below(SOUNDFONTS.len())];
     let kit = rng.pick(style.kits());
     let p = style.programs();
-    let programs = [rng.pick(p[0]), rng.pick(p[1]), rng.pick(p[2]), rng.pick(p[3])];
+    let programs = [
+        rng.pick(p[0]),
+        rng.pick(p[1]),
+        rng.pick(p[2]),
+        rng.pick(p[3]),
+    ];
     let reverb = (rng.range(0.2, 0.9), rng.range(0.3, 0.9));
     let groove = rng.below(grooves(style).len());
     let swing = match style {
@@ -604,8 +621,11 @@ impl Events {
         let t = (start + dt).max(0.0);
         let v = (vel * (1.0 + 0.12 * self.rng.normal())).clamp(1.0, 127.0) as u8;
         self.ev.push((t, 1, vec![0x90 | ch, key, v]));
-        self.ev
-            .push(((t + len.max(0.01)).max(t + 0.005), 0, vec![0x80 | ch, key, 0]));
+        self.ev.push((
+            (t + len.max(0.01)).max(t + 0.005),
+            0,
+            vec![0x80 | ch, key, 0],
+        ));
     }
 
     fn control(&mut self, t: f64, ch: u8, cc: u8, v: u8) {
@@ -626,7 +646,7 @@ pub fn compose(song: &Song) -> (Vec<u8>, SongTruth) {
     let step = beat / spb as f64;
     let steps_per_bar = spb * bpb;
     let t0 = song.lead_silence + song.pickup_beats as f64 * beat; // first downbeat
-    // Set-up: programs, volumes, pans, reverb and chorus sends.
+                                                                  // Set-up: programs, volumes, pans, reverb and chorus sends.
     for (ch, prog, vol, pan, rev) in [
         (CH_BASS, song.programs[0], 100u8, 64u8, 20u8),
         (CH_CHORDS, song.programs[1], 80, 44, 70),
@@ -657,7 +677,10 @@ pub fn compose(song: &Song) -> (Vec<u8>, SongTruth) {
         };
         let bass = matches!(label, Label::Verse | Label::Drop | Label::Outro);
         let chords = !matches!(label, Label::Outro);
-        let pad = matches!(label, Label::Intro | Label::Break | Label::Drop | Label::Build);
+        let pad = matches!(
+            label,
+            Label::Intro | Label::Break | Label::Drop | Label::Build
+        );
         let lead = matches!(label, Label::Drop | Label::Break);
         for b in 0..bars {
             let bt = t0 + (bar_no + b) as f64 * bar;
@@ -687,12 +710,23 @@ pub fn compose(song: &Song) -> (Vec<u8>, SongTruth) {
                         };
                         // Accent the beat, humanise the rest.
                         let v = if s % spb == 0 { v * 1.05 } else { v * 0.92 };
-                        e.note(CH_DRUMS, note as i32, v, bt + s as f64 * step + sw, 0.1, 0.004);
+                        e.note(
+                            CH_DRUMS,
+                            note as i32,
+                            v,
+                            bt + s as f64 * step + sw,
+                            0.1,
+                            0.004,
+                        );
                     }
                 }
                 // A build's snare roll: eighths, then sixteenths in its last bar.
                 if label == Label::Build {
-                    let n = if last_bar { steps_per_bar } else { steps_per_bar / 2 };
+                    let n = if last_bar {
+                        steps_per_bar
+                    } else {
+                        steps_per_bar / 2
+                    };
                     for s in 0..n {
                         let v = 50.0 + 50.0 * (b as f64 + s as f64 / n as f64) / bars as f64;
                         let at = bt + s as f64 * bar / n as f64;
@@ -736,9 +770,23 @@ pub fn compose(song: &Song) -> (Vec<u8>, SongTruth) {
         let at = song.lead_silence + k as f64 * beat;
         let deg = 4 + k as i32 + 4 - song.pickup_beats as i32; // climbs to the tonic
         e.note(CH_LEAD, 60 + scale.pitch(deg), 90.0, at, beat * 0.9, 0.006);
-        e.note(CH_CHORDS, 60 + scale.pitch(deg).rem_euclid(12), 70.0, at, beat * 0.9, 0.006);
+        e.note(
+            CH_CHORDS,
+            60 + scale.pitch(deg).rem_euclid(12),
+            70.0,
+            at,
+            beat * 0.9,
+            0.006,
+        );
         if !song.drumless_intro {
-            e.note(CH_DRUMS, SNARE as i32, 70.0 + 10.0 * k as f64, at, 0.1, 0.004);
+            e.note(
+                CH_DRUMS,
+                SNARE as i32,
+                70.0 + 10.0 * k as f64,
+                at,
+                0.1,
+                0.004,
+            );
         }
     }
     // The ending: tonic chord, kick and crash on the downbeat after the last bar.
@@ -775,13 +823,21 @@ fn bass_bar(e: &mut Events, song: &Song, root: i32, bt: f64, beat: f64, step: f6
     let hits: Vec<(usize, f64, i32)> = match song.style {
         // (step, length in steps, octave offset)
         Style::House | Style::Techno => (0..4).map(|b| (b * 4 + 2, 1.6, 12)).collect(),
-        Style::Disco => (0..8).map(|k| (k * 2, 1.6, if k % 2 == 1 { 12 } else { 0 })).collect(),
+        Style::Disco => (0..8)
+            .map(|k| (k * 2, 1.6, if k % 2 == 1 { 12 } else { 0 }))
+            .collect(),
         Style::DrumAndBass => vec![(0, 6.0, 12), (10, 5.0, 12)],
         Style::Trap | Style::HalfTime => vec![(0, 9.0, 0), (10, 5.0, 0)],
         Style::Reggaeton => vec![(0, 3.0, 12), (4, 3.0, 12), (8, 3.0, 12), (12, 3.0, 12)],
         Style::Compound => vec![(0, 5.0, 12), (6, 5.0, 12)],
         Style::Pop | Style::HipHop | Style::Breakbeat => {
-            vec![(0, 3.0, 12), (6, 1.5, 12), (8, 3.0, 12), (11, 1.0, 19), (14, 2.0, 12)]
+            vec![
+                (0, 3.0, 12),
+                (6, 1.5, 12),
+                (8, 3.0, 12),
+                (11, 1.0, 19),
+                (14, 2.0, 12),
+            ]
         }
     };
     for (s, len, oct) in hits {
@@ -868,7 +924,14 @@ fn melody_bar(
             last + e.rng.pick(&[-1, 1, -2, 2, 1])
         };
         let d = d.clamp(0, 12);
-        e.note(CH_LEAD, 60 + scale.pitch(d), 88.0, bt + on * beat, len * beat * 0.9, 0.008);
+        e.note(
+            CH_LEAD,
+            60 + scale.pitch(d),
+            88.0,
+            bt + on * beat,
+            len * beat * 0.9,
+            0.008,
+        );
         last = d;
     }
     last
@@ -953,7 +1016,9 @@ pub fn render(song: &Song, dir: &Path) -> anyhow::Result<(PathBuf, SongTruth)> {
     }
     if fresh || !wav.exists() {
         let status = Command::new("fluidsynth")
-            .args(["-n", "-i", "-q", "-r", "44100", "-g", "0.45", "-R", "1", "-C", "1"])
+            .args([
+                "-n", "-i", "-q", "-r", "44100", "-g", "0.45", "-R", "1", "-C", "1",
+            ])
             .arg("-o")
             .arg(format!("synth.reverb.room-size={:.2}", song.reverb.0))
             .arg("-o")
@@ -1053,10 +1118,10 @@ mod tests {
         for w in truth.beats.windows(2) {
             assert!((w[1] - w[0] - period).abs() < 1e-9);
         }
-        assert!(truth.downbeats.iter().all(|d| truth
-            .beats
+        assert!(truth
+            .downbeats
             .iter()
-            .any(|b| (b - d).abs() < 1e-9)));
+            .all(|d| truth.beats.iter().any(|b| (b - d).abs() < 1e-9)));
         assert_eq!(truth.beats[0], s.lead_silence);
         // Deterministic.
         assert_eq!(compose(&s).0, midi);

@@ -398,8 +398,10 @@ fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
                 continue;
             }
             println!("tempo band {}:", band_name(lo, hi));
-            let band: Vec<(PathBuf, Score)> =
-                band.into_iter().map(|(p, s)| (p.clone(), s.clone())).collect();
+            let band: Vec<(PathBuf, Score)> = band
+                .into_iter()
+                .map(|(p, s)| (p.clone(), s.clone()))
+                .collect();
             print_summary(&band);
         }
     }
@@ -551,8 +553,8 @@ fn indie_items(
     let started = Instant::now();
     let mut items = Vec::new();
     for song in &songs {
-        let (mp3, t) = indie::render(song, dir)
-            .with_context(|| format!("rendering {}", song.name))?;
+        let (mp3, t) =
+            indie::render(song, dir).with_context(|| format!("rendering {}", song.name))?;
         items.push(EvalItem {
             name: song.name.clone(),
             part: Some(song.part()),

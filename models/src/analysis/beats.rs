@@ -225,8 +225,16 @@ impl Accents<'_> {
         let low = peak_near(&e.low, e.fps, t, 0.03);
         let mid = peak_near(&e.mid, e.fps, t, 0.03);
         peak_near_f64(self.norm, e.fps, t, 0.03)
-            + (if self.low_sd > 0.0 { low / self.low_sd } else { 0.0 })
-            + if self.mid_sd > 0.0 { mid / self.mid_sd } else { 0.0 }
+            + (if self.low_sd > 0.0 {
+                low / self.low_sd
+            } else {
+                0.0
+            })
+            + if self.mid_sd > 0.0 {
+                mid / self.mid_sd
+            } else {
+                0.0
+            }
     }
 }
 
@@ -259,7 +267,6 @@ fn octave_by_accents(
         low_sd: std_dev(&env.low),
         mid_sd: std_dev(&env.mid),
     };
-    let debug = std::env::var_os("SEGUE_DEBUG").is_some();
     let mut step = 1usize;
     let mut offset = 0usize;
     let mut beats: Vec<f64> = fastest.beats.clone();
@@ -275,9 +282,6 @@ fn octave_by_accents(
         } else {
             (odd, even, 1)
         };
-        if debug {
-            eprintln!("accents at {:.1} BPM: on {on:.2} off {off:.2}", fastest.bpm / step as f64);
-        }
         if !(on > 0.0 && off < OFFBEAT_SHARE * on) {
             break;
         }
@@ -299,9 +303,14 @@ fn half_time_octave(
     step: usize,
     offset: usize,
 ) -> (usize, usize, bool) {
-    let debug = std::env::var_os("SEGUE_DEBUG").is_some();
     let bpm = fastest.bpm / step as f64;
-    let beats: Vec<f64> = fastest.beats.iter().skip(offset % step.max(1)).step_by(step.max(1)).copied().collect();
+    let beats: Vec<f64> = fastest
+        .beats
+        .iter()
+        .skip(offset % step.max(1))
+        .step_by(step.max(1))
+        .copied()
+        .collect();
     if step == 1 || bpm >= HALF_TIME_BELOW_BPM || beats.len() < 2 {
         return (step, offset, false);
     }
@@ -318,9 +327,6 @@ fn half_time_octave(
     };
     let eighths = mean_at(&[0.5]);
     let sixteenths = mean_at(&[0.25, 0.75]);
-    if debug {
-        eprintln!("half-time? eighths {eighths:.2} sixteenths {sixteenths:.2}");
-    }
     if bpm < 70.0 || (eighths > 0.0 && sixteenths > 0.6 * eighths) {
         // Back up one octave: the on-beats of the level above.
         let up = step / 2;

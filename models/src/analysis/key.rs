@@ -230,11 +230,7 @@ fn correlation(chroma: &[f64; 12], profile: &[f64; 12], tonic: usize) -> f64 {
 
 /// The best-correlated key, the confidence (see [`KeyEstimate::confidence`]) and the
 /// runner-up key.
-fn best_key(
-    chroma: &[f64; 12],
-    major: &[f64; 12],
-    minor: &[f64; 12],
-) -> Option<(Key, f64, Key)> {
+fn best_key(chroma: &[f64; 12], major: &[f64; 12], minor: &[f64; 12]) -> Option<(Key, f64, Key)> {
     let mut scores: Vec<(Key, f64)> = Key::ALL
         .iter()
         .map(|&k| {

@@ -92,8 +92,14 @@ impl std::str::FromStr for BpmRange {
         let (a, b) = s
             .split_once('-')
             .ok_or_else(|| format!("{s:?}: expected LO-HI, e.g. 70-140"))?;
-        let lo: f64 = a.trim().parse().map_err(|_| format!("{s:?}: {a:?} is not a number"))?;
-        let hi: f64 = b.trim().parse().map_err(|_| format!("{s:?}: {b:?} is not a number"))?;
+        let lo: f64 = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?}: {a:?} is not a number"))?;
+        let hi: f64 = b
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?}: {b:?} is not a number"))?;
         BpmRange::new(lo, hi).ok_or_else(|| format!("{s:?}: expected 20 <= LO < HI <= 400"))
     }
 }
@@ -119,7 +125,13 @@ impl Analysis {
                 .first()
                 .and_then(|d| self.beats.iter().position(|b| (b - d).abs() < 1e-6))
                 .unwrap_or(0);
-            self.beats = self.beats.iter().skip(phase % 2).step_by(2).copied().collect();
+            self.beats = self
+                .beats
+                .iter()
+                .skip(phase % 2)
+                .step_by(2)
+                .copied()
+                .collect();
             if self.half_time {
                 self.half_time = false;
             }

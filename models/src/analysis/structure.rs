@@ -135,9 +135,6 @@ pub fn segment(spec: &Spectrogram, downbeats: &[f64], end_secs: f64) -> Vec<Segm
     sorted.sort_by(f32::total_cmp);
     let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
     let threshold = (median * 1.5).max(2.0);
-    if std::env::var_os("SEGUE_DEBUG").is_some() {
-        eprintln!("novelty thr {threshold:.2}: {:?}", novelty.iter().map(|v| (v * 10.0).round() / 10.0).collect::<Vec<_>>());
-    }
     // Candidates: local maxima above threshold, moved onto the 4-bar phrase grid when they
     // are one bar off it and the grid bar is nearly as novel; grid ones rank higher.
     let mut cands: Vec<(usize, f32)> = (1..n)
