@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context};
-use segue_models::music::{Key, Mode};
+use segue_analysis::music::{Key, Mode};
 
 /// Songs in the set (both parts together).
 pub const SONGS: u64 = 48;
@@ -42,7 +42,7 @@ pub enum Part {
 
 impl Part {
     pub fn of_seed(seed: u64) -> Part {
-        if seed % 2 == 0 {
+        if seed.is_multiple_of(2) {
             Part::Tune
         } else {
             Part::Holdout
@@ -418,7 +418,6 @@ pub struct SongTruth {
     pub downbeats: Vec<f64>,
     pub key: Key,
     pub bounds: Vec<f64>,
-    pub duration: f64,
 }
 
 /// splitmix64: a small seeded generator (the set must not change when a crate does).
@@ -812,7 +811,6 @@ pub fn compose(song: &Song) -> (Vec<u8>, SongTruth) {
         downbeats,
         key: song.key,
         bounds,
-        duration: tail,
     };
     (smf(&mut e.ev), truth)
 }
@@ -902,7 +900,7 @@ fn melody_bar(
     let r = rhythms[(song.seed as usize + bar_in_section as usize) % 4];
     let chord_tones = [degree, degree + 2, degree + 4];
     let mut last = prev;
-    let cycle_end = (bar_in_section as usize + 1) % song.progression.len() == 0;
+    let cycle_end = (bar_in_section as usize + 1).is_multiple_of(song.progression.len());
     for (j, &(on, len)) in r.iter().enumerate() {
         let strong = on.fract() == 0.0 && (on as i32) % 2 == 0;
         let final_note = cycle_end && j + 1 == r.len();

@@ -5,7 +5,7 @@
 //!   JSON) into `DIR` (default `demo/tracks`) at `HZ` (default 44100).
 //!
 //! * `eval [--dir DIR] [--no-compressed] [--every K] [--baselines | --baselines-from FILE]`
-//!   — synthesise the ground-truth fixture set (`segue_models::eval::fixture_set`, or every
+//!   — synthesise the ground-truth fixture set (`segue_demo::eval::fixture_set`, or every
 //!   K-th track of it) into `DIR` (default `target/eval`), also as MP3 and OGG copies made
 //!   with Debian's `lame` and `oggenc`, analyse every file and print the MIR scores (tempo
 //!   Acc1/Acc2, beat and downbeat F at ±70 ms, MIREX weighted key score, section boundary F
@@ -32,7 +32,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use segue_models::demo;
+use segue_demo as demo;
 
 mod baselines;
 mod indie;
@@ -194,7 +194,7 @@ struct Truth {
     bpm: f64,
     beats: Vec<f64>,
     downbeats: Vec<f64>,
-    key: segue_models::music::Key,
+    key: segue_analysis::music::Key,
     bounds: Vec<f64>,
 }
 
@@ -222,11 +222,11 @@ struct Estimate<'a> {
 }
 
 impl Truth {
-    /// Score `est` with the shared metrics of `segue_models::eval`; an unreadable key
+    /// Score `est` with the shared metrics of `segue_demo::eval`; an unreadable key
     /// scores 0.
     fn score(&self, est: &Estimate, secs: f64, cpu_secs: Option<f64>) -> Score {
-        use segue_models::eval::{f_measure, key_score, tempo_acc1, tempo_acc2};
-        use segue_models::music::Key;
+        use segue_analysis::music::Key;
+        use segue_demo::eval::{f_measure, key_score, tempo_acc1, tempo_acc2};
         Score {
             acc1: tempo_acc1(est.bpm, self.bpm),
             acc2: tempo_acc2(est.bpm, self.bpm),
@@ -263,7 +263,7 @@ struct EvalItem {
 const BANDS: &[(f64, f64)] = &[(0.0, 100.0), (100.0, 140.0), (140.0, 1000.0)];
 
 fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
-    use segue_models::analysis::analyze_file;
+    use segue_analysis::analyze_file;
 
     let mut dir = None;
     let mut compressed = true;
@@ -468,21 +468,21 @@ fn print_summary(rows: &[(PathBuf, Score)]) {
     println!("  {:.2} s per track (decode included)", mean(&|s| s.secs));
 }
 
-/// The demo fixture set (`segue_models::eval::fixture_set`), synthesised into `dir` as WAV
+/// The demo fixture set (`segue_demo::eval::fixture_set`), synthesised into `dir` as WAV
 /// (and MP3 and OGG copies when `compressed`).
 fn demo_items(dir: &Path, compressed: bool, every: usize) -> anyhow::Result<Vec<EvalItem>> {
-    use segue_models::eval::fixture_set;
+    use segue_demo::eval::fixture_set;
     let mut items = Vec::new();
     for spec in fixture_set().into_iter().step_by(every) {
         let track = demo::synthesize(&spec, 44_100);
         let t = &track.truth;
         let wav = dir.join(format!("{}.wav", spec.name));
         if !wav.exists() {
-            segue_models::wav::write_wav(
+            segue_decode::wav::write_wav(
                 &wav,
                 44_100,
                 &track.audio.mix,
-                segue_models::wav::WavFormat::Pcm16,
+                segue_decode::wav::WavFormat::Pcm16,
             )?;
         }
         let mut files = vec![("wav", wav.clone())];
