@@ -178,7 +178,9 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
         };
     }
     // A slower octave: every `step`-th beat of the fastest level, on the phase that carries
-    // the accents.
+    // the accents, unless the kicks clearly sit on the other half of the level (a snare or
+    // clap off the beat, as in dembow, drew the accents there).
+    let offset = kick_phase(&env, &fastest.beats, step, offset);
     let beats: Vec<f64> = fastest
         .beats
         .iter()
@@ -207,6 +209,35 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
         constant_tempo: fastest.constant_tempo,
         confidence: cand.strength.clamp(0.0, 1.0),
         half_time,
+    }
+}
+
+/// The kick band's mean onset on the beats of one phase of a level must exceed the other
+/// phase's this many times to move the beats there.
+const KICK_PHASE_MARGIN: f64 = 1.5;
+
+/// The phase (offset among `fastest`'s beats) of the level that keeps every `step`-th beat:
+/// `offset`, or the one half a beat away (`offset + step / 2`) when the kick band lands
+/// there [`KICK_PHASE_MARGIN`] times more. Kicks fall on the beat in nearly every style;
+/// snares and claps may fall off it.
+fn kick_phase(env: &OnsetEnvelopes, fastest: &[f64], step: usize, offset: usize) -> usize {
+    if step < 2 || step % 2 != 0 {
+        return offset;
+    }
+    let mean = |ph: usize| {
+        let v: Vec<f64> = fastest
+            .iter()
+            .skip(ph % step)
+            .step_by(step)
+            .map(|&t| peak_near(&env.low, env.fps, t, 0.03))
+            .collect();
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    };
+    let other = offset + step / 2;
+    if mean(other) > KICK_PHASE_MARGIN * mean(offset) {
+        other % step
+    } else {
+        offset
     }
 }
 
