@@ -172,15 +172,14 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
         half_time_octave(&env, &norm, &fastest, step, offset)
     };
     if step == 1 {
-        return Rhythm {
+        let r = Rhythm {
             half_time,
             ..fastest
         };
+        return compound_meter(r, &env, &norm, &harm);
     }
     // A slower octave: every `step`-th beat of the fastest level, on the phase that carries
-    // the accents, unless the kicks clearly sit on the other half of the level (a snare or
-    // clap off the beat, as in dembow, drew the accents there).
-    let offset = kick_phase(&env, &fastest.beats, step, offset);
+    // the accents.
     let beats: Vec<f64> = fastest
         .beats
         .iter()
@@ -201,7 +200,7 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
         .copied()
         .unwrap_or(family[0]);
     let (bpb, phase) = meter_and_phase(&beats, &env, &harm);
-    Rhythm {
+    let r = Rhythm {
         bpm: fastest.bpm / step as f64,
         downbeats: beats.iter().skip(phase).step_by(bpb).copied().collect(),
         beats,
@@ -209,35 +208,62 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
         constant_tempo: fastest.constant_tempo,
         confidence: cand.strength.clamp(0.0, 1.0),
         half_time,
-    }
+    };
+    compound_meter(r, &env, &norm, &harm)
 }
 
-/// The kick band's mean onset on the beats of one phase of a level must exceed the other
-/// phase's this many times to move the beats there.
-const KICK_PHASE_MARGIN: f64 = 1.5;
+/// A 3/2 grid must collect this many times the accent per beat of the tracked beats to
+/// replace them.
+const COMPOUND_MARGIN: f64 = 1.3;
 
-/// The phase (offset among `fastest`'s beats) of the level that keeps every `step`-th beat:
-/// `offset`, or the one half a beat away (`offset + step / 2`) when the kick band lands
-/// there [`KICK_PHASE_MARGIN`] times more. Kicks fall on the beat in nearly every style;
-/// snares and claps may fall off it.
-fn kick_phase(env: &OnsetEnvelopes, fastest: &[f64], step: usize, offset: usize) -> usize {
-    if step < 2 || step % 2 != 0 {
-        return offset;
+/// Compound meter (12/8, 6/8): a steady eighth-note pulse grouped in threes is easily
+/// tracked at two eighths (the quarter note, 3/2 of the dotted-quarter beat), whose grid
+/// lands on the kicks and snares only every other beat. When a grid at 3/2 of `r`'s period
+/// (on one of the three half-beat phases) collects [`COMPOUND_MARGIN`] times more accent
+/// ([`Accents`]) per beat than `r`'s beats (or the points half a beat off them), it is the
+/// beat: the tempo is 2/3 of `r`'s.
+/// A duple or triple meter puts every other point of such a grid between two beats, so it
+/// collects less than the beats do.
+fn compound_meter(r: Rhythm, env: &OnsetEnvelopes, norm: &[f64], harm: &Harmony) -> Rhythm {
+    if !r.constant_tempo || r.half_time || r.beats.len() < MIN_BEATS_FOR_METER || r.bpm <= 0.0 {
+        return r;
     }
-    let mean = |ph: usize| {
-        let v: Vec<f64> = fastest
-            .iter()
-            .skip(ph % step)
-            .step_by(step)
-            .map(|&t| peak_near(&env.low, env.fps, t, 0.03))
-            .collect();
-        v.iter().sum::<f64>() / v.len().max(1) as f64
+    let acc = Accents {
+        env,
+        norm,
+        low_sd: std_dev(&env.low),
+        mid_sd: std_dev(&env.mid),
     };
-    let other = offset + step / 2;
-    if mean(other) > KICK_PHASE_MARGIN * mean(offset) {
-        other % step
-    } else {
-        offset
+    let mean = |ts: &[f64]| ts.iter().map(|&t| acc.at(t)).sum::<f64>() / ts.len().max(1) as f64;
+    let period = 60.0 / r.bpm;
+    // The beats, or the grid half a beat off them when that collects more (beats tracked on
+    // the off-beat must not make a syncopated 3-3-2 figure look like the beat).
+    let off: Vec<f64> = r.beats.iter().map(|t| t + 0.5 * period).collect();
+    let base = mean(&r.beats).max(mean(&off));
+    let (first, last) = (r.beats[0], r.beats[r.beats.len() - 1]);
+    let mut best: Option<(f64, Vec<f64>)> = None;
+    for j in 0..3 {
+        let start = first + j as f64 * 0.5 * period;
+        let n = ((last - start) / (1.5 * period)).floor().max(0.0) as usize + 1;
+        let grid: Vec<f64> = (0..n).map(|k| start + k as f64 * 1.5 * period).collect();
+        let m = mean(&grid);
+        if best.as_ref().is_none_or(|b| m > b.0) {
+            best = Some((m, grid));
+        }
+    }
+    let Some((m, beats)) = best else {
+        return r;
+    };
+    if !(base > 0.0 && m > COMPOUND_MARGIN * base && beats.len() >= 2) {
+        return r;
+    }
+    let (bpb, phase) = meter_and_phase(&beats, env, harm);
+    Rhythm {
+        bpm: r.bpm / 1.5,
+        downbeats: beats.iter().skip(phase).step_by(bpb).copied().collect(),
+        beats,
+        beats_per_bar: bpb as u32,
+        ..r
     }
 }
 
