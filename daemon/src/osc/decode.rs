@@ -43,6 +43,15 @@ pub enum Request {
     Unsubscribe,
     /// Answer `/segue/pong`.
     Ping,
+    /// Answer `/segue/suggest` (the next-track suggestions) to the sender.
+    QuerySuggest,
+    /// Load suggestion `index` (0-based) onto `deck`, or onto a free deck.
+    LoadSuggestion {
+        /// Which suggestion.
+        index: usize,
+        /// Engine deck, or `None` for the first deck that is neither playing nor on air.
+        deck: Option<DeckId>,
+    },
 }
 
 /// A request with the OSC time tag of its bundle (`None`: as soon as possible).
@@ -282,6 +291,27 @@ fn message(m: &OscMessage, decks: usize) -> Result<Vec<Request>, DecodeError> {
         }
         ["unsubscribe"] => a.none().map(|_| vec![Request::Unsubscribe]),
         ["ping"] => Ok(vec![Request::Ping]),
+        ["query", "suggest"] => a.none().map(|_| vec![Request::QuerySuggest]),
+        ["suggest", "load"] => {
+            const USAGE: &str = "suggestion number 1..10, then optionally a deck number";
+            let n = |x: &OscType| num(x).filter(|v| v.fract() == 0.0 && *v >= 1.0);
+            match m.args.as_slice() {
+                [x] | [x, _] if n(x).is_some_and(|v| v <= 10.0) => {
+                    let deck = match m.args.get(1) {
+                        None => None,
+                        Some(d) => Some(
+                            n(d).and_then(|v| deck_no(&format!("{}", v as i64)).ok())
+                                .ok_or_else(|| a.bad(USAGE))?,
+                        ),
+                    };
+                    Ok(vec![Request::LoadSuggestion {
+                        index: n(x).unwrap_or(1.0) as usize - 1,
+                        deck,
+                    }])
+                }
+                _ => Err(a.bad(USAGE)),
+            }
+        }
         _ => Err(unknown()),
     }
 }
