@@ -74,6 +74,9 @@ pub struct Rhythm {
     pub constant_tempo: bool,
     /// How periodic the onsets are at the reported tempo, 0..1 (0 when none).
     pub confidence: f64,
+    /// True when the groove is half-time at `bpm`: the backbeat falls once a bar (on 3),
+    /// with the hats in sixteenths of half the tempo (dubstep, half-time drum & bass).
+    pub half_time: bool,
 }
 
 impl Rhythm {
@@ -86,6 +89,7 @@ impl Rhythm {
             beats_per_bar: BEATS_PER_BAR as u32,
             constant_tempo: false,
             confidence: 0.0,
+            half_time: false,
         }
     }
 }
@@ -150,66 +154,268 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
     let Some((_, family, fastest)) = best else {
         return Rhythm::none();
     };
-    let (cand, snare_at) = choose_octave(&env, family, &fastest);
-    let step = (cand.period / family[0].period).round().max(1.0) as usize;
+    // Two readings of the octave: where the backbeat falls (the snare band folded over the
+    // bar) and which level's off-beats are bare (kick and snare weight); the slower wins,
+    // then the half-time convention may double it again.
+    let (by_backbeat, snare_at, spacing) = choose_octave(&env, family, &fastest);
+    let backbeat_step = (by_backbeat.period / family[0].period).round().max(1.0) as usize;
+    let (accent_step, accent_offset) = octave_by_accents(&env, &norm, family, &fastest);
+    let (step, offset) = if backbeat_step >= accent_step {
+        (backbeat_step, snare_at.unwrap_or(accent_offset))
+    } else {
+        (accent_step, accent_offset)
+    };
+    // The backbeat already once a bar at that octave: half-time as it stands.
+    let (step, offset, half_time) = if spacing.is_some_and(|k| k == 4 * step) {
+        (step, offset, true)
+    } else {
+        half_time_octave(&env, &norm, &fastest, step, offset)
+    };
     if step == 1 {
-        return fastest;
+        let r = Rhythm {
+            half_time,
+            ..fastest
+        };
+        return compound_meter(r, &env, &norm, &harm);
     }
-    // A slower octave: every `step`-th beat of the fastest level, on the phase that keeps
-    // the backbeat on a beat (else on the strongest onsets).
-    let phases = (0..step).map(|off| -> Vec<f64> {
-        fastest
-            .beats
-            .iter()
-            .skip(off)
-            .step_by(step)
-            .copied()
-            .collect()
-    });
-    let beats = match snare_at {
-        Some(p) => phases.clone().nth(p % step),
-        None => phases.max_by(|a, b| salience(a, &env, &norm).total_cmp(&salience(b, &env, &norm))),
-    };
-    let Some(beats) = beats else {
-        return fastest;
-    };
+    // A slower octave: every `step`-th beat of the fastest level, on the phase that carries
+    // the accents.
+    let beats: Vec<f64> = fastest
+        .beats
+        .iter()
+        .skip(offset % step)
+        .step_by(step)
+        .copied()
+        .collect();
     if beats.len() < 2 {
         return fastest;
     }
+    let cand = family
+        .iter()
+        .min_by(|a, b| {
+            let da = (a.period / family[0].period - step as f64).abs();
+            let db = (b.period / family[0].period - step as f64).abs();
+            da.total_cmp(&db)
+        })
+        .copied()
+        .unwrap_or(family[0]);
     let (bpb, phase) = meter_and_phase(&beats, &env, &harm);
-    Rhythm {
+    let r = Rhythm {
         bpm: fastest.bpm / step as f64,
         downbeats: beats.iter().skip(phase).step_by(bpb).copied().collect(),
         beats,
         beats_per_bar: bpb as u32,
         constant_tempo: fastest.constant_tempo,
         confidence: cand.strength.clamp(0.0, 1.0),
+        half_time,
+    };
+    compound_meter(r, &env, &norm, &harm)
+}
+
+/// A 3/2 grid must collect this many times the accent per beat of the tracked beats to
+/// replace them.
+const COMPOUND_MARGIN: f64 = 1.3;
+
+/// Compound meter (12/8, 6/8): a steady eighth-note pulse grouped in threes is easily
+/// tracked at two eighths (the quarter note, 3/2 of the dotted-quarter beat), whose grid
+/// lands on the kicks and snares only every other beat. When a grid at 3/2 of `r`'s period
+/// (on one of the three half-beat phases) collects [`COMPOUND_MARGIN`] times more accent
+/// ([`Accents`]) per beat than `r`'s beats (or the points half a beat off them), it is the
+/// beat: the tempo is 2/3 of `r`'s.
+/// A duple or triple meter puts every other point of such a grid between two beats, so it
+/// collects less than the beats do.
+fn compound_meter(r: Rhythm, env: &OnsetEnvelopes, norm: &[f64], harm: &Harmony) -> Rhythm {
+    if !r.constant_tempo || r.half_time || r.beats.len() < MIN_BEATS_FOR_METER || r.bpm <= 0.0 {
+        return r;
     }
+    let acc = Accents {
+        env,
+        norm,
+        low_sd: std_dev(&env.low),
+        mid_sd: std_dev(&env.mid),
+    };
+    let mean = |ts: &[f64]| ts.iter().map(|&t| acc.at(t)).sum::<f64>() / ts.len().max(1) as f64;
+    let period = 60.0 / r.bpm;
+    // The beats, or the grid half a beat off them when that collects more (beats tracked on
+    // the off-beat must not make a syncopated 3-3-2 figure look like the beat).
+    let off: Vec<f64> = r.beats.iter().map(|t| t + 0.5 * period).collect();
+    let base = mean(&r.beats).max(mean(&off));
+    let (first, last) = (r.beats[0], r.beats[r.beats.len() - 1]);
+    let mut best: Option<(f64, Vec<f64>)> = None;
+    for j in 0..3 {
+        let start = first + j as f64 * 0.5 * period;
+        let n = ((last - start) / (1.5 * period)).floor().max(0.0) as usize + 1;
+        let grid: Vec<f64> = (0..n).map(|k| start + k as f64 * 1.5 * period).collect();
+        let m = mean(&grid);
+        if best.as_ref().is_none_or(|b| m > b.0) {
+            best = Some((m, grid));
+        }
+    }
+    let Some((m, beats)) = best else {
+        return r;
+    };
+    if !(base > 0.0 && m > COMPOUND_MARGIN * base && beats.len() >= 2) {
+        return r;
+    }
+    let (bpb, phase) = meter_and_phase(&beats, env, harm);
+    Rhythm {
+        bpm: r.bpm / 1.5,
+        downbeats: beats.iter().skip(phase).step_by(bpb).copied().collect(),
+        beats,
+        beats_per_bar: bpb as u32,
+        ..r
+    }
+}
+
+/// Accent of a beat position: kick-and-snare weight there (whole-band onset plus the low
+/// and snare bands, each in units of its standard deviation).
+struct Accents<'a> {
+    env: &'a OnsetEnvelopes,
+    norm: &'a [f64],
+    low_sd: f64,
+    mid_sd: f64,
+}
+
+impl Accents<'_> {
+    fn at(&self, t: f64) -> f64 {
+        let e = self.env;
+        let low = peak_near(&e.low, e.fps, t, 0.03);
+        let mid = peak_near(&e.mid, e.fps, t, 0.03);
+        peak_near_f64(self.norm, e.fps, t, 0.03)
+            + (if self.low_sd > 0.0 {
+                low / self.low_sd
+            } else {
+                0.0
+            })
+            + if self.mid_sd > 0.0 {
+                mid / self.mid_sd
+            } else {
+                0.0
+            }
+    }
+}
+
+/// Every beat carries weight (a kick, a snare, a chord) while the off-beats between
+/// beats carry less: the off-beats of a level whose mean accent is below this share of the
+/// on-beats' are subdivisions, and the tempo is the next slower octave.
+const OFFBEAT_SHARE: f64 = 0.55;
+
+/// Below this tempo, a groove whose sixteenth notes are all played (hats in 1/16 against a
+/// slow backbeat, as in dubstep and half-time drum & bass) is counted at double tempo with
+/// the backbeat on 3: half-time.
+pub const HALF_TIME_BELOW_BPM: f64 = 80.0;
+
+/// The tempo octave of `family` (fastest first; `fastest` its tracked fastest level):
+/// returns the step (1, 2, 4: keep every step-th beat of the fastest level) and the offset
+/// of the first kept beat among the fastest level's beats.
+///
+/// From the fastest level down, a level is halved while its odd beats carry much less accent
+/// ([`Accents`]) than its even ones ([`OFFBEAT_SHARE`]): at double tempo the off-beats hold
+/// hats only, at the true tempo every beat has a kick, a snare or a chord.
+fn octave_by_accents(
+    env: &OnsetEnvelopes,
+    norm: &[f64],
+    family: &[TempoCandidate],
+    fastest: &Rhythm,
+) -> (usize, usize) {
+    let acc = Accents {
+        env,
+        norm,
+        low_sd: std_dev(&env.low),
+        mid_sd: std_dev(&env.mid),
+    };
+    let mut step = 1usize;
+    let mut offset = 0usize;
+    let mut beats: Vec<f64> = fastest.beats.clone();
+    while step * 2 <= 1 << (family.len() - 1) && beats.len() >= 16 {
+        let s: Vec<f64> = beats.iter().map(|&t| acc.at(t)).collect();
+        let mean = |ph: usize| {
+            let v: Vec<f64> = s.iter().skip(ph).step_by(2).copied().collect();
+            v.iter().sum::<f64>() / v.len().max(1) as f64
+        };
+        let (even, odd) = (mean(0), mean(1));
+        let (on, off, ph) = if even >= odd {
+            (even, odd, 0)
+        } else {
+            (odd, even, 1)
+        };
+        if !(on > 0.0 && off < OFFBEAT_SHARE * on) {
+            break;
+        }
+        offset += ph * step;
+        step *= 2;
+        beats = beats.iter().skip(ph).step_by(2).copied().collect();
+    }
+    (step, offset)
+}
+
+/// The half-time convention on the octave `step` (every step-th beat of `fastest` from
+/// `offset`): slower than [`HALF_TIME_BELOW_BPM`] with its sixteenth-note off-beats played
+/// as densely as its eighths (or slower than 70 BPM), the groove is counted at double tempo,
+/// half-time. Returns the step, offset and half-time flag.
+fn half_time_octave(
+    env: &OnsetEnvelopes,
+    norm: &[f64],
+    fastest: &Rhythm,
+    step: usize,
+    offset: usize,
+) -> (usize, usize, bool) {
+    let bpm = fastest.bpm / step as f64;
+    let beats: Vec<f64> = fastest
+        .beats
+        .iter()
+        .skip(offset % step.max(1))
+        .step_by(step.max(1))
+        .copied()
+        .collect();
+    if step == 1 || bpm >= HALF_TIME_BELOW_BPM || beats.len() < 2 {
+        return (step, offset, false);
+    }
+    // Density of the sixteenths against the eighths, on the whole-band onsets.
+    let period = 60.0 / bpm;
+    let mean_at = |fracs: &[f64]| {
+        let mut sum = 0.0;
+        for &t in &beats {
+            for f in fracs {
+                sum += peak_near_f64(norm, env.fps, t + f * period, 0.02);
+            }
+        }
+        sum / (beats.len() * fracs.len()) as f64
+    };
+    let eighths = mean_at(&[0.5]);
+    let sixteenths = mean_at(&[0.25, 0.75]);
+    if bpm < 70.0 || (eighths > 0.0 && sixteenths > 0.6 * eighths) {
+        // Back up one octave: the on-beats of the level above.
+        let up = step / 2;
+        return (up, offset % up.max(1), true);
+    }
+    (step, offset, false)
 }
 
 /// Backbeats (snare/clap) fall every 2 beats; a track whose backbeat would come every 2
 /// beats only below this tempo is half-time (backbeat every 4 beats, as in trap).
-const HALF_TIME_BELOW_BPM: f64 = 70.0;
+const BACKBEAT_SLOWEST_BPM: f64 = 70.0;
 
 /// Pick the tempo among the octaves `family` (fastest first) from where the backbeat falls
 /// on the `fastest` level's beats: folded over 24 beats, the snare band's strong positions
 /// repeat every `k` beats (2, 4 or 8; 3 or 6 in triple meter); the tempo puts them every 2
 /// beats (every 3 in triple meter), or every 4 (half-time) when that would be slower than
-/// [`HALF_TIME_BELOW_BPM`]. Without a clear
+/// [`BACKBEAT_SLOWEST_BPM`]. Without a clear
 /// backbeat, the prior-weighted autocorrelation decides. Also returns the index of the
-/// strongest backbeat among the fastest level's first 24 (or 8) beats, when there is one.
+/// strongest backbeat among the fastest level's first 24 (or 8) beats, when there is one, and
+/// the backbeat's spacing in fastest-level beats.
 fn choose_octave(
     env: &OnsetEnvelopes,
     family: &[TempoCandidate],
     fastest: &Rhythm,
-) -> (TempoCandidate, Option<usize>) {
+) -> (TempoCandidate, Option<usize>, Option<usize>) {
     let by_score = family
         .iter()
         .copied()
         .max_by(|a, b| a.score.total_cmp(&b.score))
         .unwrap_or(family[0]);
     if family.len() == 1 || fastest.beats.len() < 16 {
-        return (by_score, None);
+        return (by_score, None, None);
     }
     // Fold over 24 beats (2, 3, 4, 6 and 8 all divide it) when there are enough beats to
     // fill every position twice, else over 8.
@@ -227,7 +433,7 @@ fn choose_octave(
     let max = fold.iter().copied().fold(f64::MIN, f64::max);
     let min = fold.iter().copied().fold(f64::MAX, f64::min);
     if !(max > 0.0 && (max - min) > 0.3 * max) {
-        return (by_score, None);
+        return (by_score, None, None);
     }
     let loudest = (0..span).max_by(|&a, &b| fold[a].total_cmp(&fold[b]));
     let strong: Vec<usize> = (0..span)
@@ -243,7 +449,7 @@ fn choose_octave(
     // beat level, 6 at double time): one per bar of three.
     let per_backbeat = if k % 3 == 0 { 3.0 } else { 2.0 };
     let mut target = 60.0 / fastest_period(fastest) * per_backbeat / k as f64;
-    if target < HALF_TIME_BELOW_BPM {
+    if target < BACKBEAT_SLOWEST_BPM {
         target *= 2.0;
     }
     let cand = family
@@ -255,7 +461,7 @@ fn choose_octave(
             da.total_cmp(&db)
         })
         .unwrap_or(by_score);
-    (cand, loudest)
+    (cand, loudest, Some(k))
 }
 
 /// Beat period of `r`, seconds.
@@ -432,6 +638,7 @@ fn track(
         beats_per_bar: bpb as u32,
         constant_tempo: constant,
         confidence: cand.strength.clamp(0.0, 1.0),
+        half_time: false,
     };
     Some((rhythm, salience))
 }

@@ -23,7 +23,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use pipeline::{analyze, analyze_file, ANALYSIS_RATE, ENERGY_HOP_SECS};
+pub use pipeline::{analyze, analyze_file, analyze_file_with, ANALYSIS_RATE, ENERGY_HOP_SECS};
 pub use stft::Spectrogram;
 
 /// `x` with NaN and infinite samples as zeros: borrowed when already clean (as the
@@ -41,7 +41,124 @@ pub(crate) fn finite_samples(x: &[f32]) -> std::borrow::Cow<'_, [f32]> {
 
 /// Version of the analysis algorithms: a library entry analysed by an older version is
 /// re-analysed on demand. Bump it whenever a stage changes its results.
-pub const ANALYSER_VERSION: u32 = 1;
+pub const ANALYSER_VERSION: u32 = 2;
+
+/// A preferred tempo range, BPM (`LO-HI`, e.g. `70-140` or `85-170`): the tempo octave a
+/// DJ wants to see. [`Analysis::with_bpm_range`] moves the detected tempo by octaves (× 2,
+/// ÷ 2) into it; without one the analysis reports the tempo the groove is written in (the
+/// backbeat on 2 and 4, or half-time with the backbeat on 3 below 80 BPM when the hats run
+/// in sixteenths; see `beats.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BpmRange {
+    /// Lowest tempo, BPM.
+    pub lo: f64,
+    /// Highest tempo, BPM.
+    pub hi: f64,
+}
+
+impl BpmRange {
+    /// A range; `None` unless `20 <= lo < hi <= 400`.
+    pub fn new(lo: f64, hi: f64) -> Option<BpmRange> {
+        (lo.is_finite() && hi.is_finite() && (20.0..=400.0).contains(&lo) && lo < hi && hi <= 400.0)
+            .then_some(BpmRange { lo, hi })
+    }
+
+    /// The octave of `bpm` (`bpm · 2^k`) inside the range, or the one nearest to it (in
+    /// octaves) when the range is narrower than an octave; `bpm` itself when it is 0.
+    pub fn fold(&self, bpm: f64) -> f64 {
+        if !(bpm > 0.0 && bpm.is_finite()) {
+            return bpm;
+        }
+        let mut best = bpm;
+        let dist = |b: f64| {
+            if b < self.lo {
+                (self.lo / b).log2()
+            } else if b > self.hi {
+                (b / self.hi).log2()
+            } else {
+                0.0
+            }
+        };
+        for k in -4..=4 {
+            let b = bpm * 2f64.powi(k);
+            if dist(b) < dist(best) - 1e-12 {
+                best = b;
+            }
+        }
+        best
+    }
+}
+
+impl std::str::FromStr for BpmRange {
+    type Err = String;
+
+    /// `"70-140"`, `"85-170"`, `"85.5-171"`.
+    fn from_str(s: &str) -> Result<BpmRange, String> {
+        let (a, b) = s
+            .split_once('-')
+            .ok_or_else(|| format!("{s:?}: expected LO-HI, e.g. 70-140"))?;
+        let lo: f64 = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?}: {a:?} is not a number"))?;
+        let hi: f64 = b
+            .trim()
+            .parse()
+            .map_err(|_| format!("{s:?}: {b:?} is not a number"))?;
+        BpmRange::new(lo, hi).ok_or_else(|| format!("{s:?}: expected 20 <= LO < HI <= 400"))
+    }
+}
+
+impl Analysis {
+    /// This analysis with its tempo moved by octaves into `range` ([`BpmRange::fold`]): at
+    /// half the tempo every other beat is kept (the downbeats among them), at double tempo a
+    /// beat is added between each two. Downbeats stay where they are (the bar does not
+    /// change), so `beats_per_bar` halves or doubles; `half_time` holds at the new tempo
+    /// (a half-time groove counted at half its tempo has its backbeat on 2 and 4 again).
+    pub fn with_bpm_range(mut self, range: BpmRange) -> Analysis {
+        let target = range.fold(self.bpm);
+        let ratio = target / self.bpm;
+        if !(ratio.is_finite()) || (ratio - 1.0).abs() < 1e-9 || self.beats.len() < 2 {
+            return self;
+        }
+        let mut bpb = self.beats_per_bar as f64;
+        let mut r = ratio;
+        while r < 0.99 {
+            // Halve: keep the beats of the downbeats' phase.
+            let phase = self
+                .downbeats
+                .first()
+                .and_then(|d| self.beats.iter().position(|b| (b - d).abs() < 1e-6))
+                .unwrap_or(0);
+            self.beats = self
+                .beats
+                .iter()
+                .skip(phase % 2)
+                .step_by(2)
+                .copied()
+                .collect();
+            if self.half_time {
+                self.half_time = false;
+            }
+            bpb /= 2.0;
+            r *= 2.0;
+        }
+        while r > 1.01 {
+            let mut beats = Vec::with_capacity(self.beats.len() * 2);
+            for w in self.beats.windows(2) {
+                beats.push(w[0]);
+                beats.push(0.5 * (w[0] + w[1]));
+            }
+            beats.extend(self.beats.last().copied());
+            self.beats = beats;
+            bpb *= 2.0;
+            r /= 2.0;
+        }
+        self.beats_per_bar = bpb.round().max(1.0) as u32;
+        self.bpm = target;
+        self
+    }
+}
 
 /// What a part of a track is, for a DJ: where to mix in and out, where the energy peaks.
 /// The analysis labels every [`Section`] with one; the demo synthesiser decides from it which
@@ -130,6 +247,10 @@ pub struct Analysis {
     pub beats_per_bar: u32,
     /// True when the beats follow one constant tempo.
     pub constant_tempo: bool,
+    /// True when the groove is half-time at `bpm`: the backbeat falls once a bar, on 3
+    /// (dubstep at 140, half-time drum & bass); see [`BpmRange`] for the octave policy.
+    #[serde(default)]
+    pub half_time: bool,
     /// Key name, e.g. `"A minor"`.
     pub key: String,
     /// Camelot code, e.g. `"8A"`.
@@ -138,6 +259,10 @@ pub struct Analysis {
     pub open_key: String,
     /// Key confidence 0..1.
     pub key_confidence: f64,
+    /// The runner-up key (e.g. the relative major/minor or a fifth away) when the key
+    /// confidence is below [`key::LOW_CONFIDENCE`]; `None` when the key is clear.
+    #[serde(default)]
+    pub key_runner_up: Option<String>,
     /// EBU R128 integrated loudness, LUFS.
     pub lufs: f64,
     /// EBU R128 loudness range, LU.

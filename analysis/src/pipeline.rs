@@ -22,6 +22,19 @@ pub fn analyze_file(path: &Path) -> Result<Analysis, SegueError> {
     Ok(analyze(&audio))
 }
 
+/// [`analyze_file`] with the tempo moved into a preferred range, when one is given
+/// ([`Analysis::with_bpm_range`]).
+pub fn analyze_file_with(
+    path: &Path,
+    range: Option<super::BpmRange>,
+) -> Result<Analysis, SegueError> {
+    let a = analyze_file(path)?;
+    Ok(match range {
+        Some(r) => a.with_bpm_range(r),
+        None => a,
+    })
+}
+
 /// Analyse decoded audio (any rate; [`ANALYSIS_RATE`] is what the stages are tuned for).
 pub fn analyze(audio: &TrackAudio) -> Analysis {
     let rate = audio.sample_rate;
@@ -66,6 +79,9 @@ pub fn analyze(audio: &TrackAudio) -> Analysis {
         ),
         None => (String::new(), String::new(), String::new(), 0.0),
     };
+    let key_runner_up = key
+        .filter(|k| k.confidence < key::LOW_CONFIDENCE)
+        .map(|k| k.runner_up.name());
     Analysis {
         duration,
         bpm: rhythm.bpm,
@@ -73,10 +89,12 @@ pub fn analyze(audio: &TrackAudio) -> Analysis {
         downbeats: rhythm.downbeats,
         beats_per_bar: rhythm.beats_per_bar,
         constant_tempo: rhythm.constant_tempo,
+        half_time: rhythm.half_time,
         key: key_name,
         camelot,
         open_key,
         key_confidence,
+        key_runner_up,
         lufs: loud.integrated_lufs,
         loudness_range: loud.range_lu,
         true_peak_db: loud.true_peak_db,

@@ -439,3 +439,89 @@ fn three_four_time_is_recognised() {
         total / 3.0
     );
 }
+
+/// A deterministic noise source for the hand-made grooves below.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+}
+
+/// A 12/8 groove built sample by sample (not with the demo synthesiser): eighth notes in
+/// threes, a kick on every dotted-quarter beat, a snare on beats 2 and 4, hats on every
+/// eighth, at `bpm` dotted quarters per minute for `bars` bars. Returns the audio and the
+/// beat times.
+fn compound_groove(bpm: f64, bars: usize, rate: u32) -> (Vec<f32>, Vec<f64>) {
+    let beat = 60.0 / bpm;
+    let eighth = beat / 3.0;
+    let secs = bars as f64 * 4.0 * beat + 1.0;
+    let n = (secs * rate as f64) as usize;
+    let mut x = vec![0.0f32; n];
+    let mut rng = Lcg(7);
+    let mut add = |x: &mut Vec<f32>, t0: f64, f: &dyn Fn(f64, &mut Lcg) -> f32, len: f64| {
+        let a = (t0 * rate as f64) as usize;
+        let b = ((t0 + len) * rate as f64) as usize;
+        for (i, v) in x.iter_mut().enumerate().take(b.min(n)).skip(a) {
+            *v += f((i - a) as f64 / rate as f64, &mut rng);
+        }
+    };
+    let mut beats = Vec::new();
+    for e in 0..bars * 12 {
+        let t = 0.5 + e as f64 * eighth;
+        // Hats: short bright noise on every eighth.
+        add(
+            &mut x,
+            t,
+            &|u, r| r.next() * 0.12 * (-u / 0.015).exp() as f32,
+            0.05,
+        );
+        if e % 3 == 0 {
+            beats.push(t);
+            if (e / 3) % 2 == 0 {
+                // Kick: a falling sine.
+                add(
+                    &mut x,
+                    t,
+                    &|u, _| {
+                        let ph = std::f64::consts::TAU
+                            * (50.0 * u + 60.0 * (1.0 - (-u / 0.03).exp()) * 0.03);
+                        (0.8 * ph.sin() * (-u / 0.15).exp()) as f32
+                    },
+                    0.3,
+                );
+            } else {
+                // Snare: noise with a tone.
+                add(
+                    &mut x,
+                    t,
+                    &|u, r| {
+                        let tone = (std::f64::consts::TAU * 190.0 * u).sin() * 0.2;
+                        ((r.next() as f64 * 0.45 + tone) * (-u / 0.08).exp()) as f32
+                    },
+                    0.25,
+                );
+            }
+        }
+    }
+    (x, beats)
+}
+
+/// Compound meter: a 12/8 groove is counted in dotted quarters (three eighths a beat), not
+/// in quarters (3/2 of the beat), at slow and fast tempos.
+#[test]
+fn twelve_eight_is_counted_in_dotted_quarters() {
+    for bpm in [72.0, 88.0, 110.0] {
+        let (x, truth) = compound_groove(bpm, 24, 44_100);
+        let r = analyse_rhythm(&x, 44_100);
+        let beat_f = f_measure(&r.beats, &truth, WINDOW);
+        println!("12/8 at {bpm}: read {:.2} BPM, beat F {beat_f:.3}", r.bpm);
+        assert!(acc1(r.bpm, bpm), "12/8 at {bpm} BPM read as {:.2}", r.bpm);
+        assert!(beat_f >= 0.95, "12/8 at {bpm} BPM: beat F {beat_f}");
+    }
+}

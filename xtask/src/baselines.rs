@@ -204,6 +204,7 @@ pub fn compare(
     jsonl: &Path,
     segue: &[(PathBuf, Score)],
     truths: &[(PathBuf, Truth)],
+    title: &str,
 ) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(jsonl).with_context(|| format!("reading {}", jsonl.display()))?;
@@ -229,7 +230,7 @@ pub fn compare(
 
     println!();
     println!(
-        "Comparison on {} files (each row: the files that analyser ran on), scored by \
+        "Comparison ({title}) on {} files (each row: the files that analyser ran on), scored by \
          segue_demo::eval (— = no method; CPU × = its CPU time / Segue's on its files):",
         all.len()
     );

@@ -14,6 +14,12 @@
 //!   table comparing them, scored by the same functions; `--baselines-from` re-scores the
 //!   JSON lines of an earlier run instead.
 //!
+//! * `eval --set indie [--part tune|holdout|all] [--show-holdout] [--baselines ...]` — the
+//!   independent set instead ([`indie`]): General-MIDI songs from a seeded generator, rendered
+//!   with FluidSynth and Debian's GM soundfonts into `target/eval-indie`, analysed from MP3;
+//!   the scores are also printed per tempo band. Hold-out rows are not printed unless
+//!   `--show-holdout` is given (tune on the tune part only).
+//!
 //! * `bundle <package> [--release] [cargo build options]` — build a plugin and bundle it
 //!   with nice-plug-xtask: `cargo xtask bundle segue-plugin --release` writes
 //!   `target/bundled/Segue.clap` and `target/bundled/Segue.vst3` (names from `bundler.toml`).
@@ -21,7 +27,7 @@
 //! Each command is one function taking its own arguments; add new ones to [`COMMANDS`].
 //! Unknown commands or options print the usage and exit with status 2.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -29,6 +35,7 @@ use anyhow::{bail, Context};
 use segue_demo as demo;
 
 mod baselines;
+mod indie;
 
 /// A subcommand: name, one-line usage, and the function that runs it with the remaining
 /// arguments.
@@ -47,8 +54,10 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "eval",
         usage:
-            "eval [--dir DIR] [--no-compressed] [--every K] [--baselines | --baselines-from FILE]\n      \
-             score the analysis on the 32-track fixture set (and madmom, librosa, essentia)",
+            "eval [--set demo|indie] [--part tune|holdout|all] [--show-holdout] [--dir DIR]\n      \
+             [--no-compressed] [--every K] [--baselines | --baselines-from FILE]\n      \
+             score the analysis on the demo fixture set or the independent FluidSynth set\n      \
+             (and madmom, librosa, essentia)",
         run: eval_cmd,
     },
     Command {
@@ -180,6 +189,7 @@ fn demo_cmd(args: &[String]) -> anyhow::Result<()> {
 }
 
 /// What the analysis of one file should find (from the fixture's ground truth).
+#[derive(Clone)]
 struct Truth {
     bpm: f64,
     beats: Vec<f64>,
@@ -189,6 +199,7 @@ struct Truth {
 }
 
 /// Scores of one analysed file; `None` where the analyser has no method for it.
+#[derive(Clone)]
 struct Score {
     acc1: bool,
     acc2: bool,
@@ -239,18 +250,32 @@ fn thread_cpu_secs() -> Option<f64> {
     Some(ns * 1e-9)
 }
 
+/// One file of an evaluation set with its truth.
+struct EvalItem {
+    name: String,
+    /// The indie set's part; `None` for the demo fixture set.
+    part: Option<indie::Part>,
+    files: Vec<(&'static str, PathBuf)>,
+    truth: Truth,
+}
+
+/// Tempo bands of the per-band tables, BPM (upper bound exclusive).
+const BANDS: &[(f64, f64)] = &[(0.0, 100.0), (100.0, 140.0), (140.0, 1000.0)];
+
 fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
     use segue_analysis::analyze_file;
-    use segue_demo::eval::fixture_set;
 
-    let mut dir = PathBuf::from("target/eval");
+    let mut dir = None;
     let mut compressed = true;
     let mut baselines = None;
     let mut every = 1;
+    let mut set = "demo".to_string();
+    let mut part: Option<indie::Part> = None;
+    let mut show_holdout = false;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--dir" => dir = PathBuf::from(value(&mut it, arg)?),
+            "--dir" => dir = Some(PathBuf::from(value(&mut it, arg)?)),
             "--no-compressed" => compressed = false,
             "--every" => {
                 let v = value(&mut it, arg)?;
@@ -259,6 +284,24 @@ fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
                     _ => return Err(UsageError(format!("--every {v:?}: expected K >= 1")).into()),
                 };
             }
+            "--set" => {
+                set = value(&mut it, arg)?.to_string();
+                if set != "demo" && set != "indie" {
+                    return Err(UsageError(format!("--set {set:?}: expected demo or indie")).into());
+                }
+            }
+            "--part" => {
+                part = match value(&mut it, arg)? {
+                    "tune" => Some(indie::Part::Tune),
+                    "holdout" => Some(indie::Part::Holdout),
+                    "all" => None,
+                    v => {
+                        let msg = format!("--part {v:?}: expected tune, holdout or all");
+                        return Err(UsageError(msg).into());
+                    }
+                }
+            }
+            "--show-holdout" => show_holdout = true,
             "--baselines" => baselines = Some(Baselines::Run),
             "--baselines-from" => {
                 baselines = Some(Baselines::From(PathBuf::from(value(&mut it, arg)?)))
@@ -266,13 +309,170 @@ fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
             other => return Err(UsageError(format!("eval: unknown option {other:?}")).into()),
         }
     }
+    let dir = dir.unwrap_or_else(|| {
+        PathBuf::from(if set == "indie" {
+            "target/eval-indie"
+        } else {
+            "target/eval"
+        })
+    });
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let items = if set == "indie" {
+        indie_items(&dir, part, every)?
+    } else {
+        demo_items(&dir, compressed, every)?
+    };
+    let total = items.len();
     let mut truths: Vec<(PathBuf, Truth)> = Vec::new();
     let mut rows: Vec<(PathBuf, Score)> = Vec::new();
     println!(
-        "{:<24} {:<4} {:>7} {:>8} {:>6} {:>6} {:>9} {:>5} {:>5} {:>6}",
+        "{:<28} {:<4} {:>7} {:>8} {:>6} {:>6} {:>9} {:>5} {:>5} {:>6}",
         "track", "fmt", "bpm", "est", "beatF", "downF", "key", "B@.5", "B@3", "secs"
     );
+    let mut hidden = 0;
+    for item in items {
+        let truth = item.truth;
+        for (fmt, path) in &item.files {
+            let cpu0 = thread_cpu_secs();
+            let started = Instant::now();
+            let a = analyze_file(path)?;
+            let secs = started.elapsed().as_secs_f64();
+            let cpu_secs = thread_cpu_secs().zip(cpu0).map(|(b, a)| b - a);
+            let bounds: Vec<f64> = a.sections.iter().skip(1).map(|s| s.start).collect();
+            let est = Estimate {
+                bpm: a.bpm,
+                beats: &a.beats,
+                downbeats: Some(&a.downbeats),
+                key: Some(&a.key),
+                bounds: Some(&bounds),
+            };
+            let score = truth.score(&est, secs, cpu_secs);
+            if item.part == Some(indie::Part::Holdout) && !show_holdout {
+                hidden += 1;
+            } else {
+                // The analysis beside the file, to look into (not for hidden hold-out rows).
+                let out = path.with_extension(format!("{fmt}.analysis.json"));
+                std::fs::write(&out, serde_json::to_string(&a)?)
+                    .with_context(|| format!("writing {}", out.display()))?;
+                println!(
+                    "{:<28} {:<4} {:>7.2} {:>8.3} {:>6.3} {:>6.3} {:>9} {:>5.2} {:>5.2} {:>6.2}",
+                    item.name,
+                    fmt,
+                    truth.bpm,
+                    a.bpm,
+                    score.beat_f,
+                    score.down_f.unwrap_or(0.0),
+                    a.camelot,
+                    score.bound_05.unwrap_or(0.0),
+                    score.bound_3.unwrap_or(0.0),
+                    secs
+                );
+            }
+            rows.push((path.clone(), score));
+        }
+        truths.push((item.files[0].1.clone(), truth));
+    }
+    if hidden > 0 {
+        println!("({hidden} hold-out files scored; their rows are not shown: --show-holdout)");
+    }
+    println!();
+    println!(
+        "Segue on {} files ({} tracks of the {set} set{}):",
+        rows.len(),
+        total,
+        part.map_or(String::new(), |p| format!(", {} part", p.name()))
+    );
+    print_summary(&rows);
+    if set == "indie" {
+        for &(lo, hi) in BANDS {
+            let band: Vec<&(PathBuf, Score)> = rows
+                .iter()
+                .filter(|(p, _)| {
+                    truths
+                        .iter()
+                        .find(|(t, _)| t.file_stem() == p.file_stem())
+                        .is_some_and(|(_, t)| (lo..hi).contains(&t.bpm))
+                })
+                .collect();
+            if band.is_empty() {
+                continue;
+            }
+            println!("tempo band {}:", band_name(lo, hi));
+            let band: Vec<(PathBuf, Score)> = band
+                .into_iter()
+                .map(|(p, s)| (p.clone(), s.clone()))
+                .collect();
+            print_summary(&band);
+        }
+    }
+    match baselines {
+        None => println!("  (add --baselines to compare with madmom, librosa and essentia)"),
+        Some(how) => {
+            let files: Vec<PathBuf> = rows.iter().map(|(p, _)| p.clone()).collect();
+            let jsonl = match how {
+                Baselines::Run => baselines::run(&dir, &files)?,
+                Baselines::From(path) => path,
+            };
+            baselines::compare(&jsonl, &rows, &truths, "all")?;
+            if set == "indie" {
+                for &(lo, hi) in BANDS {
+                    let band: Vec<(PathBuf, Truth)> = truths
+                        .iter()
+                        .filter(|(_, t)| (lo..hi).contains(&t.bpm))
+                        .map(|(p, t)| (p.clone(), t.clone()))
+                        .collect();
+                    if !band.is_empty() {
+                        baselines::compare(&jsonl, &rows, &band, &band_name(lo, hi))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn band_name(lo: f64, hi: f64) -> String {
+    if lo <= 0.0 {
+        format!("< {hi:.0} BPM")
+    } else if hi >= 1000.0 {
+        format!(">= {lo:.0} BPM")
+    } else {
+        format!("{lo:.0}-{hi:.0} BPM")
+    }
+}
+
+/// Mean scores of `rows`, printed.
+fn print_summary(rows: &[(PathBuf, Score)]) {
+    let n = rows.len().max(1) as f64;
+    let mean = |f: &dyn Fn(&Score) -> f64| rows.iter().map(|(_, s)| f(s)).sum::<f64>() / n;
+    println!(
+        "  tempo Acc1 {:.3}  Acc2 {:.3}  ({} files)",
+        mean(&|s| s.acc1 as u8 as f64),
+        mean(&|s| s.acc2 as u8 as f64),
+        rows.len()
+    );
+    println!(
+        "  beat F {:.3}  downbeat F {:.3}  (±70 ms)",
+        mean(&|s| s.beat_f),
+        mean(&|s| s.down_f.unwrap_or(0.0))
+    );
+    println!(
+        "  key (MIREX weighted) {:.3}",
+        mean(&|s| s.key.unwrap_or(0.0))
+    );
+    println!(
+        "  boundaries F@0.5 s {:.3}  F@3 s {:.3}",
+        mean(&|s| s.bound_05.unwrap_or(0.0)),
+        mean(&|s| s.bound_3.unwrap_or(0.0))
+    );
+    println!("  {:.2} s per track (decode included)", mean(&|s| s.secs));
+}
+
+/// The demo fixture set (`segue_demo::eval::fixture_set`), synthesised into `dir` as WAV
+/// (and MP3 and OGG copies when `compressed`).
+fn demo_items(dir: &Path, compressed: bool, every: usize) -> anyhow::Result<Vec<EvalItem>> {
+    use segue_demo::eval::fixture_set;
+    let mut items = Vec::new();
     for spec in fixture_set().into_iter().step_by(every) {
         let track = demo::synthesize(&spec, 44_100);
         let t = &track.truth;
@@ -327,79 +527,54 @@ fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
                 .map_err(|_| anyhow::anyhow!("bad truth key {}", t.key))?,
             bounds: t.sections.iter().skip(1).map(|s| s.start).collect(),
         };
-        for (fmt, path) in files {
-            let cpu0 = thread_cpu_secs();
-            let started = Instant::now();
-            let a = analyze_file(&path)?;
-            let secs = started.elapsed().as_secs_f64();
-            let cpu_secs = thread_cpu_secs().zip(cpu0).map(|(b, a)| b - a);
-            let bounds: Vec<f64> = a.sections.iter().skip(1).map(|s| s.start).collect();
-            let est = Estimate {
-                bpm: a.bpm,
-                beats: &a.beats,
-                downbeats: Some(&a.downbeats),
-                key: Some(&a.key),
-                bounds: Some(&bounds),
-            };
-            let score = truth.score(&est, secs, cpu_secs);
-            println!(
-                "{:<24} {:<4} {:>7.2} {:>8.3} {:>6.3} {:>6.3} {:>9} {:>5.2} {:>5.2} {:>6.2}",
-                spec.name,
-                fmt,
-                truth.bpm,
-                a.bpm,
-                score.beat_f,
-                score.down_f.unwrap_or(0.0),
-                a.camelot,
-                score.bound_05.unwrap_or(0.0),
-                score.bound_3.unwrap_or(0.0),
-                secs
-            );
-            rows.push((path.clone(), score));
-        }
-        truths.push((wav, truth));
+        items.push(EvalItem {
+            name: spec.name.clone(),
+            part: None,
+            files,
+            truth,
+        });
     }
-    let n = rows.len() as f64;
-    let mean = |f: &dyn Fn(&Score) -> f64| rows.iter().map(|(_, s)| f(s)).sum::<f64>() / n;
-    println!();
-    println!(
-        "Segue on {} files ({} of the {} tracks):",
-        rows.len(),
-        truths.len(),
-        fixture_set().len()
-    );
-    println!(
-        "  tempo Acc1 {:.3}  Acc2 {:.3}",
-        mean(&|s| s.acc1 as u8 as f64),
-        mean(&|s| s.acc2 as u8 as f64)
-    );
-    println!(
-        "  beat F {:.3}  downbeat F {:.3}  (±70 ms)",
-        mean(&|s| s.beat_f),
-        mean(&|s| s.down_f.unwrap_or(0.0))
-    );
-    println!(
-        "  key (MIREX weighted) {:.3}",
-        mean(&|s| s.key.unwrap_or(0.0))
-    );
-    println!(
-        "  boundaries F@0.5 s {:.3}  F@3 s {:.3}",
-        mean(&|s| s.bound_05.unwrap_or(0.0)),
-        mean(&|s| s.bound_3.unwrap_or(0.0))
-    );
-    println!("  {:.2} s per track (decode included)", mean(&|s| s.secs));
-    match baselines {
-        None => println!("  (add --baselines to compare with madmom, librosa and essentia)"),
-        Some(how) => {
-            let files: Vec<PathBuf> = rows.iter().map(|(p, _)| p.clone()).collect();
-            let jsonl = match how {
-                Baselines::Run => baselines::run(&dir, &files)?,
-                Baselines::From(path) => path,
-            };
-            baselines::compare(&jsonl, &rows, &truths)?;
-        }
+    Ok(items)
+}
+
+/// The indie set ([`indie`]), rendered into `dir` as MP3 (the WAV and MIDI kept beside it
+/// so a second run renders nothing).
+fn indie_items(
+    dir: &Path,
+    part: Option<indie::Part>,
+    every: usize,
+) -> anyhow::Result<Vec<EvalItem>> {
+    indie::check_tools()?;
+    let songs: Vec<indie::Song> = indie::songs()
+        .into_iter()
+        .filter(|s| part.is_none_or(|p| s.part() == p))
+        .step_by(every)
+        .collect();
+    let started = Instant::now();
+    let mut items = Vec::new();
+    for song in &songs {
+        let (mp3, t) =
+            indie::render(song, dir).with_context(|| format!("rendering {}", song.name))?;
+        items.push(EvalItem {
+            name: song.name.clone(),
+            part: Some(song.part()),
+            files: vec![("mp3", mp3)],
+            truth: Truth {
+                bpm: t.bpm,
+                beats: t.beats,
+                downbeats: t.downbeats,
+                key: t.key,
+                bounds: t.bounds,
+            },
+        });
     }
-    Ok(())
+    println!(
+        "indie set: {} songs ready in {} ({:.1} s)",
+        songs.len(),
+        dir.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(items)
 }
 
 /// Where the baselines' output comes from.
