@@ -3,13 +3,16 @@
 //! Hardware control surfaces for Segue: **MIDI controller mappings** (a documented TOML
 //! format, and an importer for Mixxx `.midi.xml` mappings), the [`Controller`] that turns
 //! MIDI bytes into [`segue_engine::Command`]s and engine status back into LED/meter
-//! messages, a [`MidiClock`] generator, and MIDI port I/O through `midir` ([`io`]; JACK
-//! MIDI on Linux).
+//! messages, the MIDI-learn heuristics ([`learn`]: which kind of control sent a burst of
+//! messages, and its mapping entry), a [`MidiClock`] generator, and MIDI port I/O through
+//! `midir` ([`io`]; JACK MIDI on Linux). The daemon (`segue-daemon`) runs these against its
+//! JACK MIDI ports; `segue midi …` uses them for list / monitor / learn / import.
 //!
 //! **Guarantees.** [`Controller::handle`] and [`Controller::feedback`] are pure (no I/O, no
 //! threads) and allocate nothing besides growing the output `Vec` they are given, so the
-//! daemon can call them from its MIDI callback. Nothing here runs on the audio thread or
-//! panics on input: malformed MIDI is ignored; a malformed mapping file is a
+//! daemon can call them from its MIDI dispatch thread. Only [`MidiClock`] runs on the
+//! audio thread (the daemon's JACK callback), through the allocation-free
+//! [`MidiClock::advance_with`]. Nothing here panics on input: malformed MIDI is ignored; a malformed mapping file is a
 //! [`MappingError`] with the line, column and reason.
 //!
 //! ```
@@ -44,6 +47,7 @@
 mod clock;
 mod controller;
 pub mod io;
+pub mod learn;
 mod mapping;
 mod message;
 pub mod mixxx;

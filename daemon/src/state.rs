@@ -52,6 +52,8 @@ pub struct Counters {
     pub analyses: AtomicU64,
     pub feed_sent: AtomicU64,
     pub midi_handled: AtomicU64,
+    pub midi_late: AtomicU64,
+    pub midi_alloc_violations: AtomicU64,
 }
 
 /// Everything the control threads share.

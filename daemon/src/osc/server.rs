@@ -411,6 +411,8 @@ pub(crate) fn stats(shared: &Shared) -> OscPacket {
         ("analyses", r(&c.analyses)),
         ("feed_sent", r(&c.feed_sent)),
         ("midi_handled", r(&c.midi_handled)),
+        ("midi_late", r(&c.midi_late)),
+        ("midi_alloc_violations", r(&c.midi_alloc_violations)),
         ("unix_ms", unix_ms),
     ];
     OscPacket::Message(OscMessage {
