@@ -8,11 +8,11 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use segue_models::analysis::analyze_file;
-use segue_models::demo::{synthesize, DemoSpec, SectionLabel::*, Style};
-use segue_models::library::scan;
-use segue_models::music::{Key, Mode};
-use segue_models::wav::{write_wav, WavFormat};
+use segue_analysis::analyze_file;
+use segue_analysis::music::{Key, Mode};
+use segue_decode::wav::{write_wav, WavFormat};
+use segue_demo::{synthesize, DemoSpec, SectionLabel::*, Style};
+use segue_library::scan;
 
 fn four_minute_track() -> (std::path::PathBuf, f64) {
     four_minute_track_in(&std::env::temp_dir(), 0)
@@ -79,7 +79,7 @@ fn analysis(c: &mut Criterion) {
 /// Where the time goes: each stage of `analyze` run on its own (least CPU time of three),
 /// as the pipeline runs them.
 fn stages(path: &std::path::Path) {
-    use segue_models::analysis::{beats, dna, energy, key, loudness, structure, Spectrogram};
+    use segue_analysis::{beats, dna, energy, key, loudness, structure, Spectrogram};
     fn best<T>(f: impl Fn() -> T) -> (T, f64) {
         let mut out = None;
         let mut secs = f64::INFINITY;
@@ -92,7 +92,7 @@ fn stages(path: &std::path::Path) {
         (out.unwrap(), secs)
     }
     let mut rows = Vec::new();
-    let (audio, t) = best(|| segue_models::decode::decode_file(path, 44_100).unwrap());
+    let (audio, t) = best(|| segue_decode::decode_file(path, 44_100).unwrap());
     rows.push(("decode", t));
     let (mono, t) = best(|| audio.mono());
     rows.push(("mono", t));

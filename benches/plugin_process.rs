@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use clap_host::{param_hash, session_of, with_session, Event, Library, Processor};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use segue_models::demo;
+use segue_demo as demo;
 use serde_json::Value;
 
 const RATE: u32 = 48_000;

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use segue_models::analysis::{analyze_file, Analysis, Cue, Section};
+use segue_analysis::{analyze_file, Analysis, Cue, Section};
 use serde::Serialize;
 
 /// One file's `--json` object (the keys are documented in the README).

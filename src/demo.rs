@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use segue_decode::wav::{write_wav, WavFormat};
+use segue_demo::{self as demo, GroundTruth, SectionLabel};
 use segue_engine::Beatgrid;
-use segue_models::demo::{self, GroundTruth, SectionLabel};
-use segue_models::mixdown::{self, DeckTrack, Transition};
-use segue_models::wav::{write_wav, WavFormat};
+use segue_mix::{self as mixdown, DeckTrack, Transition};
 
 pub struct Options {
     pub generate: bool,
@@ -109,13 +109,13 @@ fn closest_pair(truths: &[GroundTruth]) -> Option<(usize, usize)> {
 /// Decode a demo track from its file (the real decode path) with its ground-truth grid.
 fn load(dir: &Path, truth: &GroundTruth, rate: u32) -> anyhow::Result<DeckTrack> {
     let path = dir.join(format!("{}.wav", truth.name));
-    let mut audio = segue_models::decode::decode_file(&path, rate)?;
+    let mut audio = segue_decode::decode_file(&path, rate)?;
     let stems =
         segue_engine::Stem::ALL.map(|s| dir.join(format!("{}.{}.wav", truth.name, s.name())));
     if stems.iter().all(|p| p.exists()) {
         let decoded = stems
             .iter()
-            .map(|p| segue_models::decode::decode_file(p, rate).map(|t| t.mix))
+            .map(|p| segue_decode::decode_file(p, rate).map(|t| t.mix))
             .collect::<Result<Vec<_>, _>>()?;
         let stems: [Vec<[f32; 2]>; 4] = decoded
             .try_into()

@@ -5,20 +5,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use segue_models::analysis::analyze_file;
-use segue_models::library::{scan, Library, LibraryEntry, Query, ScanStage, TrackRef};
-use segue_models::music::Key;
+use segue_analysis::analyze_file;
+use segue_analysis::music::Key;
+use segue_library::{scan, Library, LibraryEntry, Query, ScanStage, TrackRef};
 
 /// Where the library lives unless `--db` or `SEGUE_LIBRARY` says otherwise.
 pub fn default_db() -> PathBuf {
-    if let Some(p) = std::env::var_os("SEGUE_LIBRARY") {
-        return PathBuf::from(p);
-    }
-    let base = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    base.join("segue/library.sqlite")
+    segue_library::default_path()
 }
 
 fn ensure_parent(db: &Path) -> anyhow::Result<()> {
@@ -37,7 +30,7 @@ pub fn add(
 ) -> anyhow::Result<ExitCode> {
     ensure_parent(db)?;
     let jobs = jobs
-        .unwrap_or_else(segue_models::worker::default_threads)
+        .unwrap_or_else(segue_library::worker::default_threads)
         .max(1);
     let bar = if quiet {
         ProgressBar::hidden()

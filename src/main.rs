@@ -123,7 +123,7 @@ enum LibraryCmd {
         bpm: Option<(f64, f64)>,
         /// Key (Camelot, Open Key or name); compatible keys match too.
         #[arg(long, value_parser = library::parse_key)]
-        key: Option<segue_models::music::Key>,
+        key: Option<segue_analysis::music::Key>,
         /// Energy range, e.g. 6-8.
         #[arg(long, value_parser = library::parse_range::<u8>)]
         energy: Option<(u8, u8)>,
@@ -164,7 +164,7 @@ fn main() -> ExitCode {
                     json,
                 } => library::list(
                     &db,
-                    Some(segue_models::library::Query {
+                    Some(segue_library::Query {
                         bpm,
                         key,
                         energy,
@@ -191,7 +191,7 @@ fn main() -> ExitCode {
 fn decode(files: &[PathBuf], rate: u32) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     for f in files {
-        match segue_models::decode::decode_file_with_info(f, rate) {
+        match segue_decode::decode_file_with_info(f, rate) {
             Ok((audio, info)) => println!(
                 "{}: {} in {}, {} ch, {:.2} s, {} Hz → {} Hz, {} frames{}",
                 f.display(),

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use segue_models::analysis::Analysis;
+use segue_analysis::{Analysis, SectionLabel};
 
 const WIDTH: u32 = 1600;
 const HEIGHT: u32 = 420;
@@ -34,25 +34,24 @@ fn register_font() -> anyhow::Result<()> {
     .map_err(anyhow::Error::msg)
 }
 
-fn section_colour(label: &str) -> RGBColor {
+fn section_colour(label: SectionLabel) -> RGBColor {
     match label {
-        "intro" => RGBColor(120, 170, 230),
-        "verse" => RGBColor(150, 200, 150),
-        "build" => RGBColor(240, 190, 90),
-        "drop" => RGBColor(230, 100, 90),
-        "break" => RGBColor(180, 140, 220),
-        "outro" => RGBColor(120, 190, 200),
-        _ => RGBColor(200, 200, 200),
+        SectionLabel::Intro => RGBColor(120, 170, 230),
+        SectionLabel::Verse => RGBColor(150, 200, 150),
+        SectionLabel::Build => RGBColor(240, 190, 90),
+        SectionLabel::Drop => RGBColor(230, 100, 90),
+        SectionLabel::Break => RGBColor(180, 140, 220),
+        SectionLabel::Outro => RGBColor(120, 190, 200),
     }
 }
 
 /// Draw `analysis` of the file at `audio_path` into `out` (.png or .svg).
 pub fn draw(audio_path: &Path, analysis: &Analysis, out: &Path) -> anyhow::Result<()> {
     register_font()?;
-    let audio = segue_models::decode::decode_file(audio_path, 22_050)?;
+    let audio = segue_decode::decode_file(audio_path, 22_050)?;
     let mono = audio.mono();
     let curve_hop = 0.5;
-    let curve = segue_models::analysis::energy::energy_curve(&mono, 22_050, curve_hop);
+    let curve = segue_analysis::energy::energy_curve(&mono, 22_050, curve_hop);
     let is_svg = out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
@@ -109,7 +108,7 @@ where
         .map_err(err)?;
     // Sections: coloured bands with their labels.
     for s in &a.sections {
-        let c = section_colour(&s.label);
+        let c = section_colour(s.label);
         chart
             .draw_series(std::iter::once(Rectangle::new(
                 [(s.start, -1.05), (s.end, 1.05)],

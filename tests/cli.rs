@@ -44,7 +44,7 @@ fn demo_renders_a_beat_matched_mix_to_wav() {
     assert!(stdout.contains("synced to"), "{stdout}");
     // The mix is real audio: 48 kHz stereo, long enough for A + B, never clipping, and
     // audible throughout (no dropout longer than 100 ms before the tail).
-    let mix = segue_models::decode::decode_file(&out, 48_000).unwrap();
+    let mix = segue_decode::decode_file(&out, 48_000).unwrap();
     assert!(mix.duration_secs() > 90.0, "{} s", mix.duration_secs());
     let peak = mix
         .mix
@@ -72,7 +72,7 @@ fn decode_reports_a_bad_file_by_name_and_still_decodes_the_others() {
     let tone: Vec<[f32; 2]> = (0..44_100)
         .map(|i| [(i as f32 * 0.05).sin() * 0.3; 2])
         .collect();
-    segue_models::wav::write_wav(&good, 44_100, &tone, segue_models::wav::WavFormat::Pcm16)
+    segue_decode::wav::write_wav(&good, 44_100, &tone, segue_decode::wav::WavFormat::Pcm16)
         .unwrap();
     let run = segue().arg("decode").arg(&bad).arg(&good).output().unwrap();
     assert!(!run.status.success());
@@ -87,9 +87,9 @@ fn decode_reports_a_bad_file_by_name_and_still_decodes_the_others() {
 }
 
 /// Two short synthesised tracks (with ground truth) and a corrupt file in a folder.
-fn small_collection(dir: &std::path::Path) -> Vec<segue_models::demo::GroundTruth> {
-    use segue_models::demo::{synthesize, write_track, DemoSpec, SectionLabel::*, Style};
-    use segue_models::music::{Key, Mode};
+fn small_collection(dir: &std::path::Path) -> Vec<segue_demo::GroundTruth> {
+    use segue_analysis::music::{Key, Mode};
+    use segue_demo::{synthesize, write_track, DemoSpec, SectionLabel::*, Style};
     let specs = [
         DemoSpec::new(
             "house-a",
@@ -237,14 +237,14 @@ fn library_add_then_list_search_and_show() {
     assert_eq!(by_key("3A"), 0);
     assert_eq!(by_key("A minor"), 2);
     // The compact DNA vector went into the library with the analysis.
-    let lib = segue_models::library::Library::open(&db).unwrap();
+    let lib = segue_library::Library::open(&db).unwrap();
     let (version, dna) = lib
         .dna_vector(1)
         .unwrap()
         .expect("a DNA vector for track 1");
     assert_eq!(
         (version, dna.len()),
-        (segue_models::analysis::dna::DNA_VERSION, 128)
+        (segue_analysis::dna::DNA_VERSION, 128)
     );
     drop(lib);
     let show = segue()

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rosc::{OscMessage, OscPacket, OscType};
-use segue_models::demo::{self, DemoSpec, SectionLabel, Style};
+use segue_demo::{self as demo, DemoSpec, SectionLabel, Style};
 
 /// The daemon tests measure timing and load the machine (the storm): one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -49,7 +49,7 @@ fn demo_track_styled(
     let spec = DemoSpec::new(
         name,
         bpm,
-        segue_models::music::Key::new(tonic, segue_models::music::Mode::Minor),
+        segue_analysis::music::Key::new(tonic, segue_analysis::music::Mode::Minor),
         style,
     )
     .sections(&[(SectionLabel::Intro, 4), (SectionLabel::Drop, 8)])
@@ -311,7 +311,7 @@ fn null_backend_loads_plays_answers_queries_and_survives_bad_input() {
     assert_eq!(stats["running"], 1);
     d.stop();
     // The library was written and closed cleanly.
-    let lib = segue_models::library::Library::open(&dir.join("library.sqlite")).unwrap();
+    let lib = segue_library::Library::open(&dir.join("library.sqlite")).unwrap();
     assert_eq!(lib.check().unwrap(), "ok");
     assert_eq!(lib.list().unwrap().len(), 1);
 }
@@ -1248,7 +1248,7 @@ fn jack_control_storm_causes_no_xrun() {
         let spec = DemoSpec::new(
             name,
             bpm,
-            segue_models::music::Key::new(tonic, segue_models::music::Mode::Minor),
+            segue_analysis::music::Key::new(tonic, segue_analysis::music::Mode::Minor),
             Style::FourOnFloor,
         )
         .sections(&[(SectionLabel::Intro, 8), (SectionLabel::Drop, 16)]);

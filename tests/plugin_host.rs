@@ -13,9 +13,9 @@ use clap_host::{
     param_hash, process_ok, session_of, state_json, with_session, Event, Library, PortInfo,
     Processor, Transport,
 };
+use segue_analysis::music::{Key, Mode};
+use segue_demo::{self as demo, DemoSpec, SectionLabel, Style};
 use segue_engine::{Command, DeckTap, Engine, EngineConfig, Outputs};
-use segue_models::demo::{self, DemoSpec, SectionLabel, Style};
-use segue_models::music::{Key, Mode};
 use serde_json::Value;
 
 const ID: &str = "org.segue.segue";
@@ -27,8 +27,15 @@ unsafe impl Send for SharedLib {}
 
 fn lib() -> &'static Library {
     static LIB: OnceLock<SharedLib> = OnceLock::new();
-    &LIB.get_or_init(|| SharedLib(Library::load(&clap_host::bundle(false).join("Segue.clap"))))
-        .0
+    &LIB.get_or_init(|| {
+        // The plugin keeps its analyses in the shared library: a private one per test run,
+        // set once before the first instance opens it.
+        let db =
+            std::env::temp_dir().join(format!("segue-plugin-host-{}.sqlite", std::process::id()));
+        std::env::set_var("SEGUE_LIBRARY", db);
+        SharedLib(Library::load(&clap_host::bundle(false).join("Segue.clap")))
+    })
+    .0
 }
 
 /// Two short demo tracks with stems (written once): returns their mix paths.
@@ -195,7 +202,7 @@ fn play_through_host(rate: u32, track: &Path, seed: u64, secs: f64) -> Vec<f32> 
 
 /// The same track through the engine directly (what the plugin must sound like).
 fn render_offline(rate: u32, track: &Path, secs: f64) -> Vec<f32> {
-    let audio = segue_models::decode::decode_file(track, rate).unwrap();
+    let audio = segue_decode::decode_file(track, rate).unwrap();
     let mut parts = Engine::new(EngineConfig {
         sample_rate: rate,
         ..EngineConfig::default()
@@ -243,7 +250,7 @@ fn render_offline(rate: u32, track: &Path, secs: f64) -> Vec<f32> {
 /// `track` on deck `deck` through the engine directly: the deck's own pre-fader output
 /// (what the plugin's per-deck port must carry), interleaved, from its first non-silent frame.
 fn render_offline_deck(rate: u32, track: &Path, deck: usize, secs: f64) -> Vec<f32> {
-    let audio = segue_models::decode::decode_file(track, rate).unwrap();
+    let audio = segue_decode::decode_file(track, rate).unwrap();
     let mut parts = Engine::new(EngineConfig {
         sample_rate: rate,
         ..EngineConfig::default()

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use rosc::{OscMessage, OscPacket, OscType};
-use segue_models::analysis::{Analysis, Section};
+use segue_analysis::{Analysis, Section, SectionLabel};
 
 use crate::audio::{now_ns, sleep_until, CLOCK_START, CLOCK_STOP};
 use crate::state::Shared;
@@ -42,7 +42,7 @@ pub fn section_at(a: &Analysis, secs: f64) -> Option<&Section> {
 struct Seen {
     on_air: Option<u8>,
     track: Option<(String, String)>,
-    section: Option<String>,
+    section: Option<SectionLabel>,
     energy: Option<u8>,
 }
 
@@ -121,7 +121,7 @@ impl Feed {
             seen.track = Some((info.title.clone(), info.key()));
             if let Some(a) = &info.analysis {
                 let sec = section_at(a, ds.position_secs);
-                seen.section = sec.map(|s| s.label.clone());
+                seen.section = sec.map(|s| s.label);
                 seen.energy = Some(sec.map(|s| s.energy).unwrap_or(a.energy));
             }
         }
@@ -141,7 +141,7 @@ impl Feed {
         }
         if seen.section != self.seen.section {
             if let Some(s) = &seen.section {
-                self.send("/segue/section", vec![OscType::String(s.clone())]);
+                self.send("/segue/section", vec![OscType::String(s.name().into())]);
             }
         }
         if seen.energy != self.seen.energy {

@@ -30,7 +30,6 @@ pub mod audio;
 pub mod config;
 mod error;
 pub mod feed;
-mod loader;
 pub mod midi;
 pub mod osc;
 mod roots;
@@ -106,29 +105,14 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         .store(rate as u64, std::sync::atomic::Ordering::Relaxed);
     let shared = Arc::new(state::Shared::new(
         parts.handle,
-        config.decks,
+        segue_library::decks::DeckServiceConfig {
+            decks: config.decks,
+            rate,
+            worker_threads: config.worker_threads,
+            library: state::open_library(config.library.as_deref()),
+        },
         audio_shared.clone(),
     ));
-
-    let library = config.library.as_ref().and_then(|p| {
-        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        match segue_models::library::Library::open(p) {
-            Ok(l) => {
-                tracing::info!("library {}", p.display());
-                Some(l)
-            }
-            Err(e) => {
-                tracing::warn!("running without a library: {e}");
-                None
-            }
-        }
-    });
-    let loader = Arc::new(
-        loader::Loader::start(shared.clone(), rate, library, config.worker_threads)
-            .map_err(|e| DaemonError::Other(format!("cannot start the loader: {e}")))?,
-    );
 
     let socket = UdpSocket::bind(config.osc_bind).map_err(|source| DaemonError::Net {
         what: "OSC bind",
@@ -188,7 +172,6 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
             shared.clone(),
             roots.clone(),
             allow,
-            loader.clone(),
             config.push_ms,
         );
         let s = threads_stop.clone();
@@ -245,10 +228,9 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         let _ = t.join();
     }
     backend.stop();
-    match Arc::try_unwrap(loader) {
-        Ok(l) => l.shutdown(),
-        Err(_) => tracing::warn!("the loader is still referenced; library closed at exit"),
-    }
+    // Stop loading and analysing, then close the library (SQLite checkpoints its WAL).
+    shared.decks.shutdown();
+    tracing::info!("library closed");
     drop(shared);
     drop(cell);
     let _ = collector.join();

@@ -1,39 +1,15 @@
-//! State the control threads share: the engine handle, what is on each deck (title, key,
-//! analysis), and the daemon's counters.
+//! State the control threads share: the engine handle (as the deck service's command
+//! sink), the deck service (what is on each deck: title, key, analysis), and the daemon's
+//! counters.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use segue_engine::{Command, EngineHandle, SendError, Status, TimedCommand};
-use segue_models::analysis::Analysis;
+use segue_library::decks::{CommandSink, DeckService, DeckServiceConfig, DeckView};
+use segue_library::Library;
 
 use crate::audio::AudioShared;
-
-/// What the daemon knows about a deck beyond the engine status.
-#[derive(Debug, Clone, Default)]
-pub struct DeckInfo {
-    /// The file on the deck.
-    pub path: Option<PathBuf>,
-    /// Display title (file name without extension).
-    pub title: String,
-    /// Bumped on every load, so late analysis results for an old track are ignored.
-    pub generation: u64,
-    /// The analysis once known.
-    pub analysis: Option<Arc<Analysis>>,
-    /// A load is in progress.
-    pub loading: bool,
-}
-
-impl DeckInfo {
-    /// Key as "8A A minor" (Camelot and name), empty until analysed.
-    pub fn key(&self) -> String {
-        self.analysis
-            .as_ref()
-            .map(|a| format!("{} {}", a.camelot, a.key))
-            .unwrap_or_default()
-    }
-}
 
 /// Counters shown by `/segue/query/stats`.
 #[derive(Default)]
@@ -45,21 +21,48 @@ pub struct Counters {
     pub osc_bad_args: AtomicU64,
     pub osc_denied: AtomicU64,
     pub osc_late_or_far: AtomicU64,
-    pub queue_full: AtomicU64,
-    pub loads: AtomicU64,
     pub loads_refused: AtomicU64,
-    pub loads_failed: AtomicU64,
-    pub analyses: AtomicU64,
     pub feed_sent: AtomicU64,
     pub midi_handled: AtomicU64,
     pub midi_late: AtomicU64,
     pub midi_alloc_violations: AtomicU64,
 }
 
+/// The engine's control end, shared by the OSC, MIDI and feed threads and the deck service.
+pub struct EngineSink {
+    handle: Mutex<EngineHandle>,
+    /// Commands dropped because the engine's queue was full.
+    pub queue_full: AtomicU64,
+}
+
+impl EngineSink {
+    /// Queue a command (counted when the ring is full).
+    pub fn send_timed(&self, command: TimedCommand) -> bool {
+        match lock(&self.handle).send_timed(command) {
+            Ok(()) => true,
+            Err(SendError::Full(_)) => {
+                self.queue_full.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+}
+
+impl CommandSink for EngineSink {
+    fn send(&self, command: Command) -> bool {
+        self.send_timed(TimedCommand { at: None, command })
+    }
+
+    fn status(&self) -> Status {
+        lock(&self.handle).status()
+    }
+}
+
 /// Everything the control threads share.
 pub struct Shared {
-    handle: Mutex<EngineHandle>,
-    decks: Mutex<Vec<DeckInfo>>,
+    engine: Arc<EngineSink>,
+    /// Loading, analysis and what is on each deck.
+    pub decks: DeckService,
     pub counters: Counters,
     pub audio: Arc<AudioShared>,
     pub deck_count: usize,
@@ -70,10 +73,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub(crate) fn new(handle: EngineHandle, deck_count: usize, audio: Arc<AudioShared>) -> Self {
-        Self {
+    pub(crate) fn new(
+        handle: EngineHandle,
+        decks: DeckServiceConfig,
+        audio: Arc<AudioShared>,
+    ) -> Self {
+        let engine = Arc::new(EngineSink {
             handle: Mutex::new(handle),
-            decks: Mutex::new(vec![DeckInfo::default(); deck_count]),
+            queue_full: AtomicU64::new(0),
+        });
+        let deck_count = decks.decks;
+        Self {
+            decks: DeckService::new(decks, engine.clone()),
+            engine,
             counters: Counters::default(),
             audio,
             deck_count,
@@ -82,32 +94,40 @@ impl Shared {
 
     /// Queue a command (counted when the ring is full).
     pub fn send(&self, command: TimedCommand) -> bool {
-        match lock(&self.handle).send_timed(command) {
-            Ok(()) => true,
-            Err(SendError::Full(_)) => {
-                self.counters.queue_full.fetch_add(1, Ordering::Relaxed);
-                false
-            }
-        }
-    }
-
-    /// Queue a command for the next block.
-    pub fn send_now(&self, command: Command) -> bool {
-        self.send(TimedCommand { at: None, command })
+        self.engine.send_timed(command)
     }
 
     /// The latest engine status.
     pub fn status(&self) -> Status {
-        lock(&self.handle).status()
+        self.engine.status()
     }
 
-    /// A copy of one deck's info.
-    pub fn deck(&self, deck: usize) -> DeckInfo {
-        lock(&self.decks).get(deck).cloned().unwrap_or_default()
+    /// Commands dropped because the engine's queue was full.
+    pub fn queue_full(&self) -> u64 {
+        self.engine.queue_full.load(Ordering::Relaxed)
     }
 
-    /// Change one deck's info.
-    pub fn with_deck<R>(&self, deck: usize, f: impl FnOnce(&mut DeckInfo) -> R) -> Option<R> {
-        lock(&self.decks).get_mut(deck).map(f)
+    /// A copy of one deck's view.
+    pub fn deck(&self, deck: usize) -> DeckView {
+        self.decks.deck(deck)
+    }
+}
+
+/// Open the library file for the daemon; a library that cannot be opened is logged and the
+/// daemon runs without one.
+pub(crate) fn open_library(path: Option<&std::path::Path>) -> Option<Library> {
+    let p = path?;
+    if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match Library::open(p) {
+        Ok(l) => {
+            tracing::info!("library {}", p.display());
+            Some(l)
+        }
+        Err(e) => {
+            tracing::warn!("running without a library: {e}");
+            None
+        }
     }
 }

@@ -20,11 +20,13 @@ use nice_plug::context::gui::GuiContext;
 use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{create_egui_editor, EguiNiceSettings, NiceEguiApp, RepaintNotifier};
+use segue_analysis::SectionLabel;
 use segue_engine::{Command, DeckStatus, Position};
 
 use crate::browser::{self, Listing};
-use crate::control::{deck_name, DeckState, DeckView, Shared};
+use crate::control::{deck_name, Shared};
 use crate::params::{DeckParams, SegueParams, DECKS};
+use segue_library::decks::{DeckState, DeckView};
 
 /// The editor's own state.
 pub struct SegueEditor {
@@ -297,12 +299,7 @@ impl NiceEguiApp for SegueEditor {
         };
         let setter = gui.param_setter();
         let status = self.shared.status();
-        let views: Vec<DeckView> = self
-            .shared
-            .decks
-            .lock()
-            .map(|v| v.to_vec())
-            .unwrap_or_default();
+        let views: Vec<DeckView> = self.shared.decks.decks();
         // Files being dragged over the editor, and files dropped on it in this frame.
         let (hovering, dropped, pointer) = ui.input(|i| {
             (
@@ -562,7 +559,7 @@ impl SegueEditor {
         if let Some(a) = &view.analysis {
             for s in &a.sections {
                 let r = Rect::from_x_y_ranges(x(s.start)..=x(s.end), rect.y_range());
-                painter.rect_filled(r, 0.0, section_colour(&s.label));
+                painter.rect_filled(r, 0.0, section_colour(s.label));
             }
         }
         let mid = rect.center().y;
@@ -642,14 +639,13 @@ fn clock(secs: f64) -> String {
     format!("{}:{:04.1}", (s / 60.0) as u32, s % 60.0)
 }
 
-fn section_colour(label: &str) -> Color32 {
+fn section_colour(label: SectionLabel) -> Color32 {
     match label {
-        "intro" | "outro" => Color32::from_rgb(30, 45, 60),
-        "verse" => Color32::from_rgb(35, 60, 40),
-        "build" => Color32::from_rgb(70, 60, 25),
-        "drop" => Color32::from_rgb(80, 30, 30),
-        "break" => Color32::from_rgb(45, 35, 70),
-        _ => Color32::from_gray(35),
+        SectionLabel::Intro | SectionLabel::Outro => Color32::from_rgb(30, 45, 60),
+        SectionLabel::Verse => Color32::from_rgb(35, 60, 40),
+        SectionLabel::Build => Color32::from_rgb(70, 60, 25),
+        SectionLabel::Drop => Color32::from_rgb(80, 30, 30),
+        SectionLabel::Break => Color32::from_rgb(45, 35, 70),
     }
 }
 

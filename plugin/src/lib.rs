@@ -40,9 +40,10 @@ mod session;
 mod sync;
 
 pub use browser::{list_dir, Listing, AUDIO_EXTENSIONS};
-pub use control::{DeckState, DeckView, Shared};
+pub use control::Shared;
 pub use midi::{MidiMapping, MidiTable, NoteAction};
 pub use params::{Control, SegueParams, DECKS};
+pub use segue_library::decks::{DeckState, DeckView};
 pub use session::{Session, SESSION_VERSION};
 
 use params::DECK_CONTROLS;
@@ -80,10 +81,31 @@ pub struct Segue {
     bypass_step: f32,
 }
 
+/// The library the plugin shares with the CLI and `segue serve`
+/// ([`segue_library::default_path`]): analyses found there are used at once, new ones stored.
+/// `SEGUE_LIBRARY=off` runs without one; a library that cannot be opened is reported and the
+/// plugin analyses every track.
+fn open_library() -> Option<segue_library::Library> {
+    if std::env::var_os("SEGUE_LIBRARY").is_some_and(|v| v == "off") {
+        return None;
+    }
+    let path = segue_library::default_path();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match segue_library::Library::open(&path) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            eprintln!("segue-plugin: running without a library: {e}");
+            None
+        }
+    }
+}
+
 impl Default for Segue {
     fn default() -> Self {
         let params = Arc::new(SegueParams::default());
-        let (shared, ends) = Shared::new(params.session.clone());
+        let (shared, ends) = Shared::new(params.session.clone(), open_library());
         Self {
             params,
             shared,
@@ -247,9 +269,7 @@ impl Plugin for Segue {
                 .collector
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()) = Some(parts.collector);
-            self.shared
-                .rate
-                .store(rate, std::sync::atomic::Ordering::SeqCst);
+            self.shared.set_rate(rate);
         }
         self.params.session.take_restored();
         if let Ok(s) = self.params.session.read() {

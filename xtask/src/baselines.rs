@@ -1,6 +1,6 @@
 //! `cargo xtask eval --baselines`: run madmom, librosa and essentia (`xtask/baselines.py`, in
 //! the venv `target/mir-venv`) on the same files as Segue and score their output with the same
-//! metric functions (`segue_models::eval`), printing one comparison table.
+//! metric functions (`segue_demo::eval`), printing one comparison table.
 //!
 //! The venv is created with `python3 -m venv` and the tools are pip-installed from PyPI at the
 //! versions pinned below (their dependencies pinned by `xtask/mir-constraints.txt`) only when
@@ -230,7 +230,7 @@ pub fn compare(
     println!();
     println!(
         "Comparison on {} files (each row: the files that analyser ran on), scored by \
-         segue_models::eval (— = no method; CPU × = its CPU time / Segue's on its files):",
+         segue_demo::eval (— = no method; CPU × = its CPU time / Segue's on its files):",
         all.len()
     );
     println!();
@@ -313,7 +313,7 @@ pub fn compare(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use segue_models::music::{Key, Mode};
+    use segue_analysis::music::{Key, Mode};
 
     #[test]
     fn lines_are_scored_with_the_shared_metrics_and_failures_counted() {

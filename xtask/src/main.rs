@@ -5,7 +5,7 @@
 //!   JSON) into `DIR` (default `demo/tracks`) at `HZ` (default 44100).
 //!
 //! * `eval [--dir DIR] [--no-compressed] [--every K] [--baselines | --baselines-from FILE]`
-//!   — synthesise the ground-truth fixture set (`segue_models::eval::fixture_set`, or every
+//!   — synthesise the ground-truth fixture set (`segue_demo::eval::fixture_set`, or every
 //!   K-th track of it) into `DIR` (default `target/eval`), also as MP3 and OGG copies made
 //!   with Debian's `lame` and `oggenc`, analyse every file and print the MIR scores (tempo
 //!   Acc1/Acc2, beat and downbeat F at ±70 ms, MIREX weighted key score, section boundary F
@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use segue_models::demo;
+use segue_demo as demo;
 
 mod baselines;
 
@@ -184,7 +184,7 @@ struct Truth {
     bpm: f64,
     beats: Vec<f64>,
     downbeats: Vec<f64>,
-    key: segue_models::music::Key,
+    key: segue_analysis::music::Key,
     bounds: Vec<f64>,
 }
 
@@ -211,11 +211,11 @@ struct Estimate<'a> {
 }
 
 impl Truth {
-    /// Score `est` with the shared metrics of `segue_models::eval`; an unreadable key
+    /// Score `est` with the shared metrics of `segue_demo::eval`; an unreadable key
     /// scores 0.
     fn score(&self, est: &Estimate, secs: f64, cpu_secs: Option<f64>) -> Score {
-        use segue_models::eval::{f_measure, key_score, tempo_acc1, tempo_acc2};
-        use segue_models::music::Key;
+        use segue_analysis::music::Key;
+        use segue_demo::eval::{f_measure, key_score, tempo_acc1, tempo_acc2};
         Score {
             acc1: tempo_acc1(est.bpm, self.bpm),
             acc2: tempo_acc2(est.bpm, self.bpm),
@@ -240,8 +240,8 @@ fn thread_cpu_secs() -> Option<f64> {
 }
 
 fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
-    use segue_models::analysis::analyze_file;
-    use segue_models::eval::fixture_set;
+    use segue_analysis::analyze_file;
+    use segue_demo::eval::fixture_set;
 
     let mut dir = PathBuf::from("target/eval");
     let mut compressed = true;
@@ -278,11 +278,11 @@ fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
         let t = &track.truth;
         let wav = dir.join(format!("{}.wav", spec.name));
         if !wav.exists() {
-            segue_models::wav::write_wav(
+            segue_decode::wav::write_wav(
                 &wav,
                 44_100,
                 &track.audio.mix,
-                segue_models::wav::WavFormat::Pcm16,
+                segue_decode::wav::WavFormat::Pcm16,
             )?;
         }
         let mut files = vec![("wav", wav.clone())];

@@ -24,7 +24,6 @@ use segue_engine::{Status, TimedCommand};
 use super::decode::{decode, DecodeError, Request};
 use crate::audio::now_ns;
 use crate::config::{source_allowed, AllowRule};
-use crate::loader::{LoadJob, Loader};
 use crate::roots::MusicRoots;
 use crate::state::Shared;
 
@@ -72,7 +71,6 @@ pub(crate) struct OscServer {
     shared: Arc<Shared>,
     roots: MusicRoots,
     allow: Vec<AllowRule>,
-    loader: Arc<Loader>,
     default_push: Duration,
     subscribers: HashMap<SocketAddr, (Duration, Instant)>,
     scheduled: Vec<u64>,
@@ -85,7 +83,6 @@ impl OscServer {
         shared: Arc<Shared>,
         roots: MusicRoots,
         allow: Vec<AllowRule>,
-        loader: Arc<Loader>,
         push_ms: u64,
     ) -> Self {
         Self {
@@ -93,7 +90,6 @@ impl OscServer {
             shared,
             roots,
             allow,
-            loader,
             default_push: Duration::from_millis(push_ms),
             subscribers: HashMap::new(),
             scheduled: Vec::new(),
@@ -202,8 +198,7 @@ impl OscServer {
             }
             Request::Load { deck, path } => match self.roots.check(&path) {
                 Ok(real) => {
-                    self.shared.with_deck(deck as usize, |d| d.loading = true);
-                    self.loader.load(LoadJob { deck, path: real });
+                    self.shared.decks.load(deck as usize, real, None);
                 }
                 Err(e) => {
                     self.shared
@@ -322,7 +317,7 @@ pub(crate) fn deck_state(shared: &Shared, status: &Status, deck: usize) -> OscPa
             let s = crate::feed::section_at(a, d.position_secs);
             (
                 s.map(|s| s.energy).unwrap_or(a.energy) as i32,
-                s.map(|s| s.label.clone()).unwrap_or_default(),
+                s.map(|s| s.label.name().to_string()).unwrap_or_default(),
             )
         })
         .unwrap_or((0, String::new()));
@@ -368,6 +363,7 @@ pub(crate) fn mixer_state(status: &Status) -> OscPacket {
 pub(crate) fn stats(shared: &Shared) -> OscPacket {
     let a = &shared.audio;
     let c = &shared.counters;
+    let d = shared.decks.counters();
     let status = shared.status();
     let r = |x: &std::sync::atomic::AtomicU64| x.load(Ordering::Relaxed) as i64;
     let clock = a.clock();
@@ -404,11 +400,12 @@ pub(crate) fn stats(shared: &Shared) -> OscPacket {
         ("osc_bad_args", r(&c.osc_bad_args)),
         ("osc_denied", r(&c.osc_denied)),
         ("osc_late_or_far", r(&c.osc_late_or_far)),
-        ("queue_full", r(&c.queue_full)),
-        ("loads", r(&c.loads)),
+        ("queue_full", shared.queue_full() as i64),
+        ("loads", r(&d.loads)),
         ("loads_refused", r(&c.loads_refused)),
-        ("loads_failed", r(&c.loads_failed)),
-        ("analyses", r(&c.analyses)),
+        ("loads_failed", r(&d.loads_failed)),
+        ("analyses", r(&d.analyses)),
+        ("analyses_from_library", r(&d.from_library)),
         ("feed_sent", r(&c.feed_sent)),
         ("midi_handled", r(&c.midi_handled)),
         ("midi_late", r(&c.midi_late)),

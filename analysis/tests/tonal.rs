@@ -1,0 +1,432 @@
+//! Key, loudness and energy analysis against demo tracks with exact ground truth and
+//! against test signals with known levels. Run with `--nocapture` for the key table.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use segue_analysis::energy::{energy_curve, energy_level, energy_level_between};
+use segue_analysis::key::detect_key;
+use segue_analysis::loudness::{measure_loudness, replay_gain_db, true_peak, Loudness};
+use segue_analysis::music::{Key, Mode};
+use segue_demo::eval::key_score as mirex;
+use segue_demo::{self as demo, DemoSpec, DemoTrack, SectionLabel, Style};
+use segue_engine::TrackAudio;
+
+const SR: u32 = 44_100;
+
+/// Hop of the energy curves in these tests, seconds.
+const HOP: f64 = 0.5;
+
+/// Section layout of fixture `i` at about `bars` bars in all.
+fn layout(i: usize, bars: u32) -> Vec<(SectionLabel, u32)> {
+    use SectionLabel::*;
+    let q = (bars / 6).max(1);
+    let rest = bars.saturating_sub(4 * q).max(1);
+    match i % 4 {
+        0 => vec![(Intro, q), (Verse, 2 * q), (Drop, rest), (Outro, q)],
+        1 => vec![(Intro, q), (Build, q), (Drop, rest), (Break, q), (Drop, q)],
+        2 => vec![(Break, q), (Build, q), (Drop, rest + q), (Outro, q)],
+        _ => vec![(Verse, q), (Drop, rest), (Break, q), (Build, q), (Drop, q)],
+    }
+}
+
+/// 24 short fixtures (about 20-25 s), one per key, over the three styles and 88-174 BPM.
+fn fixtures() -> &'static [DemoTrack] {
+    static SET: OnceLock<Vec<DemoTrack>> = OnceLock::new();
+    SET.get_or_init(|| {
+        let tempos: [(f64, Style); 8] = [
+            (122.0, Style::FourOnFloor),
+            (174.0, Style::Breakbeat),
+            (128.0, Style::FourOnFloor),
+            (88.0, Style::HalfTime),
+            (140.0, Style::FourOnFloor),
+            (124.5, Style::FourOnFloor),
+            (172.0, Style::Breakbeat),
+            (95.0, Style::HalfTime),
+        ];
+        Key::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, &key)| {
+                let (bpm, style) = tempos[(i * 5) % tempos.len()];
+                let bars = (22.0 * bpm / 240.0).round() as u32;
+                let name = format!("key-{i:02}");
+                let mut spec = DemoSpec::new(&name, bpm, key, style)
+                    .sections(&layout(i, bars))
+                    .seed(1_000 + 7 * i as u64);
+                if i % 5 == 2 {
+                    spec = spec.pickup(2);
+                }
+                if i % 7 == 3 {
+                    spec = spec.drumless_intro();
+                }
+                demo::synthesize(&spec, SR)
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn mirex_weights_follow_the_definition() {
+    let a = Key::new(9, Mode::Minor);
+    assert_eq!(mirex(a, a), 1.0);
+    assert_eq!(mirex(Key::new(4, Mode::Minor), a), 0.5);
+    assert_eq!(mirex(Key::new(2, Mode::Minor), a), 0.5);
+    assert_eq!(mirex(Key::new(0, Mode::Major), a), 0.3);
+    assert_eq!(mirex(Key::new(9, Mode::Major), a), 0.2);
+    assert_eq!(mirex(Key::new(10, Mode::Minor), a), 0.0);
+}
+
+#[test]
+fn keys_of_24_demo_tracks_score_at_least_0_95_mirex() {
+    let tracks = fixtures();
+    let start = Instant::now();
+    let mut total = 0.0;
+    // One print at the end, so the table is not interleaved with other tests' output.
+    let mut table = format!(
+        "{:<7} {:>6} {:<13} {:<9} {:<9} {:>5} {:>5}\n",
+        "track", "bpm", "style", "truth", "estimate", "conf", "score"
+    );
+    for t in tracks {
+        let truth: Key = t.truth.key.parse().unwrap();
+        let est = detect_key(&t.audio.mono(), SR).expect("a demo track has a key");
+        let s = mirex(est.key, truth);
+        total += s;
+        table += &format!(
+            "{:<7} {:>6.1} {:<13} {:<9} {:<9} {:>5.2} {:>5.1}\n",
+            t.spec.name,
+            t.spec.bpm,
+            t.spec.style.name(),
+            truth.name(),
+            est.key.name(),
+            est.confidence,
+            s
+        );
+        assert!((0.0..=1.0).contains(&est.confidence));
+    }
+    let score = total / tracks.len() as f64;
+    println!(
+        "{table}MIREX weighted score {score:.3} over {} tracks ({:.2} s)",
+        tracks.len(),
+        start.elapsed().as_secs_f64()
+    );
+    let mut keys: Vec<&str> = tracks.iter().map(|t| t.truth.key.as_str()).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 24, "the fixtures cover every key");
+    assert!(score >= 0.95, "MIREX weighted score {score:.3} < 0.95");
+}
+
+#[test]
+fn the_built_in_demo_set_gets_its_keys_at_22_khz() {
+    let rate = 22_050;
+    let mut total = 0.0;
+    let mut table = String::new();
+    let set = demo::demo_set();
+    for spec in &set {
+        let t = demo::synthesize(spec, rate);
+        let est = detect_key(&t.audio.mono(), rate).expect("a demo track has a key");
+        let s = mirex(est.key, spec.key);
+        total += s;
+        table += &format!(
+            "{:<17} {:<9} {:<9} {:>5.2} {:>4.1}\n",
+            spec.name,
+            spec.key.name(),
+            est.key.name(),
+            est.confidence,
+            s
+        );
+    }
+    let score = total / set.len() as f64;
+    println!("{table}built-in set at 22.05 kHz: MIREX weighted score {score:.3}");
+    assert!(score >= 0.95, "MIREX weighted score {score:.3} < 0.95");
+}
+
+fn sine(freq: f64, amp: f64, phase: f64, secs: f64, rate: u32) -> Vec<f32> {
+    (0..(secs * rate as f64) as usize)
+        .map(|i| {
+            (amp * (std::f64::consts::TAU * freq * i as f64 / rate as f64 + phase).sin()) as f32
+        })
+        .collect()
+}
+
+fn stereo(mono: &[f32], rate: u32) -> TrackAudio {
+    TrackAudio::new(rate, mono.iter().map(|&v| [v, v]).collect())
+}
+
+fn db(level: f64) -> f64 {
+    10f64.powf(level / 20.0)
+}
+
+/// Deterministic uniform noise in -amp..amp (xorshift).
+fn noise(amp: f64, secs: f64, rate: u32, mut seed: u64) -> Vec<f32> {
+    (0..(secs * rate as f64) as usize)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (amp * ((seed >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0)) as f32
+        })
+        .collect()
+}
+
+#[test]
+fn a_1_khz_sine_at_minus_20_dbfs_in_both_channels_reads_minus_20_lufs() {
+    // BS.1770 / EBU Tech 3341 case 1: a stereo 1 kHz sine at -23 dBFS per channel reads
+    // -23 LUFS (-3 dB for the sine's mean square, +0.69 dB of K-weighting at 1 kHz,
+    // -0.691 calibration, +3 dB for two channels). So -20 dBFS reads -20 LUFS.
+    for freq in [997.0, 1000.0] {
+        let l = measure_loudness(&stereo(&sine(freq, db(-20.0), 0.0, 20.0, SR), SR));
+        println!("{freq} Hz sine at -20 dBFS, both channels: {l:?}");
+        assert!((l.integrated_lufs + 20.0).abs() < 0.1, "{l:?}");
+        assert!(l.range_lu < 0.1, "{l:?}");
+        assert!((l.true_peak_db + 20.0).abs() < 0.1, "{l:?}");
+    }
+    // One channel alone is 3 dB quieter.
+    let x = sine(997.0, db(-20.0), 0.0, 20.0, SR);
+    let one = TrackAudio::new(SR, x.iter().map(|&v| [v, 0.0]).collect());
+    let l = measure_loudness(&one);
+    assert!((l.integrated_lufs + 23.01).abs() < 0.1, "{l:?}");
+}
+
+#[test]
+fn true_peak_sees_between_the_samples() {
+    // A full-scale sine at a quarter of the sample rate sampled 45° off its peaks: every
+    // sample is at ±0.707 (-3 dBFS), the waveform between them reaches 0 dBFS.
+    let x = sine(SR as f64 / 4.0, 1.0, std::f64::consts::FRAC_PI_4, 5.0, SR);
+    let sample_peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!((20.0 * (sample_peak as f64).log10() + 3.01).abs() < 0.05);
+    let l = measure_loudness(&stereo(&x, SR));
+    println!("fs/4 sine, samples at -3 dBFS: {l:?}");
+    assert!(l.true_peak_db > -0.6 && l.true_peak_db < 0.3, "{l:?}");
+}
+
+#[test]
+fn loudness_range_spans_a_quiet_and_a_loud_half() {
+    // 20 s of noise at -30 dBFS then 20 s at -15 dBFS: the short-term loudness sits at two
+    // levels 15 LU apart, so LRA (10th to 95th percentile) is about 15 LU.
+    let mut x = noise(db(-30.0), 20.0, SR, 1);
+    x.extend(noise(db(-15.0), 20.0, SR, 2));
+    let l = measure_loudness(&stereo(&x, SR));
+    println!("quiet half + loud half: {l:?}");
+    assert!((l.range_lu - 15.0).abs() < 1.0, "{l:?}");
+    // Integrated loudness is the loud half's alone: the quiet half is more than 10 LU below
+    // the ungated mean, so the relative gate drops it.
+    let loud = measure_loudness(&stereo(&noise(db(-15.0), 20.0, SR, 3), SR));
+    assert!(
+        (l.integrated_lufs - loud.integrated_lufs).abs() < 0.2,
+        "{l:?} {loud:?}"
+    );
+}
+
+#[test]
+fn silence_nans_and_tiny_inputs_give_finite_sentinels() {
+    use segue_analysis::loudness::{SILENCE_LUFS, SILENCE_PEAK_DB};
+    let silent = measure_loudness(&stereo(&vec![0.0; 5 * SR as usize], SR));
+    assert_eq!(
+        silent,
+        Loudness {
+            integrated_lufs: SILENCE_LUFS,
+            range_lu: 0.0,
+            true_peak_db: SILENCE_PEAK_DB
+        }
+    );
+    assert_eq!(measure_loudness(&TrackAudio::new(SR, vec![])), silent);
+    assert_eq!(measure_loudness(&stereo(&[0.5; 10], SR)).range_lu, 0.0);
+    assert_eq!(
+        measure_loudness(&TrackAudio::new(0, vec![[0.1; 2]; 100])),
+        silent
+    );
+    let mut x = sine(1000.0, db(-20.0), 0.0, 5.0, SR);
+    x[100] = f32::NAN;
+    x[200] = f32::INFINITY;
+    let l = measure_loudness(&stereo(&x, SR));
+    assert!(
+        l.integrated_lufs.is_finite() && (l.integrated_lufs + 20.0).abs() < 0.2,
+        "{l:?}"
+    );
+    // (the dropouts are clicks, whose true peak overshoots the sine a little)
+    assert!(
+        l.true_peak_db.is_finite() && l.true_peak_db < -17.0,
+        "{l:?}"
+    );
+    assert_eq!(replay_gain_db(&silent, -14.0), 0.0);
+}
+
+#[test]
+fn replay_gain_reaches_the_target_unless_the_peak_would_pass_minus_1_dbtp() {
+    let l = |i, p| Loudness {
+        integrated_lufs: i,
+        range_lu: 6.0,
+        true_peak_db: p,
+    };
+    assert_eq!(replay_gain_db(&l(-8.0, 0.8), -14.0), -6.0);
+    assert_eq!(replay_gain_db(&l(-14.0, -1.0), -14.0), 0.0);
+    assert_eq!(replay_gain_db(&l(-20.0, -10.0), -14.0), 6.0);
+    // +6 dB would put the peak at +1 dBTP: limited to +1 dB (peak at -1 dBTP).
+    assert_eq!(replay_gain_db(&l(-20.0, -2.0), -14.0), 1.0);
+    // A peak already above -1 dBTP is turned down even at the target loudness.
+    assert_eq!(replay_gain_db(&l(-14.0, 0.5), -14.0), -1.5);
+    assert_eq!(replay_gain_db(&l(f64::NAN, -3.0), -14.0), 0.0);
+    // Measured, then trimmed, then measured again.
+    let x = sine(440.0, db(-26.0), 0.0, 10.0, SR);
+    let before = measure_loudness(&stereo(&x, SR));
+    let g = replay_gain_db(&before, -18.0);
+    let y: Vec<f32> = x.iter().map(|&v| v * db(g) as f32).collect();
+    let after = measure_loudness(&stereo(&y, SR));
+    assert!(
+        (after.integrated_lufs + 18.0).abs() < 0.05,
+        "{before:?} {after:?}"
+    );
+}
+
+#[test]
+fn drops_have_more_energy_than_breaks() {
+    let mut checked = 0;
+    let mut table = format!("{:<7} {:>5} sections (label:level)\n", "track", "level");
+    for t in fixtures() {
+        let curve = energy_curve(&t.audio.mono(), SR, HOP);
+        let mut line = String::new();
+        let mut drops = Vec::new();
+        let mut breaks = Vec::new();
+        for s in &t.truth.sections {
+            let e = energy_level_between(&curve, HOP, s.start, s.end);
+            line += &format!(" {}:{e}", s.label);
+            match s.label {
+                SectionLabel::Drop => drops.push(e),
+                SectionLabel::Break => breaks.push(e),
+                _ => {}
+            }
+        }
+        table += &format!("{:<7} {:>5}{line}\n", t.spec.name, energy_level(&curve));
+        if let (Some(&quietest_drop), Some(&loudest_break)) =
+            (drops.iter().min(), breaks.iter().max())
+        {
+            assert!(quietest_drop > loudest_break, "{}: {line}", t.spec.name);
+            checked += 1;
+        }
+    }
+    println!("{table}");
+    assert!(checked >= 10, "{checked} tracks with both drops and breaks");
+}
+
+#[test]
+fn silence_is_1_and_full_scale_noise_is_at_least_8() {
+    let secs = 10.0;
+    let silence = energy_curve(&vec![0.0; (secs * SR as f64) as usize], SR, HOP);
+    assert_eq!(energy_level(&silence), 1);
+    assert!(silence.iter().all(|&v| v == 0.0));
+    let loud = energy_curve(&noise(1.0, secs, SR, 7), SR, HOP);
+    println!("full-scale noise: level {}", energy_level(&loud));
+    assert!(energy_level(&loud) >= 8);
+    assert!(loud.iter().all(|v| (0.0..=1.0).contains(v)));
+    // Quiet noise is low energy: a level is an absolute measure, not a per-track one.
+    let quiet = energy_curve(&noise(db(-50.0), secs, SR, 8), SR, HOP);
+    assert!(energy_level(&quiet) <= 2, "{}", energy_level(&quiet));
+    assert_eq!(
+        energy_level_between(&loud, HOP, 2.0, 4.0),
+        energy_level(&loud)
+    );
+    for bad in [vec![], vec![0.3f32], vec![f32::NAN; 1000]] {
+        let c = energy_curve(&bad, SR, HOP);
+        assert!(energy_level(&c) >= 1);
+    }
+}
+
+/// The `ebur128` crate's true-peak reading of `audio` (linear).
+fn ebur128_true_peak(audio: &TrackAudio) -> f64 {
+    let mut m = ebur128::EbuR128::new(2, audio.sample_rate, ebur128::Mode::TRUE_PEAK).unwrap();
+    let flat: Vec<f32> = audio.mix.iter().flatten().copied().collect();
+    m.add_frames_f32(&flat).unwrap();
+    (0..2).map(|c| m.true_peak(c).unwrap()).fold(0.0, f64::max)
+}
+
+#[test]
+fn true_peak_agrees_with_the_ebur128_crate() {
+    let track = demo::synthesize(&demo::demo_set()[1], SR);
+    let mut clicks = vec![0.0f32; SR as usize];
+    for (i, v) in clicks.iter_mut().enumerate().skip(1000).step_by(4410) {
+        *v = if i % 2 == 0 { 0.9 } else { -0.9 };
+    }
+    let cases = [
+        ("demo track", track.audio.clone()),
+        ("noise", stereo(&noise(db(-6.0), 5.0, SR, 9), SR)),
+        ("clicks", stereo(&clicks, SR)),
+        (
+            "fs/4 sine 45° off",
+            stereo(
+                &sine(SR as f64 / 4.0, 0.5, std::f64::consts::FRAC_PI_4, 2.0, SR),
+                SR,
+            ),
+        ),
+    ];
+    for (name, audio) in cases {
+        let ours = 20.0 * (true_peak(&audio.mix, audio.sample_rate) as f64).log10();
+        let theirs = 20.0 * ebur128_true_peak(&audio).log10();
+        println!("{name}: {ours:.3} dBTP, ebur128 {theirs:.3} dBTP");
+        assert!((ours - theirs).abs() < 0.25, "{name}: {ours} vs {theirs}");
+    }
+}
+
+/// The `ebur128` crate's integrated loudness and loudness range of `audio`.
+fn ebur128_loudness(audio: &TrackAudio) -> (f64, f64) {
+    let mode = ebur128::Mode::I | ebur128::Mode::LRA;
+    let mut m = ebur128::EbuR128::new(2, audio.sample_rate, mode).unwrap();
+    let flat: Vec<f32> = audio.mix.iter().flatten().copied().collect();
+    m.add_frames_f32(&flat).unwrap();
+    (m.loudness_global().unwrap(), m.loudness_range().unwrap())
+}
+
+#[test]
+fn integrated_loudness_and_range_agree_with_the_ebur128_crate() {
+    let track = demo::synthesize(&demo::demo_set()[2], SR);
+    // Loudness steps every 2.5 s (a spread for the range), with a silent gap (the gates).
+    let steps: Vec<f32> = noise(1.0, 30.0, SR, 3)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let step = i / (SR as usize * 5 / 2);
+            if step == 5 {
+                0.0
+            } else {
+                v * db(-6.0 * (step % 4) as f64 - 12.0) as f32
+            }
+        })
+        .collect();
+    let left_only: Vec<[f32; 2]> = sine(200.0, 0.3, 0.0, 8.0, 48_000)
+        .iter()
+        .map(|&v| [v, 0.0])
+        .collect();
+    let cases = [
+        ("demo track", track.audio.clone()),
+        ("noise steps", stereo(&steps, SR)),
+        (
+            "100 Hz at 96 kHz",
+            stereo(&sine(100.0, 0.5, 0.0, 6.0, 96_000), 96_000),
+        ),
+        (
+            "200 Hz, left only, 48 kHz",
+            TrackAudio::new(48_000, left_only),
+        ),
+        (
+            "quiet 3 kHz",
+            stereo(&sine(3000.0, db(-50.0), 0.0, 5.0, SR), SR),
+        ),
+    ];
+    for (name, audio) in cases {
+        let ours = measure_loudness(&audio);
+        let (i, lra) = ebur128_loudness(&audio);
+        println!(
+            "{name}: {:.4} LUFS, LRA {:.4} LU; ebur128 {i:.4} LUFS, LRA {lra:.4} LU",
+            ours.integrated_lufs, ours.range_lu
+        );
+        assert!(
+            (ours.integrated_lufs - i).abs() < 0.01,
+            "{name}: I {ours:?} vs {i}"
+        );
+        assert!(
+            (ours.range_lu - lra).abs() < 0.01,
+            "{name}: LRA {ours:?} vs {lra}"
+        );
+    }
+}

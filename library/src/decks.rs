@@ -1,0 +1,677 @@
+//! The deck-loading service both shells use (`segue serve` and the plugin): one place that
+//! turns "put this file on deck N" into engine commands.
+//!
+//! For every load it
+//! 1. decodes the file **once**, at the engine rate, with its stems when
+//!    `<name>.{drums,bass,other,vocals}.wav` lie beside it (the layout `segue demo` and
+//!    `segue separate` write) and match the mix's length;
+//! 2. hands the track to the engine (`Command::Load`) followed by the deck's saved cue points;
+//! 3. takes a current analysis from the library when it has one, or queues the decoded audio
+//!    on the background [`Worker`] with [`Priority::Deck`] (no second decode) and stores the
+//!    result in the library;
+//! 4. turns the analysis into a beatgrid and hot cues ([`deck_commands`]) for every deck that
+//!    still holds that track. **Hot-cue policy:** cues the DJ saved or set win: analysed hot
+//!    cues are placed only on a deck with no saved hot cue and no hot cue set in the engine.
+//!
+//! A per-deck generation guards against late results: a decode or analysis that finishes after
+//! its deck was loaded again (or ejected) is dropped. The shells implement [`CommandSink`]
+//! (how commands reach their engine) and read [`DeckView`]s for display, OSC and the lighting
+//! feed.
+//!
+//! Must never: run on the audio thread, or block the caller on decoding or analysis (both run
+//! on the service's own threads, started on the first load).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+use segue_analysis::{Analysis, ANALYSIS_RATE};
+use segue_engine::{Command, DeckId, Position, Status, Stem, TrackAudio, HOT_CUES};
+
+use crate::worker::{deck_commands, Job, JobEvent, JobOutput, Priority, Worker};
+use crate::{Library, SegueError};
+
+/// Points of a deck's waveform overview.
+pub const OVERVIEW_POINTS: usize = 800;
+
+/// How a shell's engine takes commands from the control side.
+pub trait CommandSink: Send + Sync {
+    /// Queue `command` for the start of the engine's next block. `false` when the engine's
+    /// queue is full and the command was dropped (the sink counts it).
+    fn send(&self, command: Command) -> bool;
+    /// The engine's latest status (hot cues already set decide the hot-cue policy).
+    fn status(&self) -> Status;
+}
+
+/// Where a deck's track is in its life.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum DeckState {
+    /// Nothing loaded.
+    #[default]
+    Empty,
+    /// Decoding the file.
+    Decoding,
+    /// On the deck; the analysis is running.
+    Analysing,
+    /// On the deck with its analysis.
+    Ready,
+    /// On the deck, but the analysis failed (the message says why).
+    AnalysisFailed(String),
+    /// The file could not be loaded (the message names it and says why).
+    Failed(String),
+}
+
+/// What the shells show of a deck: the file, its state, overview and analysis.
+#[derive(Debug, Clone, Default)]
+pub struct DeckView {
+    /// The file on (or coming onto) the deck.
+    pub path: Option<PathBuf>,
+    /// Display title (the file name without extension).
+    pub title: String,
+    /// Load state.
+    pub state: DeckState,
+    /// Bumped on every load and eject, so late results for an old track are ignored.
+    pub generation: u64,
+    /// Peak per overview point, 0..=1 ([`OVERVIEW_POINTS`] of them once loaded).
+    pub overview: Arc<[f32]>,
+    /// Duration, seconds.
+    pub duration: f64,
+    /// Whether the track plays from stems.
+    pub has_stems: bool,
+    /// The analysis, once known.
+    pub analysis: Option<Arc<Analysis>>,
+}
+
+impl DeckView {
+    /// Key as "8A A minor" (Camelot and name), empty until analysed.
+    pub fn key(&self) -> String {
+        self.analysis
+            .as_ref()
+            .map(|a| format!("{} {}", a.camelot, a.key))
+            .unwrap_or_default()
+    }
+
+    /// A load is in progress (decoding).
+    pub fn loading(&self) -> bool {
+        self.state == DeckState::Decoding
+    }
+
+    /// The track is on the deck (whatever its analysis state).
+    pub fn loaded(&self) -> bool {
+        matches!(
+            self.state,
+            DeckState::Analysing | DeckState::Ready | DeckState::AnalysisFailed(_)
+        )
+    }
+}
+
+/// Cue points the DJ saved for a track (seconds into it): restored on load, and they win
+/// over the analysed ones.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SavedCues {
+    /// Hot cues 1..8.
+    pub hot_cues: [Option<f64>; HOT_CUES],
+    /// The main cue point.
+    pub cue_point: Option<f64>,
+}
+
+impl SavedCues {
+    /// Whether any hot cue is saved.
+    pub fn any_hot_cue(&self) -> bool {
+        self.hot_cues.iter().any(Option::is_some)
+    }
+
+    /// The commands that put these cues on `deck` (non-finite or negative times skipped).
+    pub fn commands(&self, deck: DeckId) -> Vec<Command> {
+        let mut out = Vec::new();
+        for (i, c) in self.hot_cues.iter().enumerate() {
+            if let Some(t) = c.filter(|t| t.is_finite() && *t >= 0.0) {
+                out.push(Command::SetHotCue {
+                    deck,
+                    index: i as u8,
+                    at: Position::Seconds(t),
+                });
+            }
+        }
+        if let Some(t) = self.cue_point.filter(|t| t.is_finite() && *t > 0.0) {
+            out.push(Command::SetCue {
+                deck,
+                at: Position::Seconds(t),
+            });
+        }
+        out
+    }
+}
+
+/// What the service counted since it started.
+#[derive(Debug, Default)]
+pub struct DeckCounters {
+    /// Tracks that reached a deck.
+    pub loads: AtomicU64,
+    /// Loads that failed (decode error, engine queue full).
+    pub loads_failed: AtomicU64,
+    /// Analyses finished by the worker.
+    pub analyses: AtomicU64,
+    /// Analyses taken from the library instead.
+    pub from_library: AtomicU64,
+}
+
+/// How the service is set up.
+pub struct DeckServiceConfig {
+    /// Number of decks.
+    pub decks: usize,
+    /// Engine sample rate (tracks are decoded at it); 0 = not known yet, see
+    /// [`DeckService::set_rate`].
+    pub rate: u32,
+    /// Worker threads for analysis (0 = [`crate::worker::default_threads`]).
+    pub worker_threads: usize,
+    /// The library to take analyses from and store them in.
+    pub library: Option<Library>,
+}
+
+struct LoadRequest {
+    deck: usize,
+    generation: u64,
+    path: PathBuf,
+    saved: Option<SavedCues>,
+}
+
+struct Running {
+    tx: Sender<LoadRequest>,
+    threads: Vec<JoinHandle<()>>,
+    worker: Arc<Worker>,
+}
+
+struct Inner {
+    sink: Arc<dyn CommandSink>,
+    decks: Mutex<Vec<DeckView>>,
+    saved: Mutex<Vec<Option<SavedCues>>>,
+    rate: AtomicU32,
+    library: Mutex<Option<Library>>,
+    counters: DeckCounters,
+    stop: AtomicBool,
+}
+
+/// The deck-loading service (see the module doc).
+pub struct DeckService {
+    inner: Arc<Inner>,
+    worker_threads: usize,
+    running: Mutex<Option<Running>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl DeckService {
+    /// A service for `config.decks` decks sending to `sink`. No thread starts before the
+    /// first load.
+    pub fn new(config: DeckServiceConfig, sink: Arc<dyn CommandSink>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                sink,
+                decks: Mutex::new(vec![DeckView::default(); config.decks]),
+                saved: Mutex::new(vec![None; config.decks]),
+                rate: AtomicU32::new(config.rate),
+                library: Mutex::new(config.library),
+                counters: DeckCounters::default(),
+                stop: AtomicBool::new(false),
+            }),
+            worker_threads: config.worker_threads,
+            running: Mutex::new(None),
+        }
+    }
+
+    /// Number of decks.
+    pub fn deck_count(&self) -> usize {
+        lock(&self.inner.decks).len()
+    }
+
+    /// The engine rate tracks are decoded at (a plugin learns it at activation).
+    pub fn set_rate(&self, rate: u32) {
+        self.inner.rate.store(rate, Ordering::SeqCst);
+    }
+
+    /// What the service counted.
+    pub fn counters(&self) -> &DeckCounters {
+        &self.inner.counters
+    }
+
+    /// A copy of one deck's view (an empty view for a deck that does not exist).
+    pub fn deck(&self, deck: usize) -> DeckView {
+        lock(&self.inner.decks)
+            .get(deck)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Copies of every deck's view.
+    pub fn decks(&self) -> Vec<DeckView> {
+        lock(&self.inner.decks).clone()
+    }
+
+    /// Run `f` with the library, if there is one (queries, history, suggestions).
+    pub fn with_library<R>(&self, f: impl FnOnce(&mut Library) -> R) -> Option<R> {
+        lock(&self.inner.library).as_mut().map(f)
+    }
+
+    /// Load `path` onto `deck` in the background; `saved` are the DJ's cue points for it.
+    /// Returns `false` when the deck does not exist or the service cannot start its threads.
+    pub fn load(&self, deck: usize, path: PathBuf, saved: Option<SavedCues>) -> bool {
+        let Some(generation) = self.inner.with_deck(deck, |d| {
+            *d = DeckView {
+                title: title_of(&path),
+                path: Some(path.clone()),
+                state: DeckState::Decoding,
+                generation: d.generation + 1,
+                ..DeckView::default()
+            };
+            d.generation
+        }) else {
+            return false;
+        };
+        lock(&self.inner.saved)[deck] = saved;
+        let request = LoadRequest {
+            deck,
+            generation,
+            path,
+            saved,
+        };
+        match self.start() {
+            Ok(tx) => tx.send(request).is_ok(),
+            Err(e) => {
+                self.inner
+                    .fail(deck, generation, format!("cannot start the loader: {e}"));
+                false
+            }
+        }
+    }
+
+    /// Eject `deck`: the engine drops its track and late results for it are ignored.
+    pub fn eject(&self, deck: usize) {
+        let ejected = self.inner.with_deck(deck, |d| {
+            *d = DeckView {
+                generation: d.generation + 1,
+                ..DeckView::default()
+            };
+        });
+        if ejected.is_some() {
+            lock(&self.inner.saved)[deck] = None;
+            self.inner.sink.send(Command::Eject { deck: deck as u8 });
+        }
+    }
+
+    /// Put `saved` on a deck that keeps its track (a restored session): the engine's hot cues
+    /// are cleared, then the saved ones set.
+    pub fn restore_cues(&self, deck: usize, saved: SavedCues) {
+        if deck >= self.deck_count() {
+            return;
+        }
+        lock(&self.inner.saved)[deck] = Some(saved);
+        for index in 0..HOT_CUES as u8 {
+            self.inner.sink.send(Command::ClearHotCue {
+                deck: deck as u8,
+                index,
+            });
+        }
+        for c in saved.commands(deck as u8) {
+            self.inner.sink.send(c);
+        }
+    }
+
+    /// Start the loader and result threads and the worker (once).
+    fn start(&self) -> std::io::Result<Sender<LoadRequest>> {
+        let mut running = lock(&self.running);
+        if let Some(r) = running.as_ref() {
+            return Ok(r.tx.clone());
+        }
+        let threads_n = match self.worker_threads {
+            0 => crate::worker::default_threads(),
+            n => n,
+        };
+        let worker = Arc::new(Worker::new(threads_n, |job, _ctx| {
+            let analysis = match &job.audio {
+                Some(audio) => analyse_decoded(audio, &job.path)?,
+                None => segue_analysis::analyze_file(&job.path)?,
+            };
+            Ok(JobOutput::Analysis(Box::new(analysis)))
+        }));
+        let (tx, rx) = crossbeam_channel::unbounded::<LoadRequest>();
+        let mut threads = Vec::new();
+        let (inner, w) = (self.inner.clone(), worker.clone());
+        threads.push(
+            std::thread::Builder::new()
+                .name("segue-loader".into())
+                .spawn(move || load_loop(&rx, &inner, &w))?,
+        );
+        let (inner, events) = (self.inner.clone(), worker.events().clone());
+        threads.push(
+            std::thread::Builder::new()
+                .name("segue-results".into())
+                .spawn(move || result_loop(&events, &inner))?,
+        );
+        *running = Some(Running {
+            tx: tx.clone(),
+            threads,
+            worker,
+        });
+        Ok(tx)
+    }
+
+    /// Stop loading and analysing (queued jobs are cancelled), join the threads and close
+    /// the library (SQLite checkpoints its WAL). Also done on drop.
+    pub fn shutdown(&self) {
+        self.inner.stop.store(true, Ordering::SeqCst);
+        if let Some(r) = lock(&self.running).take() {
+            drop(r.tx); // the loader thread ends
+                        // Dropping the worker cancels queued jobs and joins its threads; the result thread
+                        // ends when the event channel closes.
+            let mut worker = Some(r.worker);
+            for _ in 0..500 {
+                match Arc::try_unwrap(worker.take().expect("set")) {
+                    Ok(w) => {
+                        drop(w);
+                        break;
+                    }
+                    Err(back) => {
+                        worker = Some(back);
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                }
+            }
+            for t in r.threads {
+                let _ = t.join();
+            }
+        }
+        lock(&self.inner.library).take();
+    }
+}
+
+impl Drop for DeckService {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl Inner {
+    fn with_deck<R>(&self, deck: usize, f: impl FnOnce(&mut DeckView) -> R) -> Option<R> {
+        lock(&self.decks).get_mut(deck).map(f)
+    }
+
+    fn current(&self, deck: usize, generation: u64) -> bool {
+        !self.stop.load(Ordering::SeqCst)
+            && self
+                .with_deck(deck, |d| d.generation == generation)
+                .unwrap_or(false)
+    }
+
+    fn fail(&self, deck: usize, generation: u64, message: String) {
+        self.counters.loads_failed.fetch_add(1, Ordering::Relaxed);
+        self.with_deck(deck, |d| {
+            if d.generation == generation {
+                d.state = DeckState::Failed(message);
+            }
+        });
+    }
+
+    fn rate(&self) -> u32 {
+        match self.rate.load(Ordering::SeqCst) {
+            0 => 48_000,
+            r => r,
+        }
+    }
+
+    /// Hand `analysis` of `path` to every deck that holds it and waits for one (or only to
+    /// `only = (deck, generation)`), with beatgrid and hot cues under the hot-cue policy.
+    fn apply(&self, path: &Path, analysis: &Arc<Analysis>, only: Option<(usize, u64)>) {
+        let rate = self.rate();
+        let status = self.sink.status();
+        let decks = lock(&self.decks).len();
+        for deck in 0..decks {
+            let takes = self
+                .with_deck(deck, |d| {
+                    let ok = d.path.as_deref() == Some(path)
+                        && matches!(d.state, DeckState::Analysing | DeckState::AnalysisFailed(_))
+                        && only.is_none_or(|(od, g)| od == deck && g == d.generation);
+                    if ok {
+                        d.analysis = Some(analysis.clone());
+                        d.state = DeckState::Ready;
+                    }
+                    ok
+                })
+                .unwrap_or(false);
+            if !takes {
+                continue;
+            }
+            let saved = lock(&self.saved)[deck].is_some_and(|s| s.any_hot_cue());
+            let set_in_engine = status
+                .decks
+                .get(deck)
+                .is_some_and(|s| s.hot_cues.iter().any(Option::is_some));
+            let keep_cues = saved || set_in_engine;
+            for c in deck_commands(analysis, deck as DeckId, rate) {
+                if keep_cues && matches!(c, Command::SetHotCue { .. }) {
+                    continue;
+                }
+                self.sink.send(c);
+            }
+        }
+    }
+}
+
+fn title_of(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Analyse a track decoded at its own rate: at [`ANALYSIS_RATE`] (resampled in memory when
+/// the file has another rate), exactly as [`segue_analysis::analyze_file`] does, so the result
+/// equals that of a library scan.
+fn analyse_decoded(audio: &TrackAudio, path: &Path) -> Result<Analysis, SegueError> {
+    if audio.sample_rate == ANALYSIS_RATE {
+        return Ok(segue_analysis::analyze(audio));
+    }
+    let resampled = segue_decode::resample_track(audio, ANALYSIS_RATE, path)?;
+    Ok(segue_analysis::analyze(&resampled))
+}
+
+fn load_loop(rx: &Receiver<LoadRequest>, inner: &Inner, worker: &Worker) {
+    while let Ok(req) = rx.recv() {
+        if !inner.current(req.deck, req.generation) {
+            continue; // loaded again or ejected while waiting
+        }
+        let t0 = std::time::Instant::now();
+        let DeckAudio {
+            deck: audio,
+            native,
+        } = match decode_for_deck(&req.path, inner.rate()) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!("deck {}: {e}", req.deck + 1);
+                inner.fail(req.deck, req.generation, e);
+                continue;
+            }
+        };
+        if !inner.current(req.deck, req.generation) {
+            continue;
+        }
+        let overview: Arc<[f32]> = overview(&audio).into();
+        let (duration, has_stems) = (audio.duration_secs(), audio.stems.is_some());
+        let deck = req.deck as DeckId;
+        if !inner.sink.send(Command::Load {
+            deck,
+            audio: audio.clone(),
+        }) {
+            inner.fail(
+                req.deck,
+                req.generation,
+                "the engine is not taking commands (queue full); load dropped".into(),
+            );
+            continue;
+        }
+        for c in req.saved.map(|s| s.commands(deck)).unwrap_or_default() {
+            inner.sink.send(c);
+        }
+        inner.counters.loads.fetch_add(1, Ordering::Relaxed);
+        inner.with_deck(req.deck, |d| {
+            if d.generation == req.generation {
+                d.overview = overview;
+                d.duration = duration;
+                d.has_stems = has_stems;
+                d.state = DeckState::Analysing;
+            }
+        });
+        tracing::info!(
+            "deck {}: loaded {} ({duration:.1} s{}, decoded in {:.0} ms)",
+            req.deck + 1,
+            req.path.display(),
+            if has_stems { ", with stems" } else { "" },
+            t0.elapsed().as_secs_f64() * 1000.0
+        );
+        let stored =
+            lock(&inner.library)
+                .as_ref()
+                .and_then(|l| match l.needs_analysis(&req.path) {
+                    Ok(false) => l.get(&req.path).ok().flatten().and_then(|e| e.analysis),
+                    _ => None,
+                });
+        match stored {
+            Some(a) => {
+                tracing::info!("deck {}: analysis from the library", req.deck + 1);
+                inner.counters.from_library.fetch_add(1, Ordering::Relaxed);
+                inner.apply(&req.path, &Arc::new(a), Some((req.deck, req.generation)));
+            }
+            None => {
+                drop(audio);
+                worker.submit(Job::analyse_decoded(req.path, native), Priority::Deck);
+            }
+        }
+    }
+}
+
+fn result_loop(events: &Receiver<JobEvent>, inner: &Inner) {
+    while let Ok(ev) = events.recv() {
+        let JobEvent::Finished { job, result, .. } = ev else {
+            continue;
+        };
+        match result {
+            Ok(JobOutput::Analysis(a)) => {
+                inner.counters.analyses.fetch_add(1, Ordering::Relaxed);
+                if let Some(l) = lock(&inner.library).as_mut() {
+                    if let Err(e) = l.add_analysis(&job.path, &a) {
+                        tracing::warn!("library: {e}");
+                    }
+                }
+                tracing::info!(
+                    "analysed {}: {:.2} BPM, {} ({}), energy {}",
+                    job.path.display(),
+                    a.bpm,
+                    a.key,
+                    a.camelot,
+                    a.energy
+                );
+                inner.apply(&job.path, &Arc::new(*a), None);
+            }
+            Err(e) => {
+                tracing::warn!("analysis of {} failed: {e}", job.path.display());
+                let msg = e.to_string();
+                let decks = lock(&inner.decks).len();
+                for deck in 0..decks {
+                    inner.with_deck(deck, |d| {
+                        if d.path.as_deref() == Some(job.path.as_path())
+                            && d.state == DeckState::Analysing
+                        {
+                            d.state = DeckState::AnalysisFailed(msg.clone());
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// A track decoded once for a deck: `deck` at the engine rate (with stems when they lie
+/// beside it), `native` at the file's own rate for the analysis (the same `Arc` when the
+/// rates agree).
+pub struct DeckAudio {
+    /// What the deck plays.
+    pub deck: Arc<TrackAudio>,
+    /// The file's audio at its own rate (mix only).
+    pub native: Arc<TrackAudio>,
+}
+
+/// Decode `path` once and make it a deck's track at `rate`. If
+/// `<stem-of-name>.{drums,bass,other,vocals}.wav` all exist beside it (the demo layout) and
+/// match the mix's length, they are loaded as the track's stems; stems that do not match are
+/// ignored (the mix still plays). Errors are one line naming the file.
+pub fn decode_for_deck(path: &Path, rate: u32) -> Result<DeckAudio, String> {
+    let (native, _) =
+        segue_decode::decode_file_native(path).map_err(|e| format!("cannot load: {e}"))?;
+    if native.frames() == 0 {
+        return Err(format!("{}: no audio in the file", path.display()));
+    }
+    let native = Arc::new(native);
+    let mix = if native.sample_rate == rate {
+        None
+    } else {
+        Some(
+            segue_decode::resample_track(&native, rate, path)
+                .map_err(|e| format!("cannot load: {e}"))?,
+        )
+    };
+    let frames = mix.as_ref().map_or(native.frames(), TrackAudio::frames);
+    let stems = stems_beside(path, rate, frames);
+    let deck = match (mix, stems) {
+        (None, None) => native.clone(),
+        (Some(m), None) => Arc::new(m),
+        (m, Some(stems)) => {
+            let m = m.unwrap_or_else(|| TrackAudio::new(rate, native.mix.clone()));
+            Arc::new(
+                m.with_stems(stems)
+                    .map_err(|_| format!("{}: stems do not match the mix", path.display()))?,
+            )
+        }
+    };
+    Ok(DeckAudio { deck, native })
+}
+
+/// The four stems beside `path` at `rate`, when all exist and are `frames` long.
+fn stems_beside(path: &Path, rate: u32, frames: usize) -> Option<[Vec<[f32; 2]>; 4]> {
+    let dir = path.parent()?;
+    let name = path.file_stem().and_then(|s| s.to_str())?;
+    let stem_paths: Vec<PathBuf> = Stem::ALL
+        .iter()
+        .map(|s| dir.join(format!("{name}.{}.wav", s.name())))
+        .collect();
+    if !stem_paths.iter().all(|p| p.is_file()) {
+        return None;
+    }
+    let mut stems = Vec::with_capacity(4);
+    for p in &stem_paths {
+        match segue_decode::decode_file(p, rate) {
+            Ok(s) if s.frames() == frames => stems.push(s.mix),
+            _ => return None,
+        }
+    }
+    stems.try_into().ok()
+}
+
+/// Peak of each of [`OVERVIEW_POINTS`] stretches of the track.
+pub fn overview(audio: &TrackAudio) -> Vec<f32> {
+    let n = audio.frames().max(1);
+    (0..OVERVIEW_POINTS)
+        .map(|i| {
+            let a = i * n / OVERVIEW_POINTS;
+            let b = ((i + 1) * n / OVERVIEW_POINTS)
+                .max(a + 1)
+                .min(audio.mix.len());
+            audio.mix[a.min(b)..b]
+                .iter()
+                .fold(0f32, |m, f| m.max(f[0].abs()).max(f[1].abs()))
+                .min(1.0)
+        })
+        .collect()
+}
