@@ -204,7 +204,12 @@ mod tests {
         .unwrap();
         let shared = Arc::new(Shared::new(
             parts.handle,
-            2,
+            segue_library::decks::DeckServiceConfig {
+                decks: 2,
+                rate: 48_000,
+                worker_threads: 1,
+                library: None,
+            },
             Arc::new(AudioShared::default()),
         ));
         let path = concat!(
