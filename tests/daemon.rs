@@ -302,7 +302,19 @@ fn null_backend_loads_plays_answers_queries_and_survives_bad_input() {
     d.send("/segue/nothing", vec![]);
     d.send("/segue/deck/1/tempo", vec![s("fast")]);
     std::thread::sleep(Duration::from_millis(300));
+    // One control vocabulary: the canonical address and an old alias move the same fader;
+    // `/segue/help` answers with the route table, the alias rows naming their canonical address.
+    d.send("/segue/deck/1/eq_low", vec![OscType::Float(0.25)]);
+    d.send("/segue/master/volume", vec![OscType::Float(0.5)]);
+    d.send("/segue/deck/1/eq/low", vec![OscType::Float(0.5)]);
+    d.send("/segue/mixer/master_gain", vec![OscType::Float(1.0)]);
+    let row = d.query("/segue/help", "/segue/help/address");
+    assert_eq!(row.len(), 4, "{row:?}");
     let stats = d.stats();
+    assert_eq!(
+        stats["osc_unknown"], 2,
+        "an alias or canonical address was not known"
+    );
     assert!(stats["osc_malformed"] >= 3, "{stats:?}");
     assert!(stats["osc_unknown"] >= 2, "{stats:?}");
     assert!(stats["osc_bad_args"] >= 1, "{stats:?}");

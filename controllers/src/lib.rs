@@ -1,11 +1,17 @@
 //! # segue-controllers
 //!
-//! Hardware control surfaces for Segue: **MIDI controller mappings** (a documented TOML
+//! Segue's **control vocabulary** and its hardware control surfaces. A [`Target`] (what a
+//! control drives, by a stable name) and a [`Value`] (a press or a number) become an engine
+//! [`segue_engine::Command`] in one place, [`Target::command`]; the daemon's OSC addresses,
+//! MIDI mappings and the plugin's parameters all use it, with one set of names (older
+//! spellings are [`TARGET_ALIASES`]).
+//!
+//! On top of it: **MIDI controller mappings** (a documented TOML
 //! format, and an importer for Mixxx `.midi.xml` mappings), the [`Controller`] that turns
 //! MIDI bytes into [`segue_engine::Command`]s and engine status back into LED/meter
 //! messages, the MIDI-learn heuristics ([`learn`]: which kind of control sent a burst of
 //! messages, and its mapping entry), a [`MidiClock`] generator, and MIDI port I/O through
-//! `midir` ([`io`]; JACK MIDI on Linux). The daemon (`segue-daemon`) runs these against its
+//! `midir` (`io`, the default feature; JACK MIDI on Linux). The daemon (`segue-daemon`) runs these against its
 //! JACK MIDI ports; `segue midi …` uses them for list / monitor / learn / import.
 //!
 //! **Guarantees.** [`Controller::handle`] and [`Controller::feedback`] are pure (no I/O, no
@@ -46,6 +52,7 @@
 
 mod clock;
 mod controller;
+#[cfg(feature = "io")]
 pub mod io;
 pub mod learn;
 mod mapping;
@@ -57,4 +64,4 @@ pub use clock::{ClockEvent, MidiClock};
 pub use controller::{Controller, BEND_BUTTON_PERCENT, SECONDS_PER_REV};
 pub use mapping::{Control, ControlType, Mapping, MappingError, Output, Shift};
 pub use message::{Address, Encoding, MidiKind, MidiMessage};
-pub use target::{Source, Target, TargetKind};
+pub use target::{Source, Target, TargetKind, Value, TARGET_ALIASES};
