@@ -72,6 +72,8 @@ enum Cmd {
     /// Run the headless daemon: audio backend, OSC control, lighting feed, MIDI clock.
     /// Render an automixed set: order, analyse, plan and mix tracks into one file.
     Mix(mix::MixArgs),
+    /// The vocals of A over the instrumental of B, tempo- and key-matched.
+    Mashup(mix::MashupArgs),
     Serve(serve::ServeArgs),
     /// Decode audio files and print what they contain (format check).
     Decode {
@@ -179,6 +181,7 @@ fn main() -> ExitCode {
         }
         Cmd::Decode { files, rate } => decode(&files, rate),
         Cmd::Mix(args) => mix::run(&args),
+        Cmd::Mashup(args) => mix::mashup(&args),
         Cmd::Serve(args) => serve::run(args),
         Cmd::Midi { command } => midi::run(command),
     };

@@ -249,28 +249,13 @@ fn collect(p: &Path, out: &mut Vec<PathBuf>) {
         for e in entries {
             if e.is_dir() {
                 collect(&e, out);
-            } else if is_track(&e) {
+            } else if segue_library::is_track_file(&e) {
                 out.push(e);
             }
         }
     } else {
         out.push(p.to_path_buf());
     }
-}
-
-fn is_track(p: &Path) -> bool {
-    let ext = p
-        .extension()
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let stem = p
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let is_stem = segue_engine::Stem::ALL
-        .iter()
-        .any(|s| stem.ends_with(&format!(".{}", s.name())));
-    segue_library::AUDIO_EXTENSIONS.contains(&ext.as_str()) && !is_stem
 }
 
 fn open_library(db: Option<&Path>) -> Option<Library> {
@@ -393,4 +378,52 @@ fn cue_sheet(file: &str, tracks: &[SetTrack], render: &SetRender) -> String {
         ));
     }
     s
+}
+
+#[derive(Args, Debug)]
+pub struct MashupArgs {
+    /// The track whose vocals are heard.
+    pub vocals: PathBuf,
+    /// The track whose instrumental (drums, bass, other) carries them.
+    pub instrumental: PathBuf,
+    /// Library file for cached analyses (`off`: analyse without one).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Sample rate.
+    #[arg(long, default_value_t = 48_000)]
+    pub rate: u32,
+    /// The mashup's audio (a `.json` plan is written beside it).
+    #[arg(short, long, default_value = "mashup.wav")]
+    pub out: PathBuf,
+}
+
+/// `segue mashup A B`.
+pub fn mashup(a: &MashupArgs) -> anyhow::Result<ExitCode> {
+    let mut library = open_library(a.db.as_deref());
+    let (va, _) = prepare(&a.vocals, a.rate, library.as_mut())?;
+    let (ib, _) = prepare(&a.instrumental, a.rate, library.as_mut())?;
+    let (audio, plan) = segue_mix::mashup::render_mashup(&va, &ib)?;
+    if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_wav(&a.out, a.rate, &audio, WavFormat::Pcm16)?;
+    std::fs::write(
+        a.out.with_extension("json"),
+        serde_json::to_string_pretty(&plan)?,
+    )?;
+    println!(
+        "Vocals of {} ({}) over {} ({}, {:.2} BPM): key shift {:+} semitones, its bar at beat {} \
+         on B's beat {}. Wrote {} ({}) and its plan.",
+        plan.vocals_from,
+        plan.keys.0,
+        plan.instrumental_from,
+        plan.keys.1,
+        plan.bpm,
+        plan.key_shift,
+        plan.vocals_beat,
+        plan.entry_beat,
+        a.out.display(),
+        mmss(audio.len() as f64 / a.rate as f64)
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -1638,3 +1638,94 @@ fn jack_midi_note_takes_effect_one_period_after_its_frame() {
     assert_eq!(after["alloc_violations"], 0);
     d.stop();
 }
+
+/// Live suggestions: with a library of analysed tracks, the deck on air gets the best next
+/// tracks (harmony, tempo, energy, timbre) as `/segue/suggest` — on query and pushed to
+/// subscribers when the list changes — and `/segue/suggest/load 1` puts the first one on the
+/// free deck.
+#[test]
+fn suggestions_follow_the_deck_on_air_and_load_onto_the_free_deck() {
+    let _serial = serial();
+    let dir = tmp("suggest");
+    let music = dir.join("music");
+    let (now, _) = demo_track(&music, "sg-124", 124.0, 0); // C minor, 5A
+    demo_track(&music, "sg-125", 125.0, 0); // same key, +0.8 %
+    demo_track(&music, "sg-126", 126.0, 7); // G minor, 6A: +1
+    demo_track(&music, "sg-090", 90.0, 6); // F# minor, 11A: far in tempo and key
+                                           // The library knows them (analysed by `segue library add`, the real path).
+    let add = std::process::Command::new(env!("CARGO_BIN_EXE_segue"))
+        .args(["library", "--db"])
+        .arg(dir.join("library.sqlite"))
+        .arg("add")
+        .arg(&music)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let d = Daemon::start(
+        &dir,
+        &[
+            "--backend",
+            "null",
+            "--music-root",
+            music.to_str().unwrap(),
+            "--decks",
+            "2",
+        ],
+        &[],
+    );
+    // Nothing on air: an empty list.
+    let empty = d.query("/segue/query/suggest", "/segue/suggest");
+    assert_eq!(empty, vec![OscType::Int(0)], "{empty:?}");
+    d.send("/segue/subscribe", vec![OscType::Int(50)]);
+    d.send("/segue/deck/1/load", vec![s(now.to_str().unwrap())]);
+    d.wait_deck(1, "analysed", |a| int(&a[6]) == 1, 120);
+    d.send("/segue/deck/1/play", vec![OscType::Int(1)]);
+    // Pushed when it changes.
+    let pushed = d
+        .recv_addr("/segue/suggest", Duration::from_secs(20))
+        .expect("suggestions pushed to the subscriber");
+    let list = loop {
+        let l = d.query("/segue/query/suggest", "/segue/suggest");
+        if l.len() > 1 {
+            break l;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        pushed.len() == 1 || pushed == list,
+        "{pushed:?} vs {list:?}"
+    );
+    eprintln!("suggestions: {list:?}");
+    assert_eq!(list[0], OscType::Int(1), "follows deck 1");
+    // Three candidates (the playing track is not one), four values each, best first.
+    assert_eq!(list.len(), 1 + 3 * 4, "{list:?}");
+    let titles: Vec<String> = list[1..]
+        .chunks(4)
+        .map(|c| match &c[1] {
+            OscType::String(t) => t.clone(),
+            o => panic!("{o:?}"),
+        })
+        .collect();
+    assert_eq!(titles[0], "sg-125", "{list:?}");
+    assert_eq!(titles[2], "sg-090", "{list:?}");
+    let scores: Vec<f32> = list[1..].chunks(4).map(|c| float(&c[2])).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    let line = match &list[4] {
+        OscType::String(l) => l.clone(),
+        o => panic!("{o:?}"),
+    };
+    assert!(line.starts_with("5A → 5A · 124 → 125 BPM"), "{line}");
+    // Load the first suggestion: deck 2 is free.
+    d.send("/segue/suggest/load", vec![OscType::Int(1)]);
+    d.wait_deck(2, "the suggestion loaded", |a| a[7] == s("sg-125"), 30);
+    // A bad index is an error reply, not a crash.
+    d.send("/segue/suggest/load", vec![OscType::Int(9)]);
+    let err = d.recv_addr("/segue/error", Duration::from_secs(5)).unwrap();
+    assert!(format!("{err:?}").contains("suggest"), "{err:?}");
+    assert_eq!(d.stats()["running"], 1);
+}

@@ -163,3 +163,101 @@ fn mix_renders_a_measured_set_from_arbitrary_files_and_is_deterministic() {
         "the two renders differ"
     );
 }
+
+/// `segue mashup A B`: A's vocals over B's instrumental. Before A comes in, the output is
+/// B without its vocals; after, A's vocals are added; without stems it is a clear error.
+#[test]
+fn mashup_puts_the_vocals_of_one_track_over_the_instrumental_of_another() {
+    let dir = scratch("mashup");
+    let music = dir.join("music");
+    make(
+        &music,
+        &spec("vox", 122.0, 9, Mode::Minor, Style::FourOnFloor, 21),
+        false,
+    );
+    make(
+        &music,
+        &spec("inst", 126.0, 11, Mode::Minor, Style::FourOnFloor, 22),
+        false,
+    );
+    let out = dir.join("mashup.wav");
+    let o = Command::new(env!("CARGO_BIN_EXE_segue"))
+        .arg("mashup")
+        .arg(music.join("vox.wav"))
+        .arg(music.join("inst.wav"))
+        .args(["--db", "off", "--rate", "44100", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{text}");
+    // A minor onto B minor: two semitones up.
+    assert!(text.contains("key shift +2"), "{text}");
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("mashup.json")).unwrap()).unwrap();
+    let entry = plan["entry_beat"].as_f64().unwrap();
+    let mix = segue_decode::decode_file(&out, 44_100).unwrap().mix;
+    let stem = |s: &str| {
+        segue_decode::decode_file(&music.join(format!("inst.{s}.wav")), 44_100)
+            .unwrap()
+            .mix
+    };
+    let (drums, bass, other) = (stem("drums"), stem("bass"), stem("other"));
+    let beat = 60.0 / 126.0;
+    let entry_frame = (entry * beat * 44_100.0) as usize;
+    // Before the vocals come in: B's instrumental (drums + bass + other), trimmed.
+    let corr = |a: &[[f32; 2]], b: &dyn Fn(usize) -> f32, from: usize, to: usize| {
+        let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
+        for (i, f) in a.iter().enumerate().take(to).skip(from) {
+            let (x, y) = (f[0] as f64, b(i) as f64);
+            ab += x * y;
+            aa += x * x;
+            bb += y * y;
+        }
+        ab / (aa.sqrt() * bb.sqrt()).max(1e-12)
+    };
+    let instrumental = |i: usize| drums[i][0] + bass[i][0] + other[i][0];
+    let (a0, a1) = (44_100, entry_frame.saturating_sub(4410).min(mix.len()));
+    assert!(a1 > a0 + 44_100, "entry at {entry_frame}");
+    let c_inst = corr(&mix, &instrumental, a0, a1);
+    assert!(
+        c_inst > 0.99,
+        "before the vocals: {c_inst:.3} with B's instrumental"
+    );
+    // B's own vocals are out: where B sings, the output does not follow B's vocal stem.
+    let vocals = stem("vocals");
+    let sung = vocals
+        .chunks(44_100)
+        .position(|w| w.iter().map(|f| f[0].abs()).sum::<f32>() / w.len() as f32 > 0.01)
+        .expect("B sings somewhere");
+    let v = |i: usize| vocals[i][0];
+    let (s0, s1) = (sung * 44_100, ((sung + 2) * 44_100).min(mix.len()));
+    let c_vox = corr(&mix, &v, s0, s1);
+    assert!(
+        c_vox < 0.3,
+        "B's vocals are still in the output ({c_vox:.3})"
+    );
+    // After: something was added to B's instrumental (A's vocals), in the same tempo.
+    let (b0, b1) = (
+        entry_frame + 44_100,
+        (entry_frame + 8 * 44_100).min(mix.len()),
+    );
+    let c_after = corr(&mix, &instrumental, b0, b1);
+    assert!(
+        c_after < 0.98,
+        "after the entry the output is not only B's instrumental ({c_after:.3})"
+    );
+
+    // No stems: a clear error.
+    std::fs::remove_file(music.join("vox.vocals.wav")).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_segue"))
+        .arg("mashup")
+        .arg(music.join("vox.wav"))
+        .arg(music.join("inst.wav"))
+        .args(["--db", "off", "-o"])
+        .arg(dir.join("x.wav"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no stems"));
+}

@@ -34,6 +34,7 @@ pub mod midi;
 pub mod osc;
 mod roots;
 mod state;
+mod suggest;
 
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -180,6 +181,13 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
     {
         let s = threads_stop.clone();
         threads.push(spawn("segue-feed", Box::new(move || feed.run(&s)))?);
+    }
+    {
+        let (s, sh) = (threads_stop.clone(), shared.clone());
+        threads.push(spawn(
+            "segue-suggest",
+            Box::new(move || suggest::run(&sh, &sh.suggestions.clone(), &s)),
+        )?);
     }
     {
         let (s, sh) = (threads_stop.clone(), shared.clone());

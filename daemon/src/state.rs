@@ -66,6 +66,8 @@ pub struct Shared {
     pub counters: Counters,
     pub audio: Arc<AudioShared>,
     pub deck_count: usize,
+    /// The next-track suggestions for the deck on air.
+    pub suggestions: Arc<crate::suggest::Suggestions>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -89,6 +91,7 @@ impl Shared {
             counters: Counters::default(),
             audio,
             deck_count,
+            suggestions: Arc::default(),
         }
     }
 

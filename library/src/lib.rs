@@ -110,7 +110,7 @@ use segue_analysis::Analysis;
 
 pub use hash::content_hash;
 pub use query::Query;
-pub use scan::{scan, ScanEvent, ScanReport, ScanStage, AUDIO_EXTENSIONS};
+pub use scan::{is_track_file, scan, ScanEvent, ScanReport, ScanStage, AUDIO_EXTENSIONS};
 pub use schema::SCHEMA_VERSION;
 pub use store::Library;
 

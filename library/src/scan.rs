@@ -240,11 +240,19 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "panic".to_string())
 }
 
-/// True when `path` has one of the [`AUDIO_EXTENSIONS`].
-fn is_audio(path: &Path) -> bool {
-    path.extension()
+/// True when `path` is a track: one of the [`AUDIO_EXTENSIONS`], and not one of the stems
+/// lying beside a track (`name.drums.wav`, `.bass`, `.other`, `.vocals`).
+pub fn is_track_file(path: &Path) -> bool {
+    let audio = path
+        .extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| AUDIO_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)))
+        .is_some_and(|e| AUDIO_EXTENSIONS.iter().any(|a| a.eq_ignore_ascii_case(e)));
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .and_then(|s| s.rsplit_once('.'))
+        .is_some_and(|(_, part)| segue_engine::Stem::from_name(part).is_some());
+    audio && !stem
 }
 
 /// Appends the audio files under `dir` (sorted within each folder) to `files` (`dir` itself
@@ -289,7 +297,7 @@ fn walk(
         };
         if meta.is_dir() {
             subdirs.push(path);
-        } else if meta.is_file() && is_audio(&path) {
+        } else if meta.is_file() && is_track_file(&path) {
             files.push(path);
         }
     }

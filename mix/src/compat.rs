@@ -417,3 +417,54 @@ mod tests {
         assert!(c.line.starts_with("8A → 8A (key -1)"), "{}", c.line);
     }
 }
+
+/// A track the live suggestions may propose.
+#[derive(Debug, Clone)]
+pub struct Candidate<'a> {
+    /// Its file.
+    pub path: &'a std::path::Path,
+    /// Display title.
+    pub title: &'a str,
+    /// Its analysis.
+    pub analysis: &'a Analysis,
+    /// How often it followed the current track before.
+    pub history: u32,
+}
+
+/// One suggestion for the next track.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suggestion {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// Display title.
+    pub title: String,
+    /// Why, and how well it fits.
+    pub compat: Compat,
+}
+
+/// The `n` best next tracks after `current` among `candidates` (best first; ties by path,
+/// so the list is stable).
+pub fn suggest(
+    current: &Analysis,
+    candidates: &[Candidate<'_>],
+    n: usize,
+    prefs: &Prefs,
+) -> Vec<Suggestion> {
+    let now = TrackFacts::of(current);
+    let mut scored: Vec<Suggestion> = candidates
+        .iter()
+        .map(|c| Suggestion {
+            path: c.path.to_path_buf(),
+            title: c.title.to_string(),
+            compat: score(&now, &TrackFacts::of(c.analysis), c.history, prefs),
+        })
+        .collect();
+    scored.sort_by(|a, b| {
+        b.compat
+            .score
+            .total_cmp(&a.compat.score)
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    scored.truncate(n);
+    scored
+}

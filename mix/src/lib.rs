@@ -11,6 +11,7 @@
 pub use segue_decode::SegueError;
 
 pub mod compat;
+pub mod mashup;
 pub mod order;
 pub mod plan;
 pub mod runner;

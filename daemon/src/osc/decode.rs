@@ -65,6 +65,15 @@ pub enum Request {
     },
     /// Answer with the address listing (`/segue/help/address` messages).
     Help,
+    /// Answer `/segue/suggest` (the next-track suggestions) to the sender.
+    QuerySuggest,
+    /// Load suggestion `index` (0-based) onto `deck`, or onto a free deck.
+    LoadSuggestion {
+        /// Which suggestion.
+        index: usize,
+        /// Engine deck, or `None` for the first deck that is neither playing nor on air.
+        deck: Option<DeckId>,
+    },
 }
 
 /// A request with the OSC time tag of its bundle (`None`: as soon as possible).
@@ -240,6 +249,8 @@ enum To {
     Unsubscribe,
     Ping,
     Help,
+    QuerySuggest,
+    LoadSuggestion,
 }
 
 /// One row of the OSC address table: the single source of both the decoder and the
@@ -381,6 +392,23 @@ const ROUTES: &[Route] = &[
         To::QueryStats,
         "",
         "reply /segue/stats (counters) to the sender",
+    ),
+    other(
+        "/segue/query/suggest",
+        To::QuerySuggest,
+        "",
+        "reply `/segue/suggest`: the deck on air (1-based, 0 = none), then per suggestion \
+         (best first, up to 10): path s, title s, score f 0..1, explanation s (`5A → 6A · \
+         124 → 126 BPM (+1.6 %) · energy 7 → 7 · timbre 0.77`). From the library, \
+         recomputed when the track on air changes; pushed to subscribers when the list \
+         changes",
+    ),
+    other(
+        "/segue/suggest/load",
+        To::LoadSuggestion,
+        "i [i]",
+        "load suggestion N (1-based) onto DECK, or onto the first deck that is neither \
+         playing nor on air",
     ),
     other(
         "/segue/subscribe",
@@ -652,6 +680,28 @@ fn message(m: &OscMessage, decks: usize) -> Result<Vec<Request>, DecodeError> {
         To::Unsubscribe => a.none().map(|_| vec![Request::Unsubscribe]),
         To::Ping => Ok(vec![Request::Ping]),
         To::Help => Ok(vec![Request::Help]),
+        To::QuerySuggest => a.none().map(|_| vec![Request::QuerySuggest]),
+        To::LoadSuggestion => {
+            const USAGE: &str = "suggestion number 1..10, then optionally a deck number";
+            let n = |x: &OscType| num(x).filter(|v| v.fract() == 0.0 && *v >= 1.0);
+            match m.args.as_slice() {
+                [x] | [x, _] if n(x).is_some_and(|v| v <= 10.0) => {
+                    let deck = match m.args.get(1) {
+                        None => None,
+                        Some(d) => Some(
+                            n(d).filter(|v| *v <= decks as f64)
+                                .map(|v| v as DeckId - 1)
+                                .ok_or_else(|| a.bad(USAGE))?,
+                        ),
+                    };
+                    Ok(vec![Request::LoadSuggestion {
+                        index: n(x).unwrap_or(1.0) as usize - 1,
+                        deck,
+                    }])
+                }
+                _ => Err(a.bad(USAGE)),
+            }
+        }
     }
 }
 

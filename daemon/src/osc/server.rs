@@ -73,6 +73,8 @@ pub(crate) struct OscServer {
     allow: Vec<AllowRule>,
     default_push: Duration,
     subscribers: HashMap<SocketAddr, (Duration, Instant)>,
+    /// Generation of the suggestions last pushed.
+    pushed_suggestions: u64,
     scheduled: Vec<u64>,
     limits: [RateLimit; 4],
 }
@@ -92,6 +94,7 @@ impl OscServer {
             allow,
             default_push: Duration::from_millis(push_ms),
             subscribers: HashMap::new(),
+            pushed_suggestions: 0,
             scheduled: Vec::new(),
             limits: std::array::from_fn(|_| RateLimit::new(5)),
         }
@@ -291,6 +294,39 @@ impl OscServer {
                 self.subscribers.remove(&src);
             }
             Request::Ping => self.reply(src, "/segue/pong", vec![]),
+            Request::QuerySuggest => {
+                let msg = suggest_message(&self.shared);
+                self.send_packet(src, msg);
+            }
+            Request::LoadSuggestion { index, deck } => {
+                let list = self.shared.suggestions.get();
+                let status = self.shared.status();
+                let free = deck.map(|d| d as usize).or_else(|| {
+                    (0..self.shared.deck_count)
+                        .find(|d| !status.decks[*d].playing && Some(*d) != list.deck)
+                });
+                let error = match (list.items.get(index), free) {
+                    (None, _) => Some(format!("no suggestion {}", index + 1)),
+                    (_, None) => Some("no free deck (every deck is playing)".to_string()),
+                    (Some(s), Some(d)) => match self.roots.check(&s.path.to_string_lossy()) {
+                        Ok(real) => {
+                            self.shared.decks.load(d, real, None);
+                            None
+                        }
+                        Err(e) => Some(e.to_string()),
+                    },
+                };
+                if let Some(e) = error {
+                    self.reply(
+                        src,
+                        "/segue/error",
+                        vec![
+                            OscType::String("/segue/suggest/load".into()),
+                            OscType::String(e),
+                        ],
+                    );
+                }
+            }
         }
     }
 
@@ -312,6 +348,12 @@ impl OscServer {
             .map(|d| deck_state(&self.shared, &status, d))
             .collect();
         content.push(mixer_state(&status));
+        // The suggestions, when they changed since the last push.
+        let generation = self.shared.suggestions.generation.load(Ordering::SeqCst);
+        if generation != self.pushed_suggestions {
+            self.pushed_suggestions = generation;
+            content.push(suggest_message(&self.shared));
+        }
         let bundle = OscPacket::Bundle(rosc::OscBundle {
             timetag: OscTime::from((0, 1)),
             content,
@@ -342,6 +384,23 @@ impl OscServer {
             let _ = self.socket.send_to(&bytes, to);
         }
     }
+}
+
+/// `/segue/suggest`: the deck the list follows (1-based, 0 = none on air), then for each
+/// suggestion, best first: path s, title s, score f (0..1), explanation s.
+pub(crate) fn suggest_message(shared: &Shared) -> OscPacket {
+    let list = shared.suggestions.get();
+    let mut args = vec![OscType::Int(list.deck.map_or(0, |d| d as i32 + 1))];
+    for s in list.items {
+        args.push(OscType::String(s.path.display().to_string()));
+        args.push(OscType::String(s.title));
+        args.push(OscType::Float(s.compat.score as f32));
+        args.push(OscType::String(s.compat.line));
+    }
+    OscPacket::Message(OscMessage {
+        addr: "/segue/suggest".into(),
+        args,
+    })
 }
 
 /// `/segue/deck/{n}/state`: loaded i, playing i, position f (s), bpm f, key s, then
