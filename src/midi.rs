@@ -10,10 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use segue_controllers::io::{self, Input};
-use segue_controllers::{
-    mixxx, Address, Control, ControlType, Controller, Encoding, Mapping, MidiKind, MidiMessage,
-    Target, TargetKind,
-};
+use segue_controllers::{learn, mixxx, Controller, Mapping, MidiMessage, Target};
 
 /// `segue midi` subcommands.
 #[derive(Subcommand)]
@@ -159,78 +156,6 @@ fn monitor(
     Ok(ExitCode::SUCCESS)
 }
 
-/// What a burst of messages looked like.
-#[derive(Debug, PartialEq)]
-enum Detected {
-    Button(Address),
-    Fader(Address),
-    Fader14 { msb: Address, lsb: u8 },
-    Encoder(Address, Encoding),
-}
-
-/// Guess the control from the messages it sent.
-fn detect(msgs: &[MidiMessage]) -> Option<Detected> {
-    let addrs: Vec<(Address, u8)> = msgs.iter().filter_map(|m| m.address()).collect();
-    let (first, _) = *addrs.first()?;
-    // The address that sent the most messages is the control.
-    let mut best = first;
-    let mut best_n = 0;
-    for &(a, _) in &addrs {
-        let n = addrs.iter().filter(|(b, _)| *b == a).count();
-        if n > best_n {
-            best = a;
-            best_n = n;
-        }
-    }
-    let values: Vec<u8> = addrs
-        .iter()
-        .filter(|(a, _)| *a == best)
-        .map(|(_, v)| *v)
-        .collect();
-    Some(match best.kind {
-        MidiKind::Note => Detected::Button(best),
-        MidiKind::PitchBend => Detected::Fader(best),
-        MidiKind::Cc => {
-            let lsb = best.number + 32;
-            let lsb_seen = best.number < 32
-                && addrs
-                    .iter()
-                    .any(|(a, _)| *a == Address::cc(best.channel, lsb));
-            if lsb_seen {
-                Detected::Fader14 { msb: best, lsb }
-            } else if values.iter().all(|&v| v == 0 || v == 127) {
-                Detected::Button(best)
-            } else if values.iter().all(|&v| (60..=68).contains(&v)) && values.len() > 2 {
-                Detected::Encoder(best, Encoding::Offset)
-            } else if values
-                .iter()
-                .all(|&v| (1..=15).contains(&v) || (113..=127).contains(&v))
-                && values.len() > 2
-            {
-                Detected::Encoder(best, Encoding::TwosComplement)
-            } else {
-                Detected::Fader(best)
-            }
-        }
-    })
-}
-
-fn fits(d: &Detected, t: &Target) -> bool {
-    matches!(
-        (d, t.kind()),
-        (
-            Detected::Button(_),
-            TargetKind::Switch | TargetKind::Momentary | TargetKind::Trigger
-        ) | (
-            Detected::Fader(_) | Detected::Fader14 { .. },
-            TargetKind::Continuous { .. }
-        ) | (
-            Detected::Encoder(..),
-            TargetKind::Continuous { .. } | TargetKind::Jog
-        )
-    )
-}
-
 struct Prompter<R: BufRead> {
     lines: R,
 }
@@ -260,10 +185,6 @@ fn learn(out: &Path, port: Option<&str>, name: &str, decks: u8) -> anyhow::Resul
         name: name.to_string(),
         ..Default::default()
     };
-    let all: Vec<Target> = Target::names()
-        .iter()
-        .filter_map(|n| Target::from_name(n))
-        .collect();
     loop {
         // Drop what arrived while answering the last questions.
         while rx.try_recv().is_ok() {}
@@ -280,12 +201,12 @@ fn learn(out: &Path, port: Option<&str>, name: &str, decks: u8) -> anyhow::Resul
             .try_iter()
             .filter_map(|m| MidiMessage::decode(&m))
             .collect();
-        let Some(found) = detect(&msgs) else {
+        let Some(found) = learn::detect(&msgs) else {
             eprintln!("nothing received from {}; try again", input.port);
             continue;
         };
         eprintln!("detected {found:?} ({} messages)", msgs.len());
-        let choices: Vec<&Target> = all.iter().filter(|t| fits(&found, t)).collect();
+        let choices = found.targets();
         for (i, t) in choices.iter().enumerate() {
             eprint!(
                 "{:>3} {:<18}{}",
@@ -305,8 +226,8 @@ fn learn(out: &Path, port: Option<&str>, name: &str, decks: u8) -> anyhow::Resul
             let t = a
                 .parse::<usize>()
                 .ok()
-                .and_then(|i| choices.get(i.wrapping_sub(1)).map(|t| **t))
-                .or_else(|| Target::from_name(&a).filter(|t| fits(&found, t)));
+                .and_then(|i| choices.get(i.wrapping_sub(1)).copied())
+                .or_else(|| Target::from_name(&a).filter(|t| found.fits(t)));
             match t {
                 Some(t) => break Some(t),
                 None => eprintln!("`{a}` is not one of the targets listed"),
@@ -330,45 +251,9 @@ fn learn(out: &Path, port: Option<&str>, name: &str, decks: u8) -> anyhow::Resul
         } else {
             None
         };
-        let (midi, kind) = match (found, target.kind()) {
-            (Detected::Button(a), TargetKind::Switch) => (a, ControlType::Toggle),
-            (Detected::Button(a), _) => (a, ControlType::Button),
-            (Detected::Encoder(a, encoding), TargetKind::Jog) => (
-                a,
-                ControlType::Jog {
-                    encoding,
-                    ticks_per_rev: 128.0,
-                    nudge_ms: 1.0,
-                    scratch: true,
-                },
-            ),
-            (Detected::Encoder(a, encoding), TargetKind::Continuous { min, max }) => (
-                a,
-                ControlType::Encoder {
-                    encoding,
-                    step: (max - min) / 128.0,
-                },
-            ),
-            (Detected::Fader(a), TargetKind::Continuous { min, max }) => {
-                (a, ControlType::Fader { min, max })
-            }
-            (Detected::Fader14 { msb, lsb }, TargetKind::Continuous { min, max }) => {
-                (msb, ControlType::Fader14 { lsb, min, max })
-            }
-            _ => continue,
+        let Some(c) = found.control(target, deck) else {
+            continue;
         };
-        let c = Control {
-            midi,
-            kind,
-            target,
-            deck,
-            layer: None,
-            soft_takeover: false,
-        };
-        // A new binding for the same address and layer replaces the old one.
-        mapping
-            .controls
-            .retain(|o| !(o.midi == c.midi && o.layer == c.layer));
         eprintln!(
             "mapped {} → {}{}",
             c.midi,
@@ -376,7 +261,7 @@ fn learn(out: &Path, port: Option<&str>, name: &str, decks: u8) -> anyhow::Resul
             deck.map(|d| format!(" (deck {})", d + 1))
                 .unwrap_or_default()
         );
-        mapping.controls.push(c);
+        learn::bind(&mut mapping, c);
     }
     if mapping.controls.is_empty() {
         bail!("nothing learned; {} not written", out.display());
@@ -444,51 +329,4 @@ fn import_mixxx(file: &Path, out: &Path, verbose: bool) -> anyhow::Result<ExitCo
     }
     println!("wrote {}", out.display());
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cc(n: u8, v: u8) -> MidiMessage {
-        MidiMessage::decode(&[0xB0, n, v]).unwrap()
-    }
-
-    #[test]
-    fn detects_control_kinds_from_their_messages() {
-        let fader: Vec<_> = (0..40).map(|v| cc(0x13, v * 3)).collect();
-        assert_eq!(detect(&fader), Some(Detected::Fader(Address::cc(0, 0x13))));
-        let button = vec![cc(0x20, 127), cc(0x20, 0)];
-        assert_eq!(
-            detect(&button),
-            Some(Detected::Button(Address::cc(0, 0x20)))
-        );
-        let enc: Vec<_> = [1, 1, 2, 127, 126, 1]
-            .iter()
-            .map(|&v| cc(0x21, v))
-            .collect();
-        assert_eq!(
-            detect(&enc),
-            Some(Detected::Encoder(
-                Address::cc(0, 0x21),
-                Encoding::TwosComplement
-            ))
-        );
-        let rot: Vec<_> = [65, 65, 63, 66].iter().map(|&v| cc(0x22, v)).collect();
-        assert_eq!(
-            detect(&rot),
-            Some(Detected::Encoder(Address::cc(0, 0x22), Encoding::Offset))
-        );
-        let f14: Vec<_> = (0..20)
-            .flat_map(|v| [cc(0x01, v), cc(0x21, v * 5)])
-            .collect();
-        assert_eq!(
-            detect(&f14),
-            Some(Detected::Fader14 {
-                msb: Address::cc(0, 0x01),
-                lsb: 0x21
-            })
-        );
-        assert_eq!(detect(&[]), None);
-    }
 }

@@ -56,8 +56,9 @@ pub struct ServeArgs {
     /// JACK client name.
     #[arg(long)]
     client_name: Option<String>,
-    /// MIDI controller mapping (TOML, see controllers/mappings/example.toml); JACK backend:
-    /// connect your controller to segue:midi_in (and segue:midi_out for LEDs).
+    /// MIDI controller mapping (TOML, see controllers/mappings/example.toml; config key
+    /// midi.mapping); JACK backend: connect your controller to segue:midi_in (and
+    /// segue:midi_out for LEDs).
     #[arg(long, value_name = "MAPPING.toml")]
     mapping: Option<PathBuf>,
     /// Print the effective configuration (TOML) and exit.
@@ -65,7 +66,7 @@ pub struct ServeArgs {
     print_config: bool,
 }
 
-fn effective(a: ServeArgs) -> anyhow::Result<(Config, bool, Option<PathBuf>)> {
+fn effective(a: ServeArgs) -> anyhow::Result<(Config, bool)> {
     let mut c = match &a.config {
         Some(p) => Config::from_file(p)?,
         None => Config::default(),
@@ -115,12 +116,15 @@ fn effective(a: ServeArgs) -> anyhow::Result<(Config, bool, Option<PathBuf>)> {
     if let Some(n) = a.client_name {
         c.jack.client_name = n;
     }
-    Ok((c, a.print_config, a.mapping))
+    if a.mapping.is_some() {
+        c.midi.mapping = a.mapping;
+    }
+    Ok((c, a.print_config))
 }
 
 /// Run `segue serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let (config, print, mapping) = effective(args)?;
+    let (config, print) = effective(args)?;
     if print {
         print!("{}", config.to_toml());
         return Ok(ExitCode::SUCCESS);
@@ -133,47 +137,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let midi: Option<Box<dyn segue_daemon::MidiController>> = match mapping {
-        Some(path) => {
-            let m = segue_controllers::Mapping::load(&path)
-                .with_context(|| format!("mapping {}", path.display()))?;
-            tracing::info!("MIDI mapping {}", path.display());
-            Some(Box::new(Mapped(segue_controllers::Controller::new(
-                m,
-                config.decks,
-            ))))
-        }
-        None => None,
-    };
-    segue_daemon::serve(ServeOptions {
-        config,
-        midi,
-        stop: None,
-    })
-    .context("segue serve")?;
+    segue_daemon::serve(ServeOptions { config, stop: None }).context("segue serve")?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// A `segue-controllers` mapping as the daemon's MIDI controller layer.
-struct Mapped(segue_controllers::Controller);
-
-impl segue_daemon::MidiController for Mapped {
-    fn handle(
-        &mut self,
-        msg: &[u8],
-        _frame: u64,
-        status: &segue_engine::Status,
-        out: &mut Vec<segue_engine::TimedCommand>,
-    ) {
-        let mut cmds = Vec::new();
-        self.0.handle(msg, status, &mut cmds);
-        out.extend(
-            cmds.into_iter()
-                .map(|command| segue_engine::TimedCommand { at: None, command }),
-        );
-    }
-
-    fn feedback(&mut self, status: &segue_engine::Status, out: &mut Vec<[u8; 3]>) {
-        self.0.feedback(status, out);
-    }
 }

@@ -1,6 +1,8 @@
-//! MIDI clock out: 24 pulses per quarter note, start / stop / continue, following a tempo.
-//! Pure logic: the caller advances it by audio frames and sends what it returns at the
-//! frame offsets it gives (the daemon schedules them against its output latency).
+//! MIDI clock out: 24 pulses per quarter note, start / stop / continue, following a tempo
+//! and, optionally, locked to the beats of a track. Pure logic that never allocates: the
+//! caller advances it by audio frames and sends what it emits at the frame offsets it gives.
+//! The daemon runs it inside the JACK callback (`midi_clock_out`), re-locking it to the
+//! on-air deck's beat grid every block with [`MidiClock::set_beat`].
 
 /// MIDI timing clock (0xF8).
 pub const CLOCK: u8 = 0xF8;
@@ -46,6 +48,13 @@ pub struct MidiClock {
     pending: Option<u8>,
     /// Pulses sent since start (song position, 24 per beat).
     pulses: u64,
+    /// Once [`set_beat`](Self::set_beat) was called: where the next pulse falls in its beat
+    /// (0 = on the beat).
+    next_in_beat: Option<u32>,
+    /// [`start_on_beat`](Self::start_on_beat): Start goes out with the next pulse on a beat.
+    start_waiting: bool,
+    /// Frames since the last pulse sent (`None` before the first).
+    since_pulse: Option<f64>,
 }
 
 impl MidiClock {
@@ -59,6 +68,9 @@ impl MidiClock {
             until_pulse: 0.0,
             pending: None,
             pulses: 0,
+            next_in_beat: None,
+            start_waiting: false,
+            since_pulse: None,
         }
     }
 
@@ -78,6 +90,33 @@ impl MidiClock {
         self.bpm
     }
 
+    /// Lock the pulses to a beat grid: a beat falls `frames_until_beat` frames after the
+    /// start of the next [`advance`](Self::advance) span (negative: that many frames
+    /// before it; any beat of the grid will do). The next pulse moves onto the grid at the
+    /// current tempo, so calling this every block with the track's beat keeps the clock on
+    /// the track's beats without drift. A pulse the move would put within half an interval
+    /// of the last one sent is skipped (no double pulse when the grid jumps). NaN ignored.
+    pub fn set_beat(&mut self, frames_until_beat: f64) {
+        if !frames_until_beat.is_finite() {
+            return;
+        }
+        let step = self.frames_per_pulse();
+        // The first pulse of the grid that rounds to a frame of this span or later (the
+        // span before sent those rounding to its own frames), and its place in the beat.
+        let j = ((-0.5 - frames_until_beat) / step).ceil();
+        let mut until = frames_until_beat + j * step;
+        let mut in_beat = j.rem_euclid(24.0) as u32;
+        if self
+            .since_pulse
+            .is_some_and(|since| until + since < step * 0.5)
+        {
+            until += step;
+            in_beat = (in_beat + 1) % 24;
+        }
+        self.until_pulse = until;
+        self.next_in_beat = Some(in_beat);
+    }
+
     /// Keep sending pulses while stopped (many devices want that to hold their tempo).
     pub fn set_free_running(&mut self, on: bool) {
         self.free_running = on;
@@ -86,8 +125,20 @@ impl MidiClock {
     /// Send Start and restart the pulse count; the first pulse follows the Start at once.
     pub fn start(&mut self) {
         self.running = true;
+        self.start_waiting = false;
         self.pending = Some(START);
         self.until_pulse = 0.0;
+        self.pulses = 0;
+    }
+
+    /// Start on the beat: Start goes out just before the next pulse that falls on a beat
+    /// of the grid given to [`set_beat`](Self::set_beat) (the next pulse when no grid was
+    /// given), so the receiver's bar begins where the track's beat is. Until then no pulse
+    /// is sent unless free-running.
+    pub fn start_on_beat(&mut self) {
+        self.running = true;
+        self.start_waiting = true;
+        self.pending = None;
         self.pulses = 0;
     }
 
@@ -95,6 +146,7 @@ impl MidiClock {
     pub fn stop(&mut self) {
         if self.running {
             self.running = false;
+            self.start_waiting = false;
             self.pending = Some(STOP);
         }
     }
@@ -123,29 +175,55 @@ impl MidiClock {
 
     /// Advance by `frames` frames; append what to send in that span, in order.
     pub fn advance(&mut self, frames: u32, out: &mut Vec<ClockEvent>) {
+        self.advance_with(frames, |e| out.push(e));
+    }
+
+    /// [`advance`](Self::advance), handing each message to `emit` instead of a `Vec`:
+    /// allocation-free, for the audio thread.
+    pub fn advance_with(&mut self, frames: u32, mut emit: impl FnMut(ClockEvent)) {
         if let Some(m) = self.pending.take() {
-            out.push(ClockEvent {
+            emit(ClockEvent {
                 offset: 0,
                 message: m,
             });
         }
-        let ticking = self.running || self.free_running;
         let span = frames as f64;
         let step = self.frames_per_pulse();
         let mut t = self.until_pulse;
-        while t < span {
-            if ticking {
-                out.push(ClockEvent {
-                    offset: t.max(0.0).round().min(span - 1.0).max(0.0) as u32,
+        let mut last = None;
+        // Each pulse goes out on the frame nearest its ideal time: those rounding to a
+        // frame of this span now, the rest in the next span.
+        while t < span - 0.5 {
+            let on_beat = self.next_in_beat.is_none_or(|i| i == 0);
+            if let Some(i) = &mut self.next_in_beat {
+                *i = (*i + 1) % 24;
+            }
+            let offset = t.round().max(0.0) as u32;
+            if self.start_waiting && on_beat {
+                self.start_waiting = false;
+                emit(ClockEvent {
+                    offset,
+                    message: START,
+                });
+            }
+            let transport = self.running && !self.start_waiting;
+            if transport || self.free_running {
+                emit(ClockEvent {
+                    offset,
                     message: CLOCK,
                 });
-                if self.running {
+                last = Some(t);
+                if transport {
                     self.pulses += 1;
                 }
             }
             t += step;
         }
         self.until_pulse = t - span;
+        self.since_pulse = match last {
+            Some(l) => Some(span - l),
+            None => self.since_pulse.map(|s| s + span),
+        };
     }
 }
 
@@ -264,5 +342,80 @@ mod tests {
         assert_eq!(c.bpm(), 20.0);
         c.set_bpm(1e9);
         assert_eq!(c.bpm(), 999.0);
+    }
+
+    /// (absolute frame, message) of everything sent while advancing in blocks of `n`
+    /// frames from `from` to `to`, re-locking to a beat at `anchor` before every block.
+    fn locked(c: &mut MidiClock, anchor: f64, from: u64, to: u64, n: u32) -> Vec<(u64, u8)> {
+        let mut got = Vec::new();
+        let mut f0 = from;
+        while f0 < to {
+            c.set_beat(anchor - f0 as f64);
+            c.advance_with(n, |e| got.push((f0 + e.offset as u64, e.message)));
+            f0 += n as u64;
+        }
+        got
+    }
+
+    #[test]
+    fn locked_to_a_beat_grid_pulses_land_on_it_and_start_waits_for_a_beat() {
+        let mut c = MidiClock::new(48_000);
+        c.set_bpm(125.0); // 960 frames per pulse, 23 040 per beat
+        c.start_on_beat();
+        let anchor = 100_000.0 + 0.4; // a beat between two frames
+        let got = locked(&mut c, anchor, 0, 200_000, 64);
+        // Start first, right before the first pulse, which is on a beat.
+        assert_eq!(got[0].1, START);
+        assert_eq!(got[1].1, CLOCK);
+        assert_eq!(got[0].0, got[1].0);
+        let pulses: Vec<u64> = got.iter().filter(|e| e.1 == CLOCK).map(|e| e.0).collect();
+        let first_beat = anchor - 23_040.0 * ((anchor / 23_040.0).floor());
+        assert_eq!(pulses[0], first_beat.round() as u64);
+        // Every pulse on the integer frame of its ideal time, however the blocks fall.
+        for (k, &p) in pulses.iter().enumerate() {
+            let ideal = first_beat + k as f64 * 960.0;
+            assert!(
+                (p as f64 - ideal).abs() <= 0.5,
+                "pulse {k} at {p}, ideal {ideal}"
+            );
+        }
+        assert_eq!(c.pulses(), pulses.len() as u64);
+    }
+
+    #[test]
+    fn a_grid_jump_does_not_send_a_double_pulse() {
+        let mut c = MidiClock::new(48_000);
+        c.set_bpm(120.0); // 1000 frames per pulse
+        c.start_on_beat();
+        // Pulses at 0, 1000, … 9000; then the grid moves 100 frames later (a beat jump on
+        // the deck): 9100 would be a second pulse 100 frames after 9000, so it is skipped
+        // and the clock goes on at 10 100, 11 100, …
+        let mut got = locked(&mut c, 0.0, 0, 9_088, 128);
+        got.extend(locked(&mut c, 100.0, 9_088, 20_000, 128));
+        let pulses: Vec<u64> = got.iter().filter(|e| e.1 == CLOCK).map(|e| e.0).collect();
+        assert_eq!(&pulses[8..12], &[8_000, 9_000, 10_100, 11_100]);
+        for w in pulses.windows(2) {
+            assert!(w[1] - w[0] >= 500, "pulses {} and {} too close", w[0], w[1]);
+        }
+    }
+
+    #[test]
+    fn stop_before_the_beat_cancels_the_start() {
+        let mut c = MidiClock::new(48_000);
+        c.set_bpm(120.0);
+        c.start_on_beat();
+        let mut out = Vec::new();
+        c.set_beat(30_000.0);
+        c.advance(1_000, &mut out);
+        assert!(out.is_empty(), "nothing before the beat: {out:?}");
+        c.stop();
+        c.advance(48_000, &mut out);
+        assert_eq!(
+            out,
+            vec![ClockEvent {
+                offset: 0,
+                message: STOP
+            }]
+        );
     }
 }

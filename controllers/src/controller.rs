@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
-use segue_engine::{Command, Position, Status, TempoRange, MAX_DECKS};
+use segue_engine::{Command, Status, TempoRange, MAX_DECKS};
 
 use crate::mapping::{Control, ControlType, Mapping, Output};
 use crate::message::{Address, MidiMessage};
-use crate::target::{Source, Target, TargetKind};
+use crate::target::{frames_per_beat, Source, Target, TargetKind, Value};
 
 /// Seconds of audio under one platter revolution at 33⅓ rpm.
 pub const SECONDS_PER_REV: f32 = 1.8;
@@ -285,7 +285,7 @@ impl Controller {
                         self.state[i].latched = on;
                         self.switch(target, deck, on, status, out);
                     }
-                    TargetKind::Continuous { .. } | TargetKind::Jog => {}
+                    TargetKind::Continuous { .. } | TargetKind::Jog | TargetKind::Value => {}
                 }
             }
             ControlType::Fader { min, max } => {
@@ -296,7 +296,7 @@ impl Controller {
                 if soft && !self.take_over(i, target, deck, x, status) {
                     return;
                 }
-                self.set(target, deck, x, out);
+                self.set(target, deck, x, status, out);
             }
             ControlType::Fader14 { min, max, .. } => {
                 let st = &mut self.state[i];
@@ -311,7 +311,7 @@ impl Controller {
                 if soft && !self.take_over(i, target, deck, x, status) {
                     return;
                 }
-                self.set(target, deck, x, out);
+                self.set(target, deck, x, status, out);
             }
             ControlType::Encoder { encoding, step } => {
                 let TargetKind::Continuous { min, max } = target.kind() else {
@@ -329,7 +329,7 @@ impl Controller {
                 let (lo, hi) = (min.min(max), min.max(max));
                 let x = (current + ticks as f32 * step).clamp(lo, hi);
                 self.state[i].sent = Some((x, status.frame));
-                self.set(target, deck, x, out);
+                self.set(target, deck, x, status, out);
             }
             ControlType::Jog {
                 encoding,
@@ -409,31 +409,15 @@ impl Controller {
         status: &Status,
         out: &mut Vec<Command>,
     ) {
+        // The controller's memory first (what the engine does not report), then the one
+        // Target → Command conversion.
         let mem = &mut self.deck_mem[deck as usize];
-        out.push(match target {
-            Target::Play => Command::Play { deck, on },
-            Target::Cue => Command::Cue { deck, pressed: on },
-            Target::Sync => Command::Sync { deck, on },
-            Target::KeyLock => Command::KeyLock { deck, on },
-            Target::Quantize => {
-                mem.quantize = on;
-                Command::Quantize { deck, on }
-            }
-            Target::Pfl => Command::Pfl { deck, on },
-            Target::BeatLoop(beats) => {
-                if on {
-                    mem.last_loop_beats = beats;
-                    Command::BeatLoop { deck, beats }
-                } else {
-                    Command::LoopExit { deck }
-                }
-            }
-            Target::LoopRoll(beats) => Command::LoopRoll { deck, beats, on },
+        match target {
+            Target::Quantize => mem.quantize = on,
+            Target::BeatLoop(beats) if on => mem.last_loop_beats = beats,
             Target::BendUp | Target::BendDown => {
                 let sign = if target == Target::BendUp { 1.0 } else { -1.0 };
-                let percent = if on { sign * BEND_BUTTON_PERCENT } else { 0.0 };
-                mem.bend = percent;
-                Command::Bend { deck, percent }
+                mem.bend = if on { sign * BEND_BUTTON_PERCENT } else { 0.0 };
             }
             Target::EqKill(band) => {
                 let b = band as usize;
@@ -442,81 +426,57 @@ impl Controller {
                     mem.eq_before_kill[b] = if status.sample_rate == 0 { 1.0 } else { now };
                 }
                 mem.eq_killed[b] = on;
-                Command::Eq {
-                    deck,
-                    band,
-                    gain: if on { 0.0 } else { mem.eq_before_kill[b] },
+                if !on {
+                    // Unkilled: back to the gain before the kill, not flat.
+                    out.push(Command::Eq {
+                        deck,
+                        band,
+                        gain: mem.eq_before_kill[b],
+                    });
+                    return;
                 }
             }
-            Target::StemMute(stem) => {
-                mem.stem_muted[stem as usize] = on;
-                Command::StemMute {
-                    deck,
-                    stem,
-                    muted: on,
-                }
-            }
-            Target::JogTouch => {
-                mem.jog_touched = on;
-                Command::Scratch { deck, on }
-            }
-            _ => return,
-        });
+            Target::StemMute(stem) => mem.stem_muted[stem as usize] = on,
+            Target::JogTouch => mem.jog_touched = on,
+            _ => {}
+        }
+        out.extend(target.command(deck, Value::Press(on), status));
     }
 
     fn trigger(&mut self, target: Target, deck: u8, status: &Status, out: &mut Vec<Command>) {
         let d = &status.decks[deck as usize];
         let mem = &mut self.deck_mem[deck as usize];
-        let loop_beats = || -> Option<f32> {
-            let fpb = frames_per_beat(status, deck)?;
-            let len = (d.loop_end - d.loop_start) / fpb;
-            (d.looping && len.is_finite() && len > 0.0).then_some(len as f32)
-        };
-        out.push(match target {
-            Target::CueSet => Command::SetCue {
-                deck,
-                at: Position::Frames(d.position),
-            },
-            Target::CueReturn => Command::CueReturn { deck },
-            Target::Eject => Command::Eject { deck },
-            Target::HotCue(index) => Command::HotCue { deck, index },
-            Target::HotCueClear(index) => Command::ClearHotCue { deck, index },
-            Target::LoopToggle => {
-                if d.looping {
-                    Command::LoopExit { deck }
-                } else {
-                    Command::Reloop { deck }
-                }
-            }
-            Target::LoopExit => Command::LoopExit { deck },
-            Target::Reloop => Command::Reloop { deck },
-            Target::LoopHalve | Target::LoopDouble => {
-                let now = loop_beats().unwrap_or(mem.last_loop_beats);
-                let f = if target == Target::LoopHalve {
-                    0.5
-                } else {
-                    2.0
-                };
-                let beats = (now * f).clamp(1.0 / 32.0, 64.0);
-                mem.last_loop_beats = beats;
-                if !d.looping {
-                    return;
-                }
-                Command::BeatLoop { deck, beats }
-            }
+        match target {
+            // Cycling needs the range last set from here (the engine does not report it).
             Target::TempoRangeCycle => {
                 mem.tempo_range = match mem.tempo_range {
                     TempoRange::Narrow => TempoRange::Medium,
                     TempoRange::Medium => TempoRange::Wide,
                     TempoRange::Wide => TempoRange::Narrow,
                 };
-                Command::TempoRange {
-                    deck,
-                    range: mem.tempo_range,
-                }
+                let percent = match mem.tempo_range {
+                    TempoRange::Narrow => 8.0,
+                    TempoRange::Medium => 16.0,
+                    TempoRange::Wide => 50.0,
+                };
+                out.extend(target.command(deck, Value::Number(percent), status));
             }
-            _ => return,
-        });
+            // Halve/double also the length remembered while not looping.
+            Target::LoopHalve | Target::LoopDouble => {
+                let now = frames_per_beat(status, deck)
+                    .map(|fpb| (d.loop_end - d.loop_start) / fpb)
+                    .filter(|len| d.looping && len.is_finite() && *len > 0.0)
+                    .map_or(mem.last_loop_beats, |len| len as f32);
+                let f = if target == Target::LoopHalve {
+                    0.5
+                } else {
+                    2.0
+                };
+                mem.last_loop_beats = (now * f).clamp(1.0 / 32.0, 64.0);
+                out.extend(target.command(deck, Value::Press(true), status));
+            }
+            _ => out.extend(target.command(deck, Value::Press(true), status)),
+        }
     }
 
     /// The value a continuous target has now (engine status where it reports it).
@@ -545,56 +505,24 @@ impl Controller {
         }
     }
 
-    fn set(&mut self, target: Target, deck: u8, x: f32, out: &mut Vec<Command>) {
+    fn set(&mut self, target: Target, deck: u8, x: f32, status: &Status, out: &mut Vec<Command>) {
         let mem = &mut self.deck_mem[deck as usize];
-        out.push(match target {
-            Target::Volume => Command::Volume { deck, level: x },
-            Target::Tempo => Command::Tempo { deck, percent: x },
+        match target {
             Target::Eq(band) => {
                 mem.eq_before_kill[band as usize] = x;
                 if mem.eq_killed[band as usize] {
                     return;
                 }
-                Command::Eq {
-                    deck,
-                    band,
-                    gain: x,
-                }
             }
-            Target::Filter => Command::Filter { deck, amount: x },
-            Target::Trim => {
-                mem.trim = x;
-                Command::Trim { deck, db: x }
-            }
-            Target::StemGain(stem) => Command::StemGain {
-                deck,
-                stem,
-                gain: x,
-            },
-            Target::Bend => {
-                mem.bend = x;
-                Command::Bend { deck, percent: x }
-            }
-            Target::KeyShift => Command::KeyShift { deck, semitones: x },
-            Target::Crossfader => Command::Crossfader { position: x },
-            Target::CrossfaderCurve => {
-                self.crossfader_curve = x;
-                Command::CrossfaderCurve { curve: x }
-            }
-            Target::MasterGain => {
-                self.master_gain = x;
-                Command::MasterGain { gain: x }
-            }
-            Target::HeadphoneGain => {
-                self.headphone_gain = x;
-                Command::HeadphoneGain { gain: x }
-            }
-            Target::CueMix => {
-                self.cue_mix = x;
-                Command::CueMix { mix: x }
-            }
-            _ => return,
-        });
+            Target::Trim => mem.trim = x,
+            Target::Bend => mem.bend = x,
+            Target::CrossfaderCurve => self.crossfader_curve = x,
+            Target::MasterGain => self.master_gain = x,
+            Target::HeadphoneGain => self.headphone_gain = x,
+            Target::CueMix => self.cue_mix = x,
+            _ => {}
+        }
+        out.extend(target.command(deck, Value::Number(x as f64), status));
     }
 
     /// LED and meter messages for what changed since the last call (every output on the
@@ -631,17 +559,6 @@ fn scale(v: f32, centre: f32, top: f32, min: f32, max: f32) -> f32 {
     } else {
         mid + (max - mid) * ((v - centre) / (top - centre))
     }
-}
-
-fn frames_per_beat(status: &Status, deck: u8) -> Option<f64> {
-    let d = &status.decks[deck as usize];
-    let bpm = if d.native_bpm > 0.0 {
-        d.native_bpm
-    } else {
-        120.0
-    };
-    let f = status.sample_rate as f64 * 60.0 / bpm;
-    (f > 0.0).then_some(f)
 }
 
 fn source_value(s: Source, deck: usize, status: &Status, mem: &DeckMemory) -> f32 {

@@ -1,15 +1,24 @@
 //! # segue-controllers
 //!
-//! Hardware control surfaces for Segue: **MIDI controller mappings** (a documented TOML
+//! Segue's **control vocabulary** and its hardware control surfaces. A [`Target`] (what a
+//! control drives, by a stable name) and a [`Value`] (a press or a number) become an engine
+//! [`segue_engine::Command`] in one place, [`Target::command`]; the daemon's OSC addresses,
+//! MIDI mappings and the plugin's parameters all use it, with one set of names (older
+//! spellings are [`TARGET_ALIASES`]).
+//!
+//! On top of it: **MIDI controller mappings** (a documented TOML
 //! format, and an importer for Mixxx `.midi.xml` mappings), the [`Controller`] that turns
 //! MIDI bytes into [`segue_engine::Command`]s and engine status back into LED/meter
-//! messages, a [`MidiClock`] generator, and MIDI port I/O through `midir` ([`io`]; JACK
-//! MIDI on Linux).
+//! messages, the MIDI-learn heuristics ([`learn`]: which kind of control sent a burst of
+//! messages, and its mapping entry), a [`MidiClock`] generator, and MIDI port I/O through
+//! `midir` (`io`, the default feature; JACK MIDI on Linux). The daemon (`segue-daemon`) runs these against its
+//! JACK MIDI ports; `segue midi …` uses them for list / monitor / learn / import.
 //!
 //! **Guarantees.** [`Controller::handle`] and [`Controller::feedback`] are pure (no I/O, no
 //! threads) and allocate nothing besides growing the output `Vec` they are given, so the
-//! daemon can call them from its MIDI callback. Nothing here runs on the audio thread or
-//! panics on input: malformed MIDI is ignored; a malformed mapping file is a
+//! daemon can call them from its MIDI dispatch thread. Only [`MidiClock`] runs on the
+//! audio thread (the daemon's JACK callback), through the allocation-free
+//! [`MidiClock::advance_with`]. Nothing here panics on input: malformed MIDI is ignored; a malformed mapping file is a
 //! [`MappingError`] with the line, column and reason.
 //!
 //! ```
@@ -43,7 +52,9 @@
 
 mod clock;
 mod controller;
+#[cfg(feature = "io")]
 pub mod io;
+pub mod learn;
 mod mapping;
 mod message;
 pub mod mixxx;
@@ -53,4 +64,4 @@ pub use clock::{ClockEvent, MidiClock};
 pub use controller::{Controller, BEND_BUTTON_PERCENT, SECONDS_PER_REV};
 pub use mapping::{Control, ControlType, Mapping, MappingError, Output, Shift};
 pub use message::{Address, Encoding, MidiKind, MidiMessage};
-pub use target::{Source, Target, TargetKind};
+pub use target::{Source, Target, TargetKind, Value, TARGET_ALIASES};

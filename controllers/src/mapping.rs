@@ -641,6 +641,15 @@ fn control(
             return Err(mismatch("fader, fader14 or encoder"))
         }
         ("button" | "toggle", TargetKind::Jog) => return Err(mismatch("jog")),
+        (_, TargetKind::Value) => {
+            return Err(ctx.err(
+                c.target.span(),
+                format!(
+                    "target `{tname}` takes a number in its own units (seconds, beats, ms, a \
+                     deck): an OSC control, not one for a MIDI mapping"
+                ),
+            ))
+        }
         ("fader", TargetKind::Continuous { min, max }) => {
             let (min, max) = range(min, max)?;
             ControlType::Fader { min, max }

@@ -468,6 +468,7 @@ fn control(node: roxmltree::Node<'_, '_>, group_s: &str, key: &str) -> Result<Pa
             nudge_ms: 1.0,
             scratch: false,
         },
+        TargetKind::Value => return Err(format!("target {target} has no MIDI form")),
         TargetKind::Switch | TargetKind::Momentary | TargetKind::Trigger => {
             if midi.kind == MidiKind::PitchBend {
                 return Err("a button on pitch bend is not supported".into());

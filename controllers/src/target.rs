@@ -1,9 +1,41 @@
 //! What a control drives (targets) and what an LED shows (sources), with their stable
-//! mapping-file names.
+//! names: **the control vocabulary** of Segue. A [`Target`] and a [`Value`] become an engine
+//! [`Command`] in one place, [`Target::command`]; MIDI mappings, the daemon's OSC addresses
+//! (`/segue/deck/{n}/<target>`, `/segue/mixer/<target>`) and the plugin's parameters and
+//! MIDI all go through it, under the names listed by [`Target::catalog`]. Older spellings
+//! stay accepted as documented aliases ([`TARGET_ALIASES`]).
 
 use std::fmt;
 
-use segue_engine::{EqBand, Stem};
+use segue_engine::{Command, CrossfaderSide, DeckId, EqBand, Position, Status, Stem, TempoRange};
+
+/// Older or other names of targets, accepted everywhere a target name is read (mapping
+/// files, OSC addresses, the plugin's saved MIDI mapping): (alias, canonical name). The
+/// plugin's parameter IDs (`xfader`, `master`, `vol`, `eqlow`…) are frozen contracts with
+/// saved host projects; they are these aliases too.
+pub const TARGET_ALIASES: &[(&str, &str)] = &[
+    ("xfader", "crossfader"),
+    ("master", "master_gain"),
+    ("keyshift", "key_shift"),
+    ("key_lock", "keylock"),
+    ("vol", "volume"),
+    ("eqlow", "eq_low"),
+    ("eqmid", "eq_mid"),
+    ("eqhigh", "eq_high"),
+    ("drums", "stem_drums"),
+    ("bass", "stem_bass"),
+    ("other", "stem_other"),
+    ("vocals", "stem_vocals"),
+];
+
+/// What a control sends to its target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value {
+    /// A button went down (`true`) or up; also an OSC message without an argument (a press).
+    Press(bool),
+    /// A number in the target's units (fader position, semitones, seconds, beats, ms…).
+    Number(f64),
+}
 
 /// How a target reacts to a control.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,6 +56,9 @@ pub enum TargetKind {
     },
     /// A jog wheel (relative ticks: nudge, or scratch while touched).
     Jog,
+    /// A number in its own units with no fader range (seconds, beats, milliseconds, a
+    /// deck number): sent over OSC; a MIDI mapping cannot bind it to a fader.
+    Value,
 }
 
 /// Something a control drives. Deck targets need a `deck` in the mapping.
@@ -105,6 +140,24 @@ pub enum Target {
     HeadphoneGain,
     /// Headphone cue/master blend 0..1.
     CueMix,
+    /// Pause (a trigger: play off).
+    Pause,
+    /// Jump to a position, seconds.
+    Seek,
+    /// Jump to a beat index.
+    SeekBeats,
+    /// Move the playhead by milliseconds.
+    Nudge,
+    /// Beat loop of the value's beats (1/32..64); 0 = exit.
+    Loop,
+    /// Set hot cue 0..=7 (written 1..=8) at the playhead (press) or at seconds (number).
+    HotCueSet(u8),
+    /// Which crossfader side the deck is on: −1 A, 0 thru, 1 B.
+    CrossfaderAssign,
+    /// Channel fader curve 0 (slow)..0.5 (linear)..1 (fast).
+    ChannelCurve,
+    /// Sync leader deck 1..N (0 = automatic).
+    SyncLeader,
 }
 
 const BANDS: [(&str, EqBand); 3] = [
@@ -170,10 +223,28 @@ impl Target {
         ("master_gain", Target::MasterGain),
         ("headphone_gain", Target::HeadphoneGain),
         ("cue_mix", Target::CueMix),
+        ("pause", Target::Pause),
+        ("seek", Target::Seek),
+        ("seek_beats", Target::SeekBeats),
+        ("nudge", Target::Nudge),
+        ("loop", Target::Loop),
+        ("crossfader_assign", Target::CrossfaderAssign),
+        ("channel_curve", Target::ChannelCurve),
+        ("sync_leader", Target::SyncLeader),
     ];
 
-    /// Parse a mapping-file target name (`play`, `hotcue_3`, `beatloop_1/2`, `eq_low`…).
+    /// Resolve an alias ([`TARGET_ALIASES`]) to its canonical name (other names unchanged).
+    pub fn canonical_name(s: &str) -> &str {
+        TARGET_ALIASES
+            .iter()
+            .find(|(a, _)| *a == s)
+            .map_or(s, |(_, c)| c)
+    }
+
+    /// Parse a target name (`play`, `hotcue_3`, `beatloop_1/2`, `eq_low`…) or one of its
+    /// aliases ([`TARGET_ALIASES`]).
     pub fn from_name(s: &str) -> Option<Target> {
+        let s = Self::canonical_name(s);
         if let Some(&(_, t)) = Self::SIMPLE.iter().find(|(n, _)| *n == s) {
             return Some(t);
         }
@@ -185,6 +256,9 @@ impl Target {
         };
         if let Some(n) = s.strip_prefix("hotcue_clear_") {
             return idx(n).map(Target::HotCueClear);
+        }
+        if let Some(n) = s.strip_prefix("hotcue_set_") {
+            return idx(n).map(Target::HotCueSet);
         }
         if let Some(n) = s.strip_prefix("hotcue_") {
             return idx(n).map(Target::HotCue);
@@ -232,6 +306,7 @@ impl Target {
         match *self {
             Target::HotCue(i) => format!("hotcue_{}", i + 1),
             Target::HotCueClear(i) => format!("hotcue_clear_{}", i + 1),
+            Target::HotCueSet(i) => format!("hotcue_set_{}", i + 1),
             Target::BeatLoop(b) => format!("beatloop_{}", fmt_beats(b)),
             Target::LoopRoll(b) => format!("loop_roll_{}", fmt_beats(b)),
             Target::EqKill(b) => format!("eq_{}_kill", band(b)),
@@ -251,6 +326,9 @@ impl Target {
         }
         for i in 1..=8 {
             v.push(format!("hotcue_clear_{i}"));
+        }
+        for i in 1..=8 {
+            v.push(format!("hotcue_set_{i}"));
         }
         for b in ["1/4", "1/2", "1", "2", "4", "8", "16", "32"] {
             v.push(format!("beatloop_{b}"));
@@ -278,8 +356,12 @@ impl Target {
                 TargetKind::Switch
             }
             Cue | LoopRoll(_) | BendUp | BendDown | JogTouch => TargetKind::Momentary,
-            CueSet | CueReturn | Eject | HotCue(_) | HotCueClear(_) | LoopToggle | LoopExit
-            | Reloop | LoopHalve | LoopDouble | TempoRangeCycle => TargetKind::Trigger,
+            CueSet | CueReturn | Eject | HotCue(_) | HotCueClear(_) | HotCueSet(_) | LoopToggle
+            | LoopExit | Reloop | LoopHalve | LoopDouble | TempoRangeCycle | Pause => {
+                TargetKind::Trigger
+            }
+            Seek | SeekBeats | Nudge | Loop | CrossfaderAssign | SyncLeader => TargetKind::Value,
+            ChannelCurve => c(0.0, 1.0),
             Volume => c(0.0, 1.0),
             Tempo => c(-8.0, 8.0),
             Eq(_) => c(0.0, 2.0),
@@ -306,8 +388,304 @@ impl Target {
                 | Target::MasterGain
                 | Target::HeadphoneGain
                 | Target::CueMix
+                | Target::ChannelCurve
+                | Target::SyncLeader
         )
     }
+
+    /// The engine command for this target on `deck` (ignored by mixer targets) given
+    /// `value`: **the one place a control becomes a [`Command`]** (MIDI mappings through
+    /// [`crate::Controller`], the daemon's OSC addresses, the plugin's parameters and MIDI).
+    ///
+    /// * switches: `Press(on)`, or a number (≠ 0 = on);
+    /// * momentary targets: `Press(held)`, or a number (≠ 0 = held);
+    /// * triggers fire on a press or a number ≠ 0 (a release or 0 does nothing) —
+    ///   `cue_set` / `hotcue_set_{k}` take a number as seconds (a press: the playhead),
+    ///   `tempo_range` a number as the range 8, 16 or 50 (a press cycles, see below);
+    /// * continuous and value targets need a number in their units (not clamped here: the
+    ///   engine clamps).
+    ///
+    /// `status` is the engine's latest snapshot: `cue_set` reads the playhead from it,
+    /// `loop_toggle` / `loop_halve` / `loop_double` the loop. `None`: nothing to do (a
+    /// release, a value outside what the target takes, or a target that needs the state a
+    /// [`crate::Controller`] keeps: `jog`, and `tempo_range` cycling on a press).
+    /// Allocation-free.
+    pub fn command(self, deck: DeckId, value: Value, status: &Status) -> Option<Command> {
+        use Command as C;
+        let (pressed, number) = match value {
+            Value::Press(p) => (p, None),
+            Value::Number(x) => (x != 0.0, Some(x)),
+        };
+        let x = || number.map(|v| v as f32);
+        let d = status.decks.get(deck as usize)?;
+        let fire = pressed;
+        let on = pressed;
+        Some(match self {
+            Target::Play => C::Play { deck, on },
+            Target::Cue => C::Cue { deck, pressed: on },
+            Target::Sync => C::Sync { deck, on },
+            Target::KeyLock => C::KeyLock { deck, on },
+            Target::Quantize => C::Quantize { deck, on },
+            Target::Pfl => C::Pfl { deck, on },
+            Target::BeatLoop(beats) if on => C::BeatLoop { deck, beats },
+            Target::BeatLoop(_) => C::LoopExit { deck },
+            Target::LoopRoll(beats) => C::LoopRoll { deck, beats, on },
+            Target::BendUp | Target::BendDown => {
+                let sign = if self == Target::BendUp { 1.0 } else { -1.0 };
+                let percent = if on {
+                    sign * crate::controller::BEND_BUTTON_PERCENT
+                } else {
+                    0.0
+                };
+                C::Bend { deck, percent }
+            }
+            // Unkilled = flat; a Controller restores the gain it remembered instead.
+            Target::EqKill(band) => C::Eq {
+                deck,
+                band,
+                gain: if on { 0.0 } else { 1.0 },
+            },
+            Target::StemMute(stem) => C::StemMute {
+                deck,
+                stem,
+                muted: on,
+            },
+            Target::JogTouch => C::Scratch { deck, on },
+            Target::Jog => return None,
+            // Triggers.
+            _ if self.kind() == TargetKind::Trigger
+                && !(fire || number.is_some() && self.trigger_takes_number()) =>
+            {
+                return None
+            }
+            Target::CueSet => C::SetCue {
+                deck,
+                at: match number {
+                    Some(s) => Position::Seconds(s),
+                    None => Position::Frames(d.position),
+                },
+            },
+            Target::HotCueSet(index) => C::SetHotCue {
+                deck,
+                index,
+                at: match number {
+                    Some(s) => Position::Seconds(s),
+                    None => Position::Frames(d.position),
+                },
+            },
+            Target::CueReturn => C::CueReturn { deck },
+            Target::Eject => C::Eject { deck },
+            Target::Pause => C::Play { deck, on: false },
+            Target::HotCue(index) => C::HotCue { deck, index },
+            Target::HotCueClear(index) => C::ClearHotCue { deck, index },
+            Target::LoopToggle if d.looping => C::LoopExit { deck },
+            Target::LoopToggle => C::Reloop { deck },
+            Target::LoopExit => C::LoopExit { deck },
+            Target::Reloop => C::Reloop { deck },
+            Target::LoopHalve | Target::LoopDouble => {
+                let f = if self == Target::LoopHalve { 0.5 } else { 2.0 };
+                let fpb = frames_per_beat(status, deck)?;
+                let len = (d.loop_end - d.loop_start) / fpb;
+                if !(d.looping && len.is_finite() && len > 0.0) {
+                    return None;
+                }
+                C::BeatLoop {
+                    deck,
+                    beats: (len as f32 * f).clamp(1.0 / 32.0, 64.0),
+                }
+            }
+            Target::TempoRangeCycle => C::TempoRange {
+                deck,
+                range: match number? {
+                    8.0 => TempoRange::Narrow,
+                    16.0 => TempoRange::Medium,
+                    50.0 => TempoRange::Wide,
+                    _ => return None,
+                },
+            },
+            // Continuous and value targets: a number.
+            Target::Volume => C::Volume { deck, level: x()? },
+            Target::Tempo => C::Tempo {
+                deck,
+                percent: x()?,
+            },
+            Target::Eq(band) => C::Eq {
+                deck,
+                band,
+                gain: x()?,
+            },
+            Target::Filter => C::Filter { deck, amount: x()? },
+            Target::Trim => C::Trim { deck, db: x()? },
+            Target::StemGain(stem) => C::StemGain {
+                deck,
+                stem,
+                gain: x()?,
+            },
+            Target::Bend => C::Bend {
+                deck,
+                percent: x()?,
+            },
+            Target::KeyShift => C::KeyShift {
+                deck,
+                semitones: x()?,
+            },
+            Target::Crossfader => C::Crossfader { position: x()? },
+            Target::CrossfaderCurve => C::CrossfaderCurve { curve: x()? },
+            Target::ChannelCurve => C::ChannelFaderCurve { curve: x()? },
+            Target::MasterGain => C::MasterGain { gain: x()? },
+            Target::HeadphoneGain => C::HeadphoneGain { gain: x()? },
+            Target::CueMix => C::CueMix { mix: x()? },
+            Target::Seek => C::Seek {
+                deck,
+                to: Position::Seconds(number?),
+            },
+            Target::SeekBeats => C::Seek {
+                deck,
+                to: Position::Beats(number?),
+            },
+            Target::Nudge => C::Nudge { deck, ms: x()? },
+            Target::Loop => match x()? {
+                b if b > 0.0 => C::BeatLoop { deck, beats: b },
+                _ => C::LoopExit { deck },
+            },
+            Target::CrossfaderAssign => C::CrossfaderAssign {
+                deck,
+                side: match number? {
+                    v if v < 0.0 => CrossfaderSide::A,
+                    v if v > 0.0 => CrossfaderSide::B,
+                    _ => CrossfaderSide::Thru,
+                },
+            },
+            Target::SyncLeader => {
+                let n = number?;
+                if n == 0.0 {
+                    C::SyncLeader { deck: None }
+                } else if n.fract() == 0.0 && n >= 1.0 && n <= status.deck_count.max(1) as f64 {
+                    C::SyncLeader {
+                        deck: Some(n as DeckId - 1),
+                    }
+                } else {
+                    return None;
+                }
+            }
+        })
+    }
+
+    /// Whether a number sent to this trigger is its value (`cue_set`, `hotcue_set_{k}`:
+    /// seconds; `tempo_range`: 8, 16 or 50), not a press.
+    pub fn trigger_takes_number(&self) -> bool {
+        matches!(
+            self,
+            Target::CueSet | Target::HotCueSet(_) | Target::TempoRangeCycle
+        )
+    }
+
+    /// OSC argument types this target takes (`f` number, `i` integer/flag, `[ ]` optional)
+    /// and what it does: the `/segue/help` listing and the README's control reference.
+    pub fn about(&self) -> (&'static str, &'static str) {
+        use Target::*;
+        match self {
+            Play => ("[i]", "play (1, default) / pause (0)"),
+            Cue => (
+                "[i]",
+                "CDJ cue button: 1 press, 0 release (no argument: a tap)",
+            ),
+            CueSet => (
+                "[f]",
+                "set the main cue point at seconds (no argument: the playhead)",
+            ),
+            CueReturn => ("", "jump to the main cue point"),
+            Sync => ("[i]", "sync on (default) / 0 off"),
+            KeyLock => ("[i]", "key lock on (default) / 0 off"),
+            Quantize => ("[i]", "quantize on (default) / 0 off"),
+            Pfl => ("[i]", "pre-fader listen on (default) / 0 off"),
+            Eject => ("", "remove the track"),
+            HotCue(_) => (
+                "[i]",
+                "hot cue pad k (1..8): jump, or set if empty; 0 = release (ignored)",
+            ),
+            HotCueClear(_) => ("", "clear hot cue k"),
+            HotCueSet(_) => (
+                "[f]",
+                "set hot cue k at seconds (no argument: the playhead)",
+            ),
+            BeatLoop(_) => ("[i]", "beat loop of b beats (1/32..64) on / 0 exit"),
+            LoopRoll(_) => ("[i]", "loop roll of b beats while held (1), release (0)"),
+            LoopToggle => ("", "exit the loop if looping, else reloop"),
+            LoopExit => ("", "leave the loop"),
+            Reloop => ("", "re-enable the last loop"),
+            LoopHalve => ("", "halve the loop"),
+            LoopDouble => ("", "double the loop"),
+            BendUp => ("[i]", "pitch bend up while held (1), release (0)"),
+            BendDown => ("[i]", "pitch bend down while held (1), release (0)"),
+            TempoRangeCycle => (
+                "i",
+                "tempo range: 8, 16 or 50 (%); a MIDI button cycles them",
+            ),
+            EqKill(_) => ("[i]", "kill the EQ band on (default) / 0 off"),
+            StemMute(_) => ("[i]", "mute the stem (default) / 0 unmute"),
+            Volume => ("f", "channel fader 0..1"),
+            Tempo => ("f", "tempo fader, percent (clamped to the range)"),
+            Eq(_) => ("f", "EQ band gain 0 (kill)..1 (flat)..2 (+6 dB)"),
+            Filter => ("f", "one-knob filter -1 (low-pass)..0 (off)..1 (high-pass)"),
+            Trim => ("f", "input trim, dB -24..12"),
+            StemGain(_) => ("f", "stem gain 0..1"),
+            Bend => ("f", "pitch bend, percent -10..10 (0 = release)"),
+            KeyShift => ("f", "key shift, semitones -12..12"),
+            Jog => ("", "jog wheel (MIDI only: relative ticks)"),
+            JogTouch => ("[i]", "jog wheel touched (scratch) 1 / released 0"),
+            Crossfader => ("f", "crossfader -1 (A)..1 (B)"),
+            CrossfaderCurve => ("f", "crossfader curve 0 (smooth)..1 (sharp)"),
+            ChannelCurve => ("f", "channel fader curve 0 (slow)..0.5 (linear)..1 (fast)"),
+            MasterGain => ("f", "master gain 0..2 (linear)"),
+            HeadphoneGain => ("f", "headphone gain 0..2"),
+            CueMix => ("f", "headphone blend 0 (cue)..1 (master)"),
+            Pause => ("", "pause"),
+            Seek => ("f", "jump to seconds"),
+            SeekBeats => ("f", "jump to a beat index"),
+            Nudge => ("f", "move the playhead by milliseconds"),
+            Loop => ("f", "beat loop of f beats (1/32..64); 0 = exit"),
+            CrossfaderAssign => ("f", "crossfader side: -1 A, 0 thru, 1 B"),
+            SyncLeader => ("i", "sync leader deck (0 = automatic)"),
+        }
+    }
+
+    /// Every target once, parametrised ones as a pattern (`hotcue_{k}`, `beatloop_{b}`,
+    /// `eq_{band}`, `stem_{stem}`…) with one representative target: the vocabulary as the
+    /// docs and `/segue/help` list it.
+    pub fn catalog() -> Vec<(String, Target)> {
+        let mut v: Vec<(String, Target)> = Self::SIMPLE
+            .iter()
+            .map(|(n, t)| (n.to_string(), *t))
+            .collect();
+        v.extend([
+            ("hotcue_{k}".to_string(), Target::HotCue(0)),
+            ("hotcue_set_{k}".to_string(), Target::HotCueSet(0)),
+            ("hotcue_clear_{k}".to_string(), Target::HotCueClear(0)),
+            ("beatloop_{b}".to_string(), Target::BeatLoop(4.0)),
+            ("loop_roll_{b}".to_string(), Target::LoopRoll(0.25)),
+            ("eq_{band}".to_string(), Target::Eq(EqBand::Low)),
+            ("eq_{band}_kill".to_string(), Target::EqKill(EqBand::Low)),
+            ("stem_{stem}".to_string(), Target::StemGain(Stem::Drums)),
+            (
+                "stem_mute_{stem}".to_string(),
+                Target::StemMute(Stem::Drums),
+            ),
+        ]);
+        v
+    }
+}
+
+/// Frames per beat on `deck` (120 BPM without a grid); `None` before the rate is known.
+pub(crate) fn frames_per_beat(status: &Status, deck: u8) -> Option<f64> {
+    let d = status.decks.get(deck as usize)?;
+    let bpm = if d.native_bpm > 0.0 {
+        d.native_bpm
+    } else {
+        120.0
+    };
+    let f = status.sample_rate as f64 * 60.0 / bpm;
+    (f > 0.0).then_some(f)
 }
 
 impl fmt::Display for Target {
@@ -417,6 +795,54 @@ mod tests {
             let s = Source::from_name(&n).unwrap_or_else(|| panic!("{n}"));
             assert_eq!(s.name(), n);
         }
+    }
+
+    #[test]
+    fn aliases_name_the_same_targets() {
+        for &(alias, canonical) in TARGET_ALIASES {
+            let t = Target::from_name(alias).unwrap_or_else(|| panic!("{alias}"));
+            assert_eq!(Some(t), Target::from_name(canonical), "{alias}");
+            // Names are written back canonical.
+            assert_eq!(t.name(), canonical);
+        }
+        assert_eq!(Target::from_name("xfader"), Some(Target::Crossfader));
+        assert_eq!(Target::from_name("master"), Some(Target::MasterGain));
+        assert_eq!(Target::from_name("keyshift"), Some(Target::KeyShift));
+    }
+
+    #[test]
+    fn command_follows_the_value_rules() {
+        let st = Status {
+            deck_count: 2,
+            ..Status::default()
+        };
+        let cmd = |t: Target, v| t.command(1, v, &st);
+        // Switches: a press or a number.
+        assert_eq!(
+            cmd(Target::Play, Value::Number(0.0)),
+            Some(Command::Play { deck: 1, on: false })
+        );
+        // Triggers fire on a press, not on a release or 0…
+        assert_eq!(cmd(Target::Eject, Value::Press(false)), None);
+        assert_eq!(cmd(Target::Eject, Value::Number(0.0)), None);
+        // …but a number is the value of those that take one (a cue at 0 s).
+        assert_eq!(
+            cmd(Target::CueSet, Value::Number(0.0)),
+            Some(Command::SetCue {
+                deck: 1,
+                at: Position::Seconds(0.0)
+            })
+        );
+        assert_eq!(cmd(Target::TempoRangeCycle, Value::Number(7.0)), None);
+        // Faders need a number; value targets too.
+        assert_eq!(cmd(Target::Volume, Value::Press(true)), None);
+        assert_eq!(cmd(Target::Seek, Value::Press(true)), None);
+        assert_eq!(
+            cmd(Target::SyncLeader, Value::Number(2.0)),
+            Some(Command::SyncLeader { deck: Some(1) })
+        );
+        assert_eq!(cmd(Target::SyncLeader, Value::Number(3.0)), None);
+        assert_eq!(cmd(Target::Jog, Value::Number(1.0)), None);
     }
 
     #[test]

@@ -136,6 +136,16 @@ impl Default for JackConfig {
     }
 }
 
+/// MIDI controller settings (`[midi]` table).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MidiConfig {
+    /// Controller mapping file (TOML, see `controllers/mappings/example.toml`) applied to
+    /// the JACK backend's `midi_in`; `--mapping` overrides it. A relative path is read
+    /// from the working directory.
+    pub mapping: Option<PathBuf>,
+}
+
 /// The effective configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
@@ -168,6 +178,8 @@ pub struct Config {
     pub jack: JackConfig,
     /// ALSA device name for the `alsa` backend (`default` = cpal's default device).
     pub alsa_device: String,
+    /// MIDI controller settings.
+    pub midi: MidiConfig,
 }
 
 impl Default for Config {
@@ -187,6 +199,7 @@ impl Default for Config {
             worker_threads: 0,
             jack: JackConfig::default(),
             alsa_device: "default".into(),
+            midi: MidiConfig::default(),
         }
     }
 }
@@ -348,6 +361,7 @@ mod tests {
         c.jack.deck_outputs = true;
         c.jack.deck_tap = DeckTapKind::Post;
         c.jack.connect_decks = vec!["system:playback_3".into()];
+        c.midi.mapping = Some("/maps/ddj-400.toml".into());
         let back = Config::from_toml(&c.to_toml()).unwrap();
         assert_eq!(back, c);
     }

@@ -25,6 +25,9 @@ pub enum DaemonError {
     /// A configuration value makes no sense (bad address, bad rate, missing allow-list…).
     #[error("configuration: {0}")]
     Config(String),
+    /// The MIDI controller mapping (`midi.mapping`) could not be read or is invalid.
+    #[error("MIDI mapping: {0}")]
+    Mapping(#[from] segue_controllers::MappingError),
     /// The engine refused the configuration.
     #[error("engine: {0}")]
     Engine(#[from] segue_engine::ConfigError),

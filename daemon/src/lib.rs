@@ -4,8 +4,9 @@
 //! backend (JACK, ALSA through cpal, a timer-clocked null device, or a WAV file), takes
 //! control over OSC (UDP, loopback by default), loads tracks through a loader thread and
 //! the background analysis worker (results go to the library and to the decks), sends a
-//! lighting/VJ feed timed to when beats are heard, and a MIDI clock. A MIDI controller
-//! layer plugs in through [`MidiController`].
+//! lighting/VJ feed timed to when beats are heard, and a MIDI clock. MIDI controllers are
+//! its own too ([`midi`]): the JACK backend's `midi_in` runs through a `segue-controllers`
+//! mapping (`midi.mapping`), commands timed to the frame each event arrived at.
 //!
 //! Must never: put its own logic on the audio path (the callback renders the engine, moves
 //! MIDI bytes through preallocated rings and publishes the clock; it never allocates,
@@ -16,9 +17,14 @@
 //! ```no_run
 //! use segue_daemon::{serve, Config, ServeOptions};
 //! let config = Config { music_root: vec!["/music".into()], ..Config::default() };
-//! serve(ServeOptions { config, midi: None, stop: None }).unwrap(); // until SIGINT/SIGTERM
+//! serve(ServeOptions { config, stop: None }).unwrap(); // until SIGINT/SIGTERM
 //! ```
 #![deny(missing_docs)]
+
+// Unit tests check allocation-free paths (MIDI dispatch) with assert_no_alloc.
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
 
 pub mod audio;
 mod autodj;
@@ -38,9 +44,8 @@ use std::time::{Duration, Instant};
 
 use segue_engine::{Engine, EngineConfig};
 
-pub use config::{BackendKind, Config, DeckTapKind, JackConfig};
+pub use config::{BackendKind, Config, DeckTapKind, JackConfig, MidiConfig};
 pub use error::DaemonError;
-pub use midi::MidiController;
 pub use roots::MusicRoots;
 
 use audio::{AlsaBackend, AudioShared, Backend, EngineCell, FileBackend, JackBackend, NullBackend};
@@ -49,8 +54,6 @@ use audio::{AlsaBackend, AudioShared, Backend, EngineCell, FileBackend, JackBack
 pub struct ServeOptions {
     /// The effective configuration (`library` should be set by the caller to its default).
     pub config: Config,
-    /// The MIDI mapping layer, if one is loaded.
-    pub midi: Option<Box<dyn MidiController>>,
     /// Stop when this becomes true (in addition to SIGINT/SIGTERM); for embedding and tests.
     pub stop: Option<Arc<AtomicBool>>,
 }
@@ -59,8 +62,16 @@ pub struct ServeOptions {
 /// backend, the worker, OSC, the feed and MIDI; on the signal stop the audio, finish the
 /// WAV file, close the library, and return `Ok(())`.
 pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
-    let ServeOptions { config, midi, stop } = options;
+    let ServeOptions { config, stop } = options;
     config.validate()?;
+    let controller = match &config.midi.mapping {
+        Some(path) => {
+            let mapping = segue_controllers::Mapping::load(path)?;
+            tracing::info!("MIDI mapping {}", path.display());
+            Some(segue_controllers::Controller::new(mapping, config.decks))
+        }
+        None => None,
+    };
     let roots = MusicRoots::new(&config.music_root)?;
     let allow = config.allow_list()?;
     let stop = stop.unwrap_or_default();
@@ -191,7 +202,7 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         let (s, sh) = (threads_stop.clone(), shared.clone());
         threads.push(spawn(
             "segue-midi",
-            Box::new(move || midi::run(&rings_rx, midi, &sh, &s)),
+            Box::new(move || midi::run(&rings_rx, controller, &sh, &s)),
         )?);
     }
     tracing::info!(

@@ -24,6 +24,8 @@ pub struct Counters {
     pub loads_refused: AtomicU64,
     pub feed_sent: AtomicU64,
     pub midi_handled: AtomicU64,
+    pub midi_late: AtomicU64,
+    pub midi_alloc_violations: AtomicU64,
 }
 
 /// The engine's control end, shared by the OSC, MIDI and feed threads and the deck service.

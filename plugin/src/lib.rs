@@ -27,8 +27,9 @@ use std::thread::JoinHandle;
 
 use nice_plug::midi::{Channel, Key};
 use nice_plug::prelude::*;
+use segue_controllers::Value;
 use segue_engine::{
-    Command, DeckTap, Engine, EngineConfig, EngineHandle, EqBand, Outputs, Stem, SAMPLE_RATES,
+    Command, DeckTap, Engine, EngineConfig, EngineHandle, Outputs, Status, SAMPLE_RATES,
 };
 
 mod browser;
@@ -42,7 +43,7 @@ mod sync;
 pub use browser::{list_dir, Listing, AUDIO_EXTENSIONS};
 pub use control::Shared;
 pub use midi::{MidiMapping, MidiTable, NoteAction};
-pub use params::{Control, SegueParams, DECKS};
+pub use params::{Control, SegueParams, DECKS, PARAM_TARGETS};
 pub use segue_library::decks::{DeckState, DeckView};
 pub use session::{Session, SESSION_VERSION};
 
@@ -127,39 +128,12 @@ impl Default for Segue {
     }
 }
 
-/// The engine command for a continuous control on `deck` (deck ignored for global ones).
-fn control_command(control: Control, deck: u8, v: f32) -> Command {
-    match control {
-        Control::Crossfader => Command::Crossfader { position: v },
-        Control::Master => Command::MasterGain { gain: v },
-        Control::Volume => Command::Volume { deck, level: v },
-        Control::Trim => Command::Trim { deck, db: v },
-        Control::Tempo => Command::Tempo { deck, percent: v },
-        Control::EqLow => Command::Eq {
-            deck,
-            band: EqBand::Low,
-            gain: v,
-        },
-        Control::EqMid => Command::Eq {
-            deck,
-            band: EqBand::Mid,
-            gain: v,
-        },
-        Control::EqHigh => Command::Eq {
-            deck,
-            band: EqBand::High,
-            gain: v,
-        },
-        Control::Filter => Command::Filter { deck, amount: v },
-        Control::Drums => stem(deck, Stem::Drums, v),
-        Control::Bass => stem(deck, Stem::Bass, v),
-        Control::Other => stem(deck, Stem::Other, v),
-        Control::Vocals => stem(deck, Stem::Vocals, v),
-    }
-}
-
-fn stem(deck: u8, stem: Stem, gain: f32) -> Command {
-    Command::StemGain { deck, stem, gain }
+/// The engine command for a continuous control on `deck` (deck ignored for global ones):
+/// its target's, from the one vocabulary ([`segue_controllers::Target::command`]).
+fn control_command(control: Control, deck: u8, v: f32, status: &Status) -> Option<Command> {
+    control
+        .target()
+        .command(deck, Value::Number(v as f64), status)
 }
 
 impl Segue {
@@ -348,7 +322,9 @@ impl Plugin for Segue {
             };
             if v.to_bits() != self.sent_global[g].to_bits() {
                 self.sent_global[g] = v;
-                let _ = handle.send(control_command(control, 0, v));
+                if let Some(c) = control_command(control, 0, v, &status) {
+                    let _ = handle.send(c);
+                }
             }
         }
         for d in 0..DECKS {
@@ -362,7 +338,9 @@ impl Plugin for Segue {
                 if control == Control::Tempo && follow {
                     continue;
                 }
-                let _ = handle.send(control_command(control, d as u8, v));
+                if let Some(c) = control_command(control, d as u8, v, &status) {
+                    let _ = handle.send(c);
+                }
             }
             for (i, v) in [dp.play.value(), dp.sync.value(), dp.key_lock.value()]
                 .into_iter()
@@ -409,7 +387,7 @@ impl Plugin for Segue {
                 } => {
                     if let Some((deck, action)) = self.midi.note(channel, note) {
                         let pressed = velocity > 0.0;
-                        self.note(handle, deck, action, pressed, at, gate);
+                        self.note(handle, deck, action, pressed, at, gate, &status);
                     }
                 }
                 NoteEvent::NoteOff {
@@ -418,7 +396,7 @@ impl Plugin for Segue {
                     ..
                 } => {
                     if let Some((deck, action)) = self.midi.note(channel, note) {
-                        self.note(handle, deck, action, false, at, gate);
+                        self.note(handle, deck, action, false, at, gate, &status);
                     }
                 }
                 NoteEvent::MidiCC {
@@ -427,7 +405,9 @@ impl Plugin for Segue {
                     if let Some((deck, control)) = self.midi.cc(channel, cc) {
                         if !(control == Control::Tempo && follow) {
                             let v = control.from_unit(value);
-                            let _ = handle.send_at(at, control_command(control, deck, v));
+                            if let Some(c) = control_command(control, deck, v, &status) {
+                                let _ = handle.send_at(at, c);
+                            }
                         }
                     }
                 }
@@ -466,6 +446,8 @@ impl Plugin for Segue {
 }
 
 impl Segue {
+    // The block's context (time, transport gate, status) travels as plain arguments.
+    #[allow(clippy::too_many_arguments)]
     fn note(
         &mut self,
         handle: &mut EngineHandle,
@@ -474,34 +456,33 @@ impl Segue {
         pressed: bool,
         at: u64,
         gate: bool,
+        status: &Status,
     ) {
         let d = deck as usize;
-        let cmd = match (action, pressed) {
-            (NoteAction::HotCue(i), true) => Command::HotCue { deck, index: i },
-            (NoteAction::Cue, p) => Command::Cue { deck, pressed: p },
+        // The plugin keeps the toggles (play is also gated by the host transport); the
+        // command comes from the note's target, as from any other control.
+        let value = match (action, pressed) {
+            (NoteAction::HotCue(_), true) => Value::Press(true),
+            (NoteAction::Cue, p) => Value::Press(p),
             (NoteAction::Play, true) => {
                 self.play[d] = !self.play[d];
                 let on = self.play[d] && gate;
                 self.sent_play[d] = Some(on);
-                Command::Play { deck, on }
+                Value::Press(on)
             }
             (NoteAction::Sync, true) => {
                 self.sync_on[d] = !self.sync_on[d];
-                Command::Sync {
-                    deck,
-                    on: self.sync_on[d],
-                }
+                Value::Press(self.sync_on[d])
             }
             (NoteAction::KeyLock, true) => {
                 self.key_lock[d] = !self.key_lock[d];
-                Command::KeyLock {
-                    deck,
-                    on: self.key_lock[d],
-                }
+                Value::Press(self.key_lock[d])
             }
             _ => return,
         };
-        let _ = handle.send_at(at, cmd);
+        if let Some(cmd) = action.target().command(deck, value, status) {
+            let _ = handle.send_at(at, cmd);
+        }
     }
 }
 

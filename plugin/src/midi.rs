@@ -38,6 +38,21 @@ pub enum NoteAction {
     KeyLock,
 }
 
+impl NoteAction {
+    /// The target the note drives (the one vocabulary; saved as before: `hot_cue`, `play`,
+    /// `cue`, `sync`, `key_lock` — `key_lock` is an alias of the target `keylock`).
+    pub fn target(self) -> segue_controllers::Target {
+        use segue_controllers::Target;
+        match self {
+            NoteAction::HotCue(i) => Target::HotCue(i),
+            NoteAction::Play => Target::Play,
+            NoteAction::Cue => Target::Cue,
+            NoteAction::Sync => Target::Sync,
+            NoteAction::KeyLock => Target::KeyLock,
+        }
+    }
+}
+
 /// A note binding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoteBinding {

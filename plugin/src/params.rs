@@ -2,6 +2,13 @@
 //! automation: never change one (`tests/plugin_host.rs` checks the list). Per-deck IDs end in
 //! `_1`..`_4` (deck A..D).
 //!
+//! Each parameter drives one [`Target`] of the controllers' vocabulary and becomes an
+//! engine command through [`Target::command`], like an OSC address or a MIDI mapping. Its ID
+//! is the target's name or a documented alias of it ([`segue_controllers::TARGET_ALIASES`]:
+//! `xfader` = `crossfader`, `master` = `master_gain`, `vol` = `volume`, `eqlow` =
+//! `eq_low`, `drums` = `stem_drums`…), so `Target::from_name(id)` gives the target
+//! ([`PARAM_TARGETS`], tested).
+//!
 //! Values use the engine's conventions (README, "Conventions"), so a parameter maps 1:1 onto
 //! an engine command. Every gain is smoothed inside the engine (5-20 ms ramps); the plugin
 //! additionally asks the host for sample-accurate automation, so a change lands on its frame.
@@ -10,6 +17,8 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
+use segue_controllers::Target;
+use segue_engine::{EqBand, Stem};
 
 use crate::session::SessionField;
 
@@ -170,8 +179,27 @@ impl Default for SegueParams {
     }
 }
 
+/// Parameter IDs (per-deck ones without their `_N` suffix) and the control each drives;
+/// `hostsync` and `bypass` are the plugin's own (not engine controls).
+pub const PARAM_TARGETS: &[(&str, Control)] = &[
+    ("xfader", Control::Crossfader),
+    ("master", Control::Master),
+    ("vol", Control::Volume),
+    ("trim", Control::Trim),
+    ("tempo", Control::Tempo),
+    ("eqlow", Control::EqLow),
+    ("eqmid", Control::EqMid),
+    ("eqhigh", Control::EqHigh),
+    ("filter", Control::Filter),
+    ("drums", Control::Drums),
+    ("bass", Control::Bass),
+    ("other", Control::Other),
+    ("vocals", Control::Vocals),
+];
+
 /// A continuous control the plugin turns into an engine command: the parameters, and the
-/// targets of MIDI CCs (see `midi.rs`).
+/// targets of MIDI CCs (see `midi.rs`). Saved (in the session's MIDI mapping) under the
+/// snake_case names below, each a target name or an alias of one ([`Control::target`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Control {
@@ -219,6 +247,26 @@ pub const DECK_CONTROLS: [Control; 11] = [
 ];
 
 impl Control {
+    /// The target this control drives (the one vocabulary; its command comes from
+    /// [`Target::command`]).
+    pub fn target(self) -> Target {
+        match self {
+            Control::Crossfader => Target::Crossfader,
+            Control::Master => Target::MasterGain,
+            Control::Volume => Target::Volume,
+            Control::Trim => Target::Trim,
+            Control::Tempo => Target::Tempo,
+            Control::EqLow => Target::Eq(EqBand::Low),
+            Control::EqMid => Target::Eq(EqBand::Mid),
+            Control::EqHigh => Target::Eq(EqBand::High),
+            Control::Filter => Target::Filter,
+            Control::Drums => Target::StemGain(Stem::Drums),
+            Control::Bass => Target::StemGain(Stem::Bass),
+            Control::Other => Target::StemGain(Stem::Other),
+            Control::Vocals => Target::StemGain(Stem::Vocals),
+        }
+    }
+
     /// Slot of a per-deck control in [`DECK_CONTROLS`] (None for global ones).
     pub fn deck_slot(self) -> Option<usize> {
         DECK_CONTROLS.iter().position(|&c| c == self)
@@ -263,5 +311,36 @@ impl DeckParams {
             s(&self.other),
             s(&self.vocals),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_ids_and_saved_names_are_target_names_or_aliases() {
+        for &(id, control) in PARAM_TARGETS {
+            assert_eq!(Target::from_name(id), Some(control.target()), "param {id}");
+            // The name the session's MIDI mapping saves the control under.
+            let saved = serde_json::to_value(control).unwrap();
+            let saved = saved.as_str().unwrap();
+            assert_eq!(Target::from_name(saved), Some(control.target()), "{saved}");
+        }
+        // Every engine-control parameter is in the table (per-deck IDs end in `_N`).
+        let params = SegueParams::default();
+        for (id, _, _) in params.param_map() {
+            let base = id.rsplit_once('_').map_or(id.as_str(), |(b, _)| b);
+            if ["hostsync", "bypass", "play", "sync", "keylock"].contains(&base) {
+                continue;
+            }
+            assert!(
+                PARAM_TARGETS.iter().any(|(p, _)| *p == base),
+                "parameter {id} has no target"
+            );
+        }
+        for id in ["play", "sync", "keylock"] {
+            assert!(Target::from_name(id).is_some(), "{id}");
+        }
     }
 }

@@ -17,15 +17,17 @@ use jack::{
 };
 use segue_engine::{DeckOut, DeckTap, Outputs, MAX_DECKS};
 
-use super::{now_ns, AudioShared, Backend, Callback, EngineCell, MidiClock};
+use super::{count_allocs, now_ns, AudioShared, Backend, Callback, ClockOut, EngineCell};
 use crate::config::JackConfig;
 use crate::DaemonError;
 
 /// One short MIDI message received on `midi_in`, stamped with the engine frame it arrived at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MidiEvent {
-    /// Engine frame.
+    /// Engine frame: the block's first frame plus the event's offset JACK gave.
     pub frame: u64,
+    /// Frames in the block it arrived in (the JACK period).
+    pub block: u32,
     /// Bytes used in `bytes`.
     pub len: u8,
     /// The message.
@@ -66,7 +68,7 @@ struct Process {
     midi_in: Option<(Port<MidiIn>, rtrb::Producer<MidiEvent>)>,
     midi_out: Option<(Port<MidiOut>, rtrb::Consumer<[u8; 3]>)>,
     clock_out: Option<Port<MidiOut>>,
-    clock: MidiClock,
+    clock: ClockOut,
     /// Monotonic ns minus JACK µs·1000 (JACK's clock to ours).
     offset_ns: Arc<AtomicI64>,
     latency: Arc<std::sync::atomic::AtomicU32>,
@@ -84,48 +86,63 @@ impl ProcessHandler for Process {
             };
         // The engine frame of this block's first frame (what render() will publish).
         let f0 = self.cb.cell.try_with(|e| e.frame()).unwrap_or(0);
-        if let Some((port, tx)) = &mut self.midi_in {
-            for ev in port.iter(ps) {
-                shared.midi_in.fetch_add(1, Ordering::Relaxed);
-                let len = ev.bytes.len();
-                if len == 0 || len > 3 {
-                    shared.midi_in_dropped.fetch_add(1, Ordering::Relaxed);
-                    continue;
+        // The MIDI side of the callback, checked like the engine's render: no allocation.
+        count_allocs(&shared.alloc_violations, || {
+            if let Some((port, tx)) = &mut self.midi_in {
+                let mut queued = false;
+                for ev in port.iter(ps) {
+                    shared.midi_in.fetch_add(1, Ordering::Relaxed);
+                    let len = ev.bytes.len();
+                    if len == 0 || len > 3 {
+                        shared.midi_in_dropped.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    let mut bytes = [0u8; 3];
+                    bytes[..len].copy_from_slice(ev.bytes);
+                    let e = MidiEvent {
+                        frame: f0 + ev.time as u64,
+                        block: n as u32,
+                        len: len as u8,
+                        bytes,
+                    };
+                    match tx.push(e) {
+                        Ok(()) => queued = true,
+                        Err(_) => {
+                            shared.midi_in_dropped.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
                 }
-                let mut bytes = [0u8; 3];
-                bytes[..len].copy_from_slice(ev.bytes);
-                let e = MidiEvent {
-                    frame: f0 + ev.time as u64,
-                    len: len as u8,
-                    bytes,
-                };
-                if tx.push(e).is_err() {
-                    shared.midi_in_dropped.fetch_add(1, Ordering::Relaxed);
+                // Wake the dispatch thread so the commands make the next block (an atomic
+                // swap, and a futex wake only if it sleeps: no lock, no allocation).
+                if queued {
+                    if let Some(t) = shared.midi_thread.get() {
+                        t.unpark();
+                    }
                 }
             }
-        }
-        if let Some((port, rx)) = &mut self.midi_out {
-            let mut w = port.writer(ps);
-            while let Ok(m) = rx.pop() {
-                let len = match m[0] {
-                    0xC0..=0xDF => 2,
-                    _ => 3,
-                };
-                let _ = w.write(&RawMidi {
-                    time: 0,
-                    bytes: &m[..len],
+            if let Some((port, rx)) = &mut self.midi_out {
+                let mut w = port.writer(ps);
+                while let Ok(m) = rx.pop() {
+                    let len = match m[0] {
+                        0xC0..=0xDF => 2,
+                        _ => 3,
+                    };
+                    let _ = w.write(&RawMidi {
+                        time: 0,
+                        bytes: &m[..len],
+                    });
+                }
+            }
+            if let Some(port) = &mut self.clock_out {
+                let mut w = port.writer(ps);
+                self.clock.block(shared, f0, n, |off, b| {
+                    let _ = w.write(&RawMidi {
+                        time: off as u32,
+                        bytes: &[b],
+                    });
                 });
             }
-        }
-        if let Some(port) = &mut self.clock_out {
-            let mut w = port.writer(ps);
-            self.clock.block(shared, f0, n, |off, b| {
-                let _ = w.write(&RawMidi {
-                    time: off as u32,
-                    bytes: &[b],
-                });
-            });
-        }
+        });
         let [ml, mr] = &mut self.master;
         let [cl, cr] = &mut self.cue;
         let mut out = Outputs {
@@ -275,7 +292,7 @@ impl JackBackend {
             midi_in,
             midi_out,
             clock_out,
-            clock: MidiClock::default(),
+            clock: ClockOut::new(self.rate),
             offset_ns: self.offset_ns.clone(),
             latency: self.latency.clone(),
         };

@@ -13,7 +13,7 @@ mod null;
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use segue_engine::{DeckOut, DeckTap, Engine, Outputs};
 
@@ -151,6 +151,8 @@ pub(crate) struct AudioShared {
     pub midi_in: AtomicU64,
     /// MIDI events dropped (ring full or longer than 3 bytes).
     pub midi_in_dropped: AtomicU64,
+    /// The MIDI dispatch thread, which the callback wakes after queuing events.
+    pub midi_thread: OnceLock<std::thread::Thread>,
     /// Frames the file backend could not write in time.
     pub file_dropped: AtomicU64,
     /// MIDI clock: tempo (f64 bits; 0 = no tempo), anchor frame of a beat, request.
@@ -230,11 +232,9 @@ impl Callback {
         latency: u32,
     ) {
         let t0 = now_ns();
-        #[cfg(debug_assertions)]
-        let before = assert_no_alloc::violation_count();
         let shared = &self.shared;
         let cell = &self.cell;
-        assert_no_alloc::assert_no_alloc(|| {
+        count_allocs(&shared.alloc_violations, || {
             let done = cell.try_with(|engine| {
                 shared.publish_clock(engine.frame(), start_ns, latency);
                 engine.process_with_decks(out, decks, tap, frames);
@@ -249,15 +249,6 @@ impl Callback {
                 shared.busy_skips.fetch_add(1, Ordering::Relaxed);
             }
         });
-        #[cfg(debug_assertions)]
-        {
-            let after = assert_no_alloc::violation_count();
-            if after != before {
-                shared
-                    .alloc_violations
-                    .fetch_add(after.wrapping_sub(before) as u64, Ordering::Relaxed);
-            }
-        }
         let took = now_ns().saturating_sub(t0);
         shared.callbacks.fetch_add(1, Ordering::Relaxed);
         shared.max_callback_ns.fetch_max(took, Ordering::Relaxed);
@@ -268,18 +259,23 @@ impl Callback {
     }
 }
 
-/// MIDI clock generator state (audio thread): 24 ticks per beat at the on-air deck's tempo,
-/// phase-locked to its beats through the anchor the control side publishes.
-#[derive(Default)]
-pub(crate) struct MidiClock {
-    running: bool,
-    start_pending: bool,
-    last_tick: Option<f64>,
+/// The MIDI clock on the audio thread: [`segue_controllers::MidiClock`] following what
+/// the feed thread publishes in [`AudioShared`] (the on-air deck's heard tempo, the engine
+/// frame of one of its beats, start / stop requests), re-locked to that beat every block.
+pub(crate) struct ClockOut {
+    clock: segue_controllers::MidiClock,
 }
 
-impl MidiClock {
+impl ClockOut {
+    pub(crate) fn new(rate: u32) -> Self {
+        Self {
+            clock: segue_controllers::MidiClock::new(rate),
+        }
+    }
+
     /// Call once per block before rendering: `emit(offset, byte)` for every message due in
-    /// engine frames `[f0, f0 + n)`. At most 64 ticks per block.
+    /// engine frames `[f0, f0 + n)`: Start on a beat, 24 pulses per beat, Stop.
+    /// Allocation-free.
     pub(crate) fn block(
         &mut self,
         shared: &AudioShared,
@@ -288,52 +284,41 @@ impl MidiClock {
         mut emit: impl FnMut(usize, u8),
     ) {
         match shared.clock_request.swap(CLOCK_NONE, Ordering::AcqRel) {
-            CLOCK_START => {
-                self.running = true;
-                self.start_pending = true;
-                self.last_tick = None;
-            }
-            CLOCK_STOP if self.running => {
-                self.running = false;
-                emit(0, 0xFC);
-                shared.clock_ticks.fetch_add(1, Ordering::Relaxed);
-            }
+            CLOCK_START => self.clock.start_on_beat(),
+            CLOCK_STOP => self.clock.stop(),
             _ => {}
         }
         let bpm = f64::from_bits(shared.clock_bpm.load(Ordering::Relaxed));
-        let rate = shared.rate.load(Ordering::Relaxed) as f64;
-        if !(self.running && bpm > 1.0 && bpm < 1000.0 && rate > 0.0) {
-            return;
+        if (20.0..=999.0).contains(&bpm) {
+            self.clock.set_bpm(bpm);
+            let anchor = shared.clock_anchor.load(Ordering::Relaxed);
+            self.clock.set_beat(anchor as f64 - f0 as f64);
+        } else {
+            self.clock.stop();
         }
-        let spt = rate * 60.0 / (bpm * 24.0);
-        let anchor = shared.clock_anchor.load(Ordering::Relaxed) as f64;
-        let start = f0 as f64;
-        let end = start + n as f64;
-        let mut k = ((start - anchor) / spt).ceil();
-        for _ in 0..64 {
-            let t = anchor + k * spt;
-            if t >= end {
-                break;
-            }
-            k += 1.0;
-            if let Some(last) = self.last_tick {
-                if t < last + spt * 0.5 {
-                    continue;
-                }
-            } else if self.start_pending && (k - 1.0).rem_euclid(24.0) != 0.0 {
-                // Start on a beat: the tick after 0xFA is the beat.
-                continue;
-            }
-            let off = ((t - start).max(0.0) as usize).min(n.saturating_sub(1));
-            if self.start_pending {
-                emit(off, 0xFA);
-                self.start_pending = false;
-            }
-            emit(off, 0xF8);
+        self.clock.advance_with(n as u32, |e| {
+            emit(e.offset as usize, e.message);
             shared.clock_ticks.fetch_add(1, Ordering::Relaxed);
-            self.last_tick = Some(t);
+        });
+    }
+}
+
+/// Run `f` where debug builds check that it neither allocates nor frees (under
+/// `assert_no_alloc`); add what it did to `violations`. Release builds just run `f`.
+pub(crate) fn count_allocs<R>(violations: &AtomicU64, f: impl FnOnce() -> R) -> R {
+    #[cfg(debug_assertions)]
+    let before = assert_no_alloc::violation_count();
+    let r = assert_no_alloc::assert_no_alloc(f);
+    #[cfg(debug_assertions)]
+    {
+        let after = assert_no_alloc::violation_count();
+        if after != before {
+            violations.fetch_add(after.wrapping_sub(before) as u64, Ordering::Relaxed);
         }
     }
+    #[cfg(not(debug_assertions))]
+    let _ = violations;
+    r
 }
 
 /// A running backend, driven from the main thread.
@@ -369,7 +354,7 @@ mod tests {
         shared.clock_bpm.store(120f64.to_bits(), Ordering::Relaxed);
         shared.clock_anchor.store(1_000, Ordering::Relaxed);
         shared.clock_request.store(CLOCK_START, Ordering::Relaxed);
-        let mut clock = MidiClock::default();
+        let mut clock = ClockOut::new(48_000);
         let mut events = Vec::new();
         let mut f0 = 0u64;
         while f0 < 48_000 * 2 {
@@ -380,10 +365,15 @@ mod tests {
         let ticks: Vec<u64> = events.iter().filter(|e| e.1 == 0xF8).map(|e| e.0).collect();
         // The first tick is on a beat (anchor + k beats), then one every 1000 frames
         // (120 BPM, 24 ppq, 48 kHz).
+        assert_eq!(events[0].0, ticks[0]);
         assert_eq!((ticks[0] - 1_000) % 24_000, 0);
         for w in ticks.windows(2) {
             assert_eq!(w[1] - w[0], 1_000);
         }
+        assert_eq!(
+            shared.clock_ticks.load(Ordering::Relaxed),
+            events.len() as u64
+        );
         shared.clock_request.store(CLOCK_STOP, Ordering::Relaxed);
         let mut stop = Vec::new();
         clock.block(&shared, f0, 64, |_, b| stop.push(b));

@@ -2,13 +2,22 @@
 //! fuzzer and property tests can drive it directly. The daemon's server applies the
 //! results (security checks, path checks and time-tag mapping happen there).
 //!
+//! One route table is both the decoder and the listing ([`addresses`]: `/segue/help`
+//! and the README's control reference). Controls are the controllers' vocabulary:
+//! `/segue/deck/{n}/<target>` and `/segue/mixer/<target>` take every
+//! [`segue_controllers::Target`] by its name (aliases included), and
+//! [`Target::command`] makes the engine command — the same conversion a MIDI mapping uses.
+//! The addresses of earlier releases (`/segue/deck/{n}/eq/low`, `/segue/master/volume`…)
+//! are alias rows of the same table.
+//!
 //! Decks are numbered from 1 in OSC (`/segue/deck/1/...` is engine deck 0), hot cues too.
 //! Numeric arguments accept OSC `i`, `h`, `f`, `d` and `T`/`F` interchangeably (controllers
 //! differ in what they send); a string where a number is expected, a missing argument or an
 //! out-of-range deck is an error for that message only — the rest of a bundle still applies.
 
 use rosc::{OscMessage, OscPacket, OscTime, OscType};
-use segue_engine::{Command, CrossfaderSide, DeckId, EqBand, Position, Stem, TempoRange};
+use segue_controllers::{Target, TargetKind, Value};
+use segue_engine::{Command, DeckId, Position, Status, Stem};
 
 /// Deepest bundle nesting accepted (the decoder recurses; hostile packets could nest
 /// thousands deep inside one datagram).
@@ -43,6 +52,19 @@ pub enum Request {
     Unsubscribe,
     /// Answer `/segue/pong`.
     Ping,
+    /// A control whose command reads the engine's state (cue at the playhead, loop
+    /// toggle/halve/double): the server makes it with [`Target::command`] and the latest
+    /// status when it applies it.
+    Control {
+        /// The target.
+        target: Target,
+        /// Engine deck index.
+        deck: DeckId,
+        /// What was sent.
+        value: Value,
+    },
+    /// Answer with the address listing (`/segue/help/address` messages).
+    Help,
     /// Auto DJ on or off.
     AutoDj(bool),
     /// Answer `/segue/suggest` (the next-track suggestions) to the sender.
@@ -202,31 +224,367 @@ impl Args<'_> {
             Err(self.bad("no arguments"))
         }
     }
-    /// Exactly one number.
-    fn f(&self, expected: &'static str) -> Result<f32, DecodeError> {
-        match self.args {
-            [a] => num(a).map(|v| v as f32).ok_or_else(|| self.bad(expected)),
-            _ => Err(self.bad(expected)),
+}
+
+/// How the addresses of one [`Route`] are handled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum To {
+    /// `/segue/deck/{n}/<target>`: every deck target, by its name ([`Target::from_name`],
+    /// aliases included).
+    DeckTarget,
+    /// `/segue/mixer/<target>`: every mixer target, by its name.
+    MixerTarget,
+    /// An older address of one target: its name, with `{k}`, `{band}`, `{stem}` filled in
+    /// from the address.
+    Alias(&'static str),
+    /// `crossfader_assign`, also taking `a`, `b` or `thru` as a string.
+    CrossfaderSide,
+    /// A loop roll with its length as the first argument.
+    Roll,
+    /// A manual loop (start and end seconds).
+    LoopSet,
+    Load,
+    QueryDeck,
+    QueryMixer,
+    QueryStats,
+    Subscribe,
+    Unsubscribe,
+    Ping,
+    Help,
+    QuerySuggest,
+    LoadSuggestion,
+    AutoDj,
+}
+
+/// One row of the OSC address table: the single source of both the decoder and the
+/// listing (`/segue/help`, the README's control reference).
+struct Route {
+    /// Address pattern: `{n}` deck 1..N, `{k}` hot cue 1..8, `{band}` low|mid|high,
+    /// `{stem}` drums|bass|other|vocals, `{target}` a target name (last segment).
+    pattern: &'static str,
+    to: To,
+    /// Argument types for rows that are not a target (targets say theirs, [`Target::about`]).
+    args: &'static str,
+    /// What it does (rows that are not a target).
+    meaning: &'static str,
+    /// For an older address (rows that are not a target): the canonical one.
+    alias_of: Option<&'static str>,
+}
+
+const fn route(pattern: &'static str, to: To) -> Route {
+    Route {
+        pattern,
+        to,
+        args: "",
+        meaning: "",
+        alias_of: None,
+    }
+}
+
+const fn other(pattern: &'static str, to: To, args: &'static str, meaning: &'static str) -> Route {
+    Route {
+        pattern,
+        to,
+        args,
+        meaning,
+        alias_of: None,
+    }
+}
+
+const fn alias(r: Route, of: &'static str) -> Route {
+    Route {
+        alias_of: Some(of),
+        ..r
+    }
+}
+
+/// Every address Segue accepts, most specific first. Canonical control addresses are
+/// `/segue/deck/{n}/<target>` and `/segue/mixer/<target>` with the controllers' target
+/// names; the `Alias` rows are the addresses of earlier releases, kept working.
+const ROUTES: &[Route] = &[
+    other(
+        "/segue/deck/{n}/load",
+        To::Load,
+        "s",
+        "load a file (must be under a music root); analysis follows",
+    ),
+    other(
+        "/segue/deck/{n}/loop_set",
+        To::LoopSet,
+        "f f",
+        "manual loop, start and end seconds",
+    ),
+    alias(
+        other(
+            "/segue/deck/{n}/loop/set",
+            To::LoopSet,
+            "f f",
+            "manual loop, start and end seconds",
+        ),
+        "/segue/deck/{n}/loop_set",
+    ),
+    alias(
+        other(
+            "/segue/deck/{n}/roll",
+            To::Roll,
+            "f [i]",
+            "loop roll of f beats while held (1), release (0)",
+        ),
+        "/segue/deck/{n}/loop_roll_{b}",
+    ),
+    alias(
+        other(
+            "/segue/deck/{n}/xfader",
+            To::CrossfaderSide,
+            "s",
+            "crossfader side: a, b or thru (or -1, 1, 0)",
+        ),
+        "/segue/deck/{n}/crossfader_assign",
+    ),
+    other(
+        "/segue/deck/{n}/crossfader_assign",
+        To::CrossfaderSide,
+        "s",
+        "crossfader side: a, b or thru (or -1, 1, 0)",
+    ),
+    route("/segue/deck/{n}/cue/set", To::Alias("cue_set")),
+    route("/segue/deck/{n}/cue/return", To::Alias("cue_return")),
+    route("/segue/deck/{n}/seek/beats", To::Alias("seek_beats")),
+    route("/segue/deck/{n}/tempo/range", To::Alias("tempo_range")),
+    route("/segue/deck/{n}/loop/exit", To::Alias("loop_exit")),
+    route("/segue/deck/{n}/hotcue/{k}", To::Alias("hotcue_{k}")),
+    route(
+        "/segue/deck/{n}/hotcue/{k}/set",
+        To::Alias("hotcue_set_{k}"),
+    ),
+    route(
+        "/segue/deck/{n}/hotcue/{k}/clear",
+        To::Alias("hotcue_clear_{k}"),
+    ),
+    route("/segue/deck/{n}/eq/{band}", To::Alias("eq_{band}")),
+    route("/segue/deck/{n}/stem/{stem}", To::Alias("stem_{stem}")),
+    route(
+        "/segue/deck/{n}/stem/{stem}/mute",
+        To::Alias("stem_mute_{stem}"),
+    ),
+    route("/segue/deck/{n}/keyshift", To::Alias("key_shift")),
+    route("/segue/deck/{n}/{target}", To::DeckTarget),
+    route(
+        "/segue/mixer/crossfader/curve",
+        To::Alias("crossfader_curve"),
+    ),
+    route("/segue/master/volume", To::Alias("master_gain")),
+    route("/segue/headphone/volume", To::Alias("headphone_gain")),
+    route("/segue/headphone/mix", To::Alias("cue_mix")),
+    route("/segue/sync/leader", To::Alias("sync_leader")),
+    route("/segue/mixer/{target}", To::MixerTarget),
+    other(
+        "/segue/query/deck/{n}",
+        To::QueryDeck,
+        "",
+        "reply /segue/deck/{n}/state to the sender",
+    ),
+    other(
+        "/segue/query/mixer",
+        To::QueryMixer,
+        "",
+        "reply /segue/mixer/state to the sender",
+    ),
+    other(
+        "/segue/query/stats",
+        To::QueryStats,
+        "",
+        "reply /segue/stats (counters) to the sender",
+    ),
+    other(
+        "/segue/query/suggest",
+        To::QuerySuggest,
+        "",
+        "reply `/segue/suggest`: the deck on air (1-based, 0 = none), then per suggestion \
+         (best first, up to 10): path s, title s, score f 0..1, explanation s (`5A → 6A · \
+         124 → 126 BPM (+1.6 %) · energy 7 → 7 · timbre 0.77`). From the library, \
+         recomputed when the track on air changes; pushed to subscribers when the list \
+         changes",
+    ),
+    other(
+        "/segue/autodj",
+        To::AutoDj,
+        "[0/1]",
+        "Auto DJ on (default) or off: with a track on air it loads the first suggestion \
+         onto the free deck and performs the planned transition; a command to a deck during \
+         a transition takes that control from the automation; `autodj` and \
+         `autodj_transitions` in /segue/stats",
+    ),
+    other(
+        "/segue/suggest/load",
+        To::LoadSuggestion,
+        "i [i]",
+        "load suggestion N (1-based) onto DECK, or onto the first deck that is neither \
+         playing nor on air",
+    ),
+    other(
+        "/segue/subscribe",
+        To::Subscribe,
+        "[i]",
+        "push deck and mixer states to the sender every i ms",
+    ),
+    other("/segue/unsubscribe", To::Unsubscribe, "", "stop the pushes"),
+    other("/segue/ping", To::Ping, "", "reply /segue/pong"),
+    other(
+        "/segue/help",
+        To::Help,
+        "",
+        "reply /segue/help/address (s address, s arguments, s meaning, s canonical address) \
+         for every row of this table",
+    ),
+];
+
+/// One address as listed by `/segue/help` and the README, made from the route table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Address {
+    /// Address pattern (`{n}` deck 1..N, `{k}` hot cue 1..8, `{b}` beats, `{band}`,
+    /// `{stem}`).
+    pub address: String,
+    /// Argument types (`f` number, `i` integer/flag, `s` string; `[ ]` optional).
+    pub args: &'static str,
+    /// What it does.
+    pub meaning: &'static str,
+    /// For an older address kept working: the canonical one.
+    pub alias_of: Option<String>,
+}
+
+/// Every address, expanded from the route table: each canonical target address (one per
+/// target of [`Target::catalog`]), each alias with its canonical address, and the rest.
+pub fn addresses() -> Vec<Address> {
+    let catalog = Target::catalog();
+    let mut out = Vec::new();
+    for r in ROUTES {
+        match r.to {
+            To::DeckTarget | To::MixerTarget => {
+                let deck = r.to == To::DeckTarget;
+                for (name, t) in &catalog {
+                    if t.is_deck() != deck || !over_osc(*t) {
+                        continue;
+                    }
+                    // A target with its own row (it takes more than a target's value).
+                    let address = r.pattern.replace("{target}", name);
+                    if ROUTES.iter().any(|o| o.pattern == address) {
+                        continue;
+                    }
+                    let (args, meaning) = t.about();
+                    out.push(Address {
+                        address,
+                        args,
+                        meaning,
+                        alias_of: None,
+                    });
+                }
+            }
+            To::Alias(name) => {
+                let t = Target::from_name(&example(name)).expect("alias rows name targets");
+                let (args, meaning) = t.about();
+                let prefix = if t.is_deck() {
+                    "/segue/deck/{n}/"
+                } else {
+                    "/segue/mixer/"
+                };
+                out.push(Address {
+                    address: r.pattern.to_string(),
+                    args,
+                    meaning,
+                    alias_of: Some(format!("{prefix}{name}")),
+                });
+            }
+            _ => out.push(Address {
+                address: r.pattern.to_string(),
+                args: r.args,
+                meaning: r.meaning,
+                alias_of: r.alias_of.map(str::to_string),
+            }),
         }
     }
-    fn f64(&self, expected: &'static str) -> Result<f64, DecodeError> {
-        match self.args {
-            [a] => num(a).ok_or_else(|| self.bad(expected)),
-            _ => Err(self.bad(expected)),
-        }
+    out
+}
+
+/// The listing as a Markdown table (the README's control reference is this text).
+pub fn addresses_markdown() -> String {
+    let mut s = String::from("| address | arguments | what it does |\n|---|---|---|\n");
+    for a in addresses() {
+        let args = if a.args.is_empty() {
+            "—".to_string()
+        } else {
+            format!("`{}`", a.args)
+        };
+        let meaning = match &a.alias_of {
+            Some(c) => format!("{} (alias of `{c}`)", a.meaning),
+            None => a.meaning.to_string(),
+        };
+        s.push_str(&format!("| `{}` | {args} | {meaning} |\n", a.address));
     }
-    /// An optional on/off flag (no argument = on).
-    fn flag(&self, expected: &'static str) -> Result<bool, DecodeError> {
-        match self.args {
-            [] => Ok(true),
-            [a] => num(a).map(|v| v != 0.0).ok_or_else(|| self.bad(expected)),
-            _ => Err(self.bad(expected)),
+    s
+}
+
+/// Targets that OSC reaches (the jog wheel's relative ticks need a mapping's jog control).
+fn over_osc(t: Target) -> bool {
+    t.kind() != TargetKind::Jog
+}
+
+/// A representative name for a template (`hotcue_{k}` → `hotcue_1`).
+fn example(name: &str) -> String {
+    name.replace("{k}", "1")
+        .replace("{band}", "low")
+        .replace("{stem}", "drums")
+}
+
+/// What an address pattern captured.
+#[derive(Default)]
+struct Captures<'a> {
+    deck: Option<DeckId>,
+    k: Option<&'a str>,
+    band: Option<&'a str>,
+    stem: Option<&'a str>,
+    target: Option<&'a str>,
+}
+
+fn matches<'a>(pattern: &str, addr: &'a str, decks: usize) -> Option<Captures<'a>> {
+    let mut c = Captures::default();
+    let mut p = pattern.split('/');
+    let mut a = addr.split('/');
+    loop {
+        match (p.next(), a.next()) {
+            (None, None) => return Some(c),
+            (Some(ps), Some(seg)) => match ps {
+                "{n}" => match seg.parse::<usize>() {
+                    Ok(n) if (1..=decks).contains(&n) => c.deck = Some((n - 1) as DeckId),
+                    _ => return None,
+                },
+                "{k}" => match seg.parse::<usize>() {
+                    Ok(k) if (1..=segue_engine::HOT_CUES).contains(&k) => c.k = Some(seg),
+                    _ => return None,
+                },
+                "{band}" if ["low", "mid", "high"].contains(&seg) => c.band = Some(seg),
+                "{stem}" if Stem::from_name(seg).is_some() => c.stem = Some(seg),
+                "{target}" if !seg.is_empty() => c.target = Some(seg),
+                lit if lit == seg => {}
+                _ => return None,
+            },
+            _ => return None,
         }
     }
 }
 
-const NUM01: &str = "one number 0..1";
-const FLAG: &str = "nothing (on) or one number/bool (0 = off)";
+/// Targets whose command reads the engine's state (the playhead, the loop): the server
+/// makes their command when it applies them.
+fn needs_status(t: Target, v: Value) -> bool {
+    matches!(
+        (t, v),
+        (Target::CueSet | Target::HotCueSet(_), Value::Press(_))
+            | (
+                Target::LoopToggle | Target::LoopHalve | Target::LoopDouble,
+                _
+            )
+    )
+}
 
 fn message(m: &OscMessage, decks: usize) -> Result<Vec<Request>, DecodeError> {
     let unknown = || DecodeError::UnknownAddress(m.addr.clone());
@@ -234,53 +592,93 @@ fn message(m: &OscMessage, decks: usize) -> Result<Vec<Request>, DecodeError> {
         address: &m.addr,
         args: &m.args,
     };
-    let mut parts = m.addr.split('/');
-    if parts.next() != Some("") || parts.next() != Some("segue") {
-        return Err(unknown());
-    }
-    let parts: Vec<&str> = parts.collect();
-    let deck_no = |s: &str| -> Result<DeckId, DecodeError> {
-        match s.parse::<usize>() {
-            Ok(n) if (1..=decks).contains(&n) => Ok((n - 1) as DeckId),
-            _ => Err(unknown()),
+    let (route, c) = ROUTES
+        .iter()
+        .find_map(|r| matches(r.pattern, &m.addr, decks).map(|c| (r, c)))
+        .ok_or_else(unknown)?;
+    let deck = c.deck.unwrap_or(0);
+    let target = |name: &str| -> Result<Vec<Request>, DecodeError> {
+        let t = Target::from_name(name).ok_or_else(unknown)?;
+        if !over_osc(t) {
+            return Err(unknown());
         }
+        target_request(t, deck, &a, decks)
     };
-    use Command as C;
-    let e = |c: Command| Ok(vec![Request::Engine(c)]);
-    match parts.as_slice() {
-        ["deck", n, rest @ ..] => {
-            let deck = deck_no(n)?;
-            deck_message(deck, rest, &a).ok_or_else(unknown)?
+    match route.to {
+        To::DeckTarget => {
+            let name = c.target.unwrap_or("");
+            match Target::from_name(name) {
+                Some(t) if t.is_deck() => target(name),
+                _ => Err(unknown()),
+            }
         }
-        ["mixer", "crossfader"] => e(C::Crossfader {
-            position: a.f("one number -1..1")?,
-        }),
-        ["mixer", "crossfader", "curve"] => e(C::CrossfaderCurve { curve: a.f(NUM01)? }),
-        ["mixer", "channel_curve"] => e(C::ChannelFaderCurve { curve: a.f(NUM01)? }),
-        ["master", "volume"] => e(C::MasterGain {
-            gain: a.f("one number 0..2")?,
-        }),
-        ["headphone", "volume"] => e(C::HeadphoneGain {
-            gain: a.f("one number 0..2")?,
-        }),
-        ["headphone", "mix"] => e(C::CueMix { mix: a.f(NUM01)? }),
-        ["sync", "leader"] => {
-            let v = a.f64("one deck number (0 = automatic)")?;
-            let deck = if v == 0.0 {
-                None
-            } else {
-                Some(deck_no(&format!("{}", v as i64))?)
+        To::MixerTarget => {
+            let name = c.target.unwrap_or("");
+            match Target::from_name(name) {
+                Some(t) if !t.is_deck() => target(name),
+                _ => Err(unknown()),
+            }
+        }
+        To::Alias(name) => target(
+            &name
+                .replace("{k}", c.k.unwrap_or(""))
+                .replace("{band}", c.band.unwrap_or(""))
+                .replace("{stem}", c.stem.unwrap_or("")),
+        ),
+        To::CrossfaderSide => {
+            let v = match a.args {
+                [OscType::String(s)] => match s.to_ascii_lowercase().as_str() {
+                    "a" => Some(-1.0),
+                    "b" => Some(1.0),
+                    "thru" => Some(0.0),
+                    _ => None,
+                },
+                [x] => num(x),
+                _ => None,
             };
-            e(C::SyncLeader { deck })
+            let v = v.ok_or_else(|| a.bad("a, b or thru (or -1, 1, 0)"))?;
+            engine(Target::CrossfaderAssign, deck, Value::Number(v), decks, &a)
         }
-        ["query", "deck", n] => {
-            let deck = deck_no(n)?;
-            a.none()?;
-            Ok(vec![Request::QueryDeck(deck)])
+        To::Roll => {
+            const ROLL: &str = "beats and optionally 1 = held, 0 = released";
+            let (beats, held) = match a.args {
+                [b] => (num(b), Some(true)),
+                [b, h] => (num(b), num(h).map(|v| v != 0.0)),
+                _ => (None, None),
+            };
+            match (beats, held) {
+                (Some(b), Some(held)) => engine(
+                    Target::LoopRoll(b as f32),
+                    deck,
+                    Value::Press(held),
+                    decks,
+                    &a,
+                ),
+                _ => Err(a.bad(ROLL)),
+            }
         }
-        ["query", "mixer"] => a.none().map(|_| vec![Request::QueryMixer]),
-        ["query", "stats"] => a.none().map(|_| vec![Request::QueryStats]),
-        ["subscribe"] => {
+        To::LoopSet => match a.args {
+            [s, t] => match (num(s), num(t)) {
+                (Some(s), Some(t)) => Ok(vec![Request::Engine(Command::SetLoop {
+                    deck,
+                    start: Position::Seconds(s),
+                    end: Position::Seconds(t),
+                })]),
+                _ => Err(a.bad("two numbers (start, end seconds)")),
+            },
+            _ => Err(a.bad("two numbers (start, end seconds)")),
+        },
+        To::Load => match a.args {
+            [OscType::String(path)] => Ok(vec![Request::Load {
+                deck,
+                path: path.clone(),
+            }]),
+            _ => Err(a.bad("one string (a path under a music root)")),
+        },
+        To::QueryDeck => a.none().map(|_| vec![Request::QueryDeck(deck)]),
+        To::QueryMixer => a.none().map(|_| vec![Request::QueryMixer]),
+        To::QueryStats => a.none().map(|_| vec![Request::QueryStats]),
+        To::Subscribe => {
             let interval_ms = match m.args.as_slice() {
                 [] => None,
                 [x] => match num(x) {
@@ -291,11 +689,20 @@ fn message(m: &OscMessage, decks: usize) -> Result<Vec<Request>, DecodeError> {
             };
             Ok(vec![Request::Subscribe { interval_ms }])
         }
-        ["unsubscribe"] => a.none().map(|_| vec![Request::Unsubscribe]),
-        ["ping"] => Ok(vec![Request::Ping]),
-        ["query", "suggest"] => a.none().map(|_| vec![Request::QuerySuggest]),
-        ["autodj"] => Ok(vec![Request::AutoDj(a.flag(FLAG)?)]),
-        ["suggest", "load"] => {
+        To::Unsubscribe => a.none().map(|_| vec![Request::Unsubscribe]),
+        To::Ping => Ok(vec![Request::Ping]),
+        To::Help => Ok(vec![Request::Help]),
+        To::QuerySuggest => a.none().map(|_| vec![Request::QuerySuggest]),
+        To::AutoDj => {
+            const USAGE: &str = "nothing (on) or one number (0 = off)";
+            let on = match m.args.as_slice() {
+                [] => true,
+                [x] => num(x).ok_or_else(|| a.bad(USAGE))? != 0.0,
+                _ => return Err(a.bad(USAGE)),
+            };
+            Ok(vec![Request::AutoDj(on)])
+        }
+        To::LoadSuggestion => {
             const USAGE: &str = "suggestion number 1..10, then optionally a deck number";
             let n = |x: &OscType| num(x).filter(|v| v.fract() == 0.0 && *v >= 1.0);
             match m.args.as_slice() {
@@ -303,7 +710,8 @@ fn message(m: &OscMessage, decks: usize) -> Result<Vec<Request>, DecodeError> {
                     let deck = match m.args.get(1) {
                         None => None,
                         Some(d) => Some(
-                            n(d).and_then(|v| deck_no(&format!("{}", v as i64)).ok())
+                            n(d).filter(|v| *v <= decks as f64)
+                                .map(|v| v as DeckId - 1)
                                 .ok_or_else(|| a.bad(USAGE))?,
                         ),
                     };
@@ -315,402 +723,60 @@ fn message(m: &OscMessage, decks: usize) -> Result<Vec<Request>, DecodeError> {
                 _ => Err(a.bad(USAGE)),
             }
         }
-        _ => Err(unknown()),
     }
 }
 
-/// `/segue/deck/{n}/<rest>`; `None` = unknown address.
-fn deck_message(
+/// A target address's arguments → its value(s) → requests.
+fn target_request(
+    t: Target,
     deck: DeckId,
-    rest: &[&str],
     a: &Args<'_>,
-) -> Option<Result<Vec<Request>, DecodeError>> {
-    use Command as C;
-    let one = |c: Result<Command, DecodeError>| Some(c.map(|c| vec![Request::Engine(c)]));
-    let r = match rest {
-        ["load"] => match a.args {
-            [OscType::String(path)] => Ok(vec![Request::Load {
-                deck,
-                path: path.clone(),
-            }]),
-            _ => Err(a.bad("one string (a path under a music root)")),
-        },
-        ["eject"] => return one(a.none().map(|_| C::Eject { deck })),
-        ["play"] => return one(a.flag(FLAG).map(|on| C::Play { deck, on })),
-        ["pause"] => return one(a.none().map(|_| C::Play { deck, on: false })),
-        ["cue"] => match a.args {
-            // A tap: press and release.
-            [] => Ok(vec![
-                Request::Engine(C::Cue {
-                    deck,
-                    pressed: true,
-                }),
-                Request::Engine(C::Cue {
-                    deck,
-                    pressed: false,
-                }),
-            ]),
-            _ => a
-                .flag("nothing (tap) or 1 = press, 0 = release")
-                .map(|pressed| vec![Request::Engine(C::Cue { deck, pressed })]),
-        },
-        ["cue", "set"] => {
-            return one(a.f64("one number (seconds)").map(|s| C::SetCue {
-                deck,
-                at: Position::Seconds(s),
-            }))
+    decks: usize,
+) -> Result<Vec<Request>, DecodeError> {
+    let (_, spec) = t.about();
+    let value = match (t.kind(), a.args) {
+        // A momentary target without an argument is a tap: press and release.
+        (TargetKind::Momentary, []) => {
+            let mut v = engine(t, deck, Value::Press(true), decks, a)?;
+            v.extend(engine(t, deck, Value::Press(false), decks, a)?);
+            return Ok(v);
         }
-        ["cue", "return"] => return one(a.none().map(|_| C::CueReturn { deck })),
-        ["seek"] => {
-            return one(a.f64("one number (seconds)").map(|s| C::Seek {
-                deck,
-                to: Position::Seconds(s),
-            }))
-        }
-        ["seek", "beats"] => {
-            return one(a.f64("one number (beats)").map(|b| C::Seek {
-                deck,
-                to: Position::Beats(b),
-            }))
-        }
-        ["tempo"] => {
-            return one(a
-                .f("one number (percent)")
-                .map(|percent| C::Tempo { deck, percent }))
-        }
-        ["tempo", "range"] => {
-            let range = match a.f64("8, 16 or 50") {
-                Ok(8.0) => TempoRange::Narrow,
-                Ok(16.0) => TempoRange::Medium,
-                Ok(50.0) => TempoRange::Wide,
-                _ => return Some(Err(a.bad("8, 16 or 50"))),
-            };
-            return one(Ok(C::TempoRange { deck, range }));
-        }
-        ["bend"] => {
-            return one(a
-                .f("one number (percent, -10..10)")
-                .map(|percent| C::Bend { deck, percent }))
-        }
-        ["nudge"] => return one(a.f("one number (ms)").map(|ms| C::Nudge { deck, ms })),
-        ["keylock"] => return one(a.flag(FLAG).map(|on| C::KeyLock { deck, on })),
-        ["keyshift"] => {
-            return one(a
-                .f("one number (semitones)")
-                .map(|semitones| C::KeyShift { deck, semitones }))
-        }
-        ["sync"] => return one(a.flag(FLAG).map(|on| C::Sync { deck, on })),
-        ["quantize"] => return one(a.flag(FLAG).map(|on| C::Quantize { deck, on })),
-        ["loop"] => {
-            return one(a.f("one number (beats; 0 = exit)").map(|beats| {
-                if beats > 0.0 {
-                    C::BeatLoop { deck, beats }
-                } else {
-                    C::LoopExit { deck }
-                }
-            }))
-        }
-        ["loop", "exit"] => return one(a.none().map(|_| C::LoopExit { deck })),
-        ["loop", "set"] => match a.args {
-            [s, t] => match (num(s), num(t)) {
-                (Some(s), Some(t)) => Ok(vec![Request::Engine(C::SetLoop {
-                    deck,
-                    start: Position::Seconds(s),
-                    end: Position::Seconds(t),
-                })]),
-                _ => Err(a.bad("two numbers (start, end seconds)")),
-            },
-            _ => Err(a.bad("two numbers (start, end seconds)")),
-        },
-        ["reloop"] => return one(a.none().map(|_| C::Reloop { deck })),
-        ["roll"] => match a.args {
-            [b] | [b, _] => {
-                let on = match a.args.get(1) {
-                    None => Some(true),
-                    Some(x) => num(x).map(|v| v != 0.0),
-                };
-                match (num(b), on) {
-                    (Some(beats), Some(on)) => Ok(vec![Request::Engine(C::LoopRoll {
-                        deck,
-                        beats: beats as f32,
-                        on,
-                    })]),
-                    _ => Err(a.bad("beats and optionally 1 = held, 0 = released")),
-                }
-            }
-            _ => Err(a.bad("beats and optionally 1 = held, 0 = released")),
-        },
-        ["hotcue", k, tail @ ..] => {
-            let index = match k.parse::<u8>() {
-                Ok(k) if (1..=segue_engine::HOT_CUES as u8).contains(&k) => k - 1,
-                _ => return None,
-            };
-            match tail {
-                [] => match a.flag("nothing or 1 = pressed (0 = released, ignored)") {
-                    Ok(true) => Ok(vec![Request::Engine(C::HotCue { deck, index })]),
-                    Ok(false) => Ok(vec![]),
-                    Err(e) => Err(e),
-                },
-                ["set"] => {
-                    return one(a.f64("one number (seconds)").map(|s| C::SetHotCue {
-                        deck,
-                        index,
-                        at: Position::Seconds(s),
-                    }))
-                }
-                ["clear"] => return one(a.none().map(|_| C::ClearHotCue { deck, index })),
-                _ => return None,
-            }
-        }
-        ["trim"] => return one(a.f("one number (dB)").map(|db| C::Trim { deck, db })),
-        ["volume"] => return one(a.f(NUM01).map(|level| C::Volume { deck, level })),
-        ["eq", band] => {
-            let band = match *band {
-                "low" => EqBand::Low,
-                "mid" => EqBand::Mid,
-                "high" => EqBand::High,
-                _ => return None,
-            };
-            return one(a
-                .f("one number 0..2 (1 = flat)")
-                .map(|gain| C::Eq { deck, band, gain }));
-        }
-        ["filter"] => {
-            return one(a
-                .f("one number -1..1")
-                .map(|amount| C::Filter { deck, amount }))
-        }
-        ["stem", name, tail @ ..] => {
-            let stem = Stem::from_name(name)?;
-            match tail {
-                [] => return one(a.f(NUM01).map(|gain| C::StemGain { deck, stem, gain })),
-                ["mute"] => {
-                    return one(a.flag(FLAG).map(|muted| C::StemMute { deck, stem, muted }))
-                }
-                _ => return None,
-            }
-        }
-        ["pfl"] => return one(a.flag(FLAG).map(|on| C::Pfl { deck, on })),
-        ["xfader"] => {
-            let side = match a.args {
-                [OscType::String(s)] => match s.to_ascii_lowercase().as_str() {
-                    "a" => Some(CrossfaderSide::A),
-                    "b" => Some(CrossfaderSide::B),
-                    "thru" => Some(CrossfaderSide::Thru),
-                    _ => None,
-                },
-                [x] => match num(x) {
-                    Some(v) if v < 0.0 => Some(CrossfaderSide::A),
-                    Some(v) if v > 0.0 => Some(CrossfaderSide::B),
-                    Some(_) => Some(CrossfaderSide::Thru),
-                    None => None,
-                },
-                _ => None,
-            };
-            return one(side
-                .map(|side| C::CrossfaderAssign { deck, side })
-                .ok_or_else(|| a.bad("a, b or thru (or -1, 1, 0)")));
-        }
-        _ => return None,
+        (TargetKind::Switch | TargetKind::Trigger, []) => Value::Press(true),
+        (_, [x]) => Value::Number(num(x).ok_or_else(|| a.bad(spec))?),
+        _ => return Err(a.bad(spec)),
     };
-    Some(r)
+    // A trigger given 0 (a release) does nothing; that is not an error.
+    if t.kind() == TargetKind::Trigger && !t.trigger_takes_number() && value == Value::Number(0.0) {
+        return Ok(vec![]);
+    }
+    engine(t, deck, value, decks, a)
 }
 
-/// One row of the OSC address table (the README's table is checked against it).
-#[derive(Debug, Clone, Copy)]
-pub struct Address {
-    /// Address pattern; `{n}` = deck 1..N, `{k}` = hot cue 1..8.
-    pub address: &'static str,
-    /// Argument types (`f` number, `i` integer/flag, `s` string; `[ ]` optional).
-    pub args: &'static str,
-    /// What it does.
-    pub meaning: &'static str,
-}
-
-macro_rules! addr {
-    ($a:expr, $t:expr, $m:expr) => {
-        Address {
-            address: $a,
-            args: $t,
-            meaning: $m,
-        }
+/// The request for `t` with `value`: the engine command, or for targets that read the
+/// engine's state a [`Request::Control`] the server resolves.
+fn engine(
+    t: Target,
+    deck: DeckId,
+    value: Value,
+    decks: usize,
+    a: &Args<'_>,
+) -> Result<Vec<Request>, DecodeError> {
+    if needs_status(t, value) {
+        return Ok(vec![Request::Control {
+            target: t,
+            deck,
+            value,
+        }]);
+    }
+    let status = Status {
+        deck_count: decks,
+        ..Status::default()
     };
+    match t.command(deck, value, &status) {
+        Some(c) => Ok(vec![Request::Engine(c)]),
+        None => Err(a.bad(t.about().1)),
+    }
 }
-
-/// Every address Segue accepts.
-pub const ADDRESSES: &[Address] = &[
-    addr!(
-        "/segue/deck/{n}/load",
-        "s",
-        "load a file (must be under a music root); analysis follows"
-    ),
-    addr!("/segue/deck/{n}/eject", "", "remove the track"),
-    addr!("/segue/deck/{n}/play", "[i]", "1 play (default), 0 pause"),
-    addr!("/segue/deck/{n}/pause", "", "pause"),
-    addr!(
-        "/segue/deck/{n}/cue",
-        "[i]",
-        "CDJ cue button: no argument = tap, 1 press, 0 release"
-    ),
-    addr!(
-        "/segue/deck/{n}/cue/set",
-        "f",
-        "set the main cue point (seconds)"
-    ),
-    addr!(
-        "/segue/deck/{n}/cue/return",
-        "",
-        "jump to the main cue point"
-    ),
-    addr!("/segue/deck/{n}/seek", "f", "jump to seconds"),
-    addr!("/segue/deck/{n}/seek/beats", "f", "jump to a beat index"),
-    addr!(
-        "/segue/deck/{n}/tempo",
-        "f",
-        "tempo fader, percent (clamped to the range)"
-    ),
-    addr!(
-        "/segue/deck/{n}/tempo/range",
-        "i",
-        "tempo range: 8, 16 or 50 (%)"
-    ),
-    addr!(
-        "/segue/deck/{n}/bend",
-        "f",
-        "pitch bend, percent -10..10 (0 = release)"
-    ),
-    addr!(
-        "/segue/deck/{n}/nudge",
-        "f",
-        "move the playhead by milliseconds"
-    ),
-    addr!(
-        "/segue/deck/{n}/keylock",
-        "[i]",
-        "key lock on (default) / 0 off"
-    ),
-    addr!(
-        "/segue/deck/{n}/keyshift",
-        "f",
-        "key shift, semitones -12..12"
-    ),
-    addr!("/segue/deck/{n}/sync", "[i]", "sync on (default) / 0 off"),
-    addr!(
-        "/segue/deck/{n}/quantize",
-        "[i]",
-        "quantize on (default) / 0 off"
-    ),
-    addr!(
-        "/segue/deck/{n}/loop",
-        "f",
-        "beat loop of f beats (1/32..64); 0 = exit"
-    ),
-    addr!("/segue/deck/{n}/loop/exit", "", "leave the loop"),
-    addr!(
-        "/segue/deck/{n}/loop/set",
-        "f f",
-        "manual loop, start and end seconds"
-    ),
-    addr!("/segue/deck/{n}/reloop", "", "re-enable the last loop"),
-    addr!(
-        "/segue/deck/{n}/roll",
-        "f [i]",
-        "loop roll of f beats while held (1), release (0)"
-    ),
-    addr!(
-        "/segue/deck/{n}/hotcue/{k}",
-        "[i]",
-        "hot cue pad k (1..8): jump, or set if empty; 0 = release (ignored)"
-    ),
-    addr!(
-        "/segue/deck/{n}/hotcue/{k}/set",
-        "f",
-        "set hot cue k at seconds"
-    ),
-    addr!("/segue/deck/{n}/hotcue/{k}/clear", "", "clear hot cue k"),
-    addr!("/segue/deck/{n}/trim", "f", "input trim, dB -24..12"),
-    addr!("/segue/deck/{n}/volume", "f", "channel fader 0..1"),
-    addr!(
-        "/segue/deck/{n}/eq/low",
-        "f",
-        "low band gain 0 (kill)..1 (flat)..2 (+6 dB)"
-    ),
-    addr!("/segue/deck/{n}/eq/mid", "f", "mid band gain 0..2"),
-    addr!("/segue/deck/{n}/eq/high", "f", "high band gain 0..2"),
-    addr!(
-        "/segue/deck/{n}/filter",
-        "f",
-        "one-knob filter -1 (low-pass)..0 (off)..1 (high-pass)"
-    ),
-    addr!(
-        "/segue/deck/{n}/stem/drums",
-        "f",
-        "stem gain 0..1 (also bass, other, vocals)"
-    ),
-    addr!("/segue/deck/{n}/stem/bass", "f", "bass stem gain 0..1"),
-    addr!("/segue/deck/{n}/stem/other", "f", "other stem gain 0..1"),
-    addr!("/segue/deck/{n}/stem/vocals", "f", "vocals stem gain 0..1"),
-    addr!(
-        "/segue/deck/{n}/stem/drums/mute",
-        "[i]",
-        "mute a stem (also bass, other, vocals); 0 = unmute"
-    ),
-    addr!(
-        "/segue/deck/{n}/pfl",
-        "[i]",
-        "pre-fader listen on (default) / 0 off"
-    ),
-    addr!(
-        "/segue/deck/{n}/xfader",
-        "s",
-        "crossfader side: a, b or thru (or -1, 1, 0)"
-    ),
-    addr!("/segue/mixer/crossfader", "f", "crossfader -1 (A)..1 (B)"),
-    addr!(
-        "/segue/mixer/crossfader/curve",
-        "f",
-        "crossfader curve 0 (smooth)..1 (sharp)"
-    ),
-    addr!(
-        "/segue/mixer/channel_curve",
-        "f",
-        "channel fader curve 0 (slow)..0.5 (linear)..1 (fast)"
-    ),
-    addr!("/segue/master/volume", "f", "master gain 0..2 (linear)"),
-    addr!("/segue/headphone/volume", "f", "headphone gain 0..2"),
-    addr!(
-        "/segue/headphone/mix",
-        "f",
-        "headphone blend 0 (cue)..1 (master)"
-    ),
-    addr!(
-        "/segue/sync/leader",
-        "i",
-        "sync leader deck (0 = automatic)"
-    ),
-    addr!(
-        "/segue/query/deck/{n}",
-        "",
-        "reply /segue/deck/{n}/state to the sender"
-    ),
-    addr!(
-        "/segue/query/mixer",
-        "",
-        "reply /segue/mixer/state to the sender"
-    ),
-    addr!(
-        "/segue/query/stats",
-        "",
-        "reply /segue/stats (counters) to the sender"
-    ),
-    addr!(
-        "/segue/subscribe",
-        "[i]",
-        "push deck and mixer states to the sender every i ms"
-    ),
-    addr!("/segue/unsubscribe", "", "stop the pushes"),
-    addr!("/segue/ping", "", "reply /segue/pong"),
-];
 
 #[cfg(test)]
 mod tests {
@@ -730,20 +796,208 @@ mod tests {
             .filter(|t| !t.starts_with('['))
             .map(|t| match t {
                 "f" => OscType::Float(0.5),
-                "i" => OscType::Int(if addr.ends_with("tempo/range") { 8 } else { 1 }),
+                "i" if addr.ends_with("tempo/range") || addr.ends_with("tempo_range") => {
+                    OscType::Int(8)
+                }
+                "i" => OscType::Int(1),
                 _ => OscType::String("a".into()),
             })
             .collect()
     }
 
+    /// A listed address pattern with its placeholders filled in.
+    fn concrete(pattern: &str) -> String {
+        pattern
+            .replace("{n}", "2")
+            .replace("{k}", "3")
+            .replace("{b}", "4")
+            .replace("{band}", "mid")
+            .replace("{stem}", "bass")
+    }
+
     #[test]
-    fn every_documented_address_decodes() {
-        for a in ADDRESSES {
-            let addr = a.address.replace("{n}", "2").replace("{k}", "3");
+    fn every_listed_address_decodes() {
+        let list = addresses();
+        assert!(list.len() > 60, "{} addresses", list.len());
+        for a in &list {
+            let addr = concrete(&a.address);
             let d = decode(&msg(&addr, example_args(&addr, a.args)), 4);
             assert!(d.errors.is_empty(), "{addr}: {:?}", d.errors);
             assert!(!d.requests.is_empty(), "{addr}");
         }
+        // Every target but the jog wheel has an address, under its own name.
+        for (name, t) in Target::catalog() {
+            let want = if t.is_deck() {
+                format!("/segue/deck/{{n}}/{name}")
+            } else {
+                format!("/segue/mixer/{name}")
+            };
+            assert_eq!(
+                list.iter().any(|a| a.address == want),
+                t.kind() != TargetKind::Jog,
+                "{want}"
+            );
+        }
+    }
+
+    /// Requests with the engine's state filled in (as the server does).
+    fn resolved(d: &Decoded, status: &Status) -> Vec<Command> {
+        d.requests
+            .iter()
+            .filter_map(|r| match &r.request {
+                Request::Engine(c) => Some(c.clone()),
+                Request::Control {
+                    target,
+                    deck,
+                    value,
+                } => target.command(*deck, *value, status),
+                other => panic!("not a control: {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn aliases_decode_to_what_their_canonical_address_does() {
+        let status = Status::default();
+        let mut checked = 0;
+        for a in addresses() {
+            let Some(canonical) = &a.alias_of else {
+                continue;
+            };
+            let (old, new) = (concrete(&a.address), concrete(canonical));
+            let args = example_args(&old, a.args);
+            let new_args = match old.as_str() {
+                // `/roll f [i]` carries the length that `loop_roll_{b}` names (held).
+                "/segue/deck/2/roll" => vec![OscType::Int(1)],
+                _ => args.clone(),
+            };
+            let old_args = match old.as_str() {
+                "/segue/deck/2/roll" => vec![OscType::Float(4.0)],
+                _ => args,
+            };
+            let (x, y) = (
+                decode(&msg(&old, old_args), 4),
+                decode(&msg(&new, new_args), 4),
+            );
+            assert!(
+                x.errors.is_empty() && y.errors.is_empty(),
+                "{old}: {x:?} {y:?}"
+            );
+            assert_eq!(
+                resolved(&x, &status),
+                resolved(&y, &status),
+                "{old} vs {new}"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 20, "{checked} aliases");
+        // Target-name aliases work in every address that takes a target name.
+        for (old, new, v) in [
+            ("/segue/mixer/xfader", "/segue/mixer/crossfader", 0.25),
+            ("/segue/mixer/master", "/segue/mixer/master_gain", 1.5),
+            ("/segue/master/volume", "/segue/mixer/master_gain", 1.5),
+            ("/segue/deck/1/keyshift", "/segue/deck/1/key_shift", -2.0),
+            ("/segue/deck/1/vol", "/segue/deck/1/volume", 0.5),
+            ("/segue/deck/1/eqlow", "/segue/deck/1/eq_low", 0.5),
+            ("/segue/deck/1/drums", "/segue/deck/1/stem_drums", 0.5),
+            ("/segue/deck/1/key_lock", "/segue/deck/1/keylock", 1.0),
+        ] {
+            let a = decode(&msg(old, vec![OscType::Float(v)]), 2);
+            let b = decode(&msg(new, vec![OscType::Float(v)]), 2);
+            assert!(a.errors.is_empty(), "{old}: {:?}", a.errors);
+            assert_eq!(a.requests, b.requests, "{old}");
+        }
+        assert_eq!(
+            decode(&msg("/segue/mixer/xfader", vec![OscType::Float(0.25)]), 2).requests[0].request,
+            Request::Engine(Command::Crossfader { position: 0.25 })
+        );
+    }
+
+    /// Each target makes the same command from OSC and from a MIDI mapping (both go through
+    /// `Target::command`), on an engine state where every target has something to do.
+    #[test]
+    fn each_target_makes_the_same_command_from_osc_and_from_midi() {
+        use segue_controllers::{Controller, Mapping};
+        let mut status = Status {
+            sample_rate: 48_000,
+            deck_count: 2,
+            ..Status::default()
+        };
+        let d = &mut status.decks[0];
+        d.loaded = true;
+        d.position = 96_000.0;
+        d.native_bpm = 120.0;
+        d.looping = true;
+        d.loop_start = 48_000.0;
+        d.loop_end = 48_000.0 + 4.0 * 24_000.0;
+        let mut compared = 0;
+        for (name, t) in Target::catalog() {
+            let name = name
+                .replace("{k}", "2")
+                .replace("{b}", "4")
+                .replace("{band}", "high")
+                .replace("{stem}", "vocals");
+            let t = Target::from_name(&name).unwrap_or(t);
+            let (kind, midi, osc_args) = match t.kind() {
+                TargetKind::Switch | TargetKind::Momentary => {
+                    ("button", [0x90, 0x10, 0x7F], vec![OscType::Int(1)])
+                }
+                TargetKind::Trigger if t == Target::TempoRangeCycle => {
+                    // A button cycles ±8 → ±16; OSC names the range.
+                    ("button", [0x90, 0x10, 0x7F], vec![OscType::Int(16)])
+                }
+                TargetKind::Trigger => ("button", [0x90, 0x10, 0x7F], vec![]),
+                TargetKind::Continuous { max, .. } => {
+                    ("fader", [0xB0, 0x10, 0x7F], vec![OscType::Float(max)])
+                }
+                TargetKind::Jog | TargetKind::Value => continue,
+            };
+            let addr = if t.is_deck() {
+                format!("/segue/deck/1/{name}")
+            } else {
+                format!("/segue/mixer/{name}")
+            };
+            let midi_kind = if kind == "button" { "note" } else { "cc" };
+            let deck = if t.is_deck() { "deck = 1\n" } else { "" };
+            let mapping = Mapping::from_str(&format!(
+                "[[control]]\n{midi_kind} = 0x10\ntype = \"{kind}\"\ntarget = \"{name}\"\n{deck}"
+            ))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let mut c = Controller::new(mapping, 2);
+            let mut from_midi = Vec::new();
+            c.handle(&midi, &status, &mut from_midi);
+            let d = decode(&msg(&addr, osc_args), 2);
+            assert!(d.errors.is_empty(), "{addr}: {:?}", d.errors);
+            let from_osc = resolved(&d, &status);
+            assert!(!from_midi.is_empty(), "{name}: no command from MIDI");
+            assert_eq!(from_midi, from_osc, "{name}");
+            compared += 1;
+        }
+        // Every target but the jog wheel and the OSC-only value targets.
+        assert_eq!(compared, 40, "{compared} targets compared");
+    }
+
+    /// The README's OSC table is the route table's listing (regenerate with SEGUE_BLESS=1).
+    #[test]
+    fn readme_osc_table_is_the_route_table() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+        let readme = std::fs::read_to_string(path).unwrap();
+        let (begin, end) = ("<!-- osc-table:begin -->\n", "<!-- osc-table:end -->");
+        let a = readme
+            .find(begin)
+            .expect("README has the OSC table markers")
+            + begin.len();
+        let b = readme.find(end).expect("README has the OSC table markers");
+        let table = addresses_markdown();
+        if std::env::var_os("SEGUE_BLESS").is_some() {
+            let new = format!("{}{table}{}", &readme[..a], &readme[b..]);
+            std::fs::write(path, new).unwrap();
+            return;
+        }
+        assert!(
+            readme[a..b] == table,
+            "README's OSC table is stale: SEGUE_BLESS=1 cargo test -p segue-daemon --lib readme"
+        );
     }
 
     #[test]
@@ -876,8 +1130,9 @@ mod tests {
 
         #[test]
         fn mutated_valid_packets_never_panic(idx in 0usize..64, flips in proptest::collection::vec((0usize..256, proptest::prelude::any::<u8>()), 1..8)) {
-            let a = &ADDRESSES[idx % ADDRESSES.len()];
-            let addr = a.address.replace("{n}", "1").replace("{k}", "1");
+            let list = addresses();
+            let a = &list[idx % list.len()];
+            let addr = concrete(&a.address);
             let mut bytes = msg(&addr, example_args(&addr, a.args));
             for (i, b) in flips {
                 let n = bytes.len();

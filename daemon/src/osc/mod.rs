@@ -4,4 +4,6 @@
 pub mod decode;
 pub(crate) mod server;
 
-pub use decode::{decode, Address, DecodeError, Decoded, Request, Timed, ADDRESSES};
+pub use decode::{
+    addresses, addresses_markdown, decode, Address, DecodeError, Decoded, Request, Timed,
+};

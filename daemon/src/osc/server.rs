@@ -179,6 +179,46 @@ impl OscServer {
 
     fn request(&mut self, r: Request, at: Option<OscTime>, src: SocketAddr) {
         match r {
+            Request::Control {
+                target,
+                deck,
+                value,
+            } => {
+                // A control that reads the engine's state (cue at the playhead, loop
+                // toggle/halve/double): made now, from the latest status.
+                match target.command(deck, value, &self.shared.status()) {
+                    Some(command) => self.request(Request::Engine(command), at, src),
+                    None => {
+                        self.shared
+                            .counters
+                            .osc_bad_args
+                            .fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            Request::Help => {
+                let content = super::decode::addresses()
+                    .into_iter()
+                    .map(|a| {
+                        OscPacket::Message(OscMessage {
+                            addr: "/segue/help/address".into(),
+                            args: vec![
+                                OscType::String(a.address),
+                                OscType::String(a.args.into()),
+                                OscType::String(a.meaning.into()),
+                                OscType::String(a.alias_of.unwrap_or_default()),
+                            ],
+                        })
+                    })
+                    .collect();
+                self.send_packet(
+                    src,
+                    OscPacket::Bundle(rosc::OscBundle {
+                        timetag: OscTime::from((0, 1)),
+                        content,
+                    }),
+                );
+            }
             Request::Engine(command) => {
                 self.shared.autodj.touched(&command);
                 let at = match at.map(|t| self.frame_for(t)) {
@@ -477,6 +517,8 @@ pub(crate) fn stats(shared: &Shared) -> OscPacket {
         ("autodj_transitions", r(&shared.autodj.transitions)),
         ("feed_sent", r(&c.feed_sent)),
         ("midi_handled", r(&c.midi_handled)),
+        ("midi_late", r(&c.midi_late)),
+        ("midi_alloc_violations", r(&c.midi_alloc_violations)),
         ("unix_ms", unix_ms),
     ];
     OscPacket::Message(OscMessage {
