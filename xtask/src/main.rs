@@ -14,6 +14,10 @@
 //!   table comparing them, scored by the same functions; `--baselines-from` re-scores the
 //!   JSON lines of an earlier run instead.
 //!
+//! * `eval --recommend [--tracks N] [--sessions S] [--seed K]` — offline evaluation of
+//!   next-track recommendations with held-out transitions (`recommend.rs`): hit-rate@10 for
+//!   play history + DNA, DNA only and random picks.
+//!
 //! * `bundle <package> [--release] [cargo build options]` — build a plugin and bundle it
 //!   with nice-plug-xtask: `cargo xtask bundle segue-plugin --release` writes
 //!   `target/bundled/Segue.clap` and `target/bundled/Segue.vst3` (names from `bundler.toml`).
@@ -29,6 +33,7 @@ use anyhow::{bail, Context};
 use segue_demo as demo;
 
 mod baselines;
+mod recommend;
 
 /// A subcommand: name, one-line usage, and the function that runs it with the remaining
 /// arguments.
@@ -48,7 +53,9 @@ const COMMANDS: &[Command] = &[
         name: "eval",
         usage:
             "eval [--dir DIR] [--no-compressed] [--every K] [--baselines | --baselines-from FILE]\n      \
-             score the analysis on the 32-track fixture set (and madmom, librosa, essentia)",
+             score the analysis on the 32-track fixture set (and madmom, librosa, essentia)\n  \
+             eval --recommend [--tracks N] [--sessions S] [--seed K]\n      \
+             hit-rate@10 of held-out transitions: play history + DNA vs DNA vs random",
         run: eval_cmd,
     },
     Command {
@@ -240,6 +247,9 @@ fn thread_cpu_secs() -> Option<f64> {
 }
 
 fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
+    if args.iter().any(|a| a == "--recommend") {
+        return recommend::run(args);
+    }
     use segue_analysis::analyze_file;
     use segue_demo::eval::fixture_set;
 
