@@ -47,7 +47,7 @@ pub const REVERSE_WEIGHT: f64 = 0.5;
 /// Personalised PageRank restart probability.
 pub const RESTART: f64 = 0.3;
 /// Local-push precision of the personalised PageRank.
-pub const PUSH_EPSILON: f64 = 1e-5;
+pub const PUSH_EPSILON: f64 = 1e-4;
 /// The blend [`recommend`] callers should start from (measured best in
 /// `cargo xtask eval --recommend`).
 pub const DEFAULT_BLEND: f32 = 0.6;
@@ -250,50 +250,63 @@ impl TransitionGraph {
         self.counts.get(&(from, to)).copied().unwrap_or(0)
     }
 
-    /// Personalised PageRank from `from` (local push, Andersen–Chung–Lang): track →
-    /// probability mass, `from` itself left out; empty when `from` has no transitions.
+    /// Personalised PageRank from `from` (local push, Andersen–Chung–Lang: a node is
+    /// pushed while its residual is at least [`PUSH_EPSILON`] × its weighted degree, so the
+    /// work is bounded by about 1 / (ε · [`RESTART`]) pushes whatever the graph's size):
+    /// track → probability mass, `from` itself left out; empty when `from` has no
+    /// transitions.
     pub fn personalised_pagerank(&self, from: TrackId) -> HashMap<TrackId, f64> {
         let Some(&start) = self.node_of.get(&from) else {
             return HashMap::new();
         };
-        let mut p: HashMap<u32, f64> = HashMap::new();
-        let mut r: HashMap<u32, f64> = HashMap::from([(start, 1.0)]);
-        let mut queue = vec![start];
+        let n = self.nodes.len();
+        let mut p = vec![0f64; n];
+        let mut r = vec![0f64; n];
+        let mut queued = vec![false; n];
+        let mut touched: Vec<u32> = vec![start];
+        r[start as usize] = 1.0;
+        queued[start as usize] = true;
+        let mut queue = std::collections::VecDeque::from([start]);
+        let threshold = |u: usize| PUSH_EPSILON * self.out_weight[u].max(1.0);
         let mut pushes = 0usize;
-        while let Some(u) = queue.pop() {
-            let ru = r.get(&u).copied().unwrap_or(0.0);
-            let deg = self.out_weight[u as usize];
-            if deg <= 0.0 || ru < PUSH_EPSILON * deg.max(1.0) {
-                if deg <= 0.0 {
-                    // A dead end keeps its mass (no outgoing transition).
-                    *p.entry(u).or_default() += ru;
-                    r.remove(&u);
-                }
+        while let Some(u) = queue.pop_front() {
+            let u = u as usize;
+            queued[u] = false;
+            let ru = r[u];
+            let deg = self.out_weight[u];
+            if deg <= 0.0 {
+                p[u] += ru; // a dead end keeps its mass
+                r[u] = 0.0;
+                continue;
+            }
+            if ru < threshold(u) {
                 continue;
             }
             pushes += 1;
-            if pushes > 200_000 {
+            if pushes > 100_000 {
                 break;
             }
-            *p.entry(u).or_default() += RESTART * ru;
-            let spread = (1.0 - RESTART) * ru;
-            r.insert(u, 0.0);
-            for &(v, w) in &self.edges[u as usize] {
-                let rv = r.entry(v).or_default();
-                let before = *rv;
-                *rv += spread * w / deg;
-                let dv = self.out_weight[v as usize].max(1.0);
-                if before < PUSH_EPSILON * dv && *rv >= PUSH_EPSILON * dv {
-                    queue.push(v);
+            p[u] += RESTART * ru;
+            r[u] = 0.0;
+            let spread = (1.0 - RESTART) * ru / deg;
+            for &(v, w) in &self.edges[u] {
+                let vi = v as usize;
+                if r[vi] == 0.0 && p[vi] == 0.0 {
+                    touched.push(v);
+                }
+                r[vi] += spread * w;
+                if !queued[vi] && r[vi] >= threshold(vi) {
+                    queued[vi] = true;
+                    queue.push_back(v);
                 }
             }
-            if r.get(&u).copied().unwrap_or(0.0) >= PUSH_EPSILON * deg.max(1.0) {
-                queue.push(u);
-            }
         }
-        p.into_iter()
-            .filter(|(n, _)| *n != start)
-            .map(|(n, m)| (self.nodes[n as usize], m))
+        touched.sort_unstable();
+        touched.dedup();
+        touched
+            .into_iter()
+            .filter(|&v| v != start && p[v as usize] > 0.0)
+            .map(|v| (self.nodes[v as usize], p[v as usize]))
             .collect()
     }
 }

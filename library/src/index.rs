@@ -394,7 +394,8 @@ impl SimilarityIndex {
 
     /// Opens the index of `lib`: loads it from beside the library file when its files are
     /// there and belong together, else builds it from the library; then applies what changed
-    /// in the library since ([`sync`](Self::sync)) and saves it if anything changed.
+    /// in the library since ([`sync`](Self::sync)) and saves it if anything changed (a
+    /// failed save is logged, not returned: the index in memory is still right).
     pub fn open(lib: &Library) -> Result<(Self, SyncReport), SegueError> {
         let (mut index, why) = match Self::load(lib.path()) {
             Ok(index) => (index, None),
@@ -406,7 +407,10 @@ impl SimilarityIndex {
         };
         report.tracks = index.len();
         if report.changed() {
-            index.save(lib)?;
+            // A library on a read-only medium still answers; it just cannot keep the cache.
+            if let Err(e) = index.save(lib) {
+                tracing::warn!("{e}");
+            }
         }
         Ok((index, report))
     }
