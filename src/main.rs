@@ -5,6 +5,7 @@ mod analyze;
 mod demo;
 mod library;
 mod midi;
+mod mix;
 mod plot;
 mod serve;
 
@@ -69,6 +70,8 @@ enum Cmd {
         command: LibraryCmd,
     },
     /// Run the headless daemon: audio backend, OSC control, lighting feed, MIDI clock.
+    /// Render an automixed set: order, analyse, plan and mix tracks into one file.
+    Mix(mix::MixArgs),
     Serve(serve::ServeArgs),
     /// Decode audio files and print what they contain (format check).
     Decode {
@@ -252,6 +255,7 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Decode { files, rate } => decode(&files, rate),
+        Cmd::Mix(args) => mix::run(&args),
         Cmd::Serve(args) => serve::run(args),
         Cmd::Midi { command } => midi::run(command),
     };

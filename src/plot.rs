@@ -173,3 +173,135 @@ where
         .map_err(err)?;
     Ok(())
 }
+
+/// `segue mix`'s timeline: one lane per deck with each track (name, key, tempo, energy),
+/// the transitions shaded with their technique, and the set's loudness curve.
+pub fn draw_set(
+    out: &Path,
+    tracks: &[segue_mix::set::SetTrack],
+    plan: &segue_mix::set::SetPlan,
+    render: &segue_mix::set::SetRender,
+) -> anyhow::Result<()> {
+    register_font()?;
+    let root = BitMapBackend::new(out, (WIDTH, HEIGHT)).into_drawing_area();
+    let err = |e: DrawingAreaErrorKind<std::io::Error>| anyhow::anyhow!("drawing failed: {e:?}");
+    let _ = &err;
+    paint_set(&root, tracks, plan, render)?;
+    root.present().context("writing the PNG")?;
+    Ok(())
+}
+
+fn paint_set<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    tracks: &[segue_mix::set::SetTrack],
+    plan: &segue_mix::set::SetPlan,
+    render: &segue_mix::set::SetRender,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("drawing failed: {e:?}");
+    root.fill(&WHITE).map_err(err)?;
+    let q = &render.quality;
+    let duration = q.duration.max(1.0);
+    let title = format!(
+        "Segue set — {} tracks, {:.0} min {:.0} s, {:.1} LUFS, true peak {:.1} dBTP, beat offset median {}",
+        tracks.len(),
+        (duration / 60.0).floor(),
+        duration % 60.0,
+        q.lufs,
+        q.true_peak_db,
+        q.beat_offset_median_ms
+            .map_or("–".to_string(), |m| format!("{m:.2} ms"))
+    );
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d(0.0..duration, 0.0f64..3.0f64)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("seconds")
+        .y_labels(0)
+        .draw()
+        .map_err(err)?;
+    // Loudness (short-term RMS per second, dBFS from -40 to 0) in the top lane.
+    let rate = render.sample_rate as usize;
+    let curve: Vec<(f64, f64)> = render
+        .master
+        .chunks(rate.max(1))
+        .enumerate()
+        .map(|(i, c)| {
+            let ms = c
+                .iter()
+                .map(|f| (f[0] * f[0] + f[1] * f[1]) as f64 / 2.0)
+                .sum::<f64>()
+                / c.len().max(1) as f64;
+            let db = 10.0 * ms.max(1e-12).log10();
+            (i as f64, 2.1 + ((db + 40.0) / 40.0).clamp(0.0, 1.0) * 0.85)
+        })
+        .collect();
+    chart
+        .draw_series(LineSeries::new(
+            curve,
+            RGBColor(220, 60, 30).stroke_width(2),
+        ))
+        .map_err(err)?;
+    chart
+        .draw_series(std::iter::once(Text::new(
+            "loudness",
+            (0.5, 2.95),
+            ("sans-serif", 13).into_font().color(&RGBColor(220, 60, 30)),
+        )))
+        .map_err(err)?;
+    // Transitions.
+    for t in &q.transitions {
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [
+                    (t.span.start, 0.0),
+                    (t.span.end.max(t.span.start + 0.5), 2.05),
+                ],
+                RGBColor(250, 220, 120).mix(0.5).filled(),
+            )))
+            .map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                t.technique.name().to_string(),
+                (t.span.start, 1.02),
+                ("sans-serif", 12).into_font(),
+            )))
+            .map_err(err)?;
+    }
+    // Tracks: deck 1 in the lower lane, deck 2 in the middle one.
+    for (i, (t, span)) in tracks.iter().zip(&render.tracks).enumerate() {
+        let lane = (i % 2) as f64;
+        let e = t.analysis.energy as f64 / 10.0;
+        let colour = RGBColor(
+            (90.0 + 150.0 * e) as u8,
+            (170.0 - 80.0 * e) as u8,
+            (230.0 - 150.0 * e) as u8,
+        );
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(span.start, lane + 0.1), (span.end, lane + 0.9)],
+                colour.mix(0.6).filled(),
+            )))
+            .map_err(err)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                format!(
+                    "{} · {} · {:.0} BPM · E{}",
+                    t.name, t.analysis.camelot, t.analysis.bpm, t.analysis.energy
+                ),
+                (span.start + 0.5, lane + 0.6),
+                ("sans-serif", 13).into_font(),
+            )))
+            .map_err(err)?;
+    }
+    let _ = plan;
+    Ok(())
+}

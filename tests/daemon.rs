@@ -497,7 +497,7 @@ struct Jackd {
 
 impl Jackd {
     fn start(name: &str) -> Option<Jackd> {
-        Self::start_with_period(name, 64)
+        Self::start_with_period(name, PERIOD)
     }
 
     /// A dummy-driver server at 48 kHz with `period` frames per cycle.
@@ -579,8 +579,13 @@ impl Drop for Jackd {
     }
 }
 
+/// The JACK tests' period: 256 frames (5.3 ms at 48 kHz). Shorter periods gain nothing for
+/// what the tests assert (every timing check is in frames) and, with jackd not real-time on
+/// a loaded two-core CI machine, turn into hundreds of xruns.
+const PERIOD: u32 = 256;
+
 fn jackd_or_skip(name: &str) -> Option<Jackd> {
-    jackd_or_skip_with_period(name, 64)
+    jackd_or_skip_with_period(name, PERIOD)
 }
 
 fn jackd_or_skip_with_period(name: &str, period: u32) -> Option<Jackd> {
@@ -805,14 +810,23 @@ fn jack_end_to_end_mix_storm_and_server_restart() {
     std::thread::sleep(Duration::from_millis(1500));
 
     // Crossfader on A: the capture is track A, not B.
+    // A capture cut by a server xrun (the dummy driver woke late on a loaded machine) does
+    // not match any 8192-sample stretch of either track, so up to three captures are taken;
+    // the wrong track never passes.
     let check = |deck: usize, want: &demo::DemoTrack, not: &demo::DemoTrack| {
-        let rec = capture.record(0.5);
-        let pos = float(&d.deck(deck)[2]) as f64;
-        assert!(rec.len() > 4096, "captured {} samples", rec.len());
-        let snip = &rec[rec.len() - 8192..];
-        let yes = best_match(snip, want, pos - 0.6, pos + 0.05);
-        let no = best_match(snip, not, pos - 0.6, pos + 0.05);
-        eprintln!("deck {deck}: correlation {yes:.3} with its track, {no:.3} with the other");
+        let (mut yes, mut no) = (0.0, 1.0);
+        for _ in 0..3 {
+            let rec = capture.record(0.5);
+            let pos = float(&d.deck(deck)[2]) as f64;
+            assert!(rec.len() > 8192, "captured {} samples", rec.len());
+            let snip = &rec[rec.len() - 8192..];
+            yes = best_match(snip, want, pos - 0.6, pos + 0.05);
+            no = best_match(snip, not, pos - 0.6, pos + 0.05);
+            eprintln!("deck {deck}: correlation {yes:.3} with its track, {no:.3} with the other");
+            if yes > 0.95 && no < 0.8 {
+                break;
+            }
+        }
         assert!(
             yes > 0.95,
             "captured audio is not the expected track ({yes:.3})"
@@ -1144,7 +1158,11 @@ fn jack_midi_clock_follows_the_playing_deck() {
     // cycle run twice at the same frame time shifts the clocks after it by one period).
     let iv: Vec<f64> = ticks
         .windows(2)
-        .filter(|w| !gaps.iter().any(|g| *g + 64 >= w[0] && *g <= w[1] + 64))
+        .filter(|w| {
+            !gaps
+                .iter()
+                .any(|g| *g + PERIOD as u64 >= w[0] && *g <= w[1] + PERIOD as u64)
+        })
         .map(|w| (w[1] - w[0]) as f64)
         .collect();
     eprintln!(

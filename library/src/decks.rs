@@ -531,7 +531,9 @@ fn title_of(path: &Path) -> String {
 /// Analyse a track decoded at its own rate: at [`ANALYSIS_RATE`] (resampled in memory when
 /// the file has another rate), exactly as [`segue_analysis::analyze_file`] does, so the result
 /// equals that of a library scan.
-fn analyse_decoded(audio: &TrackAudio, path: &Path) -> Result<Analysis, SegueError> {
+/// Analyse audio decoded at any rate (resampled to the analysis rate the way
+/// `segue_analysis::analyze_file` does).
+pub fn analyse_decoded(audio: &TrackAudio, path: &Path) -> Result<Analysis, SegueError> {
     if audio.sample_rate == ANALYSIS_RATE {
         return Ok(segue_analysis::analyze(audio));
     }
@@ -540,6 +542,7 @@ fn analyse_decoded(audio: &TrackAudio, path: &Path) -> Result<Analysis, SegueErr
 }
 
 fn load_loop(rx: &Receiver<LoadRequest>, inner: &Inner, worker: &Worker) {
+    crate::worker::background_priority();
     while let Ok(req) = rx.recv() {
         if !inner.current(req.deck, req.generation) {
             continue; // loaded again or ejected while waiting

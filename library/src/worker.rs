@@ -185,6 +185,20 @@ pub struct Worker {
     threads: Vec<JoinHandle<()>>,
 }
 
+/// Lower the calling thread's scheduling priority to nice 10, so that analysis and
+/// separation only take CPU time the audio threads (JACK's, the host's, or a non-real-time
+/// audio callback on a machine without rtprio) leave over. Linux applies nice per thread;
+/// elsewhere, and where it is refused, the thread keeps its priority.
+pub fn background_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid(2) and setpriority(2) take and return plain integers; the call only
+    // changes this thread's own nice value.
+    unsafe {
+        let tid = libc::gettid();
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+    }
+}
+
 /// Worker threads that leave one core to the audio thread (at least one).
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
@@ -207,7 +221,10 @@ impl Worker {
                 let (shared, tx, runner) = (shared.clone(), tx.clone(), runner.clone());
                 std::thread::Builder::new()
                     .name(format!("segue-worker-{i}"))
-                    .spawn(move || work(&shared, &tx, &*runner))
+                    .spawn(move || {
+                        background_priority();
+                        work(&shared, &tx, &*runner)
+                    })
                     .ok()
             })
             .collect();

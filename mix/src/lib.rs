@@ -3,10 +3,18 @@
 //! the halfway downbeat, and A stops when the blend is done. The engine renders it exactly
 //! as it would live, only faster than real time.
 //!
-//! This is the first mix job Segue does end to end (decode → engine → WAV); the mix plans
-//! of a later issue generalise it.
+//! The rest of the crate is Segue's main job: [`compat`] scores "B after A", [`order`]
+//! plans a set's order, [`plan`] finds where and how to mix (transition plans as data),
+//! [`runner`] performs a plan on two engine decks sample-accurately, and [`set`] renders
+//! and measures a whole automixed set.
 
 pub use segue_decode::SegueError;
+
+pub mod compat;
+pub mod order;
+pub mod plan;
+pub mod runner;
+pub mod set;
 
 use std::sync::Arc;
 use std::time::Instant;

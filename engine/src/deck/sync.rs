@@ -19,6 +19,8 @@ pub(crate) struct SyncRef {
 const CORRECTION_SECS: f64 = 0.25;
 /// The correction never changes the rate by more than this fraction.
 const MAX_CORRECTION: f64 = 0.02;
+/// A phase gap before the track's start up to this long is corrected by rate, not a jump.
+const SMALL_GAP_SECS: f64 = 0.02;
 /// Phase errors above this (in beats) are snapped when sync engages.
 const SNAP_BEATS: f64 = 0.001;
 
@@ -48,14 +50,17 @@ pub(super) fn follow(deck: &Deck, leader: SyncRef, snap: bool) -> (f64, Option<f
     let err = (target - mine + 0.5).rem_euclid(1.0) - 0.5;
     let beat_len = deck.grid.as_ref().map_or(0.0, |g| g.beat_length_at(pos));
     if snap && err.abs() > SNAP_BEATS {
-        // Jump back to the matching phase, or forward if that would leave the track.
+        // Jump back to the matching phase, or forward a beat if that would leave the track.
+        // A deck started on its very first beat a few milliseconds late is not moved a beat
+        // ahead (its bars would fall on the leader's beat 2): the rate correction below
+        // closes such a small gap.
         let back = err * beat_len;
-        let offset = if pos + back < 0.0 {
-            back + beat_len
-        } else {
-            back
-        };
-        return (base, Some(offset));
+        if pos + back >= 0.0 {
+            return (base, Some(back));
+        }
+        if back.abs() > SMALL_GAP_SECS * deck.rate_hz {
+            return (base, Some(back + beat_len));
+        }
     }
     let correction = (err * beat_len / (CORRECTION_SECS * deck.rate_hz))
         .clamp(-MAX_CORRECTION * base, MAX_CORRECTION * base);

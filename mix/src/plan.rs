@@ -1,0 +1,856 @@
+//! Transition plans: where A starts leaving, where B enters, how long the blend is and which
+//! technique it uses, as data — a list of deck actions in beats of A (the outgoing track),
+//! serialised as versioned JSON, so the same plan is rendered offline, performed live by
+//! Auto DJ, shown in the editor and sent over OSC. [`crate::runner::PlanRunner`] turns it
+//! into sample-accurate engine commands.
+//!
+//! Everything starts on downbeats of both tracks: A's mix-out is its outro or the last
+//! phrase boundary that leaves room for the blend (never inside a vocal phrase when A has
+//! stems), B's mix-in is its `mix in` cue (intro) or first downbeat.
+
+use serde::{Deserialize, Serialize};
+
+use segue_analysis::{Analysis, SectionLabel};
+use segue_engine::{EqBand, Stem};
+
+use crate::compat::{score, Compat, EnergyFlow, Prefs, TrackFacts};
+
+/// Version of the plan format.
+pub const PLAN_VERSION: u32 = 1;
+
+/// How the blend is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Technique {
+    /// Equal-power volume blend with the bass swapped on the halfway downbeat.
+    BassSwap,
+    /// Bass swap, with B rising out of a low-pass and A leaving through a high-pass (masks
+    /// a key clash).
+    FilterSweep,
+    /// Stems: B enters without vocals and bass, the bass and the vocals change hands at
+    /// the halfway downbeat (A's vocals leave before B's arrive: never two at once).
+    StemSwap,
+    /// Tempos too far apart to sync: A loops its last bar (halving) through a rising
+    /// high-pass; B starts at its own tempo on A's third downbeat and the two cross over two bars.
+    LoopOut,
+    /// A hard cut on a phrase boundary straight into B's drop.
+    Cut,
+}
+
+impl Technique {
+    /// Short name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Technique::BassSwap => "bass swap",
+            Technique::FilterSweep => "filter sweep",
+            Technique::StemSwap => "stem swap",
+            Technique::LoopOut => "loop out",
+            Technique::Cut => "cut",
+        }
+    }
+}
+
+/// Which deck of the transition a step is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A, the track leaving.
+    Out,
+    /// B, the track coming in.
+    In,
+}
+
+/// An EQ band, by name in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Band {
+    /// Low.
+    Low,
+    /// Mid.
+    Mid,
+    /// High.
+    High,
+}
+
+impl From<Band> for EqBand {
+    fn from(b: Band) -> EqBand {
+        match b {
+            Band::Low => EqBand::Low,
+            Band::Mid => EqBand::Mid,
+            Band::High => EqBand::High,
+        }
+    }
+}
+
+/// A stem, by name in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StemName {
+    /// Drums.
+    Drums,
+    /// Bass.
+    Bass,
+    /// Other.
+    Other,
+    /// Vocals.
+    Vocals,
+}
+
+impl From<StemName> for Stem {
+    fn from(s: StemName) -> Stem {
+        match s {
+            StemName::Drums => Stem::Drums,
+            StemName::Bass => Stem::Bass,
+            StemName::Other => Stem::Other,
+            StemName::Vocals => Stem::Vocals,
+        }
+    }
+}
+
+/// What a step does to its deck.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
+pub enum Action {
+    /// Start or stop.
+    Play {
+        /// On.
+        on: bool,
+    },
+    /// Jump to a beat of the deck's own grid.
+    SeekBeat {
+        /// Fractional beat index.
+        to_beat: f64,
+    },
+    /// Sync to the leader.
+    Sync {
+        /// On.
+        on: bool,
+    },
+    /// Key lock.
+    KeyLock {
+        /// On.
+        on: bool,
+    },
+    /// Key shift.
+    KeyShift {
+        /// Semitones.
+        semitones: f32,
+    },
+    /// Tempo fader range ±50 % (so the fader can hold any matched tempo).
+    WideTempo,
+    /// Tempo fader.
+    Tempo {
+        /// Percent.
+        percent: f32,
+    },
+    /// Channel fader.
+    Volume {
+        /// 0..1.
+        level: f32,
+    },
+    /// Input gain (loudness matching).
+    Trim {
+        /// dB.
+        db: f32,
+    },
+    /// EQ band gain.
+    Eq {
+        /// Band.
+        band: Band,
+        /// 0 = kill, 1 = flat.
+        gain: f32,
+    },
+    /// One-knob filter.
+    Filter {
+        /// −1 (low-pass) .. 0 .. 1 (high-pass).
+        amount: f32,
+    },
+    /// Stem gain.
+    Stem {
+        /// Which.
+        stem: StemName,
+        /// 0..1.
+        gain: f32,
+    },
+    /// Beat loop at the playhead (resizes an active loop).
+    BeatLoop {
+        /// Beats.
+        beats: f32,
+    },
+    /// Leave the loop.
+    LoopExit,
+    /// This deck becomes the sync leader, keeping the tempo it plays at now (its tempo
+    /// fader is set to it).
+    TakeLead,
+    /// Bring the tempo fader back to 0 % in small steps over this many beats.
+    TempoReturn {
+        /// Beats.
+        beats: f64,
+    },
+}
+
+/// One step: an action on a deck at a beat of A (`None`: when the plan is armed, before
+/// anything else).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Beat of A.
+    pub beat: Option<f64>,
+    /// Which deck.
+    pub role: Role,
+    /// What.
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+/// A → B, as data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransitionPlan {
+    /// [`PLAN_VERSION`].
+    pub version: u32,
+    /// A's name.
+    pub from: String,
+    /// B's name.
+    pub to: String,
+    /// The technique.
+    pub technique: Technique,
+    /// A's beat where the transition starts (a downbeat).
+    pub out_beat: f64,
+    /// B's beat heard at that moment (a downbeat), when B starts.
+    pub in_beat: f64,
+    /// Beat of A at which B starts playing (`out_beat` except for a loop-out).
+    pub in_start_beat: f64,
+    /// A's beat where A is gone.
+    pub end_beat: f64,
+    /// Length in bars of A.
+    pub bars: u32,
+    /// A's beats per bar.
+    pub beats_per_bar: u32,
+    /// B plays synced to A (beat-matched) during the blend.
+    pub synced: bool,
+    /// Why this technique and these points, in words.
+    pub reason: String,
+    /// The compatibility of B after A.
+    pub compat: Compat,
+    /// The steps, in beat order (prepare steps first).
+    pub steps: Vec<Step>,
+}
+
+/// A track as the planner sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanTrack<'a> {
+    /// Display name.
+    pub name: &'a str,
+    /// Its analysis.
+    pub analysis: &'a Analysis,
+    /// Vocal-stem level per beat of its grid (RMS), when it has stems.
+    pub vocals: Option<&'a [f32]>,
+}
+
+/// Planning options.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlanOptions {
+    /// Compatibility preferences (pitch range, key shift, energy flow).
+    pub prefs: Prefs,
+    /// Loudness every track is matched to, LUFS.
+    pub target_lufs: f64,
+    /// A may not start leaving before this beat of its own (it came in until then).
+    pub earliest_out_beat: f64,
+    /// How often B followed A before.
+    pub history: u32,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            prefs: Prefs::default(),
+            target_lufs: TARGET_LUFS,
+            earliest_out_beat: 0.0,
+            history: 0,
+        }
+    }
+}
+
+/// The loudness tracks are matched to by default (EBU R128 / streaming level: leaves the
+/// limiter alone and the true peak under −1 dBTP on all but the loudest masters).
+pub const TARGET_LUFS: f64 = -14.0;
+
+/// Trim that brings a track of `lufs` to `target` (the engine's trim range).
+pub fn trim_db(lufs: f64, target: f64) -> f32 {
+    if lufs.is_finite() && lufs > -70.0 {
+        (target - lufs).clamp(-24.0, 12.0) as f32
+    } else {
+        0.0
+    }
+}
+
+/// A track's grid in beat indices: first downbeat index, beats per bar, number of beats.
+#[derive(Debug, Clone, Copy)]
+struct Grid {
+    first_down: usize,
+    bpb: usize,
+    beats: usize,
+}
+
+impl Grid {
+    fn of(a: &Analysis) -> Grid {
+        Grid {
+            first_down: first_downbeat_index(a),
+            bpb: a.beats_per_bar.max(1) as usize,
+            beats: a.beats.len(),
+        }
+    }
+
+    /// The downbeat nearest to `secs` (engine view: first downbeat + whole bars).
+    fn downbeat_near(&self, a: &Analysis, secs: f64) -> usize {
+        let i = beat_near(a, secs) as i64;
+        let fd = self.first_down as i64;
+        let bars = ((i - fd) as f64 / self.bpb as f64).round().max(0.0) as i64;
+        (fd + bars * self.bpb as i64) as usize
+    }
+
+    fn last(&self) -> usize {
+        self.beats.saturating_sub(1)
+    }
+}
+
+/// The beat index of the first downbeat (as the deck's grid counts bars).
+pub fn first_downbeat_index(a: &Analysis) -> usize {
+    a.downbeats
+        .first()
+        .and_then(|d| a.beats.iter().position(|b| (b - d).abs() < 1e-3))
+        .unwrap_or(0)
+}
+
+fn beat_near(a: &Analysis, secs: f64) -> usize {
+    a.beats
+        .iter()
+        .enumerate()
+        .min_by(|x, y| (x.1 - secs).abs().total_cmp(&(y.1 - secs).abs()))
+        .map_or(0, |(i, _)| i)
+}
+
+/// The plan of A → B.
+pub fn plan_transition(a: &PlanTrack<'_>, b: &PlanTrack<'_>, o: &PlanOptions) -> TransitionPlan {
+    let (aa, ba) = (a.analysis, b.analysis);
+    let compat = score(
+        &TrackFacts::of(aa),
+        &TrackFacts::of(ba),
+        o.history,
+        &o.prefs,
+    );
+    let (ga, gb) = (Grid::of(aa), Grid::of(ba));
+    let stems = a.vocals.is_some() && b.vocals.is_some();
+    let synced = compat.tempo_matchable && aa.bpm > 0.0 && ba.bpm > 0.0;
+
+    // B's entry: its `mix in` cue (the intro), else the first downbeat.
+    let mix_in = ba
+        .cues
+        .iter()
+        .find(|c| c.name == "mix in")
+        .map_or(gb.first_down, |c| gb.downbeat_near(ba, c.time))
+        .max(gb.first_down);
+    let drop = ba
+        .sections
+        .iter()
+        .find(|s| s.label == SectionLabel::Drop)
+        .map(|s| gb.downbeat_near(ba, s.start));
+
+    let technique = if !synced {
+        Technique::LoopOut
+    } else if o.prefs.flow == EnergyFlow::Peak && drop.is_some() {
+        Technique::Cut
+    } else if stems {
+        Technique::StemSwap
+    } else if !compat.harmony.compatible() {
+        Technique::FilterSweep
+    } else {
+        Technique::BassSwap
+    };
+    let in_beat = match technique {
+        Technique::Cut => drop.unwrap_or(mix_in),
+        _ => mix_in,
+    } as f64;
+
+    // The length: as long as A's outro allows (8, 16 or 32 bars), 4 bars for a loop-out or
+    // when the tracks are too short; a cut has no blend.
+    let outro = aa
+        .sections
+        .iter()
+        .rev()
+        .find(|s| s.label == SectionLabel::Outro)
+        .map(|s| ga.downbeat_near(aa, s.start));
+    let outro_bars = outro.map_or(0, |s| ga.last().saturating_sub(s) / ga.bpb);
+    let b_room = gb.last().saturating_sub(in_beat as usize) / gb.bpb.max(1);
+    let earliest = o.earliest_out_beat.max(ga.first_down as f64);
+    let (out_beat, bars, why) = match technique {
+        Technique::LoopOut => {
+            let (out, why) = out_point(&ga, outro, 4, earliest, a.vocals);
+            (out, 4, why)
+        }
+        Technique::Cut => {
+            let (out, why) = out_point(&ga, outro, 1, earliest, a.vocals);
+            (out, 1, why)
+        }
+        _ => {
+            let want = outro_bars.max(8);
+            let mut chosen = None;
+            for bars in [32usize, 16, 8, 4] {
+                if bars > want.max(4) || bars * gb.bpb > b_room * gb.bpb {
+                    continue;
+                }
+                let (out, why) = out_point(&ga, outro, bars, earliest, a.vocals);
+                if out + (bars * ga.bpb) as f64 <= ga.beats as f64 && out >= earliest {
+                    chosen = Some((out, bars as u32, why));
+                    break;
+                }
+            }
+            chosen.unwrap_or_else(|| {
+                let (out, why) = out_point(&ga, outro, 4, earliest, a.vocals);
+                (out, 4, why)
+            })
+        }
+    };
+    let bpb = ga.bpb as f64;
+    let len = bars as f64 * bpb;
+    let end_beat = out_beat + len;
+    let in_start_beat = match technique {
+        Technique::LoopOut => out_beat + 2.0 * bpb,
+        _ => out_beat,
+    };
+
+    let mut steps = Vec::new();
+    let mut at =
+        |beat: Option<f64>, role: Role, action: Action| steps.push(Step { beat, role, action });
+    // B ready, every control reset (the deck may have played the track before last).
+    let prep = |at: &mut dyn FnMut(Option<f64>, Role, Action), action| at(None, Role::In, action);
+    prep(&mut at, Action::LoopExit);
+    prep(&mut at, Action::SeekBeat { to_beat: in_beat });
+    prep(&mut at, Action::WideTempo);
+    prep(&mut at, Action::Tempo { percent: 0.0 });
+    prep(&mut at, Action::KeyLock { on: true });
+    prep(
+        &mut at,
+        Action::KeyShift {
+            semitones: compat.key_shift as f32,
+        },
+    );
+    prep(&mut at, Action::Sync { on: synced });
+    prep(
+        &mut at,
+        Action::Trim {
+            db: trim_db(ba.lufs, o.target_lufs),
+        },
+    );
+    for band in [Band::Low, Band::Mid, Band::High] {
+        prep(&mut at, Action::Eq { band, gain: 1.0 });
+    }
+    prep(&mut at, Action::Filter { amount: 0.0 });
+    for stem in [
+        StemName::Drums,
+        StemName::Bass,
+        StemName::Other,
+        StemName::Vocals,
+    ] {
+        prep(&mut at, Action::Stem { stem, gain: 1.0 });
+    }
+    let cut = technique == Technique::Cut;
+    prep(
+        &mut at,
+        Action::Volume {
+            level: if cut { 1.0 } else { 0.0 },
+        },
+    );
+
+    let half = out_beat + len / 2.0;
+    let ramp = |at: &mut dyn FnMut(Option<f64>, Role, Action),
+                role: Role,
+                from: f64,
+                beats: f64,
+                f: &dyn Fn(f32) -> Action| {
+        let n = (beats * RAMP_STEPS_PER_BEAT).round().max(1.0) as usize;
+        for k in 1..=n {
+            let t = k as f64 / n as f64;
+            at(Some(from + beats * t), role, f(t as f32));
+        }
+    };
+    // Equal-power fades (the channel fader's default curve is linear in gain): the two
+    // tracks' powers add up to one throughout the blend.
+    let vol = |level: f32| Action::Volume { level };
+    let fade_in = |t: f32| vol((t * std::f32::consts::FRAC_PI_2).sin());
+    let fade_out = |t: f32| vol((t * std::f32::consts::FRAC_PI_2).cos());
+    match technique {
+        Technique::BassSwap | Technique::FilterSweep => {
+            at(
+                None,
+                Role::In,
+                Action::Eq {
+                    band: Band::Low,
+                    gain: 0.0,
+                },
+            );
+            let sweep = technique == Technique::FilterSweep;
+            if sweep {
+                at(None, Role::In, Action::Filter { amount: -0.7 });
+            }
+            at(Some(out_beat), Role::In, Action::Play { on: true });
+            ramp(&mut at, Role::In, out_beat, len, &fade_in);
+            ramp(&mut at, Role::Out, out_beat, len, &fade_out);
+            if sweep {
+                ramp(&mut at, Role::In, out_beat, len / 2.0, &|t| {
+                    Action::Filter {
+                        amount: -0.7 * (1.0 - t),
+                    }
+                });
+            }
+            at(
+                Some(half),
+                Role::Out,
+                Action::Eq {
+                    band: Band::Low,
+                    gain: 0.0,
+                },
+            );
+            at(
+                Some(half),
+                Role::In,
+                Action::Eq {
+                    band: Band::Low,
+                    gain: 1.0,
+                },
+            );
+            if sweep {
+                ramp(&mut at, Role::Out, half, len / 2.0, &|t| Action::Filter {
+                    amount: 0.8 * t,
+                });
+            }
+        }
+        Technique::StemSwap => {
+            let stem = |stem, gain| Action::Stem { stem, gain };
+            at(None, Role::In, stem(StemName::Vocals, 0.0));
+            at(None, Role::In, stem(StemName::Bass, 0.0));
+            at(Some(out_beat), Role::In, Action::Play { on: true });
+            ramp(&mut at, Role::In, out_beat, len, &fade_in);
+            ramp(&mut at, Role::Out, out_beat, len, &fade_out);
+            at(Some(half), Role::Out, stem(StemName::Vocals, 0.0));
+            at(Some(half), Role::Out, stem(StemName::Bass, 0.0));
+            at(Some(half), Role::In, stem(StemName::Bass, 1.0));
+            // One bar later: A's vocals are gone (the gain is smoothed over milliseconds).
+            at(Some(half + bpb), Role::In, stem(StemName::Vocals, 1.0));
+        }
+        Technique::LoopOut => {
+            at(
+                Some(out_beat),
+                Role::Out,
+                Action::BeatLoop { beats: bpb as f32 },
+            );
+            at(
+                Some(out_beat + 2.0 * bpb),
+                Role::Out,
+                Action::BeatLoop {
+                    beats: (bpb / 2.0) as f32,
+                },
+            );
+            at(
+                Some(out_beat + 3.0 * bpb),
+                Role::Out,
+                Action::BeatLoop {
+                    beats: (bpb / 4.0) as f32,
+                },
+            );
+            ramp(&mut at, Role::Out, out_beat, len, &|t| Action::Filter {
+                amount: 0.85 * t,
+            });
+            at(Some(in_start_beat), Role::In, Action::Play { on: true });
+            ramp(&mut at, Role::In, in_start_beat, 2.0 * bpb, &fade_in);
+            ramp(&mut at, Role::Out, in_start_beat, 2.0 * bpb, &fade_out);
+            at(Some(end_beat), Role::Out, Action::LoopExit);
+            if stems {
+                // B's vocals wait until A is gone.
+                let vocals = |gain| Action::Stem {
+                    stem: StemName::Vocals,
+                    gain,
+                };
+                at(None, Role::In, vocals(0.0));
+                at(Some(end_beat), Role::In, vocals(1.0));
+            }
+        }
+        Technique::Cut => {
+            at(Some(out_beat), Role::In, Action::Play { on: true });
+            at(Some(out_beat), Role::Out, vol(0.0));
+        }
+    }
+    let end = if cut { out_beat } else { end_beat };
+    at(Some(end), Role::Out, Action::Play { on: false });
+    at(Some(end), Role::In, Action::TakeLead);
+    if synced {
+        at(
+            Some(end),
+            Role::In,
+            Action::TempoReturn {
+                beats: TEMPO_RETURN_BARS * bpb,
+            },
+        );
+    }
+    // Stable sort: prepare steps first, then by beat, keeping the order written above.
+    steps.sort_by(|x, y| {
+        x.beat
+            .unwrap_or(f64::NEG_INFINITY)
+            .total_cmp(&y.beat.unwrap_or(f64::NEG_INFINITY))
+    });
+
+    let reason = format!(
+        "{}: {}; B in on its beat {} ({}); {}",
+        technique.name(),
+        why,
+        in_beat,
+        if cut {
+            "its drop"
+        } else if mix_in > gb.first_down {
+            "its mix-in cue"
+        } else {
+            "its first downbeat"
+        },
+        if synced {
+            format!("B synced at {:+.1} %", compat.tempo_change)
+        } else {
+            format!(
+                "tempos {:.0} and {:.0} BPM too far apart to sync",
+                aa.bpm, ba.bpm
+            )
+        }
+    );
+    TransitionPlan {
+        version: PLAN_VERSION,
+        from: a.name.to_string(),
+        to: b.name.to_string(),
+        technique,
+        out_beat,
+        in_beat,
+        in_start_beat,
+        end_beat: if cut { out_beat } else { end_beat },
+        bars: if cut { 0 } else { bars },
+        beats_per_bar: ga.bpb as u32,
+        synced,
+        reason,
+        compat,
+        steps,
+    }
+}
+
+/// Volume and filter automation steps per beat.
+const RAMP_STEPS_PER_BEAT: f64 = 4.0;
+/// B's tempo fader returns to 0 % over this many bars after it takes the lead.
+const TEMPO_RETURN_BARS: f64 = 16.0;
+
+/// A's mix-out beat for a blend of `bars`: its outro start if the blend fits after it,
+/// else the last phrase boundary (8 bars, else 4, else 1 from the first downbeat) that
+/// leaves room for it; never where a vocal phrase runs across the boundary (with stems).
+fn out_point(
+    g: &Grid,
+    outro: Option<usize>,
+    bars: usize,
+    earliest: f64,
+    vocals: Option<&[f32]>,
+) -> (f64, String) {
+    let len = bars * g.bpb;
+    // The blend may run to the end of A's last beat.
+    let fits = |b: usize| b + len <= g.beats && b as f64 >= earliest;
+    let sung_across = |b: usize| {
+        vocals.is_some_and(|v| {
+            let level = |i: usize| v.get(i).copied().unwrap_or(0.0);
+            let peak = v.iter().copied().fold(0.0f32, f32::max);
+            // Vocals in the beat before and the beat after the boundary.
+            peak > 0.0 && b > 0 && level(b - 1) > 0.2 * peak && level(b) > 0.2 * peak
+        })
+    };
+    if let Some(o) = outro.filter(|o| fits(*o) && !sung_across(*o)) {
+        return (o as f64, format!("A leaves at its outro ({bars} bars)"));
+    }
+    for phrase in [8usize, 4, 1] {
+        let step = phrase * g.bpb;
+        let mut b = g.first_down;
+        let mut best = None;
+        while b + len <= g.beats {
+            if fits(b) && !sung_across(b) && outro.is_none_or(|o| b <= o) {
+                best = Some(b);
+            }
+            b += step;
+        }
+        if let Some(b) = best {
+            return (
+                b as f64,
+                format!("A leaves on its last {phrase}-bar phrase boundary that leaves room for {bars} bars"),
+            );
+        }
+    }
+    // Too short for the blend: as late as the track allows, on a downbeat.
+    let b = g.beats.saturating_sub(len);
+    let b = g.first_down + (b.saturating_sub(g.first_down) / g.bpb) * g.bpb;
+    (
+        b.max(g.first_down) as f64,
+        "A is short: the blend starts on its last downbeat that leaves room".into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use segue_analysis::{Cue, Section};
+
+    /// A 4/4 track at `bpm` with `bars` bars, an intro and an outro of `outro` bars.
+    fn track(bpm: f64, bars: usize, outro: usize, key: &str) -> Analysis {
+        let beat = 60.0 / bpm;
+        let beats: Vec<f64> = (0..bars * 4).map(|i| 0.5 + i as f64 * beat).collect();
+        let downbeats: Vec<f64> = beats.iter().step_by(4).copied().collect();
+        let dur = beats.last().unwrap() + beat;
+        let outro_start = beats[(bars - outro) * 4];
+        Analysis {
+            duration: dur,
+            bpm,
+            beats: beats.clone(),
+            downbeats,
+            beats_per_bar: 4,
+            constant_tempo: true,
+            key: key.into(),
+            camelot: String::new(),
+            open_key: String::new(),
+            key_confidence: 0.9,
+            lufs: -9.0,
+            loudness_range: 5.0,
+            true_peak_db: -0.5,
+            energy: 6,
+            sections: vec![
+                Section {
+                    start: 0.5,
+                    end: beats[32],
+                    label: SectionLabel::Intro,
+                    energy: 4,
+                },
+                Section {
+                    start: beats[32],
+                    end: outro_start,
+                    label: SectionLabel::Drop,
+                    energy: 8,
+                },
+                Section {
+                    start: outro_start,
+                    end: dur,
+                    label: SectionLabel::Outro,
+                    energy: 4,
+                },
+            ],
+            cues: vec![Cue {
+                time: beats[4],
+                name: "mix in".into(),
+            }],
+            analyser_version: 0,
+            dna_version: 0,
+            dna: vec![],
+        }
+    }
+
+    fn plan(a: &Analysis, b: &Analysis, flow: EnergyFlow) -> TransitionPlan {
+        plan_transition(
+            &PlanTrack {
+                name: "a",
+                analysis: a,
+                vocals: None,
+            },
+            &PlanTrack {
+                name: "b",
+                analysis: b,
+                vocals: None,
+            },
+            &PlanOptions {
+                prefs: Prefs {
+                    flow,
+                    ..Prefs::default()
+                },
+                ..PlanOptions::default()
+            },
+        )
+    }
+
+    #[test]
+    fn a_blend_starts_on_the_outro_and_b_on_its_mix_in_cue() {
+        let a = track(124.0, 96, 16, "8A");
+        let b = track(126.0, 96, 16, "9A");
+        let p = plan(&a, &b, EnergyFlow::Steady);
+        assert_eq!(p.technique, Technique::BassSwap);
+        assert!(p.synced);
+        assert_eq!(p.out_beat, (80 * 4) as f64, "{}", p.reason);
+        assert_eq!(p.in_beat, 4.0);
+        assert_eq!(
+            p.bars, 8,
+            "16-bar outro, blend must end before the last beat"
+        );
+        assert_eq!(p.out_beat % 4.0, 0.0);
+        // Steps are in beat order and inside the blend.
+        let beats: Vec<f64> = p.steps.iter().filter_map(|s| s.beat).collect();
+        assert!(beats.windows(2).all(|w| w[0] <= w[1]));
+        assert!(beats.iter().all(|b| *b >= p.out_beat && *b <= p.end_beat));
+        // JSON round trip with a version.
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(json.contains("\"version\":1"));
+        let back: TransitionPlan = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, p);
+    }
+
+    #[test]
+    fn techniques_follow_tempo_key_stems_and_flow() {
+        let a = track(124.0, 96, 16, "8A");
+        assert_eq!(
+            plan(&a, &track(90.0, 96, 16, "8A"), EnergyFlow::Steady).technique,
+            Technique::LoopOut
+        );
+        assert_eq!(
+            plan(&a, &track(125.0, 96, 16, "3B"), EnergyFlow::Steady).technique,
+            Technique::FilterSweep
+        );
+        let cut = plan(&a, &track(125.0, 96, 16, "8A"), EnergyFlow::Peak);
+        assert_eq!(cut.technique, Technique::Cut);
+        assert_eq!(cut.in_beat, 32.0, "cut into B's drop");
+        let v = vec![0.0f32; 400];
+        let b = track(125.0, 96, 16, "8A");
+        let p = plan_transition(
+            &PlanTrack {
+                name: "a",
+                analysis: &a,
+                vocals: Some(&v),
+            },
+            &PlanTrack {
+                name: "b",
+                analysis: &b,
+                vocals: Some(&v),
+            },
+            &PlanOptions::default(),
+        );
+        assert_eq!(p.technique, Technique::StemSwap);
+        // Never two vocals: B's vocals come up only after A's are down.
+        let when = |role, gain: f32| {
+            p.steps
+                .iter()
+                .find(|s| {
+                    s.role == role
+                        && s.beat.is_some()
+                        && s.action
+                            == Action::Stem {
+                                stem: StemName::Vocals,
+                                gain,
+                            }
+                })
+                .and_then(|s| s.beat)
+                .unwrap()
+        };
+        assert!(when(Role::In, 1.0) > when(Role::Out, 0.0));
+    }
+
+    #[test]
+    fn a_short_track_still_gets_a_downbeat_plan() {
+        let a = track(124.0, 12, 2, "8A");
+        let b = track(124.0, 12, 2, "8A");
+        let p = plan(&a, &b, EnergyFlow::Steady);
+        assert_eq!(p.out_beat % 4.0, 0.0);
+        assert!(p.end_beat <= 47.0, "{p:?}");
+    }
+}
