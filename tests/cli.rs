@@ -285,7 +285,10 @@ fn library_similar_import_and_recommend() {
     assert!(String::from_utf8_lossy(&add.stdout).contains("2 added"));
     // The similarity index was written beside the library by the scan.
     for ext in ["graph", "data", "map"] {
-        assert!(dir.join(format!("lib.sqlite.hnsw.{ext}")).is_file(), "{ext}");
+        assert!(
+            dir.join(format!("lib.sqlite.hnsw.{ext}")).is_file(),
+            "{ext}"
+        );
     }
     let json = |args: &[&str]| -> serde_json::Value {
         let out = segue()
@@ -324,7 +327,11 @@ fn library_similar_import_and_recommend() {
 
     // Play history: a playlist dnb-b → house-a.
     let m3u = dir.join("set.m3u");
-    std::fs::write(&m3u, "#EXTM3U\nmusic/dnb-b.wav\nmusic/house-a.wav\nmusic/gone.wav\n").unwrap();
+    std::fs::write(
+        &m3u,
+        "#EXTM3U\nmusic/dnb-b.wav\nmusic/house-a.wav\nmusic/gone.wav\n",
+    )
+    .unwrap();
     let v = json(&["import", m3u.to_str().unwrap()]);
     assert_eq!(v[0]["transitions"], 1, "{v}");
     assert_eq!(v[0]["matched"], 2, "{v}");

@@ -273,7 +273,7 @@ pub fn unit_vector(v: &[f32]) -> Option<Vec<f32>> {
         return None;
     }
     let norm = v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
-    if !(norm > 1e-12) || !norm.is_finite() {
+    if norm.is_nan() || norm <= 1e-12 || !norm.is_finite() {
         return None;
     }
     Some(v.iter().map(|x| (f64::from(*x) / norm) as f32).collect())

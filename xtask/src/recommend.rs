@@ -190,7 +190,7 @@ fn evaluate(
         }
     }
     let (index, _) = SimilarityIndex::open(&lib)?;
-    let graph = TransitionGraph::load(&lib)?;
+    let g = TransitionGraph::load(&lib)?;
     let seen: HashSet<TrackId> = sessions[..train]
         .iter()
         .flatten()
@@ -225,9 +225,10 @@ fn evaluate(
             cold_hits,
         });
     };
+    let (gr, ix, op) = (&g, &index, &open);
     let rec = |blend: f32| {
         move |a: TrackId| -> Vec<TrackId> {
-            graph::recommend(&graph, &index, a, 10, blend, &open)
+            graph::recommend(gr, ix, a, 10, blend, op)
                 .map(|r| r.into_iter().map(|r| r.track).collect())
                 .unwrap_or_default()
         }
@@ -259,7 +260,7 @@ fn evaluate(
         "recommendations: {n} tracks in {STYLES} styles, {train} training sessions \
          ({} transitions in the graph), {} held-out transitions ({cold} from tracks the \
          history never saw)",
-        graph_transitions(&lib)?,
+        g.transitions(),
         queries.len()
     );
     println!(
@@ -279,9 +280,4 @@ fn evaluate(
         );
     }
     Ok(())
-}
-
-fn graph_transitions(lib: &Library) -> anyhow::Result<usize> {
-    let g = TransitionGraph::load(lib)?;
-    Ok(g.transitions())
 }
