@@ -25,7 +25,8 @@
 //! let (index, _) = SimilarityIndex::open(&lib)?;
 //! let graph = graph::TransitionGraph::load(&lib)?;
 //! for r in graph::recommend(&graph, &index, 12, 10, graph::DEFAULT_BLEND, &Filter::default())? {
-//!     println!("{} {:.2} (played after it {}×, timbre {:.2})", r.track, r.score, r.played_after, r.similarity);
+//!     let timbre = r.similarity.unwrap_or(0.0);
+//!     println!("{} {:.2} (played after it {}×, timbre {timbre:.2})", r.track, r.score, r.played_after);
 //! }
 //! # Ok::<(), segue_decode::SegueError>(())
 //! ```
