@@ -110,6 +110,27 @@ impl std::str::FromStr for BpmRange {
 }
 
 impl Analysis {
+    /// Index in `beats` of the first downbeat (0 without downbeats): where the deck's grid
+    /// starts counting bars.
+    pub fn first_downbeat_index(&self) -> usize {
+        self.downbeats
+            .first()
+            .and_then(|d| self.beats.iter().position(|b| (b - d).abs() < 1e-3))
+            .unwrap_or(0)
+    }
+
+    /// The engine beatgrid of these beats at `sample_rate` (None without usable beats).
+    pub fn beatgrid(&self, sample_rate: u32) -> Option<segue_engine::Beatgrid> {
+        let rate = sample_rate as f64;
+        let beats: Vec<f64> = self.beats.iter().map(|t| t * rate).collect();
+        segue_engine::Beatgrid::new(
+            beats,
+            self.first_downbeat_index(),
+            self.beats_per_bar.max(1),
+        )
+        .ok()
+    }
+
     /// This analysis with its tempo moved by octaves into `range` ([`BpmRange::fold`]): at
     /// half the tempo every other beat is kept (the downbeats among them), at double tempo a
     /// beat is added between each two. Downbeats stay where they are (the bar does not

@@ -110,17 +110,13 @@ pub fn run(shared: &Shared, stop: &AtomicBool) {
             }
             cmds.clear();
             a.runner.poll(&status, horizon, &mut cmds);
-            let mut handed_over = false;
             for (at, command) in cmds.drain(..) {
-                if matches!(command, Command::Play { deck, on: false } if deck == a.out) {
-                    handed_over = true;
-                }
                 shared.send(TimedCommand {
                     at: Some(at),
                     command,
                 });
             }
-            if a.runner.done() || handed_over {
+            if a.runner.done() || a.runner.handed_over() {
                 dj.transitions.fetch_add(1, Ordering::Relaxed);
                 if let Some(a) = active.take().filter(|a| !a.runner.done()) {
                     tails.push(a.runner);

@@ -32,7 +32,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
-use segue_engine::{Beatgrid, Command, DeckId, Position, TrackAudio};
+use segue_engine::{Command, DeckId, Position, TrackAudio};
 
 use crate::SegueError;
 use segue_analysis::Analysis;
@@ -373,14 +373,7 @@ fn work(shared: &Shared, tx: &Sender<JobEvent>, runner: &Runner) {
 /// `EngineHandle`.
 pub fn deck_commands(analysis: &Analysis, deck: DeckId, sample_rate: u32) -> Vec<Command> {
     let mut out = Vec::new();
-    let rate = sample_rate as f64;
-    let beats: Vec<f64> = analysis.beats.iter().map(|t| t * rate).collect();
-    let first_down = analysis
-        .downbeats
-        .first()
-        .and_then(|d| analysis.beats.iter().position(|b| (b - d).abs() < 1e-3))
-        .unwrap_or(0);
-    if let Ok(grid) = Beatgrid::new(beats, first_down, analysis.beats_per_bar.max(1)) {
+    if let Some(grid) = analysis.beatgrid(sample_rate) {
         out.push(Command::SetBeatgrid {
             deck,
             grid: Some(Arc::new(grid)),

@@ -65,6 +65,19 @@ pub struct MixReport {
     pub render_secs: f64,
 }
 
+/// Queue `command` for the engine at frame `at` (`None`: at once).
+pub(crate) fn send(
+    handle: &mut segue_engine::EngineHandle,
+    at: Option<u64>,
+    command: Command,
+) -> Result<(), SegueError> {
+    handle
+        .send_timed(segue_engine::TimedCommand { at, command })
+        .map_err(|e| SegueError::Mix {
+            reason: format!("engine command queue: {e}"),
+        })
+}
+
 /// Blend steps per beat for the crossfader automation.
 const STEPS_PER_BEAT: u32 = 4;
 
@@ -102,14 +115,7 @@ pub fn render_transition(
     let start = a.grid.frame_at(t.a_out_beat).round().max(0.0) as u64;
     let end = a.grid.frame_at(t.a_out_beat + blend_beats).round() as u64;
     // Sync matches B to A's tempo, in half or double time if that is closer.
-    let ratio = bpm_a / bpm_b;
-    let b_rate = if ratio > 1.5 {
-        ratio / 2.0
-    } else if ratio < 0.75 {
-        ratio * 2.0
-    } else {
-        ratio
-    };
+    let b_rate = bpm_a / compat::fold_tempo(bpm_a, bpm_b).0;
     let b_left = (b.audio.frames() as f64 - b.grid.frame_at(t.b_in_beat)).max(0.0) / b_rate;
     let total = (start as f64 + b_left).max(end as f64).ceil() as usize;
 
@@ -207,13 +213,7 @@ pub fn render_transition(
     cmds.push((Some(end), Command::Play { deck: 0, on: false }));
 
     for (at, command) in cmds {
-        let sent = match at {
-            Some(f) => parts.handle.send_at(f, command),
-            None => parts.handle.send(command),
-        };
-        sent.map_err(|e| SegueError::Mix {
-            reason: e.to_string(),
-        })?;
+        send(&mut parts.handle, at, command)?;
     }
     let clock = Instant::now();
     let out = parts.render_offline(total, 512, |_, _| {});

@@ -188,11 +188,7 @@ pub fn render_mashup(
         ));
     }
     for (at, c) in cmds {
-        match at {
-            Some(f) => parts.handle.send_at(f, c),
-            None => parts.handle.send(c),
-        }
-        .map_err(|e| err(format!("engine command queue: {e}")))?;
+        crate::send(&mut parts.handle, at, c)?;
     }
     let frames = b.audio.frames();
     let out = parts.render_offline(frames, 512, |_, _| {});

@@ -294,7 +294,7 @@ struct Grid {
 impl Grid {
     fn of(a: &Analysis) -> Grid {
         Grid {
-            first_down: first_downbeat_index(a),
+            first_down: a.first_downbeat_index(),
             bpb: a.beats_per_bar.max(1) as usize,
             beats: a.beats.len(),
         }
@@ -311,14 +311,6 @@ impl Grid {
     fn last(&self) -> usize {
         self.beats.saturating_sub(1)
     }
-}
-
-/// The beat index of the first downbeat (as the deck's grid counts bars).
-pub fn first_downbeat_index(a: &Analysis) -> usize {
-    a.downbeats
-        .first()
-        .and_then(|d| a.beats.iter().position(|b| (b - d).abs() < 1e-3))
-        .unwrap_or(0)
 }
 
 fn beat_near(a: &Analysis, secs: f64) -> usize {

@@ -38,6 +38,8 @@ pub struct PlanRunner {
     sample_rate: u32,
     /// Steps of a control the DJ took over are skipped: (role, control kind).
     cancelled: Vec<(Role, Control)>,
+    /// A's stop has been sent: the blend is over (tempo-return steps may remain).
+    handed_over: bool,
 }
 
 /// A control a step moves (for taking over one control of a deck).
@@ -95,12 +97,19 @@ impl PlanRunner {
             clock: None,
             sample_rate,
             cancelled: Vec::new(),
+            handed_over: false,
         }
     }
 
     /// Every step has been sent.
     pub fn done(&self) -> bool {
         self.next >= self.steps.len()
+    }
+
+    /// A's stop has been sent: the next transition need not wait for the rest (B's tempo
+    /// returning to 0 %), which [`poll`](Self::poll) keeps sending.
+    pub fn handed_over(&self) -> bool {
+        self.handed_over
     }
 
     /// The DJ took over `control` of `role`'s deck: its remaining steps are skipped.
@@ -169,6 +178,9 @@ impl PlanRunner {
 
     fn emit(&mut self, step: &Step, at: u64, status: &Status, out: &mut Vec<(u64, Command)>) {
         let deck = self.deck(step.role);
+        if step.role == Role::Out && step.action == (Action::Play { on: false }) {
+            self.handed_over = true;
+        }
         let c = match step.action {
             Action::Play { on } => Command::Play { deck, on },
             Action::SeekBeat { to_beat } => Command::Seek {

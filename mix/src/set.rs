@@ -14,10 +14,7 @@ use segue_engine::{
     Beatgrid, Command, DeckTap, Engine, EngineConfig, Outputs, Position, Stem, TrackAudio,
 };
 
-use crate::plan::{
-    first_downbeat_index, plan_transition, trim_db, PlanOptions, PlanTrack, Technique,
-    TransitionPlan,
-};
+use crate::plan::{plan_transition, trim_db, PlanOptions, PlanTrack, Technique, TransitionPlan};
 use crate::runner::PlanRunner;
 use crate::SegueError;
 
@@ -42,9 +39,11 @@ impl SetTrack {
         audio: Arc<TrackAudio>,
     ) -> Result<SetTrack, SegueError> {
         let name = name.into();
-        let grid = beatgrid(&analysis, audio.sample_rate).ok_or_else(|| SegueError::Mix {
-            reason: format!("{name}: the analysis found no beats to mix on"),
-        })?;
+        let grid = analysis
+            .beatgrid(audio.sample_rate)
+            .ok_or_else(|| SegueError::Mix {
+                reason: format!("{name}: the analysis found no beats to mix on"),
+            })?;
         Ok(SetTrack {
             name,
             analysis,
@@ -52,13 +51,6 @@ impl SetTrack {
             grid: Arc::new(grid),
         })
     }
-}
-
-/// The engine beatgrid of an analysis at `sample_rate` (None without beats).
-pub fn beatgrid(a: &Analysis, sample_rate: u32) -> Option<Beatgrid> {
-    let rate = sample_rate as f64;
-    let beats: Vec<f64> = a.beats.iter().map(|t| t * rate).collect();
-    Beatgrid::new(beats, first_downbeat_index(a), a.beats_per_bar.max(1)).ok()
 }
 
 /// RMS of the vocal stem over each beat of the grid (None without stems).
@@ -380,13 +372,7 @@ pub fn render_set(tracks: &[SetTrack], plan: &SetPlan) -> Result<SetRender, Segu
     })
     .map_err(|e| err(e.to_string()))?;
     let send = |parts: &mut segue_engine::EngineParts, at: Option<u64>, c: Command| {
-        match at {
-            Some(f) => parts.handle.send_at(f, c),
-            None => parts.handle.send(c),
-        }
-        .map_err(|e| SegueError::Mix {
-            reason: format!("engine command queue: {e}"),
-        })
+        crate::send(&mut parts.handle, at, c)
     };
     let load = |parts: &mut segue_engine::EngineParts, deck: u8, t: &SetTrack| {
         send(
@@ -500,7 +486,6 @@ pub fn render_set(tracks: &[SetTrack], plan: &SetPlan) -> Result<SetRender, Segu
             if started {
                 cmds.clear();
                 run.poll(&status, BLOCK as u64, &mut cmds);
-                let mut handed_over = false;
                 for (at, c) in cmds.drain(..) {
                     if let Command::Play { deck, on } = c {
                         if deck == in_deck && on {
@@ -513,12 +498,11 @@ pub fn render_set(tracks: &[SetTrack], plan: &SetPlan) -> Result<SetRender, Segu
                         } else if deck == out_deck && !on {
                             blend[current].1 = Some(at);
                             ends[current] = Some(at);
-                            handed_over = true;
                         }
                     }
                     send(&mut parts, Some(at), c)?;
                 }
-                if run.done() || handed_over {
+                if run.done() || run.handed_over() {
                     if let Some(r) = runner.take().filter(|r| !r.done()) {
                         tails.push(r);
                     }
