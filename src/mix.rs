@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use segue_analysis::Analysis;
-use segue_decode::wav::{write_wav, WavFormat};
+use segue_decode::wav::write_audio;
 use segue_library::Library;
 use segue_mix::compat::{EnergyFlow, Prefs, TrackFacts};
 use segue_mix::plan::{PlanOptions, TARGET_LUFS};
@@ -57,7 +57,8 @@ pub struct MixArgs {
     /// Sample rate of the set.
     #[arg(long, default_value_t = 48_000)]
     pub rate: u32,
-    /// The set's audio (`.wav`, 16-bit; `.cue`, `.json` and `.png` are written beside it).
+    /// The set's audio (`.wav` or `.flac`, 16-bit; `.cue`, `.json` and `.png` are written
+    /// beside it).
     #[arg(short, long, default_value = "set.wav")]
     pub out: PathBuf,
 }
@@ -89,7 +90,20 @@ fn parse_length(s: &str) -> Result<f64, String> {
     Ok(total)
 }
 
+/// The output formats `-o` takes, checked before any work.
+fn check_audio_out(out: &Path) -> anyhow::Result<()> {
+    match out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+    {
+        Some(e) if e == "wav" || e == "flac" => Ok(()),
+        _ => anyhow::bail!("{}: write the audio as .wav or .flac", out.display()),
+    }
+}
+
 pub fn run(a: &MixArgs) -> anyhow::Result<ExitCode> {
+    check_audio_out(&a.out)?;
     let t0 = Instant::now();
     let mut files = Vec::new();
     if a.demo {
@@ -334,11 +348,7 @@ fn write_outputs(
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    match out.extension().and_then(|e| e.to_str()) {
-        Some("wav") | Some("WAV") => {}
-        _ => anyhow::bail!("{}: the set is written as .wav", out.display()),
-    }
-    write_wav(out, render.sample_rate, &render.master, WavFormat::Pcm16)?;
+    write_audio(out, render.sample_rate, &render.master)?;
     let stem = out.with_extension("");
     let file_name = out
         .file_name()
@@ -399,6 +409,7 @@ pub struct MashupArgs {
 
 /// `segue mashup A B`.
 pub fn mashup(a: &MashupArgs) -> anyhow::Result<ExitCode> {
+    check_audio_out(&a.out)?;
     let mut library = open_library(a.db.as_deref());
     let (va, _) = prepare(&a.vocals, a.rate, library.as_mut())?;
     let (ib, _) = prepare(&a.instrumental, a.rate, library.as_mut())?;
@@ -406,7 +417,7 @@ pub fn mashup(a: &MashupArgs) -> anyhow::Result<ExitCode> {
     if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    write_wav(&a.out, a.rate, &audio, WavFormat::Pcm16)?;
+    write_audio(&a.out, a.rate, &audio)?;
     std::fs::write(
         a.out.with_extension("json"),
         serde_json::to_string_pretty(&plan)?,

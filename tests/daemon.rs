@@ -1733,6 +1733,13 @@ fn suggestions_follow_the_deck_on_air_and_load_onto_the_free_deck() {
     d.send("/segue/suggest/load", vec![OscType::Int(9)]);
     let err = d.recv_addr("/segue/error", Duration::from_secs(5)).unwrap();
     assert!(format!("{err:?}").contains("suggest"), "{err:?}");
+    // "Start the planned transition" (Auto DJ off): to the track waiting on deck 2, once.
+    d.wait_deck(2, "analysed", |a| int(&a[6]) == 1, 120);
+    assert_eq!(d.stats()["autodj"], 0);
+    d.send("/segue/transition/start", vec![]);
+    d.wait_deck(2, "playing in the transition", |a| int(&a[1]) == 1, 120);
+    d.wait_deck(1, "stopped after it", |a| int(&a[1]) == 0, 180);
+    assert_eq!(d.stats()["autodj_transitions"], 1);
     assert_eq!(d.stats()["running"], 1);
 }
 

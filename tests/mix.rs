@@ -162,6 +162,15 @@ fn mix_renders_a_measured_set_from_arbitrary_files_and_is_deterministic() {
         std::fs::read(&first).unwrap() == std::fs::read(&second).unwrap(),
         "the two renders differ"
     );
+    // `-o set.flac`: the same samples, losslessly compressed.
+    let third = dir.join("three/set.flac");
+    run(&third);
+    let (wav, _) = segue_decode::decode_file_native(&first).unwrap();
+    let (flac, info) = segue_decode::decode_file_native(&third).unwrap();
+    assert_eq!(info.container, "flac");
+    assert!(wav.mix == flac.mix, "the FLAC holds other samples");
+    assert!(std::fs::metadata(&third).unwrap().len() < std::fs::metadata(&first).unwrap().len());
+    assert!(dir.join("three/set.cue").exists());
 }
 
 /// `segue mashup A B`: A's vocals over B's instrumental. Before A comes in, the output is

@@ -23,6 +23,7 @@ const ID: &str = "org.segue.segue";
 struct SharedLib(Library);
 // SAFETY: the factory is thread-safe per the CLAP spec; the library is never unloaded.
 unsafe impl Sync for SharedLib {}
+// SAFETY: as above.
 unsafe impl Send for SharedLib {}
 
 fn lib() -> &'static Library {
@@ -784,6 +785,26 @@ fn editor_renders_headless_to_png() {
     let display = clap_host::screen::Display::open().expect("open $DISPLAY with libX11");
     let paths = editor_tracks();
     let mut inst = lib().create(ID);
+    // Two more tracks in the plugin's library (not on a deck): the suggestions list shows
+    // them for the deck on air.
+    let extra = std::env::temp_dir().join(format!("segue-plugin-library-{}", std::process::id()));
+    for spec in [&demo::demo_set()[0], &demo::demo_set()[5]] {
+        demo::write_track(&extra, &demo::synthesize(spec, 44_100)).unwrap();
+    }
+    let add = std::process::Command::new(env!("CARGO_BIN_EXE_segue"))
+        .arg("library")
+        .arg("--db")
+        .arg(std::env::var_os("SEGUE_LIBRARY").unwrap())
+        .arg("add")
+        .arg(&extra)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
     let state = with_session(&inst.save_state(), |s| {
         for (d, p) in paths.iter().enumerate() {
             s["decks"][d]["track"] = Value::from(p.to_str().unwrap());
@@ -835,6 +856,8 @@ fn editor_renders_headless_to_png() {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        // The suggestion thread follows the deck on air (every 200 ms).
+        std::thread::sleep(Duration::from_millis(1500));
         let (w, h) = inst.open_gui(display.root());
         assert!(w >= 400 && h >= 300, "editor size {w}x{h}");
         for _ in 0..60 {
@@ -1073,4 +1096,239 @@ fn editor_tracks() -> Vec<PathBuf> {
         .iter()
         .map(|s| demo::write_track(&dir, &demo::synthesize(s, 44_100)).unwrap())
         .collect()
+}
+
+/// The plugin and `segue serve` are two shells over one deck service (issue 11): a check
+/// written once against [`Shell`] runs against both.
+trait Shell {
+    /// Which shell, for messages.
+    fn name(&self) -> &'static str;
+    /// Load `track` onto `deck` (0-based) the way a user of this shell does.
+    fn load(&mut self, deck: usize, track: &Path);
+    /// The deck's hot cues in seconds as the shell reports them (the plugin: its saved
+    /// session; the daemon: `/segue/query/cues/{n}`), letting time pass.
+    fn hot_cues(&mut self, deck: usize) -> [Option<f64>; 8];
+}
+
+/// The plugin in the CLAP host: tracks are loaded through its session (what a DAW project
+/// or the editor's browser sets), time passes by processing blocks.
+struct PluginShell {
+    inst: clap_host::Instance,
+    proc: Option<Processor>,
+}
+
+impl PluginShell {
+    fn new() -> Self {
+        let mut inst = lib().create(ID);
+        assert!(inst.activate(48_000.0, 512));
+        let proc = Some(inst.processor(512));
+        Self { inst, proc }
+    }
+}
+
+impl Shell for PluginShell {
+    fn name(&self) -> &'static str {
+        "plugin"
+    }
+
+    fn load(&mut self, deck: usize, track: &Path) {
+        let state = with_session(&self.inst.save_state(), |s| {
+            s["decks"][deck]["track"] = Value::from(track.to_str().unwrap());
+        });
+        assert!(self.inst.load_state(&state));
+    }
+
+    fn hot_cues(&mut self, deck: usize) -> [Option<f64>; 8] {
+        if let Some(p) = self.proc.as_mut() {
+            for _ in 0..10 {
+                run(p, 512, 512, &[]);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let session = session_of(&self.inst.save_state());
+        let mut cues = [None; 8];
+        for (k, c) in cues.iter_mut().enumerate() {
+            *c = session["decks"][deck]["hot_cues"][k].as_f64();
+        }
+        cues
+    }
+}
+
+impl Drop for PluginShell {
+    fn drop(&mut self) {
+        if let Some(mut p) = self.proc.take() {
+            p.stop();
+        }
+    }
+}
+
+/// `segue serve` with the null backend, driven over OSC on loopback.
+struct DaemonShell {
+    child: std::process::Child,
+    sock: std::net::UdpSocket,
+    osc: std::net::SocketAddr,
+    log: PathBuf,
+}
+
+impl DaemonShell {
+    fn start(library: &Path, music: &Path) -> Self {
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = std::env::temp_dir().join(format!("segue-shells-{port}.log"));
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_segue"))
+            .arg("serve")
+            .args(["--osc-bind", &format!("127.0.0.1:{port}")])
+            .arg("--library")
+            .arg(library)
+            .arg("--music-root")
+            .arg(music)
+            .args(["--backend", "null", "--decks", "2"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("segue serve starts");
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let d = Self {
+            child,
+            sock,
+            osc: format!("127.0.0.1:{port}").parse().unwrap(),
+            log,
+        };
+        let t0 = Instant::now();
+        while d.ask("/segue/ping", "/segue/pong").is_none() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "no pong: {}",
+                std::fs::read_to_string(&d.log).unwrap_or_default()
+            );
+        }
+        d
+    }
+
+    fn send(&self, addr: &str, args: Vec<rosc::OscType>) {
+        let p = rosc::OscPacket::Message(rosc::OscMessage {
+            addr: addr.into(),
+            args,
+        });
+        self.sock
+            .send_to(&rosc::encoder::encode(&p).unwrap(), self.osc)
+            .unwrap();
+    }
+
+    /// Send `addr` and wait up to 200 ms for a message `reply`.
+    fn ask(&self, addr: &str, reply: &str) -> Option<Vec<rosc::OscType>> {
+        self.send(addr, vec![]);
+        let mut buf = [0u8; 65536];
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_millis(200) {
+            let Ok((n, _)) = self.sock.recv_from(&mut buf) else {
+                continue;
+            };
+            if let Ok((_, rosc::OscPacket::Message(m))) = rosc::decoder::decode_udp(&buf[..n]) {
+                if m.addr == reply {
+                    return Some(m.args);
+                }
+            }
+        }
+        None
+    }
+}
+
+impl Shell for DaemonShell {
+    fn name(&self) -> &'static str {
+        "daemon"
+    }
+
+    fn load(&mut self, deck: usize, track: &Path) {
+        self.send(
+            &format!("/segue/deck/{}/load", deck + 1),
+            vec![rosc::OscType::String(track.to_str().unwrap().into())],
+        );
+    }
+
+    fn hot_cues(&mut self, deck: usize) -> [Option<f64>; 8] {
+        std::thread::sleep(Duration::from_millis(50));
+        let n = deck + 1;
+        let Some(args) = self.ask(
+            &format!("/segue/query/cues/{n}"),
+            &format!("/segue/deck/{n}/cues"),
+        ) else {
+            return [None; 8];
+        };
+        let mut cues = [None; 8];
+        for (k, c) in cues.iter_mut().enumerate() {
+            if let Some(rosc::OscType::Float(s)) = args.get(k + 1) {
+                *c = (*s >= 0.0).then_some(*s as f64);
+            }
+        }
+        cues
+    }
+}
+
+impl Drop for DaemonShell {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Wait until the shell reports analysed hot cues on `deck`.
+fn analysed_cues(shell: &mut dyn Shell, deck: usize) -> [Option<f64>; 8] {
+    let t0 = Instant::now();
+    loop {
+        let cues = shell.hot_cues(deck);
+        if cues.iter().any(Option::is_some) {
+            return cues;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "{}: no hot cues on deck {deck} after 60 s",
+            shell.name()
+        );
+    }
+}
+
+#[test]
+fn both_shells_load_and_analyse_through_one_deck_service() {
+    let track = &tracks()[1];
+    // The daemon uses the plugin's library file, so the second shell takes the analysis
+    // from the library instead of analysing again — the cache both shells share.
+    lib(); // sets SEGUE_LIBRARY for the plugin
+    let library = PathBuf::from(std::env::var_os("SEGUE_LIBRARY").unwrap());
+    let mut shells: Vec<Box<dyn Shell>> = vec![
+        Box::new(PluginShell::new()),
+        Box::new(DaemonShell::start(&library, track.parent().unwrap())),
+    ];
+    let mut seen = Vec::new();
+    for shell in shells.iter_mut() {
+        shell.load(1, track);
+        let cues = analysed_cues(shell.as_mut(), 1);
+        // Analysed hot cues are placed in order, at or after the track's start.
+        let set: Vec<f64> = cues.iter().flatten().copied().collect();
+        assert!(
+            set.windows(2).all(|w| w[0] < w[1]),
+            "{}: {cues:?}",
+            shell.name()
+        );
+        assert!(set.iter().all(|&s| s >= 0.0), "{}: {cues:?}", shell.name());
+        seen.push((shell.name(), cues));
+    }
+    let (a, b) = (&seen[0], &seen[1]);
+    for k in 0..8 {
+        match (a.1[k], b.1[k]) {
+            (Some(x), Some(y)) => assert!(
+                (x - y).abs() < 1e-3,
+                "hot cue {k}: {} {x} s, {} {y} s",
+                a.0,
+                b.0
+            ),
+            (None, None) => {}
+            other => panic!("hot cue {k} differs between the shells: {other:?}"),
+        }
+    }
 }

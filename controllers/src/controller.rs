@@ -7,7 +7,7 @@ use segue_engine::{Command, Status, TempoRange, MAX_DECKS};
 
 use crate::mapping::{Control, ControlType, Mapping, Output};
 use crate::message::{Address, MidiMessage};
-use crate::target::{frames_per_beat, Source, Target, TargetKind, Value};
+use crate::target::{frames_per_beat, LiveAction, Source, Target, TargetKind, Value};
 
 /// Seconds of audio under one platter revolution at 33⅓ rpm.
 pub const SECONDS_PER_REV: f32 = 1.8;
@@ -105,7 +105,12 @@ pub struct Controller {
     crossfader_curve: f32,
     /// Last value sent per output.
     sent: Vec<Option<u8>>,
+    /// Live actions (suggestions, Auto DJ) waiting for the shell ([`Controller::take_live`]).
+    live: Vec<LiveAction>,
 }
+
+/// Live actions a controller keeps until the shell takes them (more are dropped).
+const LIVE_QUEUE: usize = 16;
 
 impl Controller {
     /// Prepare a mapping for `decks` decks (bindings to decks beyond are ignored).
@@ -143,6 +148,7 @@ impl Controller {
         Controller {
             state: vec![BindingState::default(); mapping.controls.len()],
             sent: vec![None; mapping.outputs.len()],
+            live: Vec::with_capacity(LIVE_QUEUE),
             mapping,
             decks: decks.min(MAX_DECKS),
             layers,
@@ -444,6 +450,13 @@ impl Controller {
     }
 
     fn trigger(&mut self, target: Target, deck: u8, status: &Status, out: &mut Vec<Command>) {
+        if let Some(a) = target.live_action(Value::Press(true)) {
+            // Within the reserved capacity: no allocation.
+            if self.live.len() < LIVE_QUEUE {
+                self.live.push(a);
+            }
+            return;
+        }
         let d = &status.decks[deck as usize];
         let mem = &mut self.deck_mem[deck as usize];
         match target {
@@ -523,6 +536,12 @@ impl Controller {
             _ => {}
         }
         out.extend(target.command(deck, Value::Number(x as f64), status));
+    }
+
+    /// The live actions (load a suggestion, Auto DJ, start the transition) pressed since
+    /// the last call, oldest first. Allocation-free.
+    pub fn take_live(&mut self) -> std::vec::Drain<'_, LiveAction> {
+        self.live.drain(..)
     }
 
     /// LED and meter messages for what changed since the last call (every output on the

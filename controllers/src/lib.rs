@@ -48,6 +48,7 @@
 //!     Command::Crossfader { position: 0.0 },
 //! ]);
 //! ```
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod clock;
@@ -64,4 +65,6 @@ pub use clock::{ClockEvent, MidiClock};
 pub use controller::{Controller, BEND_BUTTON_PERCENT, SECONDS_PER_REV};
 pub use mapping::{Control, ControlType, Mapping, MappingError, Output, Shift};
 pub use message::{Address, Encoding, MidiKind, MidiMessage};
-pub use target::{Source, Target, TargetKind, Value, TARGET_ALIASES};
+pub use target::{
+    LiveAction, Source, Target, TargetKind, Value, SUGGESTION_TARGETS, TARGET_ALIASES,
+};

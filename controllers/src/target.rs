@@ -158,7 +158,30 @@ pub enum Target {
     ChannelCurve,
     /// Sync leader deck 1..N (0 = automatic).
     SyncLeader,
+    /// Load suggestion 0..=9 (written 1..=10) for the deck on air onto the free deck: a
+    /// [`LiveAction`] for the shell, not an engine command.
+    SuggestionLoad(u8),
+    /// Auto DJ on/off (flips on each press): a [`LiveAction`].
+    AutoDjToggle,
+    /// Start the planned transition from the deck on air to the track waiting on another
+    /// deck, once (Auto DJ need not be on): a [`LiveAction`].
+    TransitionStart,
 }
+
+/// What a live target asks of the shell's live service (suggestions, Auto DJ) rather than
+/// of the engine: the daemon and the plugin act on it off the audio thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveAction {
+    /// Load suggestion N (0-based) onto the free deck.
+    LoadSuggestion(u8),
+    /// Flip Auto DJ.
+    AutoDjToggle,
+    /// Perform the planned transition to the track waiting on a free deck.
+    StartTransition,
+}
+
+/// Suggestions a mapping can load (`suggestion_load_1` .. `_10`).
+pub const SUGGESTION_TARGETS: u8 = 10;
 
 const BANDS: [(&str, EqBand); 3] = [
     ("low", EqBand::Low),
@@ -254,6 +277,18 @@ impl Target {
                 .filter(|i| (1..=8).contains(i))
                 .map(|i| i - 1)
         };
+        match s {
+            "autodj_toggle" => return Some(Target::AutoDjToggle),
+            "transition_start" => return Some(Target::TransitionStart),
+            _ => {}
+        }
+        if let Some(n) = s.strip_prefix("suggestion_load_") {
+            return n
+                .parse::<u8>()
+                .ok()
+                .filter(|i| (1..=SUGGESTION_TARGETS).contains(i))
+                .map(|i| Target::SuggestionLoad(i - 1));
+        }
         if let Some(n) = s.strip_prefix("hotcue_clear_") {
             return idx(n).map(Target::HotCueClear);
         }
@@ -313,6 +348,9 @@ impl Target {
             Target::Eq(b) => format!("eq_{}", band(b)),
             Target::StemMute(s) => format!("stem_mute_{}", stem(s)),
             Target::StemGain(s) => format!("stem_{}", stem(s)),
+            Target::SuggestionLoad(i) => format!("suggestion_load_{}", i + 1),
+            Target::AutoDjToggle => "autodj_toggle".into(),
+            Target::TransitionStart => "transition_start".into(),
             _ => "?".into(),
         }
     }
@@ -344,6 +382,11 @@ impl Target {
             v.push(format!("stem_{s}"));
             v.push(format!("stem_mute_{s}"));
         }
+        for i in 1..=SUGGESTION_TARGETS {
+            v.push(format!("suggestion_load_{i}"));
+        }
+        v.push("autodj_toggle".into());
+        v.push("transition_start".into());
         v
     }
 
@@ -357,9 +400,8 @@ impl Target {
             }
             Cue | LoopRoll(_) | BendUp | BendDown | JogTouch => TargetKind::Momentary,
             CueSet | CueReturn | Eject | HotCue(_) | HotCueClear(_) | HotCueSet(_) | LoopToggle
-            | LoopExit | Reloop | LoopHalve | LoopDouble | TempoRangeCycle | Pause => {
-                TargetKind::Trigger
-            }
+            | LoopExit | Reloop | LoopHalve | LoopDouble | TempoRangeCycle | Pause
+            | SuggestionLoad(_) | AutoDjToggle | TransitionStart => TargetKind::Trigger,
             Seek | SeekBeats | Nudge | Loop | CrossfaderAssign | SyncLeader => TargetKind::Value,
             ChannelCurve => c(0.0, 1.0),
             Volume => c(0.0, 1.0),
@@ -390,7 +432,28 @@ impl Target {
                 | Target::CueMix
                 | Target::ChannelCurve
                 | Target::SyncLeader
+                | Target::SuggestionLoad(_)
+                | Target::AutoDjToggle
+                | Target::TransitionStart
         )
+    }
+
+    /// The live action of a live target (suggestions, Auto DJ), fired by a press or a
+    /// number ≠ 0; `None` for every other target and for a release. Allocation-free.
+    pub fn live_action(self, value: Value) -> Option<LiveAction> {
+        let pressed = match value {
+            Value::Press(p) => p,
+            Value::Number(x) => x != 0.0,
+        };
+        if !pressed {
+            return None;
+        }
+        Some(match self {
+            Target::SuggestionLoad(i) => LiveAction::LoadSuggestion(i),
+            Target::AutoDjToggle => LiveAction::AutoDjToggle,
+            Target::TransitionStart => LiveAction::StartTransition,
+            _ => return None,
+        })
     }
 
     /// The engine command for this target on `deck` (ignored by mixer targets) given
@@ -556,6 +619,9 @@ impl Target {
                     _ => CrossfaderSide::Thru,
                 },
             },
+            Target::SuggestionLoad(_) | Target::AutoDjToggle | Target::TransitionStart => {
+                return None
+            }
             Target::SyncLeader => {
                 let n = number?;
                 if n == 0.0 {
@@ -647,6 +713,12 @@ impl Target {
             Loop => ("f", "beat loop of f beats (1/32..64); 0 = exit"),
             CrossfaderAssign => ("f", "crossfader side: -1 A, 0 thru, 1 B"),
             SyncLeader => ("i", "sync leader deck (0 = automatic)"),
+            SuggestionLoad(_) => ("", "load suggestion n (1..10) onto the free deck"),
+            AutoDjToggle => ("", "Auto DJ on/off"),
+            TransitionStart => (
+                "",
+                "perform the planned transition to the track waiting on a free deck",
+            ),
         }
     }
 

@@ -1,6 +1,8 @@
 //! Every control type turns MIDI into the right engine commands.
 
-use segue_controllers::{Controller, Mapping, BEND_BUTTON_PERCENT, SECONDS_PER_REV};
+use segue_controllers::{
+    Controller, LiveAction, Mapping, Target, BEND_BUTTON_PERCENT, SECONDS_PER_REV,
+};
 use segue_engine::{Command, EqBand, Status, TempoRange};
 
 fn controller(toml: &str) -> Controller {
@@ -619,4 +621,42 @@ fn soft_takeover_waits_for_the_fader_to_reach_the_value() {
             level: 20.0 / 64.0 * 0.5
         }]
     );
+}
+
+#[test]
+fn live_targets_become_live_actions_not_commands() {
+    let mut c = controller(
+        "[[control]]\nnote = 0x20\nchannel = 1\ntype = \"button\"\ntarget = \"suggestion_load_2\"\n\
+         [[control]]\nnote = 0x21\nchannel = 1\ntype = \"button\"\ntarget = \"transition_start\"\n\
+         [[control]]\nnote = 0x22\nchannel = 1\ntype = \"button\"\ntarget = \"autodj_toggle\"\n",
+    );
+    let out = run(
+        &mut c,
+        &status(),
+        &[
+            [0x90, 0x20, 0x7F],
+            [0x80, 0x20, 0],
+            [0x90, 0x21, 0x7F],
+            [0x90, 0x22, 0x7F],
+        ],
+    );
+    assert!(out.is_empty(), "no engine command: {out:?}");
+    let live: Vec<LiveAction> = c.take_live().collect();
+    assert_eq!(
+        live,
+        vec![
+            LiveAction::LoadSuggestion(1),
+            LiveAction::StartTransition,
+            LiveAction::AutoDjToggle
+        ],
+        "one action per press, none per release"
+    );
+    assert_eq!(c.take_live().count(), 0, "taken once");
+    // Names round-trip and sit in the listing.
+    for name in ["suggestion_load_10", "transition_start", "autodj_toggle"] {
+        let t = Target::from_name(name).unwrap();
+        assert_eq!(t.name(), name);
+        assert!(Target::names().contains(&name.to_string()));
+    }
+    assert_eq!(Target::from_name("suggestion_load_11"), None);
 }

@@ -27,7 +27,6 @@
 static ALLOC: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
 
 pub mod audio;
-mod autodj;
 pub mod config;
 mod error;
 pub mod feed;
@@ -35,7 +34,6 @@ pub mod midi;
 pub mod osc;
 mod roots;
 mod state;
-mod suggest;
 
 use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -188,14 +186,14 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         let (s, sh) = (threads_stop.clone(), shared.clone());
         threads.push(spawn(
             "segue-suggest",
-            Box::new(move || suggest::run(&sh, &sh.suggestions.clone(), &s)),
+            Box::new(move || sh.live.run_suggestions(sh.live_deps(), &s)),
         )?);
     }
     {
         let (s, sh) = (threads_stop.clone(), shared.clone());
         threads.push(spawn(
             "segue-autodj",
-            Box::new(move || autodj::run(&sh, &s)),
+            Box::new(move || sh.live.run_autodj(sh.live_deps(), &s)),
         )?);
     }
     {

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
-use segue_controllers::Controller;
+use segue_controllers::{Controller, LiveAction};
 use segue_engine::{Command, Status, TimedCommand};
 
 use crate::audio::jack::MidiRings;
@@ -49,6 +49,9 @@ pub(crate) struct Dispatch {
     commands: Vec<Command>,
     feedback: Vec<[u8; 3]>,
     last_feedback: Instant,
+    /// Live actions (suggestions, Auto DJ) pressed, acted on outside the no-allocation
+    /// section ([`Dispatch::act`]).
+    live: Vec<LiveAction>,
 }
 
 /// What one [`Dispatch::drain`] did.
@@ -69,6 +72,7 @@ impl Dispatch {
             commands: Vec::with_capacity(256),
             feedback: Vec::with_capacity(256),
             last_feedback: Instant::now(),
+            live: Vec::with_capacity(64),
         }
     }
 
@@ -86,6 +90,11 @@ impl Dispatch {
             self.commands.clear();
             c.handle(&ev.bytes[..ev.len as usize], st, &mut self.commands);
             done.handled += 1;
+            for a in c.take_live() {
+                if self.live.len() < self.live.capacity() {
+                    self.live.push(a);
+                }
+            }
             if self.commands.is_empty() {
                 continue;
             }
@@ -96,6 +105,8 @@ impl Dispatch {
                 done.late += self.commands.len() as u64;
             }
             for command in self.commands.drain(..) {
+                // The DJ's hand on a control takes it from Auto DJ.
+                shared.live.autodj.touched(&command);
                 shared.send(TimedCommand {
                     at: Some(at),
                     command,
@@ -103,6 +114,16 @@ impl Dispatch {
             }
         }
         done
+    }
+
+    /// Act on the live actions pressed (loading a suggestion decodes on the loader: not
+    /// part of the allocation-free drain).
+    pub(crate) fn act(&mut self, shared: &Shared) {
+        for a in self.live.drain(..) {
+            if let Err(e) = shared.live.act(shared.live_deps(), a) {
+                tracing::warn!("MIDI {a:?}: {e}");
+            }
+        }
     }
 
     /// LED feedback, at most every [`FEEDBACK_EVERY`]. Allocation-free.
@@ -168,6 +189,7 @@ pub(crate) fn run(
             dispatch.feedback(r, shared);
             done
         });
+        dispatch.act(shared);
         let c = &shared.counters;
         c.midi_handled.fetch_add(done.handled, Ordering::Relaxed);
         c.midi_late.fetch_add(done.late, Ordering::Relaxed);

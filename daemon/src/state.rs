@@ -2,11 +2,11 @@
 //! sink), the deck service (what is on each deck: title, key, analysis), and the daemon's
 //! counters.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 
-use segue_engine::{Command, EngineHandle, SendError, Status, TimedCommand};
-use segue_library::decks::{CommandSink, DeckService, DeckServiceConfig, DeckView};
+use segue_engine::{EngineHandle, Status, TimedCommand};
+use segue_library::decks::{CommandSink, DeckService, DeckServiceConfig, DeckView, EngineSink};
 use segue_library::Library;
 
 use crate::audio::AudioShared;
@@ -28,36 +28,6 @@ pub struct Counters {
     pub midi_alloc_violations: AtomicU64,
 }
 
-/// The engine's control end, shared by the OSC, MIDI and feed threads and the deck service.
-pub struct EngineSink {
-    handle: Mutex<EngineHandle>,
-    /// Commands dropped because the engine's queue was full.
-    pub queue_full: AtomicU64,
-}
-
-impl EngineSink {
-    /// Queue a command (counted when the ring is full).
-    pub fn send_timed(&self, command: TimedCommand) -> bool {
-        match lock(&self.handle).send_timed(command) {
-            Ok(()) => true,
-            Err(SendError::Full(_)) => {
-                self.queue_full.fetch_add(1, Ordering::Relaxed);
-                false
-            }
-        }
-    }
-}
-
-impl CommandSink for EngineSink {
-    fn send(&self, command: Command) -> bool {
-        self.send_timed(TimedCommand { at: None, command })
-    }
-
-    fn status(&self) -> Status {
-        lock(&self.handle).status()
-    }
-}
-
 /// Everything the control threads share.
 pub struct Shared {
     engine: Arc<EngineSink>,
@@ -66,14 +36,8 @@ pub struct Shared {
     pub counters: Counters,
     pub audio: Arc<AudioShared>,
     pub deck_count: usize,
-    /// The next-track suggestions for the deck on air.
-    pub suggestions: Arc<crate::suggest::Suggestions>,
-    /// Auto DJ's switch and the controls the DJ took over.
-    pub autodj: crate::autodj::AutoDj,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    /// Suggestions and Auto DJ (the service the plugin shares).
+    pub live: segue_mix::live::Live,
 }
 
 impl Shared {
@@ -82,10 +46,7 @@ impl Shared {
         decks: DeckServiceConfig,
         audio: Arc<AudioShared>,
     ) -> Self {
-        let engine = Arc::new(EngineSink {
-            handle: Mutex::new(handle),
-            queue_full: AtomicU64::new(0),
-        });
+        let engine = Arc::new(EngineSink::new(handle));
         let deck_count = decks.decks;
         Self {
             decks: DeckService::new(decks, engine.clone()),
@@ -93,8 +54,7 @@ impl Shared {
             counters: Counters::default(),
             audio,
             deck_count,
-            suggestions: Arc::default(),
-            autodj: Default::default(),
+            live: Default::default(),
         }
     }
 
@@ -110,7 +70,16 @@ impl Shared {
 
     /// Commands dropped because the engine's queue was full.
     pub fn queue_full(&self) -> u64 {
-        self.engine.queue_full.load(Ordering::Relaxed)
+        self.engine.dropped()
+    }
+
+    /// What the live loops (suggestions, Auto DJ) work with.
+    pub fn live_deps(&self) -> segue_mix::live::Deps<'_> {
+        segue_mix::live::Deps {
+            decks: &self.decks,
+            engine: &self.engine,
+            deck_count: self.deck_count,
+        }
     }
 
     /// A copy of one deck's view.

@@ -44,6 +44,8 @@
 //! # Ok::<(), segue_decode::SegueError>(())
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod downmix;
 mod error;
 mod mp4_gapless;

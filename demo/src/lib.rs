@@ -29,6 +29,8 @@
 //! assert!(track.audio.stems.is_some());
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub use segue_decode::SegueError;
 
 mod dsp;

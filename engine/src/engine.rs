@@ -4,7 +4,7 @@
 use crate::command::{Command, TimedCommand};
 use crate::deck::{Deck, KeylockQuality, Released};
 use crate::dsp::{sane, Smoothed};
-use crate::handle::{Collector, EngineHandle, Garbage};
+use crate::handle::{Collector, EngineHandle, Garbage, Schedule, SendError};
 use crate::mixer::{channel_fader_gain, crossfader_gain, Limiter};
 use crate::status::{Meter, Status, MAX_DECKS};
 use crate::track::Frame;
@@ -105,6 +105,13 @@ pub struct EngineParts {
     pub collector: Collector,
 }
 
+/// The audio thread's own way in: [`Engine::schedule`].
+impl Schedule for Engine {
+    fn send_timed(&mut self, command: TimedCommand) -> Result<(), SendError> {
+        self.schedule(command)
+    }
+}
+
 /// The real-time mixing engine.
 pub struct Engine {
     rate: u32,
@@ -115,6 +122,8 @@ pub struct Engine {
     pending: Vec<(u64, Command)>,
     garbage: rtrb::Producer<Garbage>,
     status: triple_buffer::Input<Status>,
+    /// The status published last (the audio thread's own copy).
+    last: Status,
     clock: u64,
 
     leader_choice: Option<u8>,
@@ -166,6 +175,7 @@ impl Engine {
             pending: Vec::with_capacity(PENDING_CAPACITY),
             garbage: garbage_tx,
             status: status_in,
+            last: Status::default(),
             clock: 0,
             leader_choice: None,
             leader: None,
@@ -198,6 +208,32 @@ impl Engine {
     /// Frames rendered so far: the timestamp of the next block's first frame.
     pub fn frame(&self) -> u64 {
         self.clock
+    }
+
+    /// The status published after the last block, as the control side reads it: for code
+    /// that runs on the audio thread beside `process` (a plugin's parameter handling).
+    pub fn status(&self) -> &Status {
+        &self.last
+    }
+
+    /// Queue a command from the audio thread itself, the thread that calls `process`: it
+    /// goes straight into the engine's time-ordered list, not through the control side's
+    /// ring, so a shell's own commands and the control side's share one queue. Real-time
+    /// safe; hands the command back when the list is full.
+    pub fn schedule(&mut self, command: TimedCommand) -> Result<(), SendError> {
+        if self.pending.len() >= PENDING_CAPACITY {
+            return Err(SendError::Full(command));
+        }
+        self.enqueue(command);
+        Ok(())
+    }
+
+    /// Into the pending list, in frame order; the caller checked the capacity.
+    fn enqueue(&mut self, TimedCommand { at, command }: TimedCommand) {
+        let at = at.unwrap_or(self.clock).max(self.clock);
+        let i = self.pending.partition_point(|&(t, _)| t <= at);
+        // Within capacity: no allocation.
+        self.pending.insert(i, (at, command));
     }
 
     /// Render `frames` frames into `out` (fewer if a buffer is shorter). Real-time safe:
@@ -266,13 +302,10 @@ impl Engine {
     /// Move commands from the ring into the time-ordered pending list.
     fn fetch_commands(&mut self) {
         while self.pending.len() < PENDING_CAPACITY {
-            let Ok(TimedCommand { at, command }) = self.commands.pop() else {
+            let Ok(command) = self.commands.pop() else {
                 break;
             };
-            let at = at.unwrap_or(self.clock).max(self.clock);
-            let i = self.pending.partition_point(|&(t, _)| t <= at);
-            // Within capacity: no allocation.
-            self.pending.insert(i, (at, command));
+            self.enqueue(command);
         }
     }
 
@@ -517,6 +550,7 @@ impl Engine {
         self.master_peak = 0.0;
         self.master_sq = 0.0;
         self.master_frames = 0;
+        self.last = st;
         self.status.write(st);
     }
 }

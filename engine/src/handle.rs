@@ -33,6 +33,33 @@ impl std::fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
+/// Something commands can be queued into: the control side's [`EngineHandle`] (through the
+/// ring) or, on the audio thread, the [`Engine`](crate::Engine) itself (no ring). Code that
+/// sends commands and may run on either side (a plugin's host sync, a test) takes this.
+pub trait Schedule {
+    /// Queue a timed command.
+    fn send_timed(&mut self, command: TimedCommand) -> Result<(), SendError>;
+
+    /// Queue a command for the start of the next block.
+    fn send(&mut self, command: Command) -> Result<(), SendError> {
+        self.send_timed(TimedCommand { at: None, command })
+    }
+
+    /// Queue a command for engine frame `frame` (sample-accurate).
+    fn send_at(&mut self, frame: u64, command: Command) -> Result<(), SendError> {
+        self.send_timed(TimedCommand {
+            at: Some(frame),
+            command,
+        })
+    }
+}
+
+impl Schedule for EngineHandle {
+    fn send_timed(&mut self, command: TimedCommand) -> Result<(), SendError> {
+        EngineHandle::send_timed(self, command)
+    }
+}
+
 /// Control-side handle: one per engine, used from one control thread at a time.
 pub struct EngineHandle {
     commands: rtrb::Producer<TimedCommand>,

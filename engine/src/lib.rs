@@ -30,6 +30,7 @@
 //! assert!(out.master[100][0] != 0.0 || out.master[101][0] != 0.0);
 //! assert_eq!(parts.handle.status().decks[0].playing, true);
 //! ```
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod command;
@@ -49,7 +50,7 @@ pub use engine::{
     ConfigError, DeckOut, DeckTap, Engine, EngineConfig, EngineParts, Outputs, PENDING_CAPACITY,
     SAMPLE_RATES,
 };
-pub use handle::{Collector, EngineHandle, Garbage, SendError};
+pub use handle::{Collector, EngineHandle, Garbage, Schedule, SendError};
 pub use mixer::{channel_fader_gain, crossfader_gain};
 pub use render::Rendered;
 pub use status::{DeckStatus, Meter, Status, HOT_CUES, MAX_DECKS};

@@ -20,6 +20,9 @@ pub struct Meter {
 pub struct DeckStatus {
     /// A track is loaded.
     pub loaded: bool,
+    /// Loads and ejects applied to this deck so far (wrapping): a change means the deck's
+    /// transport was reset (stopped, at the start of a new track or empty).
+    pub loads: u32,
     /// The track has stems.
     pub has_stems: bool,
     /// The track has a beatgrid.

@@ -45,6 +45,62 @@ pub trait CommandSink: Send + Sync {
     fn status(&self) -> Status;
 }
 
+/// The [`CommandSink`] over an engine's control end, shared by a shell's control threads
+/// (the daemon's OSC, MIDI and feed threads; the plugin's control thread and editor). It
+/// may start without an engine and have one attached later (the plugin builds its engine
+/// at activation and again at a new sample rate): until then commands are dropped and the
+/// status is the default one.
+#[derive(Default)]
+pub struct EngineSink {
+    handle: Mutex<Option<segue_engine::EngineHandle>>,
+    /// Commands dropped because the engine's queue was full (or there was no engine).
+    pub queue_full: AtomicU64,
+}
+
+impl EngineSink {
+    /// A sink over `handle`.
+    pub fn new(handle: segue_engine::EngineHandle) -> Self {
+        Self {
+            handle: Mutex::new(Some(handle)),
+            queue_full: AtomicU64::new(0),
+        }
+    }
+
+    /// Attach a (new) engine; the old handle is returned for dropping.
+    pub fn attach(&self, handle: segue_engine::EngineHandle) -> Option<segue_engine::EngineHandle> {
+        lock(&self.handle).replace(handle)
+    }
+
+    /// Queue a timed command (counted when it cannot be queued).
+    pub fn send_timed(&self, command: segue_engine::TimedCommand) -> bool {
+        let queued = lock(&self.handle)
+            .as_mut()
+            .is_some_and(|h| h.send_timed(command).is_ok());
+        if !queued {
+            self.queue_full.fetch_add(1, Ordering::Relaxed);
+        }
+        queued
+    }
+
+    /// Commands dropped so far.
+    pub fn dropped(&self) -> u64 {
+        self.queue_full.load(Ordering::Relaxed)
+    }
+}
+
+impl CommandSink for EngineSink {
+    fn send(&self, command: Command) -> bool {
+        self.send_timed(segue_engine::TimedCommand { at: None, command })
+    }
+
+    fn status(&self) -> Status {
+        lock(&self.handle)
+            .as_mut()
+            .map(|h| h.status())
+            .unwrap_or_default()
+    }
+}
+
 /// Where a deck's track is in its life.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum DeckState {

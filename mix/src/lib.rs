@@ -5,12 +5,16 @@
 //!
 //! The rest of the crate is Segue's main job: [`compat`] scores "B after A", [`order`]
 //! plans a set's order, [`plan`] finds where and how to mix (transition plans as data),
-//! [`runner`] performs a plan on two engine decks sample-accurately, and [`set`] renders
-//! and measures a whole automixed set.
+//! [`runner`] performs a plan on two engine decks sample-accurately, [`set`] renders
+//! and measures a whole automixed set, and [`live`] is the live service both shells run
+//! (suggestions for the deck on air, Auto DJ).
+
+#![forbid(unsafe_code)]
 
 pub use segue_decode::SegueError;
 
 pub mod compat;
+pub mod live;
 pub mod mashup;
 pub mod order;
 pub mod plan;

@@ -6,9 +6,11 @@
 //! * The control thread ([`Shared::spawn_control`]) drops what the engine hands back and
 //!   copies the engine's cue points into the session so the host saves them.
 //!
-//! The audio thread never locks: commands reach it through a lock-free ring that only the
-//! control side pushes into (under a mutex, on the control side) and the status comes back
-//! through a triple buffer.
+//! The audio thread never locks: the control side's commands reach the engine through the
+//! engine's own command ring (its [`EngineHandle`], held here in the deck service's
+//! [`EngineSink`] and replaced when the engine is rebuilt), the audio thread's own commands
+//! go straight into the engine ([`segue_engine::Engine::schedule`]) — one queue — and the
+//! status comes back through the engine's triple buffer.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -16,42 +18,29 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use segue_engine::{Collector, Command, Status};
-use segue_library::decks::{CommandSink, DeckService, DeckServiceConfig, DeckView, SavedCues};
+use segue_controllers::LiveAction;
+use segue_engine::{Collector, Command, EngineHandle, Status};
+use segue_library::decks::{
+    CommandSink, DeckService, DeckServiceConfig, DeckView, EngineSink, SavedCues,
+};
 use segue_library::Library;
+use segue_mix::live::{Deps, Live};
 
 use crate::midi::MidiTable;
 use crate::params::DECKS;
 use crate::session::{Session, SessionField};
 
-/// Capacity of the control → audio command ring.
-pub const TO_AUDIO_CAPACITY: usize = 1024;
-
-/// The control side's end of the command ring and the status the audio thread publishes:
-/// the deck service's [`CommandSink`].
-pub struct AudioSink {
-    to_audio: Mutex<rtrb::Producer<Command>>,
-    status: Mutex<triple_buffer::Output<Status>>,
-}
-
-impl CommandSink for AudioSink {
-    fn send(&self, command: Command) -> bool {
-        lock(&self.to_audio).push(command).is_ok()
-    }
-
-    fn status(&self) -> Status {
-        *lock(&self.status).read()
-    }
-}
-
 /// State shared by the plugin object, the editor and the control threads.
 pub struct Shared {
-    /// Control → audio commands and the engine status.
-    sink: Arc<AudioSink>,
+    /// The engine's control end (commands in, status out); empty before activation.
+    sink: Arc<EngineSink>,
     /// Loading, analysis and what is on each deck (the service both shells share).
     pub decks: DeckService,
     /// The persisted session (the same `Arc` as the params' `session` field).
     pub session: Arc<SessionField>,
+    /// Live actions from MIDI notes (load a suggestion, Auto DJ), acted on by the
+    /// control thread.
+    live_rx: Mutex<rtrb::Consumer<LiveAction>>,
     /// New MIDI tables for the audio thread, and the replaced ones coming back.
     midi_tx: Mutex<rtrb::Producer<Box<MidiTable>>>,
     midi_old: Mutex<rtrb::Consumer<Box<MidiTable>>>,
@@ -61,6 +50,10 @@ pub struct Shared {
     pub rate: AtomicU32,
     /// The engine's collector (replaced at each activation).
     pub collector: Mutex<Option<Collector>>,
+    /// Suggestions for the deck on air and Auto DJ (the service the daemon runs too).
+    pub live: Live,
+    /// Tracks on the decks as last copied into the session.
+    last_tracks: Mutex<[Option<PathBuf>; DECKS]>,
     stop: AtomicBool,
 }
 
@@ -68,14 +61,10 @@ impl Shared {
     /// New shared state; returns the audio thread's ends. `library` is where analyses are
     /// looked up and stored (`None`: every track is analysed).
     pub fn new(session: Arc<SessionField>, library: Option<Library>) -> (Arc<Self>, AudioEnds) {
-        let (tx, rx) = rtrb::RingBuffer::new(TO_AUDIO_CAPACITY);
         let (midi_tx, midi_rx) = rtrb::RingBuffer::new(4);
         let (midi_back, midi_old) = rtrb::RingBuffer::new(8);
-        let (status_in, status_out) = triple_buffer::triple_buffer(&Status::default());
-        let sink = Arc::new(AudioSink {
-            to_audio: Mutex::new(tx),
-            status: Mutex::new(status_out),
-        });
+        let (live_tx, live_rx) = rtrb::RingBuffer::new(32);
+        let sink = Arc::new(EngineSink::default());
         let decks = DeckService::new(
             DeckServiceConfig {
                 decks: DECKS,
@@ -89,24 +78,30 @@ impl Shared {
             sink,
             decks,
             session,
+            live_rx: Mutex::new(live_rx),
             midi_tx: Mutex::new(midi_tx),
             midi_old: Mutex::new(midi_old),
             last_cues: Mutex::new([None; DECKS]),
             rate: AtomicU32::new(0),
             collector: Mutex::new(None),
+            live: Live::default(),
+            last_tracks: Mutex::new(Default::default()),
             stop: AtomicBool::new(false),
         });
         let ends = AudioEnds {
-            commands: rx,
-            status: status_in,
+            live: live_tx,
             midi: midi_rx,
             midi_back,
         };
         (shared, ends)
     }
 
-    /// The engine rate, known at activation: tracks are decoded at it from then on.
-    pub fn set_rate(&self, rate: u32) {
+    /// A new engine (at activation, or a new sample rate): its control end and collector
+    /// replace the old ones, and tracks are decoded at its rate from then on. The old handle
+    /// and collector are dropped here, on the host's main thread.
+    pub fn attach(&self, handle: EngineHandle, collector: Collector, rate: u32) {
+        drop(self.sink.attach(handle));
+        *lock(&self.collector) = Some(collector);
         self.rate.store(rate, Ordering::SeqCst);
         self.decks.set_rate(rate);
     }
@@ -150,8 +145,8 @@ impl Shared {
         self.sink.status()
     }
 
-    /// Queue commands for the audio thread; those that do not fit are dropped here (off the
-    /// audio thread) and counted. Returns how many were dropped.
+    /// Queue commands for the engine; those that do not fit are dropped here (off the audio
+    /// thread) and counted. Returns how many were dropped.
     pub fn send(&self, commands: impl IntoIterator<Item = Command>) -> usize {
         let mut dropped = 0;
         for c in commands {
@@ -184,11 +179,21 @@ impl Shared {
         self.decks.load(deck, path, Some(saved));
     }
 
-    /// Start the control thread (collector, cue bookkeeping). It stops when
-    /// [`Shared::shutdown`] is called.
-    pub fn spawn_control(self: &Arc<Self>) -> std::io::Result<JoinHandle<()>> {
+    /// What the live loops (suggestions, Auto DJ) work with.
+    pub fn live_deps(&self) -> Deps<'_> {
+        Deps {
+            decks: &self.decks,
+            engine: &self.sink,
+            deck_count: DECKS,
+        }
+    }
+
+    /// Start the control thread (collector, cue and track bookkeeping) and the live
+    /// service's two threads (suggestions, Auto DJ). They stop when [`Shared::shutdown`] is
+    /// called.
+    pub fn spawn_control(self: &Arc<Self>) -> std::io::Result<Vec<JoinHandle<()>>> {
         let me = self.clone();
-        std::thread::Builder::new()
+        let control = std::thread::Builder::new()
             .name("segue-plugin-control".into())
             .spawn(move || {
                 while !me.stop.load(Ordering::SeqCst) {
@@ -196,7 +201,16 @@ impl Shared {
                     std::thread::sleep(Duration::from_millis(15));
                 }
                 me.tick();
-            })
+            })?;
+        let me = self.clone();
+        let suggest = std::thread::Builder::new()
+            .name("segue-plugin-suggest".into())
+            .spawn(move || me.live.run_suggestions(me.live_deps(), &me.stop))?;
+        let me = self.clone();
+        let autodj = std::thread::Builder::new()
+            .name("segue-plugin-autodj".into())
+            .spawn(move || me.live.run_autodj(me.live_deps(), &me.stop))?;
+        Ok(vec![control, suggest, autodj])
     }
 
     /// One round of control work.
@@ -209,7 +223,34 @@ impl Shared {
             self.restore(false);
             self.send_midi_table();
         }
+        while let Ok(a) = lock(&self.live_rx).pop() {
+            if let Err(e) = self.live.act(self.live_deps(), a) {
+                eprintln!("segue-plugin: MIDI {a:?}: {e}");
+            }
+        }
+        self.note_tracks();
         self.note_cues();
+    }
+
+    /// A track that reached a deck without going through [`Shared::load`] (Auto DJ, a
+    /// suggestion) goes into the session too, so the host saves what is on the decks.
+    fn note_tracks(&self) {
+        let views = self.decks.decks();
+        let mut last = lock(&self.last_tracks);
+        for (d, view) in views.iter().enumerate().take(DECKS) {
+            if view.path == last[d] {
+                continue;
+            }
+            last[d] = view.path.clone();
+            let Some(path) = &view.path else {
+                continue;
+            };
+            let mut s = self.session_write();
+            if s.decks[d].track.as_ref() != Some(path) {
+                s.decks[d] = Default::default();
+                s.decks[d].track = Some(path.clone());
+            }
+        }
     }
 
     /// Copy the engine's cue points of loaded decks into the session (seconds).
@@ -247,10 +288,8 @@ impl Shared {
 
 /// The audio thread's ends of the channels to the control side.
 pub struct AudioEnds {
-    /// Commands from the control side.
-    pub commands: rtrb::Consumer<Command>,
-    /// Where the audio thread publishes the engine status.
-    pub status: triple_buffer::Input<Status>,
+    /// Live actions pressed on MIDI notes.
+    pub live: rtrb::Producer<LiveAction>,
     /// New MIDI tables.
     pub midi: rtrb::Consumer<Box<MidiTable>>,
     /// Replaced MIDI tables, dropped by the control side.

@@ -1,6 +1,8 @@
 //! The editor (nice-plug-egui): per deck a waveform overview with playhead, beat and phrase
 //! markers, coloured sections and hot cues; BPM, key and energy; load field; transport
-//! buttons; stem faders and mixer controls. Clicking the overview seeks.
+//! buttons; stem faders and mixer controls. Clicking the overview seeks. Above them, the
+//! next-track suggestions for the deck on air (from the library, with their explanation;
+//! a click loads one on the free deck) and the Auto DJ switch.
 //!
 //! Tracks load three ways: the shared file browser (mouse: click a folder to open it, a
 //! track to load it on the chosen deck or on A-D with the row's buttons; keyboard, once a
@@ -12,6 +14,7 @@
 //! through the host (`ParamSetter`), so every move is automatable and undoable in the DAW.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,6 +44,8 @@ pub struct SegueEditor {
     notes: [Option<String>; DECKS],
     /// Where each deck was drawn in the last frame (drop targets).
     deck_rects: [Option<Rect>; DECKS],
+    /// Why the last click on a suggestion loaded nothing.
+    suggest_note: Option<String>,
 }
 
 /// The file browser's state.
@@ -93,6 +98,7 @@ pub fn create(
             },
             notes: Default::default(),
             deck_rects: [None; DECKS],
+            suggest_note: None,
         },
     )
 }
@@ -337,6 +343,8 @@ impl NiceEguiApp for SegueEditor {
             }
             ui.separator();
             browser_action = self.browser.ui(ui);
+            ui.separator();
+            self.suggestions_ui(ui);
             for (d, view) in views.iter().enumerate() {
                 ui.separator();
                 let r = ui
@@ -353,11 +361,6 @@ impl NiceEguiApp for SegueEditor {
                     );
                 }
             }
-            ui.separator();
-            ui.label(
-                "Suggested next tracks: none yet — the suggestion engine (similarity + mix \
-                 plans) is not built; this list fills when it is.",
-            );
         });
         if hovering {
             let target = drop_deck.unwrap_or(self.browser.target);
@@ -413,6 +416,73 @@ impl SegueEditor {
                 self.shared.load(d, path, false);
             }
             Err(e) => self.notes[d] = Some(e),
+        }
+    }
+
+    /// The next-track suggestions for the deck on air (best first, each with its
+    /// explanation line; a click loads it on the free deck) and the Auto DJ switch.
+    fn suggestions_ui(&mut self, ui: &mut egui::Ui) {
+        let list = self.shared.live.suggestions.get();
+        let autodj = &self.shared.live.autodj.enabled;
+        ui.horizontal(|ui| {
+            ui.strong("Next tracks");
+            let on = autodj.load(Ordering::Relaxed);
+            if ui
+                .selectable_label(on, "Auto DJ")
+                .on_hover_text(
+                    "Loads the first suggestion onto the free deck and performs the planned \
+                     transition; moving a control of a deck takes it over",
+                )
+                .clicked()
+            {
+                autodj.store(!on, Ordering::Relaxed);
+            }
+            match list.deck {
+                Some(d) => ui.label(format!("after deck {}", deck_name(d))),
+                None => ui.weak("play a track to get suggestions"),
+            };
+        });
+        if list.items.is_empty() {
+            let has_library = self.shared.decks.with_library(|_| ()).is_some();
+            ui.weak(if has_library {
+                "No analysed tracks to suggest yet: add folders with `segue library add DIR`, \
+                 or load tracks (each one is analysed into the library)."
+            } else {
+                "No library (SEGUE_LIBRARY=off or it could not be opened): no suggestions."
+            });
+            return;
+        }
+        let mut load = None;
+        for (i, s) in list.items.iter().take(5).enumerate() {
+            ui.horizontal(|ui| {
+                let b = ui
+                    .button(format!("{}. {}", i + 1, s.title))
+                    .on_hover_text(format!(
+                        "{}\nClick: load on the free deck",
+                        s.path.display()
+                    ));
+                if b.clicked() {
+                    load = Some(i);
+                }
+                // The editor's font has no arrow glyph.
+                ui.weak(s.compat.line.replace('→', "->"));
+            });
+        }
+        if let Some(i) = load {
+            match self
+                .shared
+                .live
+                .pick_suggestion(self.shared.live_deps(), i, None)
+            {
+                Ok((path, d)) => {
+                    self.suggest_note = None;
+                    self.load(d, path);
+                }
+                Err(e) => self.suggest_note = Some(e),
+            }
+        }
+        if let Some(e) = &self.suggest_note {
+            ui.colored_label(Color32::LIGHT_RED, e);
         }
     }
 

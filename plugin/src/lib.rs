@@ -21,6 +21,8 @@
 //! Must never: allocate, lock or block in `process` (checked with nice-plug's
 //! `assert_process_allocs` in debug builds: the host-harness tests run the debug bundle).
 
+#![forbid(unsafe_code)]
+
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -29,7 +31,7 @@ use nice_plug::midi::{Channel, Key};
 use nice_plug::prelude::*;
 use segue_controllers::Value;
 use segue_engine::{
-    Command, DeckTap, Engine, EngineConfig, EngineHandle, Outputs, Status, SAMPLE_RATES,
+    Command, DeckTap, Engine, EngineConfig, Outputs, Schedule, Status, SAMPLE_RATES,
 };
 
 mod browser;
@@ -50,11 +52,63 @@ pub use session::{Session, SESSION_VERSION};
 use params::DECK_CONTROLS;
 use sync::HostSync;
 
-/// The engine end, rebuilt when the sample rate changes.
+/// The engine, rebuilt when the sample rate changes (its control end lives in
+/// [`Shared`]'s deck service).
 struct Audio {
     engine: Engine,
-    handle: EngineHandle,
     rate: u32,
+}
+
+/// What the audio thread remembers of one deck's controls between blocks.
+#[derive(Debug, Clone, Copy)]
+struct DeckControls {
+    /// Last parameter values turned into commands (NaN = send at the next block).
+    sent: [f32; DECK_CONTROLS.len()],
+    /// Last values of the button parameters play, sync, key lock (None = not seen yet).
+    buttons: [Option<bool>; 3],
+    /// What the DJ wants (parameters and MIDI toggles): play, sync, key lock.
+    play: bool,
+    sync: bool,
+    key_lock: bool,
+    /// The play state last sent (None: send again).
+    sent_play: Option<bool>,
+    /// The deck's `DeckStatus::loads` seen last: a change means the engine reset its
+    /// transport (a new track or an eject), so the play state is sent again.
+    loads: u32,
+}
+
+impl Default for DeckControls {
+    fn default() -> Self {
+        Self {
+            sent: [f32::NAN; DECK_CONTROLS.len()],
+            buttons: [None; 3],
+            play: false,
+            sync: false,
+            key_lock: true,
+            sent_play: None,
+            loads: 0,
+        }
+    }
+}
+
+impl DeckControls {
+    /// Forget what was sent (the DJ's wishes stay).
+    fn resend(&mut self) {
+        self.sent = [f32::NAN; DECK_CONTROLS.len()];
+        self.buttons = [None; 3];
+        self.sent_play = None;
+    }
+}
+
+/// One block's context, read once at its start.
+struct Block {
+    frames: usize,
+    /// Engine frame of the block's first frame.
+    t0: u64,
+    status: Status,
+    transport: sync::HostTransport,
+    /// Host sync is on and the host reports a tempo: the decks follow it.
+    follow: bool,
 }
 
 /// The plugin.
@@ -63,19 +117,11 @@ pub struct Segue {
     shared: Arc<Shared>,
     audio: Option<Audio>,
     ends: control::AudioEnds,
-    control_thread: Option<JoinHandle<()>>,
+    control_threads: Vec<JoinHandle<()>>,
     midi: Box<MidiTable>,
-    /// Last parameter values turned into commands (NaN = send at the next block).
-    sent: [[f32; DECK_CONTROLS.len()]; DECKS],
+    decks: [DeckControls; DECKS],
+    /// Last crossfader and master values sent (NaN = send at the next block).
     sent_global: [f32; 2],
-    /// Last values of the button parameters (None = not seen yet).
-    buttons: [[Option<bool>; 3]; DECKS],
-    /// What the DJ wants: play, sync, key lock (parameters and MIDI toggles).
-    play: [bool; DECKS],
-    sync_on: [bool; DECKS],
-    key_lock: [bool; DECKS],
-    /// The play state last sent to each deck (None: send again).
-    sent_play: [Option<bool>; DECKS],
     host: HostSync,
     /// Output gain of the bypass ramp, 0..=1.
     bypass_gain: f32,
@@ -112,15 +158,10 @@ impl Default for Segue {
             shared,
             audio: None,
             ends,
-            control_thread: None,
+            control_threads: Vec::new(),
             midi: MidiTable::new(&MidiMapping::default()),
-            sent: [[f32::NAN; DECK_CONTROLS.len()]; DECKS],
+            decks: [DeckControls::default(); DECKS],
             sent_global: [f32::NAN; 2],
-            buttons: [[None; 3]; DECKS],
-            play: [false; DECKS],
-            sync_on: [false; DECKS],
-            key_lock: [true; DECKS],
-            sent_play: [None; DECKS],
             host: HostSync::default(),
             bypass_gain: 1.0,
             bypass_step: 1.0 / 480.0,
@@ -139,10 +180,8 @@ fn control_command(control: Control, deck: u8, v: f32, status: &Status) -> Optio
 impl Segue {
     /// Forget what was sent: every control goes to the engine again at the next block.
     fn resend_all(&mut self) {
-        self.sent = [[f32::NAN; DECK_CONTROLS.len()]; DECKS];
+        self.decks.iter_mut().for_each(DeckControls::resend);
         self.sent_global = [f32::NAN; 2];
-        self.buttons = [[None; 3]; DECKS];
-        self.sent_play = [None; DECKS];
         self.host = HostSync::default();
     }
 }
@@ -235,15 +274,9 @@ impl Plugin for Segue {
             // The old engine (and the tracks on it) is dropped here, off the audio thread.
             self.audio = Some(Audio {
                 engine: parts.engine,
-                handle: parts.handle,
                 rate,
             });
-            *self
-                .shared
-                .collector
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) = Some(parts.collector);
-            self.shared.set_rate(rate);
+            self.shared.attach(parts.handle, parts.collector, rate);
         }
         self.params.session.take_restored();
         if let Ok(s) = self.params.session.read() {
@@ -252,8 +285,11 @@ impl Plugin for Segue {
         self.shared.restore(new_engine);
         self.resend_all();
         self.bypass_step = 1.0 / (0.01 * rate as f32);
-        if self.control_thread.is_none() {
-            self.control_thread = self.shared.spawn_control().ok();
+        if self.control_threads.is_empty() {
+            match self.shared.spawn_control() {
+                Ok(t) => self.control_threads = t,
+                Err(e) => eprintln!("segue-plugin: cannot start the control threads: {e}"),
+            }
         }
         true
     }
@@ -268,7 +304,6 @@ impl Plugin for Segue {
         aux: &mut AuxiliaryBuffers,
         context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
-        let frames = buffer.samples();
         // Taken out for the call (no allocation: the Option just moves) so `self` stays free.
         let Some(mut audio) = self.audio.take() else {
             for ch in buffer.as_slice() {
@@ -276,38 +311,84 @@ impl Plugin for Segue {
             }
             return ProcessStatus::Normal;
         };
-        let t0 = audio.engine.frame();
-        let handle = &mut audio.handle;
+        let engine = &mut audio.engine;
+        let transport = sync::HostTransport::read(context.transport());
+        let block = Block {
+            frames: buffer.samples(),
+            t0: engine.frame(),
+            status: *engine.status(),
+            follow: self.params.host_sync.value() && transport.tempo.is_some(),
+            transport,
+        };
+        self.take_midi_table();
+        self.note_loads(&block.status);
+        self.send_mixer_params(engine, &block);
+        self.send_deck_params(engine, &block);
+        let tempo = self.decks.map(|d| d.sent[TEMPO_SLOT]);
+        let gate = self.host.update(
+            engine,
+            &block.status,
+            &block.transport,
+            block.follow,
+            tempo,
+            block.frames,
+            audio.rate,
+        );
+        self.handle_midi(engine, context, &block, gate);
+        self.send_play(engine, &block, gate);
+        render(
+            engine,
+            buffer.as_slice(),
+            aux.outputs,
+            block.frames,
+            self.params.bypass.value(),
+            &mut self.bypass_gain,
+            self.bypass_step,
+        );
+        self.audio = Some(audio);
+        ProcessStatus::Normal
+    }
 
-        // 1. Commands from the control side (tracks, beatgrids, cues).
-        while handle.free_slots() > 64 {
-            let Ok(c) = self.ends.commands.pop() else {
-                break;
-            };
-            if let Command::Load { deck, .. } | Command::Eject { deck } = c {
-                if let Some(p) = self.sent_play.get_mut(deck as usize) {
-                    *p = None;
-                }
-            }
-            // Cannot fail: there are free slots.
-            let _ = handle.send(c);
+    fn deactivate(&mut self) {}
+}
+
+/// The tempo fader's slot among a deck's continuous controls.
+const TEMPO_SLOT: usize = {
+    // A compile error (index out of bounds) if the tempo fader were not a deck control.
+    let mut i = 0;
+    while !matches!(DECK_CONTROLS[i], Control::Tempo) {
+        i += 1;
+    }
+    i
+};
+
+/// The steps of `process`, in order. Each runs on the audio thread: no allocation, no lock.
+impl Segue {
+    /// A new MIDI mapping (after a state restore); the old table goes back to be dropped.
+    fn take_midi_table(&mut self) {
+        if self.ends.midi_back.is_full() {
+            return;
         }
+        if let Ok(table) = self.ends.midi.pop() {
+            let old = std::mem::replace(&mut self.midi, table);
+            let _ = self.ends.midi_back.push(old);
+        }
+    }
 
-        // A new MIDI mapping (after a state restore); the old table goes back to be dropped.
-        if !self.ends.midi_back.is_full() {
-            if let Ok(table) = self.ends.midi.pop() {
-                let old = std::mem::replace(&mut self.midi, table);
-                let _ = self.ends.midi_back.push(old);
+    /// A deck whose track changed (or was ejected) stopped: its play state is sent again.
+    fn note_loads(&mut self, status: &Status) {
+        for (d, dc) in self.decks.iter_mut().enumerate() {
+            let loads = status.decks[d].loads;
+            if loads != dc.loads {
+                dc.loads = loads;
+                dc.sent_play = None;
             }
         }
+    }
 
-        // 2. Parameters → commands, on change.
-        // A reference count, not an allocation.
-        let params = self.params.clone();
-        let p = &*params;
-        let status = handle.status();
-        let transport = &sync::HostTransport::read(context.transport());
-        let follow = p.host_sync.value() && transport.tempo.is_some();
+    /// Crossfader and master, on change (smoothed parameters step once per block).
+    fn send_mixer_params(&mut self, engine: &mut Engine, block: &Block) {
+        let p = &*self.params;
         for (g, (control, param)) in [
             (Control::Crossfader, &p.crossfader),
             (Control::Master, &p.master),
@@ -316,68 +397,85 @@ impl Plugin for Segue {
         .enumerate()
         {
             let v = if param.smoothed.is_smoothing() {
-                param.smoothed.next_step(frames as u32)
+                param.smoothed.next_step(block.frames as u32)
             } else {
                 param.value()
             };
             if v.to_bits() != self.sent_global[g].to_bits() {
                 self.sent_global[g] = v;
-                if let Some(c) = control_command(control, 0, v, &status) {
-                    let _ = handle.send(c);
+                if let Some(c) = control_command(control, 0, v, &block.status) {
+                    let _ = engine.send(c);
                 }
             }
         }
-        for d in 0..DECKS {
-            let dp = &p.decks[d];
-            for (slot, v) in dp.values(frames as u32).into_iter().enumerate() {
-                if v.to_bits() == self.sent[d][slot].to_bits() {
+    }
+
+    /// Each deck's continuous controls and buttons, on change. The tempo fader is left to
+    /// the host while the decks follow it.
+    fn send_deck_params(&mut self, engine: &mut Engine, block: &Block) {
+        for (d, dc) in self.decks.iter_mut().enumerate() {
+            let deck = d as u8;
+            let dp = &self.params.decks[d];
+            for (slot, v) in dp.values(block.frames as u32).into_iter().enumerate() {
+                if v.to_bits() == dc.sent[slot].to_bits() {
                     continue;
                 }
-                self.sent[d][slot] = v;
+                // A change after the first send is the DJ's (or the host's automation).
+                let touched = !dc.sent[slot].is_nan();
+                dc.sent[slot] = v;
                 let control = DECK_CONTROLS[slot];
-                if control == Control::Tempo && follow {
+                if control == Control::Tempo && block.follow {
                     continue;
                 }
-                if let Some(c) = control_command(control, d as u8, v, &status) {
-                    let _ = handle.send(c);
+                if let Some(c) = control_command(control, deck, v, &block.status) {
+                    if touched {
+                        self.shared.live.autodj.touched(&c);
+                    }
+                    let _ = engine.send(c);
                 }
             }
-            for (i, v) in [dp.play.value(), dp.sync.value(), dp.key_lock.value()]
-                .into_iter()
-                .enumerate()
-            {
-                if self.buttons[d][i] == Some(v) {
+            let buttons = [dp.play.value(), dp.sync.value(), dp.key_lock.value()];
+            for (i, v) in buttons.into_iter().enumerate() {
+                if dc.buttons[i] == Some(v) {
                     continue;
                 }
-                self.buttons[d][i] = Some(v);
-                match i {
-                    0 => self.play[d] = v,
+                let touched = dc.buttons[i].is_some();
+                dc.buttons[i] = Some(v);
+                let c = match i {
+                    0 => {
+                        dc.play = v;
+                        Command::Play { deck, on: v }
+                    }
                     1 => {
-                        self.sync_on[d] = v;
-                        let _ = handle.send(Command::Sync {
-                            deck: d as u8,
-                            on: v,
-                        });
+                        dc.sync = v;
+                        Command::Sync { deck, on: v }
                     }
                     _ => {
-                        self.key_lock[d] = v;
-                        let _ = handle.send(Command::KeyLock {
-                            deck: d as u8,
-                            on: v,
-                        });
+                        dc.key_lock = v;
+                        Command::KeyLock { deck, on: v }
                     }
+                };
+                if touched {
+                    self.shared.live.autodj.touched(&c);
+                }
+                // Play goes out in `send_play`, gated by the host transport.
+                if i > 0 {
+                    let _ = engine.send(c);
                 }
             }
         }
+    }
 
-        // 3. Host sync: tempo, transport gate, beat alignment.
-        let gate = self.host.update(
-            handle, &status, transport, follow, &self.sent, frames, audio.rate,
-        );
-
-        // 4. MIDI, each at its own frame.
+    /// MIDI from the host, each event at its own frame.
+    fn handle_midi(
+        &mut self,
+        engine: &mut Engine,
+        context: &mut impl ProcessContext<Self>,
+        block: &Block,
+        gate: bool,
+    ) {
         while let Some(event) = context.next_event() {
-            let at = t0 + event.timing() as u64;
+            let at = block.t0 + event.timing() as u64;
             match event {
                 NoteEvent::NoteOn {
                     channel: Channel::Number(channel),
@@ -386,8 +484,7 @@ impl Plugin for Segue {
                     ..
                 } => {
                     if let Some((deck, action)) = self.midi.note(channel, note) {
-                        let pressed = velocity > 0.0;
-                        self.note(handle, deck, action, pressed, at, gate, &status);
+                        self.note(engine, deck, action, velocity > 0.0, at, gate, block);
                     }
                 }
                 NoteEvent::NoteOff {
@@ -396,92 +493,90 @@ impl Plugin for Segue {
                     ..
                 } => {
                     if let Some((deck, action)) = self.midi.note(channel, note) {
-                        self.note(handle, deck, action, false, at, gate, &status);
+                        self.note(engine, deck, action, false, at, gate, block);
                     }
                 }
                 NoteEvent::MidiCC {
                     channel, cc, value, ..
                 } => {
-                    if let Some((deck, control)) = self.midi.cc(channel, cc) {
-                        if !(control == Control::Tempo && follow) {
-                            let v = control.from_unit(value);
-                            if let Some(c) = control_command(control, deck, v, &status) {
-                                let _ = handle.send_at(at, c);
-                            }
-                        }
+                    let Some((deck, control)) = self.midi.cc(channel, cc) else {
+                        continue;
+                    };
+                    if control == Control::Tempo && block.follow {
+                        continue;
+                    }
+                    let v = control.from_unit(value);
+                    if let Some(c) = control_command(control, deck, v, &block.status) {
+                        self.shared.live.autodj.touched(&c);
+                        let _ = engine.send_at(at, c);
                     }
                 }
                 _ => {}
             }
         }
-
-        // 5. Play state (the DJ's play button, gated by the host transport).
-        for d in 0..DECKS {
-            let on = self.play[d] && gate;
-            if self.sent_play[d] != Some(on) {
-                self.sent_play[d] = Some(on);
-                let _ = handle.send(Command::Play { deck: d as u8, on });
-                if on && follow {
-                    self.host.align_deck(handle, &status, transport, d);
-                }
-            }
-        }
-
-        // 6. Render.
-        render(
-            &mut audio.engine,
-            buffer.as_slice(),
-            aux.outputs,
-            frames,
-            p.bypass.value(),
-            &mut self.bypass_gain,
-            self.bypass_step,
-        );
-        self.ends.status.write(audio.handle.status());
-        self.audio = Some(audio);
-        ProcessStatus::Normal
     }
 
-    fn deactivate(&mut self) {}
-}
-
-impl Segue {
-    // The block's context (time, transport gate, status) travels as plain arguments.
+    /// A note mapped to a deck action. The plugin keeps the toggles (play is also gated by
+    /// the host transport); the command comes from the note's target, as from any other
+    /// control.
     #[allow(clippy::too_many_arguments)]
     fn note(
         &mut self,
-        handle: &mut EngineHandle,
+        engine: &mut Engine,
         deck: u8,
         action: NoteAction,
         pressed: bool,
         at: u64,
         gate: bool,
-        status: &Status,
+        block: &Block,
     ) {
-        let d = deck as usize;
-        // The plugin keeps the toggles (play is also gated by the host transport); the
-        // command comes from the note's target, as from any other control.
+        // Suggestions and Auto DJ: for the control thread (it loads, plans).
+        if let Some(a) = action.target().live_action(Value::Press(pressed)) {
+            let _ = self.ends.live.push(a);
+            return;
+        }
+        let Some(dc) = self.decks.get_mut(deck as usize) else {
+            return;
+        };
         let value = match (action, pressed) {
             (NoteAction::HotCue(_), true) => Value::Press(true),
             (NoteAction::Cue, p) => Value::Press(p),
             (NoteAction::Play, true) => {
-                self.play[d] = !self.play[d];
-                let on = self.play[d] && gate;
-                self.sent_play[d] = Some(on);
+                dc.play = !dc.play;
+                let on = dc.play && gate;
+                dc.sent_play = Some(on);
                 Value::Press(on)
             }
             (NoteAction::Sync, true) => {
-                self.sync_on[d] = !self.sync_on[d];
-                Value::Press(self.sync_on[d])
+                dc.sync = !dc.sync;
+                Value::Press(dc.sync)
             }
             (NoteAction::KeyLock, true) => {
-                self.key_lock[d] = !self.key_lock[d];
-                Value::Press(self.key_lock[d])
+                dc.key_lock = !dc.key_lock;
+                Value::Press(dc.key_lock)
             }
             _ => return,
         };
-        if let Some(cmd) = action.target().command(deck, value, status) {
-            let _ = handle.send_at(at, cmd);
+        if let Some(cmd) = action.target().command(deck, value, &block.status) {
+            self.shared.live.autodj.touched(&cmd);
+            let _ = engine.send_at(at, cmd);
+        }
+    }
+
+    /// The DJ's play button gated by the host transport, on change; a deck that starts
+    /// while following the host is aligned to its bar phase.
+    fn send_play(&mut self, engine: &mut Engine, block: &Block, gate: bool) {
+        for d in 0..DECKS {
+            let on = self.decks[d].play && gate;
+            if self.decks[d].sent_play == Some(on) {
+                continue;
+            }
+            self.decks[d].sent_play = Some(on);
+            let _ = engine.send(Command::Play { deck: d as u8, on });
+            if on && block.follow {
+                self.host
+                    .align_deck(engine, &block.status, &block.transport, d);
+            }
         }
     }
 }
@@ -576,7 +671,7 @@ fn apply_bypass<const N: usize>(
 impl Drop for Segue {
     fn drop(&mut self) {
         self.shared.shutdown();
-        if let Some(t) = self.control_thread.take() {
+        for t in self.control_threads.drain(..) {
             let _ = t.join();
         }
     }

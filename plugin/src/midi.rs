@@ -16,7 +16,8 @@
 //! | CC 17 | filter |
 //! | CC 18 / 19 / 20 / 21 | drums / bass / other / vocals stem gains |
 //!
-//! Channel 16: CC 7 master volume, CC 8 crossfader.
+//! Channel 16: CC 7 master volume, CC 8 crossfader; notes 36-40 load suggestion 1-5 onto
+//! the free deck, note 41 starts the planned transition, note 42 flips Auto DJ.
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +37,12 @@ pub enum NoteAction {
     Sync,
     /// Key lock toggle.
     KeyLock,
+    /// Load suggestion 0..10 onto the free deck (the note's deck is ignored).
+    SuggestionLoad(u8),
+    /// Start the planned transition to the track waiting on a free deck.
+    TransitionStart,
+    /// Flip Auto DJ.
+    AutoDj,
 }
 
 impl NoteAction {
@@ -49,6 +56,9 @@ impl NoteAction {
             NoteAction::Cue => Target::Cue,
             NoteAction::Sync => Target::Sync,
             NoteAction::KeyLock => Target::KeyLock,
+            NoteAction::SuggestionLoad(i) => Target::SuggestionLoad(i),
+            NoteAction::TransitionStart => Target::TransitionStart,
+            NoteAction::AutoDj => Target::AutoDjToggle,
         }
     }
 }
@@ -139,6 +149,17 @@ impl Default for MidiMapping {
                 });
             }
         }
+        for (note, action) in (0..5u8)
+            .map(|i| (36 + i, NoteAction::SuggestionLoad(i)))
+            .chain([(41, NoteAction::TransitionStart), (42, NoteAction::AutoDj)])
+        {
+            notes.push(NoteBinding {
+                channel: 15,
+                note,
+                deck: 0,
+                action,
+            });
+        }
         ccs.push(CcBinding {
             channel: 15,
             cc: 7,
@@ -211,5 +232,8 @@ mod tests {
         assert_eq!(t.cc(15, 8).map(|c| c.1), Some(Control::Crossfader));
         assert_eq!(t.cc(15, 7).map(|c| c.1), Some(Control::Master));
         assert_eq!(t.note(200, 36), None);
+        assert_eq!(t.note(15, 36), Some((0, NoteAction::SuggestionLoad(0))));
+        assert_eq!(t.note(15, 41), Some((0, NoteAction::TransitionStart)));
+        assert_eq!(t.note(15, 42), Some((0, NoteAction::AutoDj)));
     }
 }

@@ -12,9 +12,9 @@
 //!   phase inside the bar matches the host's.
 
 use nice_plug::prelude::Transport;
-use segue_engine::{Command, EngineHandle, Position, Status, TempoRange};
+use segue_engine::{Command, Position, Schedule, Status, TempoRange};
 
-use crate::params::{Control, DECKS, DECK_CONTROLS};
+use crate::params::DECKS;
 
 /// What the plugin reads from the host's transport for one block.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -57,18 +57,19 @@ pub struct HostSync {
 impl HostSync {
     /// Update tempo and alignment for this block; returns whether decks may play (the
     /// transport gate).
+    /// `tempo`: each deck's tempo fader (percent; NaN before it was read), sent back when
+    /// the decks stop following the host.
     #[allow(clippy::too_many_arguments)]
     pub fn update(
         &mut self,
-        handle: &mut EngineHandle,
+        handle: &mut impl Schedule,
         status: &Status,
         t: &HostTransport,
         follow: bool,
-        faders: &[[f32; DECK_CONTROLS.len()]; DECKS],
+        tempo: [f32; DECKS],
         frames: usize,
         rate: u32,
     ) -> bool {
-        let tempo_slot = Control::Tempo.deck_slot().unwrap_or(2);
         if follow != self.following {
             self.following = follow;
             self.sent_tempo = [None; DECKS];
@@ -80,7 +81,7 @@ impl HostSync {
             for d in 0..DECKS as u8 {
                 let _ = handle.send(Command::TempoRange { deck: d, range });
                 if !follow {
-                    let percent = faders[d as usize][tempo_slot];
+                    let percent = tempo[d as usize];
                     if percent.is_finite() {
                         let _ = handle.send(Command::Tempo { deck: d, percent });
                     }
@@ -132,7 +133,7 @@ impl HostSync {
     /// Seek `deck` so its phase inside the bar matches the host's beat position.
     pub fn align_deck(
         &mut self,
-        handle: &mut EngineHandle,
+        handle: &mut impl Schedule,
         status: &Status,
         t: &HostTransport,
         deck: usize,
@@ -235,14 +236,14 @@ mod tests {
     fn decks_take_the_host_tempo_and_the_transport_gates_them() {
         let mut parts = setup();
         let mut sync = HostSync::default();
-        let faders = [[0.0; DECK_CONTROLS.len()]; DECKS];
+        let faders = [0.0; DECKS];
         let status = parts.handle.status();
         let gate = sync.update(
             &mut parts.handle,
             &status,
             &transport(126.0, false, 0.0),
             true,
-            &faders,
+            faders,
             512,
             RATE,
         );
@@ -256,7 +257,7 @@ mod tests {
             &status,
             &transport(126.0, true, 0.0),
             true,
-            &faders,
+            faders,
             512,
             RATE,
         );
@@ -267,7 +268,7 @@ mod tests {
             &status,
             &HostTransport::default(),
             false,
-            &faders,
+            faders,
             512,
             RATE,
         );
@@ -281,15 +282,15 @@ mod tests {
         let mut parts = setup();
         render(&mut parts, 4800); // somewhere inside the first bar
         let mut sync = HostSync::default();
-        let faders = [[0.0; DECK_CONTROLS.len()]; DECKS];
+        let faders = [0.0; DECKS];
         let status = parts.handle.status();
         // The host starts at beat 6.5: phase 2.5 inside its bar.
         sync.update(
-            &mut parts.handle,
+            &mut parts.engine, // the audio thread's own way in, as in `process`
             &status,
             &transport(120.0, true, 6.5),
             true,
-            &faders,
+            faders,
             64,
             RATE,
         );

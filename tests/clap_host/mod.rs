@@ -208,22 +208,26 @@ unsafe fn host_data<'a>(host: *const clap_host) -> &'a HostData {
 unsafe extern "C" fn host_noop(_host: *const clap_host) {}
 
 unsafe extern "C" fn host_request_restart(host: *const clap_host) {
+    // SAFETY: the plugin passes back the host we gave it.
     unsafe { host_data(host) }
         .restart_requested
         .store(true, Ordering::SeqCst);
 }
 
 unsafe extern "C" fn host_request_callback(host: *const clap_host) {
+    // SAFETY: the plugin passes back the host we gave it.
     unsafe { host_data(host) }
         .callback_requested
         .store(true, Ordering::SeqCst);
 }
 
 unsafe extern "C" fn is_main_thread(host: *const clap_host) -> bool {
+    // SAFETY: the plugin passes back the host we gave it.
     unsafe { host_data(host) }.main == std::thread::current().id()
 }
 
 unsafe extern "C" fn is_audio_thread(host: *const clap_host) -> bool {
+    // SAFETY: as in `is_main_thread`, same pointer.
     !unsafe { is_main_thread(host) }
 }
 
@@ -255,6 +259,7 @@ unsafe extern "C" fn host_log(
     msg: *const c_char,
 ) {
     if !msg.is_null() && severity >= CLAP_LOG_WARNING {
+        // SAFETY: a non-null, NUL-terminated message the plugin owns for the call.
         eprintln!("[plugin log {severity}] {}", unsafe {
             CStr::from_ptr(msg).to_string_lossy()
         });
@@ -534,8 +539,8 @@ impl Instance {
             ctx: &mut buf as *mut Vec<u8> as *mut c_void,
             write: Some(ostream_write),
         };
-        // SAFETY: the stream's ctx is a live Vec for the call.
         assert!(
+            // SAFETY: the stream's ctx is a live Vec for the call.
             unsafe { (*ext).save.unwrap()(self.plugin, &stream) },
             "state save failed"
         );
@@ -613,6 +618,7 @@ impl Drop for Instance {
 unsafe extern "C" fn ostream_write(s: *const clap_ostream, buf: *const c_void, size: u64) -> i64 {
     // SAFETY: ctx is the Vec passed in `save_state`.
     let v = unsafe { &mut *((*s).ctx as *mut Vec<u8>) };
+    // SAFETY: the plugin hands `size` readable bytes at `buf` for the call.
     v.extend_from_slice(unsafe { std::slice::from_raw_parts(buf as *const u8, size as usize) });
     size as i64
 }
@@ -621,6 +627,7 @@ unsafe extern "C" fn istream_read(s: *const clap_istream, buf: *mut c_void, size
     // SAFETY: ctx is the cursor passed in `load_state`.
     let (bytes, pos) = unsafe { &mut *((*s).ctx as *mut (&[u8], usize)) };
     let n = (bytes.len() - *pos).min(size as usize);
+    // SAFETY: `buf` has room for `size` ≥ n bytes; the source slice has n left.
     unsafe { std::ptr::copy_nonoverlapping(bytes[*pos..].as_ptr(), buf as *mut u8, n) };
     *pos += n;
     n as i64
@@ -747,6 +754,7 @@ unsafe extern "C" fn in_get(list: *const clap_input_events, i: u32) -> *const cl
     // SAFETY: as above; the index is in range (the plugin asked `size` first).
     let v = unsafe { &*((*list).ctx as *const Vec<RawEvent>) };
     v.get(i as usize)
+        // SAFETY: every RawEvent variant starts with its clap_event_header.
         .map_or(std::ptr::null(), |e| unsafe { &e.header } as *const _)
 }
 

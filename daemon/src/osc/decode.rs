@@ -39,6 +39,8 @@ pub enum Request {
     },
     /// Answer `/segue/deck/{n}/state` to the sender.
     QueryDeck(DeckId),
+    /// Answer `/segue/deck/{n}/cues` to the sender.
+    QueryCues(DeckId),
     /// Answer `/segue/mixer/state` to the sender.
     QueryMixer,
     /// Answer `/segue/stats` to the sender.
@@ -67,6 +69,8 @@ pub enum Request {
     Help,
     /// Auto DJ on or off.
     AutoDj(bool),
+    /// Perform the planned transition to the track waiting on a free deck, once.
+    TransitionStart,
     /// Answer `/segue/suggest` (the next-track suggestions) to the sender.
     QuerySuggest,
     /// Load suggestion `index` (0-based) onto `deck`, or onto a free deck.
@@ -245,6 +249,7 @@ enum To {
     LoopSet,
     Load,
     QueryDeck,
+    QueryCues,
     QueryMixer,
     QueryStats,
     Subscribe,
@@ -254,6 +259,7 @@ enum To {
     QuerySuggest,
     LoadSuggestion,
     AutoDj,
+    TransitionStart,
 }
 
 /// One row of the OSC address table: the single source of both the decoder and the
@@ -385,6 +391,13 @@ const ROUTES: &[Route] = &[
         "reply /segue/deck/{n}/state to the sender",
     ),
     other(
+        "/segue/query/cues/{n}",
+        To::QueryCues,
+        "",
+        "reply /segue/deck/{n}/cues to the sender: the cue point, then hot cues 1-8, in \
+         seconds (-1 = not set); pads on a tablet show these",
+    ),
+    other(
         "/segue/query/mixer",
         To::QueryMixer,
         "",
@@ -414,6 +427,13 @@ const ROUTES: &[Route] = &[
          onto the free deck and performs the planned transition; a command to a deck during \
          a transition takes that control from the automation; `autodj` and \
          `autodj_transitions` in /segue/stats",
+    ),
+    other(
+        "/segue/transition/start",
+        To::TransitionStart,
+        "",
+        "perform the planned transition from the deck on air to the track waiting on another \
+         deck, once (Auto DJ need not be on); MIDI target `transition_start`",
     ),
     other(
         "/segue/suggest/load",
@@ -676,6 +696,7 @@ fn message(m: &OscMessage, decks: usize) -> Result<Vec<Request>, DecodeError> {
             _ => Err(a.bad("one string (a path under a music root)")),
         },
         To::QueryDeck => a.none().map(|_| vec![Request::QueryDeck(deck)]),
+        To::QueryCues => a.none().map(|_| vec![Request::QueryCues(deck)]),
         To::QueryMixer => a.none().map(|_| vec![Request::QueryMixer]),
         To::QueryStats => a.none().map(|_| vec![Request::QueryStats]),
         To::Subscribe => {
@@ -693,6 +714,7 @@ fn message(m: &OscMessage, decks: usize) -> Result<Vec<Request>, DecodeError> {
         To::Ping => Ok(vec![Request::Ping]),
         To::Help => Ok(vec![Request::Help]),
         To::QuerySuggest => a.none().map(|_| vec![Request::QuerySuggest]),
+        To::TransitionStart => a.none().map(|_| vec![Request::TransitionStart]),
         To::AutoDj => {
             const USAGE: &str = "nothing (on) or one number (0 = off)";
             let on = match m.args.as_slice() {

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rosc::{OscMessage, OscPacket, OscTime, OscType};
+use segue_controllers::LiveAction;
 use segue_engine::{Status, TimedCommand};
 
 use super::decode::{decode, DecodeError, Request};
@@ -220,7 +221,7 @@ impl OscServer {
                 );
             }
             Request::Engine(command) => {
-                self.shared.autodj.touched(&command);
+                self.shared.live.autodj.touched(&command);
                 let at = match at.map(|t| self.frame_for(t)) {
                     None => None,
                     Some(Ok(f)) => f,
@@ -265,6 +266,10 @@ impl OscServer {
                 let msg = deck_state(&self.shared, &status, d as usize);
                 self.send_packet(src, msg);
             }
+            Request::QueryCues(d) => {
+                let status = self.shared.status();
+                self.send_packet(src, deck_cues(&status, d as usize));
+            }
             Request::QueryMixer => {
                 let status = self.shared.status();
                 self.send_packet(src, mixer_state(&status));
@@ -296,24 +301,26 @@ impl OscServer {
             }
             Request::Ping => self.reply(src, "/segue/pong", vec![]),
             Request::AutoDj(on) => {
-                self.shared.autodj.enabled.store(on, Ordering::Relaxed);
+                self.shared.live.autodj.enabled.store(on, Ordering::Relaxed);
                 tracing::info!("Auto DJ {}", if on { "on" } else { "off" });
+            }
+            Request::TransitionStart => {
+                let live = &self.shared.live;
+                let _ = live.act(self.shared.live_deps(), LiveAction::StartTransition);
             }
             Request::QuerySuggest => {
                 let msg = suggest_message(&self.shared);
                 self.send_packet(src, msg);
             }
             Request::LoadSuggestion { index, deck } => {
-                let list = self.shared.suggestions.get();
-                let status = self.shared.status();
-                let free = deck.map(|d| d as usize).or_else(|| {
-                    (0..self.shared.deck_count)
-                        .find(|d| !status.decks[*d].playing && Some(*d) != list.deck)
-                });
-                let error = match (list.items.get(index), free) {
-                    (None, _) => Some(format!("no suggestion {}", index + 1)),
-                    (_, None) => Some("no free deck (every deck is playing)".to_string()),
-                    (Some(s), Some(d)) => match self.roots.check(&s.path.to_string_lossy()) {
+                let picked = self.shared.live.pick_suggestion(
+                    self.shared.live_deps(),
+                    index,
+                    deck.map(|d| d as usize),
+                );
+                let error = match picked {
+                    Err(e) => Some(e),
+                    Ok((path, d)) => match self.roots.check(&path.to_string_lossy()) {
                         Ok(real) => {
                             self.shared.decks.load(d, real, None);
                             None
@@ -354,7 +361,12 @@ impl OscServer {
             .collect();
         content.push(mixer_state(&status));
         // The suggestions, when they changed since the last push.
-        let generation = self.shared.suggestions.generation.load(Ordering::SeqCst);
+        let generation = self
+            .shared
+            .live
+            .suggestions
+            .generation
+            .load(Ordering::SeqCst);
         if generation != self.pushed_suggestions {
             self.pushed_suggestions = generation;
             content.push(suggest_message(&self.shared));
@@ -394,7 +406,7 @@ impl OscServer {
 /// `/segue/suggest`: the deck the list follows (1-based, 0 = none on air), then for each
 /// suggestion, best first: path s, title s, score f (0..1), explanation s.
 pub(crate) fn suggest_message(shared: &Shared) -> OscPacket {
-    let list = shared.suggestions.get();
+    let list = shared.live.suggestions.get();
     let mut args = vec![OscType::Int(list.deck.map_or(0, |d| d as i32 + 1))];
     for s in list.items {
         args.push(OscType::String(s.path.display().to_string()));
@@ -444,6 +456,20 @@ pub(crate) fn deck_state(shared: &Shared, status: &Status, deck: usize) -> OscPa
             OscType::Int(energy),
             OscType::String(section),
         ],
+    })
+}
+
+/// `/segue/deck/{n}/cues`: the cue point, then hot cues 1-8, seconds (-1 = not set).
+pub(crate) fn deck_cues(status: &Status, deck: usize) -> OscPacket {
+    let d = status.decks.get(deck).copied().unwrap_or_default();
+    let rate = status.sample_rate.max(1) as f64;
+    let secs = |f: Option<f64>| OscType::Float(f.map_or(-1.0, |f| (f / rate) as f32));
+    let cue = d.loaded.then_some(d.cue_point);
+    OscPacket::Message(OscMessage {
+        addr: format!("/segue/deck/{}/cues", deck + 1),
+        args: std::iter::once(secs(cue))
+            .chain(d.hot_cues.iter().map(|&h| secs(h)))
+            .collect(),
     })
 }
 
@@ -512,9 +538,9 @@ pub(crate) fn stats(shared: &Shared) -> OscPacket {
         ("analyses_from_library", r(&d.from_library)),
         (
             "autodj",
-            shared.autodj.enabled.load(Ordering::Relaxed) as i64,
+            shared.live.autodj.enabled.load(Ordering::Relaxed) as i64,
         ),
-        ("autodj_transitions", r(&shared.autodj.transitions)),
+        ("autodj_transitions", r(&shared.live.autodj.transitions)),
         ("feed_sent", r(&c.feed_sent)),
         ("midi_handled", r(&c.midi_handled)),
         ("midi_late", r(&c.midi_late)),

@@ -41,6 +41,8 @@ pub(crate) enum Released {
 }
 
 pub(crate) struct Deck {
+    /// Loads and ejects so far (see `DeckStatus::loads`).
+    loads: u32,
     rate_hz: f64,
     track: Option<Arc<TrackAudio>>,
     grid: Option<Arc<Beatgrid>>,
@@ -142,6 +144,7 @@ impl Deck {
         let ramp = |secs: f64| ((r * secs) as u32).max(1);
         Self {
             rate_hz: r,
+            loads: 0,
             track: None,
             grid: None,
             playing: false,
@@ -264,6 +267,7 @@ impl Deck {
             .map_or(Released::Nothing, Released::Track);
         let old_grid = self.grid.take().map_or(Released::Nothing, Released::Grid);
         self.reset_transport();
+        self.loads = self.loads.wrapping_add(1);
         (old_track, old_grid)
     }
 
@@ -271,6 +275,7 @@ impl Deck {
         let old_track = self.track.take().map_or(Released::Nothing, Released::Track);
         let old_grid = self.grid.take().map_or(Released::Nothing, Released::Grid);
         self.reset_transport();
+        self.loads = self.loads.wrapping_add(1);
         (old_track, old_grid)
     }
 
@@ -680,6 +685,7 @@ impl Deck {
         self.meter_frames = 0;
         DeckStatus {
             loaded: self.track.is_some(),
+            loads: self.loads,
             has_stems: self.track.as_ref().is_some_and(|t| t.stems.is_some()),
             has_grid: self.has_grid(),
             playing: self.playing,
