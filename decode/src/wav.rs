@@ -132,7 +132,10 @@ mod tests {
         let frames: Vec<Frame> = (0..20_000)
             .map(|i| {
                 let t = i as f32 / 44_100.0;
-                [(t * 440.0 * 6.283).sin() * 0.5, (t * 660.0 * 6.283).sin() * 0.7]
+                [
+                    (t * 440.0 * 6.283).sin() * 0.5,
+                    (t * 660.0 * 6.283).sin() * 0.7,
+                ]
             })
             .collect();
         let (w, f) = (dir.join("a.wav"), dir.join("a.flac"));

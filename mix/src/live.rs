@@ -473,10 +473,20 @@ mod tests {
     #[test]
     fn a_touched_control_is_taken_once_and_only_while_auto_dj_is_on() {
         let dj = AutoDj::default();
-        dj.touched(&Command::Volume { deck: 1, level: 0.5 });
-        assert_eq!(dj.take_touched(1).count(), 0, "Auto DJ off: nothing to take over");
+        dj.touched(&Command::Volume {
+            deck: 1,
+            level: 0.5,
+        });
+        assert_eq!(
+            dj.take_touched(1).count(),
+            0,
+            "Auto DJ off: nothing to take over"
+        );
         dj.enabled.store(true, Ordering::Relaxed);
-        dj.touched(&Command::Volume { deck: 1, level: 0.5 });
+        dj.touched(&Command::Volume {
+            deck: 1,
+            level: 0.5,
+        });
         dj.touched(&Command::Eq {
             deck: 1,
             band: segue_engine::EqBand::Low,
