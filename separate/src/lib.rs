@@ -1,0 +1,277 @@
+//! Stem separation: a track's mix into four stems, drums, bass, other and vocals (the
+//! engine's [`Stem`] order), and the measure of how well that went.
+//!
+//! * [`Separator`] is the one interface; [`DspSeparator`] is the default backend (signal
+//!   processing only, no model file: median-filter harmonic/percussive separation, a low band
+//!   for the bass with the harmonics of its tracked fundamental, a mid/side mask for the
+//!   centred harmonic voice, soft Wiener-style masks; see `dsp.rs`).
+//! * [`sdr`] scores a separated stem against the true one (BSS Eval v3 source SDR, see
+//!   `sdr.rs`).
+//!
+//! Guarantees: every separator's stems **sum back to the mix sample-exactly**: for every
+//! frame and channel, `((drums + bass) + other) + vocals == mix` in f32 (the order the demo
+//! synthesiser and the engine's stem read use). [`assign_residual`] enforces it: the stems a
+//! backend estimates keep their values and "other" takes what is left. Separators never
+//! panic on any input (silence, one frame, any rate) and never produce NaN from finite input.
+//! Nothing here touches the audio thread; separation is slow-side work (the CLI, the worker).
+//!
+//! ```
+//! use segue_separate::{DspSeparator, Separator};
+//! let mix: Vec<[f32; 2]> = (0..44_100).map(|i| [((i % 100) as f32 / 100.0 - 0.5) * 0.2; 2]).collect();
+//! let stems = DspSeparator::default().separate(&mix, 44_100).unwrap();
+//! for (i, m) in mix.iter().enumerate() {
+//!     for c in 0..2 {
+//!         assert_eq!(((stems[0][i][c] + stems[1][i][c]) + stems[2][i][c]) + stems[3][i][c], m[c]);
+//!     }
+//! }
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod dsp;
+mod error;
+mod sdr;
+mod stft;
+
+use std::path::{Path, PathBuf};
+
+use segue_engine::TrackAudio;
+pub use segue_engine::{Frame, Stem};
+
+pub use dsp::{DspParams, DspSeparator};
+pub use error::SeparateError;
+pub use sdr::{sdr, sdr_mono, DEFAULT_FILTER_LEN};
+
+/// Four stems in [`Stem`] order (drums, bass, other, vocals), each as long as the mix.
+pub type Stems = [Vec<Frame>; 4];
+
+/// Where a separator runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Device {
+    /// The GPU when one is usable, else the CPU.
+    #[default]
+    Auto,
+    /// The CPU only.
+    Cpu,
+    /// A CUDA device; an error when there is none.
+    Cuda,
+}
+
+impl std::str::FromStr for Device {
+    type Err = SeparateError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(Device::Auto),
+            "cpu" => Ok(Device::Cpu),
+            "cuda" => Ok(Device::Cuda),
+            other => Err(SeparateError::Usage(format!(
+                "unknown device {other:?}: expected auto, cpu or cuda"
+            ))),
+        }
+    }
+}
+
+/// A way to split a stereo mix into four stems.
+pub trait Separator {
+    /// A short name for reports ("dsp", "onnx").
+    fn name(&self) -> &str;
+
+    /// The stems of `mix` (stereo frames at `sample_rate` Hz), in [`Stem`] order, each
+    /// exactly `mix.len()` frames, summing back to `mix` sample-exactly.
+    fn separate(&mut self, mix: &[Frame], sample_rate: u32) -> Result<Stems, SeparateError>;
+}
+
+/// `track` with the stems `separator` makes from its mix.
+pub fn separate_track(
+    separator: &mut dyn Separator,
+    track: TrackAudio,
+) -> Result<TrackAudio, SeparateError> {
+    let stems = separator.separate(&track.mix, track.sample_rate)?;
+    track
+        .with_stems(stems)
+        .map_err(|_| SeparateError::Internal("stems do not match the mix".into()))
+}
+
+/// The stem files of the track at `track`, as the deck loader reads them:
+/// `<dir>/<name>.{drums,bass,other,vocals}.wav` with `<name>` the track's file stem, `<dir>`
+/// the track's folder unless `out_dir` is given.
+pub fn stem_paths(track: &Path, out_dir: Option<&Path>) -> [PathBuf; 4] {
+    let name = track
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "track".into());
+    let dir = out_dir
+        .map(Path::to_path_buf)
+        .or_else(|| track.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    Stem::ALL.map(|s| dir.join(format!("{name}.{}.wav", s.name())))
+}
+
+/// Make "other" the residual: `other = mix − drums − bass − vocals`, adjusted so that
+/// `((drums + bass) + other) + vocals == mix` holds exactly in f32 for every sample. Where
+/// no f32 value of "other" can make that sum exact (the vocals, added last, cannot be much
+/// larger than the mix sample when that sample has bits finer than the vocals' last bit;
+/// or an estimate is not finite), that sample of the estimated stems is moved into "other",
+/// vocals first, then bass, then drums (`0 + 0 + mix + 0 == mix` always holds).
+/// `stems[2]` is overwritten; all four must be `mix.len()` long. Returns how many samples
+/// (frame × channel) had a stem moved.
+pub fn assign_residual(mix: &[Frame], stems: &mut Stems) -> usize {
+    let mut moved = 0;
+    let [d, b, o, v] = stems;
+    for i in 0..mix.len() {
+        for c in 0..2 {
+            let m = mix[i][c];
+            // An exact residual needs the last addend not to dwarf the mix sample (it cannot
+            // carry the sample's fine bits otherwise): give up the vocals, then the bass and
+            // drums, at this sample only, until one exists.
+            let tries = [
+                (d[i][c], b[i][c], v[i][c]),
+                (d[i][c], b[i][c], fit_last(m, v[i][c])),
+                (d[i][c], b[i][c], 0.0),
+                (d[i][c], 0.0, 0.0),
+                (0.0, 0.0, 0.0),
+            ];
+            for (n, (dd, bb, vv)) in tries.into_iter().enumerate() {
+                let oo = if dd == 0.0 && bb == 0.0 && vv == 0.0 {
+                    Some(m)
+                } else {
+                    residual(m, dd, bb, vv)
+                };
+                if let Some(oo) = oo {
+                    (d[i][c], b[i][c], o[i][c], v[i][c]) = (dd, bb, oo, vv);
+                    moved += usize::from(n > 0);
+                    break;
+                }
+            }
+        }
+    }
+    moved
+}
+
+/// The value nearest `v` that can be the last addend of an exact sum to `m`: a multiple of
+/// `m`'s lowest set bit `g`, within `2^24·g` of `m` (so `m − v` is an f32). A mix decoded
+/// from 16- or 24-bit PCM has `g ≥ 2^-23` and keeps any audio-range `v` unchanged.
+fn fit_last(m: f32, v: f32) -> f32 {
+    if m == 0.0 || !m.is_finite() || !v.is_finite() {
+        return v;
+    }
+    let bits = m.to_bits() & 0x7fff_ffff;
+    let exp = (bits >> 23) as i32;
+    let mant = if exp == 0 { bits } else { bits | 0x80_0000 };
+    // m = ±mant · 2^(max(exp, 1) − 150); its lowest set bit:
+    let g = 2f64.powi(mant.trailing_zeros() as i32 + exp.max(1) - 150);
+    let range = g * f64::from(1u32 << 24);
+    let q = (f64::from(v) / g).round() * g;
+    let lo = f64::from(m) - range + g;
+    let hi = f64::from(m) + range - g;
+    let lim = range - g;
+    q.clamp(lo, hi).clamp(-lim, lim) as f32
+}
+
+/// An `o` with `((d + b) + o) + v == m`, if one is found.
+fn residual(m: f32, d: f32, b: f32, v: f32) -> Option<f32> {
+    let db = d + b;
+    let mut o = (m - v) - db;
+    for _ in 0..4 {
+        let s = (db + o) + v;
+        if s == m {
+            return Some(o);
+        }
+        if !s.is_finite() || !o.is_finite() {
+            return None;
+        }
+        o += m - s;
+    }
+    // The correction can oscillate between two neighbours: try the values around it.
+    let bits = o.to_bits();
+    for delta in 1..=3u32 {
+        for cand in [
+            f32::from_bits(bits.wrapping_add(delta)),
+            f32::from_bits(bits.wrapping_sub(delta)),
+        ] {
+            if (db + cand) + v == m {
+                return Some(cand);
+            }
+        }
+    }
+    None
+}
+
+/// Whether the four stems sum to `mix` exactly (in the order of [`assign_residual`]).
+pub fn sums_to_mix(mix: &[Frame], stems: &Stems) -> bool {
+    stems.iter().all(|s| s.len() == mix.len())
+        && mix.iter().enumerate().all(|(i, m)| {
+            (0..2).all(|c| {
+                ((stems[0][i][c] + stems[1][i][c]) + stems[2][i][c]) + stems[3][i][c] == m[c]
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn residual_is_exact_for_awkward_values() {
+        let cases = [
+            (0.7f32, 0.3f32, 1e-8f32, 0.4f32),
+            (-0.99, 0.123_456_79, 0.987_654_3, -1.5),
+            (0.0, 0.0, 0.0, 0.0),
+            (3.0e-3, 2.0, -2.0, 1e-7),
+        ];
+        for (m, d, b, v) in cases {
+            let o = residual(m, d, b, v).expect("a residual exists");
+            assert_eq!(((d + b) + o) + v, m, "{m} {d} {b} {v}");
+        }
+    }
+
+    #[test]
+    fn assign_residual_falls_back_to_other_for_non_finite_estimates() {
+        let mix = vec![[0.25, -0.5]; 3];
+        let mut stems: Stems = [
+            vec![[f32::NAN, 0.1]; 3],
+            vec![[0.0, f32::INFINITY]; 3],
+            vec![[0.0; 2]; 3],
+            vec![[0.2, 0.0]; 3],
+        ];
+        assign_residual(&mix, &mut stems);
+        assert!(sums_to_mix(&mix, &stems));
+        assert!(stems.iter().flatten().flatten().all(|x| x.is_finite()));
+    }
+
+    #[test]
+    fn assign_residual_is_exact_where_no_residual_value_exists() {
+        // (0 + o) + 0.1 lands on a multiple of 0.1's ulp, never on 1e-30.
+        assert_eq!(residual(1e-30, 0.5, -0.5, 0.1), None);
+        let mix = vec![[1e-30, 0.3]];
+        let mut stems: Stems = [
+            vec![[0.5, 0.1]],
+            vec![[-0.5, 0.1]],
+            vec![[0.0; 2]],
+            vec![[0.1, 0.1]],
+        ];
+        assert_eq!(assign_residual(&mix, &mut stems), 1);
+        assert!(sums_to_mix(&mix, &stems));
+        // The vocals were fitted to the mix sample's grid, not dropped.
+        assert!(stems[3][0][0] != 0.1 && stems[3][0][0].abs() < 1e-27);
+    }
+
+    #[test]
+    fn stem_paths_follow_the_deck_loaders_naming() {
+        let p = stem_paths(Path::new("/music/set/track 01.flac"), None);
+        assert_eq!(p[0], Path::new("/music/set/track 01.drums.wav"));
+        assert_eq!(p[3], Path::new("/music/set/track 01.vocals.wav"));
+        let p = stem_paths(Path::new("a/b.mp3"), Some(Path::new("out")));
+        assert_eq!(p[1], Path::new("out/b.bass.wav"));
+        assert_eq!(p[2], Path::new("out/b.other.wav"));
+    }
+
+    #[test]
+    fn device_names_parse() {
+        assert_eq!("cpu".parse::<Device>().unwrap(), Device::Cpu);
+        assert_eq!("auto".parse::<Device>().unwrap(), Device::Auto);
+        assert_eq!("cuda".parse::<Device>().unwrap(), Device::Cuda);
+        assert!("gpu".parse::<Device>().is_err());
+    }
+}
