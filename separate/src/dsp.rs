@@ -107,9 +107,10 @@ struct Slot {
     perc: Vec<f32>,
 }
 
-fn median(buf: &mut [f32]) -> f32 {
+/// Median of non-negative values given as their bit patterns (which order like the values).
+fn median(buf: &mut [u32]) -> f32 {
     let mid = buf.len() / 2;
-    *buf.select_nth_unstable_by(mid, f32::total_cmp).1
+    f32::from_bits(*buf.select_nth_unstable(mid).1)
 }
 
 impl Separator for DspSeparator {
@@ -167,8 +168,8 @@ impl Separator for DspSeparator {
         let k_max = ((p.bass_hz / bin_hz) as usize).min(bins - 2);
 
         let frames = (len + 3 * hop).div_ceil(hop);
-        let mut col = vec![0.0f32; ring_len];
-        let mut win = vec![0.0f32; 2 * wf + 1];
+        let mut col = vec![0u32; ring_len];
+        let mut win = vec![0u32; 2 * wf + 1];
         let mut harm = vec![0.0f32; bins];
         let mut bass_w = vec![0.0f32; bins];
         let (mut sd, mut sb, mut sv) = (
@@ -203,7 +204,9 @@ impl Separator for DspSeparator {
                     let a = k.saturating_sub(wf);
                     let b = (k + wf + 1).min(bins);
                     let wv = &mut win[..b - a];
-                    wv.copy_from_slice(&slot.mag[a..b]);
+                    for (x, m) in wv.iter_mut().zip(&slot.mag[a..b]) {
+                        *x = m.to_bits();
+                    }
                     slot.perc[k] = median(wv);
                 }
             }
@@ -217,7 +220,7 @@ impl Separator for DspSeparator {
             // 2. Masks of the centre frame c.
             for (k, h) in harm.iter_mut().enumerate() {
                 for (j, s) in ring.iter().enumerate() {
-                    col[j] = s.mag[k];
+                    col[j] = s.mag[k].to_bits();
                 }
                 *h = median(&mut col);
             }
