@@ -7,6 +7,7 @@ mod library;
 mod midi;
 mod mix;
 mod plot;
+mod separate;
 mod serve;
 
 use std::path::PathBuf;
@@ -84,6 +85,8 @@ enum Cmd {
         #[arg(long, default_value_t = 48_000)]
         rate: u32,
     },
+    /// Separate tracks into stems (drums, bass, other, vocals) beside each track.
+    Separate(separate::SeparateArgs),
     /// MIDI controllers: list ports, monitor, learn a mapping, import a Mixxx mapping.
     Midi {
         #[command(subcommand)]
@@ -184,6 +187,7 @@ fn main() -> ExitCode {
         Cmd::Mashup(args) => mix::mashup(&args),
         Cmd::Serve(args) => serve::run(args),
         Cmd::Midi { command } => midi::run(command),
+        Cmd::Separate(args) => separate::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -269,3 +269,67 @@ fn library_add_then_list_search_and_show() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn separate_writes_stems_the_deck_loader_reads_and_reports_bad_files() {
+    let dir = scratch("separate");
+    let track = dir.join("tone mix.wav");
+    let mix: Vec<[f32; 2]> = (0..22_050)
+        .map(|i| {
+            let t = i as f32 / 22_050.0;
+            let kick = if i % 5512 < 300 { 0.3 } else { 0.0 };
+            [(t * 55.0 * std::f32::consts::TAU).sin() * 0.3 + kick; 2]
+        })
+        .collect();
+    segue_decode::wav::write_wav(&track, 22_050, &mix, segue_decode::wav::WavFormat::Float32)
+        .unwrap();
+    let bad = dir.join("broken.mp3");
+    std::fs::write(&bad, b"not audio").unwrap();
+    let run = segue()
+        .arg("separate")
+        .arg(&bad)
+        .arg(&track)
+        .output()
+        .unwrap();
+    assert!(!run.status.success(), "a bad file fails the run");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("broken.mp3"), "{stderr}");
+    // The good file was still separated, into the names the deck loader looks for.
+    let stems: Vec<_> = ["drums", "bass", "other", "vocals"]
+        .iter()
+        .map(|s| segue_decode::decode_file(&dir.join(format!("tone mix.{s}.wav")), 22_050).unwrap())
+        .collect();
+    for (i, m) in mix.iter().enumerate() {
+        let sum =
+            ((stems[0].mix[i][0] + stems[1].mix[i][0]) + stems[2].mix[i][0]) + stems[3].mix[i][0];
+        assert_eq!(sum, m[0], "frame {i}");
+    }
+    let deck = segue_library::decks::decode_for_deck(&track, 22_050).unwrap();
+    assert!(
+        deck.deck.stems.is_some(),
+        "the deck loader picks the stems up"
+    );
+    // -o DIR, and clear errors for an unknown device and a missing model.
+    let out = dir.join("out");
+    let run = segue()
+        .arg("separate")
+        .arg(&track)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(out.join("tone mix.vocals.wav").is_file());
+    let run = segue()
+        .args(["separate", "--device", "tpu"])
+        .arg(&track)
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("auto, cpu or cuda"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -20,6 +20,9 @@
 //!   the scores are also printed per tempo band. Hold-out rows are not printed unless
 //!   `--show-holdout` is given (tune on the tune part only).
 //!
+//! * `eval --separate [--dir DIR] [--baselines]` — stem separation on the demo set (true
+//!   stems): BSS Eval v3 SDR per stem and of "everything but drums" for the DSP separator,
+//!   the mix as the estimate (baseline) and, with `--baselines`, librosa's HPSS.
 //! * `bundle <package> [--release] [cargo build options]` — build a plugin and bundle it
 //!   with nice-plug-xtask: `cargo xtask bundle segue-plugin --release` writes
 //!   `target/bundled/Segue.clap` and `target/bundled/Segue.vst3` (names from `bundler.toml`).
@@ -36,6 +39,7 @@ use segue_demo as demo;
 
 mod baselines;
 mod indie;
+mod separate_eval;
 
 /// A subcommand: name, one-line usage, and the function that runs it with the remaining
 /// arguments.
@@ -263,6 +267,9 @@ struct EvalItem {
 const BANDS: &[(f64, f64)] = &[(0.0, 100.0), (100.0, 140.0), (140.0, 1000.0)];
 
 fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
+    if args.iter().any(|a| a == "--separate") {
+        return separate_eval::run(args);
+    }
     use segue_analysis::analyze_file;
 
     let mut dir = None;

@@ -1,0 +1,87 @@
+//! `segue separate FILE… [-o DIR] [--model M.onnx] [--device auto|cpu|cuda]`: stems beside
+//! each track, named as the deck loader reads them (`<name>.{drums,bass,other,vocals}.wav`).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use segue_decode::wav::{write_wav, WavFormat};
+use segue_separate::{stem_paths, Device, DspSeparator, Separator};
+
+/// Arguments of `segue separate`.
+#[derive(clap::Args)]
+pub struct SeparateArgs {
+    /// Tracks to separate (a bad file is reported; the others are still separated).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Write the stems into this folder instead of beside each track.
+    #[arg(short = 'o', long = "out", value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// An htdemucs ONNX model (input `mix` [1,2,343980], output `stems` [1,4,2,343980]).
+    #[arg(long, value_name = "FILE.onnx")]
+    model: Option<PathBuf>,
+    /// Where to run: auto (GPU when usable, else CPU), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    device: String,
+}
+
+pub fn run(args: &SeparateArgs) -> anyhow::Result<ExitCode> {
+    let device: Device = args.device.parse()?;
+    if let Some(model) = &args.model {
+        anyhow::bail!(
+            "{}: the ONNX separator is not in this build yet; run without --model for the DSP separator",
+            model.display()
+        );
+    }
+    if device == Device::Cuda {
+        anyhow::bail!(
+            "--device cuda: the DSP separator has no GPU path yet; use --device cpu or auto"
+        );
+    }
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
+    let mut sep = DspSeparator::default();
+    let mut failed = 0;
+    for f in &args.files {
+        match separate_one(&mut sep, f, args.out.as_deref()) {
+            Ok(msg) => println!("{msg}"),
+            Err(e) => {
+                eprintln!("segue: {e:#}");
+                failed += 1;
+            }
+        }
+    }
+    Ok(if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn separate_one(
+    sep: &mut dyn Separator,
+    path: &Path,
+    out: Option<&Path>,
+) -> anyhow::Result<String> {
+    let (audio, _) = segue_decode::decode_file_native(path)?;
+    if audio.frames() == 0 {
+        anyhow::bail!("{}: no audio in the file", path.display());
+    }
+    let t = Instant::now();
+    let stems = sep.separate(&audio.mix, audio.sample_rate)?;
+    let secs = t.elapsed().as_secs_f64();
+    let paths = stem_paths(path, out);
+    for (p, s) in paths.iter().zip(&stems) {
+        write_wav(p, audio.sample_rate, s, WavFormat::Float32)?;
+    }
+    Ok(format!(
+        "{}: {:.1} s separated ({}) in {secs:.2} s ({:.0}× real time) → {}",
+        path.display(),
+        audio.duration_secs(),
+        sep.name(),
+        audio.duration_secs() / secs.max(1e-9),
+        paths[0].with_file_name("").display()
+    ))
+}
