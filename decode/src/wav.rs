@@ -133,8 +133,8 @@ mod tests {
             .map(|i| {
                 let t = i as f32 / 44_100.0;
                 [
-                    (t * 440.0 * 6.283).sin() * 0.5,
-                    (t * 660.0 * 6.283).sin() * 0.7,
+                    (t * 440.0 * std::f32::consts::TAU).sin() * 0.5,
+                    (t * 660.0 * std::f32::consts::TAU).sin() * 0.7,
                 ]
             })
             .collect();
