@@ -9,16 +9,8 @@ use segue_analysis::music::{Key, Mode};
 use segue_demo::{synthesize, DemoSpec, SectionLabel::*, Style};
 use segue_separate::{DspSeparator, Separator};
 
-/// CPU time this thread has used.
-fn thread_cpu_secs() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid timespec for the call to write into.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
-}
+mod common;
+use common::thread_cpu_secs;
 
 fn separation(c: &mut Criterion) {
     let spec = DemoSpec::new(

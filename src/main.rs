@@ -10,7 +10,7 @@ mod plot;
 mod separate;
 mod serve;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -198,36 +198,49 @@ fn main() -> ExitCode {
     }
 }
 
-/// Decode each file; a bad file is reported and the others still decoded.
-fn decode(files: &[PathBuf], rate: u32) -> anyhow::Result<ExitCode> {
-    let mut failed = 0;
+/// Run `one` on each file and print what it reports; a bad file is reported (its error
+/// already formatted by `one`) and the others still done. Fails if any file failed.
+pub(crate) fn each_file<'a>(
+    files: impl IntoIterator<Item = &'a PathBuf>,
+    mut one: impl FnMut(&Path) -> Result<String, String>,
+) -> ExitCode {
+    let mut failed = false;
     for f in files {
-        match segue_decode::decode_file_with_info(f, rate) {
-            Ok((audio, info)) => println!(
-                "{}: {} in {}, {} ch, {:.2} s, {} Hz → {} Hz, {} frames{}",
-                f.display(),
-                info.codec,
-                info.container,
-                info.source_channels,
-                audio.duration_secs(),
-                info.source_rate,
-                audio.sample_rate,
-                audio.frames(),
-                if info.truncated {
-                    format!(" (truncated; {} damaged packets)", info.damaged_packets)
-                } else {
-                    String::new()
-                }
-            ),
+        match one(f) {
+            Ok(msg) => println!("{msg}"),
             Err(e) => {
                 eprintln!("segue: {e}");
-                failed += 1;
+                failed = true;
             }
         }
     }
-    Ok(if failed > 0 {
+    if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    })
+    }
+}
+
+/// Decode each file; a bad file is reported and the others still decoded.
+fn decode(files: &[PathBuf], rate: u32) -> anyhow::Result<ExitCode> {
+    Ok(each_file(files, |f| {
+        let (audio, info) =
+            segue_decode::decode_file_with_info(f, rate).map_err(|e| e.to_string())?;
+        Ok(format!(
+            "{}: {} in {}, {} ch, {:.2} s, {} Hz → {} Hz, {} frames{}",
+            f.display(),
+            info.codec,
+            info.container,
+            info.source_channels,
+            audio.duration_secs(),
+            info.source_rate,
+            audio.sample_rate,
+            audio.frames(),
+            if info.truncated {
+                format!(" (truncated; {} damaged packets)", info.damaged_packets)
+            } else {
+                String::new()
+            }
+        ))
+    }))
 }

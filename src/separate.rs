@@ -43,21 +43,9 @@ pub fn run(args: &SeparateArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     }
     let mut sep = DspSeparator::default();
-    let mut failed = 0;
-    for f in &args.files {
-        match separate_one(&mut sep, f, args.out.as_deref()) {
-            Ok(msg) => println!("{msg}"),
-            Err(e) => {
-                eprintln!("segue: {e:#}");
-                failed += 1;
-            }
-        }
-    }
-    Ok(if failed > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(crate::each_file(&args.files, |f| {
+        separate_one(&mut sep, f, args.out.as_deref()).map_err(|e| format!("{e:#}"))
+    }))
 }
 
 fn separate_one(
