@@ -1,4 +1,5 @@
-//! `segue library`: scan folders into the library, list, show and search it.
+//! `segue library`: scan folders into the library, list, show and search it, find similar
+//! tracks, recommend the next one and import playlists as play history.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -56,6 +57,18 @@ pub fn add(
         }
     })?;
     bar.finish_and_clear();
+    match Library::open(db).and_then(|lib| segue_library::index::update(&lib)) {
+        Ok(r) if r.changed() && !quiet => eprintln!(
+            "similarity index: {} tracks ({})",
+            r.tracks,
+            r.rebuilt.map_or_else(
+                || format!("{} added, {} removed", r.inserted, r.removed),
+                |why| format!("built: {why}")
+            )
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("segue: {e}"),
+    }
     println!(
         "{} added, {} already analysed, {} moved, {} failed ({} with {} jobs)",
         report.added,
@@ -186,4 +199,198 @@ pub fn parse_range<T: std::str::FromStr + Copy>(s: &str) -> Result<(T, T), Strin
 pub fn parse_key(s: &str) -> Result<Key, String> {
     s.parse::<Key>()
         .map_err(|_| format!("'{s}' is not a key (try 8A, 1m or \"A minor\")"))
+}
+
+/// The filters of `segue library similar`.
+pub struct SimilarFilter {
+    pub bpm: Option<(f64, f64)>,
+    pub key: Option<Key>,
+    pub energy: Option<(u8, u8)>,
+    pub mixable: bool,
+}
+
+/// One line of `similar` / `recommend` output.
+#[derive(serde::Serialize)]
+struct Hit {
+    id: segue_library::TrackId,
+    title: String,
+    similarity: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    played_after: Option<u32>,
+    bpm: Option<f64>,
+    key: Option<String>,
+    energy: Option<u8>,
+    path: Option<PathBuf>,
+}
+
+fn hit(lib: &Library, id: segue_library::TrackId) -> anyhow::Result<Hit> {
+    let e = lib.get(id)?;
+    let a = e.as_ref().and_then(|e| e.analysis.as_ref());
+    Ok(Hit {
+        id,
+        title: e
+            .as_ref()
+            .map(|e| e.track.title.clone())
+            .unwrap_or_default(),
+        similarity: None,
+        score: None,
+        played_after: None,
+        bpm: a.map(|a| a.bpm),
+        key: a.map(|a| a.camelot.clone()),
+        energy: a.map(|a| a.energy),
+        path: e.and_then(|e| e.track.path),
+    })
+}
+
+fn print_hits(hits: &[Hit], json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(hits)?);
+        return Ok(());
+    }
+    println!(
+        "{:>5}  {:>6}  {:>6}  {:>7}  {:<4} {:>3}  title",
+        "id", "score", "timbre", "bpm", "key", "E"
+    );
+    for h in hits {
+        println!(
+            "{:>5}  {:>6}  {:>6}  {:>7}  {:<4} {:>3}  {}{}",
+            h.id,
+            h.score.map_or("—".into(), |s| format!("{s:.3}")),
+            h.similarity.map_or("—".into(), |s| format!("{s:.3}")),
+            h.bpm.map_or("—".into(), |b| format!("{b:.2}")),
+            h.key.as_deref().unwrap_or("—"),
+            h.energy.map_or("—".into(), |e| e.to_string()),
+            h.title,
+            match h.played_after {
+                Some(0) | None => String::new(),
+                Some(1) => "  · played after it once".into(),
+                Some(k) => format!("  · played after it {k}×"),
+            }
+        );
+    }
+    Ok(())
+}
+
+/// `segue library similar ID|PATH|HASH|FILE`
+pub fn similar(
+    db: &Path,
+    which: &str,
+    n: usize,
+    f: &SimilarFilter,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use segue_library::index::{Filter, SimilarityIndex};
+    let lib = open(db)?;
+    let (index, _) = SimilarityIndex::open(&lib)?;
+    let known = lib.get(TrackRef::from_arg(which))?;
+    // A track of the library, or a file analysed now.
+    let (probe_id, analysis) = match known {
+        Some(e) => {
+            let Some(a) = e.analysis else {
+                anyhow::bail!("track {which} is in the library but not analysed yet");
+            };
+            (Some(e.track.id), a)
+        }
+        None => {
+            let path = Path::new(which);
+            if !path.is_file() {
+                anyhow::bail!("no track {which} in {} and no such file", db.display());
+            }
+            if !json {
+                eprintln!("{} is not in the library: analysing it", path.display());
+            }
+            (None, analyze_file(path)?)
+        }
+    };
+    let mut filter = Filter {
+        bpm: f.bpm,
+        key: f.key,
+        energy: f.energy,
+        ..Filter::default()
+    };
+    if f.mixable {
+        filter = filter.bpm_around(analysis.bpm, 8.0);
+        if let Ok(k) = analysis.camelot.parse::<Key>() {
+            filter = filter.key(k);
+        }
+    }
+    let found = match probe_id.filter(|id| index.contains(*id)) {
+        Some(id) => index.similar(id, n, &filter)?,
+        None => {
+            if let Some(id) = probe_id {
+                filter = filter.exclude(id);
+            }
+            index.similar(&analysis.dna, n, &filter)?
+        }
+    };
+    let hits = found
+        .into_iter()
+        .map(|(id, s)| {
+            let mut h = hit(&lib, id)?;
+            h.similarity = Some(s);
+            Ok(h)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    print_hits(&hits, json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `segue library recommend ID|PATH|HASH`
+pub fn recommend(
+    db: &Path,
+    which: &str,
+    n: usize,
+    blend: f32,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    use segue_library::graph::{self, TransitionGraph};
+    use segue_library::index::{Filter, SimilarityIndex};
+    let lib = open(db)?;
+    let Some(e) = lib.get(TrackRef::from_arg(which))? else {
+        anyhow::bail!("no track {which} in {}", db.display());
+    };
+    let (index, _) = SimilarityIndex::open(&lib)?;
+    let g = TransitionGraph::load(&lib)?;
+    let recs = graph::recommend(&g, &index, e.track.id, n, blend, &Filter::default())?;
+    let hits = recs
+        .into_iter()
+        .map(|r| {
+            let mut h = hit(&lib, r.track)?;
+            h.similarity = r.similarity;
+            h.score = Some(r.score);
+            h.played_after = Some(r.played_after);
+            Ok(h)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    print_hits(&hits, json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `segue library import FILE...`
+pub fn import(db: &Path, files: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
+    let lib = open(db)?;
+    let mut reports = Vec::new();
+    for f in files {
+        let r = segue_library::import::import(&lib, f)?;
+        if !json {
+            println!(
+                "{}: {} playlists, {} of {} entries in the library, {} transitions",
+                f.display(),
+                r.playlists,
+                r.matched,
+                r.entries,
+                r.transitions
+            );
+            for u in &r.unmatched {
+                println!("  not in the library: {u}");
+            }
+        }
+        reports.push(r);
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&reports)?);
+    }
+    Ok(ExitCode::SUCCESS)
 }

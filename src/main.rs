@@ -139,6 +139,56 @@ enum LibraryCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Tracks that sound like one in the library (id, path or hash) or like any audio file
+    /// (analysed first), from the similarity index; optional tempo/key/energy filters.
+    Similar {
+        /// Id, path or content hash of a library track, or an audio file.
+        track: String,
+        /// How many.
+        #[arg(short, default_value_t = 10)]
+        n: usize,
+        /// Tempo range, e.g. 120-130 (half and double tempo match too).
+        #[arg(long, value_parser = library::parse_range::<f64>)]
+        bpm: Option<(f64, f64)>,
+        /// Key (Camelot, Open Key or name): compatible keys (same, ±1, relative).
+        #[arg(long, value_parser = library::parse_key)]
+        key: Option<segue_analysis::music::Key>,
+        /// Energy range, e.g. 6-8.
+        #[arg(long, value_parser = library::parse_range::<u8>)]
+        energy: Option<(u8, u8)>,
+        /// Only tracks that mix with it: tempo within ±8 % (or half/double) and a
+        /// compatible key.
+        #[arg(long)]
+        mixable: bool,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What to play after a track: play history (transition graph) blended with DNA
+    /// similarity.
+    Recommend {
+        /// Id, path or content hash of a library track.
+        track: String,
+        /// How many.
+        #[arg(short, default_value_t = 10)]
+        n: usize,
+        /// 0 = DNA similarity only, 1 = play history only.
+        #[arg(long, default_value_t = segue_library::graph::DEFAULT_BLEND)]
+        blend: f32,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import playlists as play history: M3U/M3U8, or a rekordbox XML export (all its
+    /// playlists and histories). Only tracks already in the library count.
+    Import {
+        /// Playlist files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -180,6 +230,33 @@ fn main() -> ExitCode {
                     }),
                     json,
                 ),
+                LibraryCmd::Similar {
+                    track,
+                    n,
+                    bpm,
+                    key,
+                    energy,
+                    mixable,
+                    json,
+                } => library::similar(
+                    &db,
+                    &track,
+                    n,
+                    &library::SimilarFilter {
+                        bpm,
+                        key,
+                        energy,
+                        mixable,
+                    },
+                    json,
+                ),
+                LibraryCmd::Recommend {
+                    track,
+                    n,
+                    blend,
+                    json,
+                } => library::recommend(&db, &track, n, blend, json),
+                LibraryCmd::Import { files, json } => library::import(&db, &files, json),
             }
         }
         Cmd::Decode { files, rate } => decode(&files, rate),

@@ -333,3 +333,97 @@ fn separate_writes_stems_the_deck_loader_reads_and_reports_bad_files() {
     assert!(String::from_utf8_lossy(&run.stderr).contains("auto, cpu or cuda"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn library_similar_import_and_recommend() {
+    let dir = scratch("similar");
+    let music = dir.join("music");
+    small_collection(&music);
+    let db = dir.join("lib.sqlite");
+    let add = segue()
+        .args(["library", "add", "--quiet", "--db"])
+        .arg(&db)
+        .arg(&music)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&add.stdout).contains("2 added"));
+    // The similarity index was written beside the library by the scan.
+    for ext in ["graph", "data", "map"] {
+        assert!(
+            dir.join(format!("lib.sqlite.hnsw.{ext}")).is_file(),
+            "{ext}"
+        );
+    }
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = segue()
+            .args(["library"])
+            .args(args)
+            .args(["--json", "--db"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    // Ids by title (the scan's order is the library's business).
+    let list = json(&["list"]);
+    let id_of = |title: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["title"] == title)
+            .unwrap_or_else(|| panic!("{title} in {list}"))["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (house, dnb) = (id_of("house-a"), id_of("dnb-b"));
+    let (house_s, dnb_s) = (house.to_string(), dnb.to_string());
+    let v = json(&["similar", &house_s, "-n", "5"]);
+    let hits = v.as_array().unwrap();
+    assert_eq!(hits.len(), 1, "the other track: {v}");
+    assert_eq!(hits[0]["id"], dnb);
+    let s = hits[0]["similarity"].as_f64().unwrap();
+    assert!((-1.0..1.0).contains(&s), "{v}");
+    // A file outside the library is analysed and compared: a copy of house-a finds it.
+    let copy = dir.join("copy-of-house.wav");
+    std::fs::copy(music.join("house-a.wav"), &copy).unwrap();
+    let v = json(&["similar", copy.to_str().unwrap(), "-n", "2"]);
+    assert_eq!(v[0]["title"], "house-a", "{v}");
+    assert!(v[0]["similarity"].as_f64().unwrap() > 0.999, "{v}");
+    // Filters: house-a is 124 BPM, dnb-b 174: a 170-178 range from house-a finds dnb-b,
+    // 120-128 finds nothing else.
+    let v = json(&["similar", &house_s, "--bpm", "170-178"]);
+    assert_eq!(v[0]["id"], dnb, "{v}");
+    assert!(json(&["similar", &house_s, "--bpm", "120-128"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Play history: a playlist dnb-b → house-a.
+    let m3u = dir.join("set.m3u");
+    std::fs::write(
+        &m3u,
+        "#EXTM3U\nmusic/dnb-b.wav\nmusic/house-a.wav\nmusic/gone.wav\n",
+    )
+    .unwrap();
+    let v = json(&["import", m3u.to_str().unwrap()]);
+    assert_eq!(v[0]["transitions"], 1, "{v}");
+    assert_eq!(v[0]["matched"], 2, "{v}");
+    let v = json(&["recommend", &dnb_s, "-n", "3"]);
+    assert_eq!(v[0]["id"], house, "{v}");
+    assert_eq!(v[0]["played_after"], 1, "{v}");
+
+    let bad = segue()
+        .args(["library", "import", "--db"])
+        .arg(&db)
+        .arg(dir.join("nothing.m3u"))
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nothing.m3u"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

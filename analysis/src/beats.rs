@@ -36,8 +36,11 @@ use super::Spectrogram;
 pub const CONSTANT_RMS_SECS: f64 = 0.02;
 
 /// ... and at least this share of the onset weight on the tracked beats lies within 35 ms
-/// of that line.
+/// of that line or of the points half a beat off it...
 pub const CONSTANT_INLIERS: f64 = 0.80;
+
+/// ... of which at least this share on the line itself, not half a beat off it.
+const CONSTANT_ON_BEAT: f64 = 0.6;
 
 /// Beats per bar when there is nothing to tell (too few beats): 4/4.
 const BEATS_PER_BAR: usize = 4;
@@ -765,20 +768,27 @@ fn constant_grid(
     let mut near_w = Vec::with_capacity(times.len());
     let mut near_t = Vec::with_capacity(times.len());
     let mut idx = Vec::with_capacity(times.len());
+    // Beats half a period off the line: the tracker followed the off-beats for a while (a
+    // section without kicks, hats on the "and"). Same period, so the tempo is still constant;
+    // the line's own phase (the comb's) stays the beat.
+    let mut shifted = 0.0;
     for (&t, &w) in times.iter().zip(weights) {
         let k = ((t - t0) / p).round();
         if (t - t0 - k * p).abs() <= 0.035 {
             near_t.push(t);
             near_w.push(w.max(0.0));
             idx.push(k as i64);
+        } else if (t - t0 - (((t - t0) / p - 0.5).round() + 0.5) * p).abs() <= 0.035 {
+            shifted += w.max(0.0);
         }
     }
-    let share = if total > 0.0 {
-        near_w.iter().sum::<f64>() / total
+    let on = near_w.iter().sum::<f64>();
+    let (share, on_share) = if total > 0.0 {
+        ((on + shifted) / total, on / total)
     } else {
-        0.0
+        (0.0, 0.0)
     };
-    if share < CONSTANT_INLIERS {
+    if share < CONSTANT_INLIERS || on_share < CONSTANT_ON_BEAT {
         return None;
     }
     let g = least_squares(&near_t, &idx, &near_w)?;

@@ -13,6 +13,13 @@
 //!    still holds that track. **Hot-cue policy:** cues the DJ saved or set win: analysed hot
 //!    cues are placed only on a deck with no saved hot cue and no hot cue set in the engine.
 //!
+//! 5. records the **play history** when it has a library: a track that stayed on air
+//!    (`Status::on_air`, the deck the audience hears most) for [`MIN_ON_AIR`] in one load
+//!    counts as played, in one live [`PlaySession`] per service, and the track played before
+//!    it in the session makes a transition (previous → this one) of the library's
+//!    transition graph ([`crate::graph`]). [`DeckService::set_history`] renames the session
+//!    or changes the threshold.
+//!
 //! A per-deck generation guards against late results: a decode or analysis that finishes after
 //! its deck was loaded again (or ejected) is dropped. The shells implement [`CommandSink`]
 //! (how commands reach their engine) and read [`DeckView`]s for display, OSC and the lighting
@@ -30,8 +37,16 @@ use crossbeam_channel::{Receiver, Sender};
 use segue_analysis::{Analysis, ANALYSIS_RATE};
 use segue_engine::{Command, DeckId, Position, Status, Stem, TrackAudio, HOT_CUES};
 
+use crate::graph::{PlaySession, SessionKind};
 use crate::worker::{deck_commands, Job, JobEvent, JobOutput, Priority, Worker};
-use crate::{Library, SegueError};
+use crate::{Library, SegueError, TrackId};
+
+/// How long a track must be on air (in one load) to count as played, unless
+/// [`DeckService::set_history`] says otherwise.
+pub const MIN_ON_AIR: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// How often the history thread reads the engine status.
+const HISTORY_TICK: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Points of a deck's waveform overview.
 pub const OVERVIEW_POINTS: usize = 800;
@@ -248,6 +263,19 @@ struct Inner {
     library: Mutex<Option<Library>>,
     counters: DeckCounters,
     stop: AtomicBool,
+    history: Mutex<History>,
+}
+
+/// The live session being recorded and what is on air.
+struct History {
+    name: String,
+    min_on_air: std::time::Duration,
+    session: Option<PlaySession>,
+    /// (deck, generation) on air, and for how long so far.
+    on_air: Option<(usize, u64)>,
+    on_air_for: std::time::Duration,
+    /// The load already recorded as played (one play per load).
+    counted: Option<(usize, u64)>,
 }
 
 /// The deck-loading service (see the module doc).
@@ -274,6 +302,14 @@ impl DeckService {
                 library: Mutex::new(config.library),
                 counters: DeckCounters::default(),
                 stop: AtomicBool::new(false),
+                history: Mutex::new(History {
+                    name: "Segue live session".into(),
+                    min_on_air: MIN_ON_AIR,
+                    session: None,
+                    on_air: None,
+                    on_air_for: std::time::Duration::ZERO,
+                    counted: None,
+                }),
             }),
             worker_threads: config.worker_threads,
             running: Mutex::new(None),
@@ -306,6 +342,23 @@ impl DeckService {
     /// Copies of every deck's view.
     pub fn decks(&self) -> Vec<DeckView> {
         lock(&self.inner.decks).clone()
+    }
+
+    /// Name the live session the plays are recorded in (e.g. "segue serve, 2026-12-03
+    /// 21:00") and how long a track must be on air to count as played ([`MIN_ON_AIR`] by
+    /// default). Takes effect for the next play; the session row is created at the first one.
+    pub fn set_history(&self, session_name: &str, min_on_air: std::time::Duration) {
+        let mut h = lock(&self.inner.history);
+        h.name = session_name.to_string();
+        h.min_on_air = min_on_air;
+    }
+
+    /// The live session plays are recorded in, once the first play was recorded.
+    pub fn session(&self) -> Option<crate::graph::SessionId> {
+        lock(&self.inner.history)
+            .session
+            .as_ref()
+            .map(PlaySession::id)
     }
 
     /// Run `f` with the library, if there is one (queries, history, suggestions).
@@ -408,6 +461,14 @@ impl DeckService {
                 .name("segue-results".into())
                 .spawn(move || result_loop(&events, &inner))?,
         );
+        if lock(&self.inner.library).is_some() {
+            let inner = self.inner.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name("segue-history".into())
+                    .spawn(move || history_loop(&inner))?,
+            );
+        }
         *running = Some(Running {
             tx: tx.clone(),
             threads,
@@ -607,6 +668,63 @@ fn load_loop(rx: &Receiver<LoadRequest>, inner: &Inner, worker: &Worker) {
                 drop(audio);
                 worker.submit(Job::analyse_decoded(req.path, native), Priority::Deck);
             }
+        }
+    }
+}
+
+/// Watches what is on air and records plays and transitions (see the module doc).
+fn history_loop(inner: &Inner) {
+    let mut last = std::time::Instant::now();
+    while !inner.stop.load(Ordering::SeqCst) {
+        std::thread::sleep(HISTORY_TICK);
+        let now = std::time::Instant::now();
+        let dt = now - last;
+        last = now;
+        let on_air = inner.sink.status().on_air.map(usize::from);
+        let view = on_air.and_then(|d| {
+            inner
+                .with_deck(d, |v| v.loaded().then(|| (d, v.generation, v.path.clone())))
+                .flatten()
+        });
+        let mut h = lock(&inner.history);
+        let key = view.as_ref().map(|(d, g, _)| (*d, *g));
+        if key != h.on_air {
+            h.on_air = key;
+            h.on_air_for = std::time::Duration::ZERO;
+        } else {
+            h.on_air_for += dt;
+        }
+        let Some((deck, generation, Some(path))) = view else {
+            continue;
+        };
+        if h.counted == Some((deck, generation)) || h.on_air_for < h.min_on_air {
+            continue;
+        }
+        let recorded = lock(&inner.library).as_ref().and_then(|lib| {
+            let id: TrackId = lib.get(path.as_path()).ok().flatten()?.track.id;
+            if h.session.is_none() {
+                let name = h.name.clone();
+                match PlaySession::start(lib, SessionKind::Live, &name, None) {
+                    Ok(s) => h.session = Some(s),
+                    Err(e) => {
+                        tracing::warn!("history: {e}");
+                        return None;
+                    }
+                }
+            }
+            let session = h.session.as_mut()?;
+            match session.played(lib, id) {
+                Ok(()) => Some(id),
+                Err(e) => {
+                    tracing::warn!("history: {e}");
+                    None
+                }
+            }
+        });
+        // Not in the library yet (still analysing): try again on the next tick.
+        if let Some(id) = recorded {
+            tracing::info!("deck {}: track {id} played (history)", deck + 1);
+            h.counted = Some((deck, generation));
         }
     }
 }

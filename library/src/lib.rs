@@ -39,7 +39,7 @@
 //! # Ok::<(), segue_decode::SegueError>(())
 //! ```
 //!
-//! # Schema (version 1)
+//! # Schema (version 2)
 //!
 //! ```sql
 //! tracks(id INTEGER PRIMARY KEY,
@@ -60,11 +60,25 @@
 //!             dna_version INTEGER NOT NULL, dims INTEGER NOT NULL,
 //!             vector BLOB NOT NULL)          -- dims little-endian f32
 //! play_history(id INTEGER PRIMARY KEY, track_id INTEGER NOT NULL REFERENCES tracks
-//!              ON DELETE CASCADE, played_at INTEGER NOT NULL, context TEXT)
+//!              ON DELETE CASCADE, played_at INTEGER NOT NULL, context TEXT,
+//!              session_id INTEGER REFERENCES sessions ON DELETE SET NULL)   -- v2
+//! sessions(id INTEGER PRIMARY KEY, kind TEXT NOT NULL,   -- 'live' | 'playlist'   (v2)
+//!          name TEXT NOT NULL, source TEXT,              -- imported file, if any
+//!          started_at INTEGER NOT NULL)
+//! transitions(id INTEGER PRIMARY KEY,                    -- B played right after A  (v2)
+//!             session_id INTEGER NOT NULL REFERENCES sessions ON DELETE CASCADE,
+//!             from_track INTEGER NOT NULL REFERENCES tracks ON DELETE CASCADE,
+//!             to_track INTEGER NOT NULL REFERENCES tracks ON DELETE CASCADE,
+//!             at INTEGER NOT NULL)                       -- indexes on from_track, to_track
+//! index_changes(seq INTEGER PRIMARY KEY AUTOINCREMENT,   -- the similarity index's log (v2):
+//!               track_id INTEGER NOT NULL)               -- triggers on dna_vectors, analyses
 //! scan_state(path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
 //!            analyser_version INTEGER NOT NULL, status TEXT NOT NULL,  -- 'failed'
 //!            reason TEXT NOT NULL, updated_at INTEGER NOT NULL)
 //! ```
+//!
+//! Version 2 added the play graph (`sessions`, `transitions`, `play_history.session_id`;
+//! [`graph`]) and the change log the similarity index ([`index`]) catches up from.
 //!
 //! Only `analyses` columns that queries filter on are broken out of `analysis_json`; the JSON
 //! stays the source of truth, so a new analysis field needs no migration. A scan resumes
@@ -95,7 +109,10 @@
 pub use segue_decode::SegueError;
 
 pub mod decks;
+pub mod graph;
 mod hash;
+pub mod import;
+pub mod index;
 mod query;
 mod scan;
 mod schema;

@@ -61,8 +61,48 @@ CREATE TABLE scan_state (
 );
 ";
 
+/// Migration 2: the similarity index's change log (filled by triggers on `dna_vectors` and
+/// `analyses`, seeded with every stored vector) and the play graph (sessions, transitions,
+/// the session of a play).
+const MIGRATION_2: &str = "
+CREATE TABLE index_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    track_id INTEGER NOT NULL
+);
+CREATE TRIGGER index_dna_insert AFTER INSERT ON dna_vectors
+    BEGIN INSERT INTO index_changes (track_id) VALUES (NEW.track_id); END;
+CREATE TRIGGER index_dna_update AFTER UPDATE ON dna_vectors
+    BEGIN INSERT INTO index_changes (track_id) VALUES (NEW.track_id); END;
+CREATE TRIGGER index_dna_delete AFTER DELETE ON dna_vectors
+    BEGIN INSERT INTO index_changes (track_id) VALUES (OLD.track_id); END;
+CREATE TRIGGER index_analysis_insert AFTER INSERT ON analyses
+    BEGIN INSERT INTO index_changes (track_id) VALUES (NEW.track_id); END;
+CREATE TRIGGER index_analysis_update AFTER UPDATE ON analyses
+    BEGIN INSERT INTO index_changes (track_id) VALUES (NEW.track_id); END;
+CREATE TRIGGER index_analysis_delete AFTER DELETE ON analyses
+    BEGIN INSERT INTO index_changes (track_id) VALUES (OLD.track_id); END;
+INSERT INTO index_changes (track_id) SELECT track_id FROM dna_vectors ORDER BY track_id;
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    source TEXT,
+    started_at INTEGER NOT NULL
+);
+CREATE TABLE transitions (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    from_track INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+    to_track INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+    at INTEGER NOT NULL
+);
+CREATE INDEX transitions_from ON transitions(from_track);
+CREATE INDEX transitions_to ON transitions(to_track);
+ALTER TABLE play_history ADD COLUMN session_id INTEGER REFERENCES sessions(id) ON DELETE SET NULL;
+";
+
 /// The migration steps, in order. Append new ones; never edit a released one.
-const MIGRATIONS: &[&str] = &[MIGRATION_1];
+const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];
 
 /// The schema version this build writes (`PRAGMA user_version` after [`Library::open`]).
 ///
@@ -183,6 +223,36 @@ mod tests {
         // Up to date: nothing runs (the ALTER would fail if it ran twice).
         migrate(path, &conn, version(&conn), &steps).unwrap();
         assert_eq!(version(&conn), 2);
+    }
+
+    #[test]
+    fn version_2_logs_the_vectors_of_a_version_1_file_and_every_later_write() {
+        let conn = Connection::open_in_memory().unwrap();
+        let path = Path::new(":memory:");
+        migrate(path, &conn, 0, &MIGRATIONS[..1]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO tracks VALUES (7, 'h', '/a', 1, 1, 'a', NULL, 0);
+             INSERT INTO dna_vectors VALUES (7, 1, 1, x'0000803f');
+             INSERT INTO play_history (track_id, played_at) VALUES (7, 5);",
+        )
+        .unwrap();
+        migrate(path, &conn, 1, MIGRATIONS).unwrap();
+        let log = |conn: &Connection| -> Vec<i64> {
+            conn.prepare("SELECT track_id FROM index_changes ORDER BY seq")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(log(&conn), [7], "existing vectors are seeded");
+        conn.execute_batch("PRAGMA foreign_keys=ON; DELETE FROM tracks WHERE id = 7;")
+            .unwrap();
+        assert_eq!(log(&conn), [7, 7], "a cascaded delete is logged too");
+        let plays: i64 = conn
+            .query_row("SELECT count(*) FROM play_history", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(plays, 0);
     }
 
     #[test]

@@ -550,6 +550,21 @@ impl Library {
         Ok(rows)
     }
 
+    /// Removes track `id` and everything about it (analysis, DNA vector, plays,
+    /// transitions). Returns whether it existed. The similarity index drops it at its next
+    /// sync.
+    pub fn remove(&self, id: TrackId) -> Result<bool, SegueError> {
+        let n = self
+            .conn
+            .execute("DELETE FROM tracks WHERE id = ?", [id])
+            .map_err(db_err(&self.path))?;
+        Ok(n > 0)
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     pub(super) fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
     }

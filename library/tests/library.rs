@@ -135,10 +135,10 @@ fn pragma_text(conn: &Connection, pragma: &str) -> String {
 // --- opening and migrations -------------------------------------------------------------------
 
 #[test]
-fn fresh_library_is_at_schema_version_1_in_wal_mode() {
+fn fresh_library_is_at_schema_version_2_in_wal_mode() {
     let s = Scratch::new("fresh");
     let lib = Library::open(&s.db()).unwrap();
-    assert_eq!(SCHEMA_VERSION, 1);
+    assert_eq!(SCHEMA_VERSION, 2);
     let conn = read_only(&s.db());
     let version: u32 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -157,9 +157,13 @@ fn fresh_library_is_at_schema_version_1_in_wal_mode() {
         [
             "analyses",
             "dna_vectors",
+            "index_changes",
             "play_history",
             "scan_state",
-            "tracks"
+            "sessions",
+            "sqlite_sequence",
+            "tracks",
+            "transitions"
         ]
     );
     assert_eq!(lib.check().unwrap(), "ok");

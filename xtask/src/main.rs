@@ -19,6 +19,9 @@
 //!   with FluidSynth and Debian's GM soundfonts into `target/eval-indie`, analysed from MP3;
 //!   the scores are also printed per tempo band. Hold-out rows are not printed unless
 //!   `--show-holdout` is given (tune on the tune part only).
+//! * `eval --recommend [--tracks N] [--sessions S] [--seed K]` — offline evaluation of
+//!   next-track recommendations with held-out transitions (`recommend.rs`): hit-rate@10 for
+//!   play history + DNA, DNA only and random picks.
 //!
 //! * `eval --separate [--dir DIR] [--baselines]` — stem separation on the demo set (true
 //!   stems): BSS Eval v3 SDR per stem and of "everything but drums" for the DSP separator,
@@ -39,6 +42,7 @@ use segue_demo as demo;
 
 mod baselines;
 mod indie;
+mod recommend;
 mod separate_eval;
 
 /// A subcommand: name, one-line usage, and the function that runs it with the remaining
@@ -61,7 +65,9 @@ const COMMANDS: &[Command] = &[
             "eval [--set demo|indie] [--part tune|holdout|all] [--show-holdout] [--dir DIR]\n      \
              [--no-compressed] [--every K] [--baselines | --baselines-from FILE]\n      \
              score the analysis on the demo fixture set or the independent FluidSynth set\n      \
-             (and madmom, librosa, essentia)",
+             (and madmom, librosa, essentia)\n  \
+             eval --recommend [--tracks N] [--sessions S] [--seed K]\n      \
+             hit-rate@10 of held-out transitions: play history + DNA vs DNA vs random",
         run: eval_cmd,
     },
     Command {
@@ -269,6 +275,9 @@ const BANDS: &[(f64, f64)] = &[(0.0, 100.0), (100.0, 140.0), (140.0, 1000.0)];
 fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
     if args.iter().any(|a| a == "--separate") {
         return separate_eval::run(args);
+    }
+    if args.iter().any(|a| a == "--recommend") {
+        return recommend::run(args);
     }
     use segue_analysis::analyze_file;
 
