@@ -405,6 +405,31 @@ pub struct MashupArgs {
     /// The mashup's audio (a `.json` plan is written beside it).
     #[arg(short, long, default_value = "mashup.wav")]
     pub out: PathBuf,
+    /// Use only stems beside the files (`NAME.{drums,bass,other,vocals}.wav`, as `segue
+    /// separate` writes them): a track without them is an error instead of being separated
+    /// with the DSP separator.
+    #[arg(long)]
+    pub no_separate: bool,
+}
+
+/// `t` with stems: its own (from beside the file), or, unless `no_separate`, the DSP
+/// separator's (said on stderr; they are not written to disk — `segue separate` does that).
+fn with_stems(t: SetTrack, no_separate: bool) -> anyhow::Result<SetTrack> {
+    if t.audio.stems.is_some() || no_separate {
+        return Ok(t);
+    }
+    eprintln!(
+        "segue: {}: no stems beside the file; separating it with the DSP separator",
+        t.name
+    );
+    let mut sep = segue_separate::DspSeparator::default();
+    let audio = segue_separate::separate_track(&mut sep, (*t.audio).clone())
+        .with_context(|| format!("{}: separation failed", t.name))?;
+    Ok(SetTrack::new(
+        t.name,
+        t.analysis,
+        std::sync::Arc::new(audio),
+    )?)
 }
 
 /// `segue mashup A B`.
@@ -413,6 +438,8 @@ pub fn mashup(a: &MashupArgs) -> anyhow::Result<ExitCode> {
     let mut library = open_library(a.db.as_deref());
     let (va, _) = prepare(&a.vocals, a.rate, library.as_mut())?;
     let (ib, _) = prepare(&a.instrumental, a.rate, library.as_mut())?;
+    let va = with_stems(va, a.no_separate)?;
+    let ib = with_stems(ib, a.no_separate)?;
     let (audio, plan) = segue_mix::mashup::render_mashup(&va, &ib)?;
     if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;

@@ -1383,19 +1383,28 @@ fn alsa_backend_runs_the_engine_on_the_null_pcm() {
 /// `segue library add music` into the daemon's library, then a two-deck null-backend
 /// daemon with `music` as its root.
 fn library_daemon(dir: &Path, music: &Path) -> Daemon {
-    let add = std::process::Command::new(env!("CARGO_BIN_EXE_segue"))
-        .args(["library", "--db"])
-        .arg(dir.join("library.sqlite"))
-        .arg("add")
-        .arg(music)
-        .arg("--quiet")
-        .output()
-        .unwrap();
-    assert!(
-        add.status.success(),
-        "{}",
-        String::from_utf8_lossy(&add.stderr)
-    );
+    library_daemon_with(dir, music, &[])
+}
+
+/// [`library_daemon`] with playlists imported into the library's play history first.
+fn library_daemon_with(dir: &Path, music: &Path, playlists: &[&Path]) -> Daemon {
+    let library = |args: &[&std::ffi::OsStr]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_segue"))
+            .args(["library", "--db"])
+            .arg(dir.join("library.sqlite"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    library(&["add".as_ref(), music.as_os_str(), "--quiet".as_ref()]);
+    for p in playlists {
+        library(&["import".as_ref(), p.as_os_str()]);
+    }
     Daemon::start(
         dir,
         &[
@@ -1682,8 +1691,15 @@ fn suggestions_follow_the_deck_on_air_and_load_onto_the_free_deck() {
     demo_track(&music, "sg-125", 125.0, 0); // same key, +0.8 %
     demo_track(&music, "sg-126", 126.0, 7); // G minor, 6A: +1
     demo_track(&music, "sg-090", 90.0, 6); // F# minor, 11A: far in tempo and key
-                                           // The library knows them (analysed by `segue library add`, the real path).
-    let d = library_daemon(&dir, &music);
+                                           // Play history: an imported playlist where sg-125 followed sg-124 twice. The library
+                                           // knows the tracks (analysed by `segue library add`, the real path).
+    let playlist = dir.join("history.m3u");
+    std::fs::write(
+        &playlist,
+        "#EXTM3U\nmusic/sg-124.wav\nmusic/sg-125.wav\nmusic/sg-124.wav\nmusic/sg-125.wav\n",
+    )
+    .unwrap();
+    let d = library_daemon_with(&dir, &music, &[&playlist]);
     // Nothing on air: an empty list.
     let empty = d.query("/segue/query/suggest", "/segue/suggest");
     assert_eq!(empty, vec![OscType::Int(0)], "{empty:?}");
@@ -1726,6 +1742,12 @@ fn suggestions_follow_the_deck_on_air_and_load_onto_the_free_deck() {
         o => panic!("{o:?}"),
     };
     assert!(line.starts_with("5A → 5A · 124 → 125 BPM"), "{line}");
+    assert!(line.ends_with("played after it twice"), "{line}");
+    let others: Vec<&OscType> = list[8..].iter().step_by(4).collect();
+    assert!(
+        others.iter().all(|l| !format!("{l:?}").contains("played")),
+        "no history for the others: {others:?}"
+    );
     // Load the first suggestion: deck 2 is free.
     d.send("/segue/suggest/load", vec![OscType::Int(1)]);
     d.wait_deck(2, "the suggestion loaded", |a| a[7] == s("sg-125"), 30);

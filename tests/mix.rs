@@ -257,16 +257,47 @@ fn mashup_puts_the_vocals_of_one_track_over_the_instrumental_of_another() {
         "after the entry the output is not only B's instrumental ({c_after:.3})"
     );
 
-    // No stems: a clear error.
-    std::fs::remove_file(music.join("vox.vocals.wav")).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_segue"))
-        .arg("mashup")
-        .arg(music.join("vox.wav"))
-        .arg(music.join("inst.wav"))
-        .args(["--db", "off", "-o"])
-        .arg(dir.join("x.wav"))
-        .output()
-        .unwrap();
+    // No stems beside A: Segue separates it (DSP) and still puts vocals over B's
+    // instrumental; with --no-separate that is a clear error instead.
+    for s in ["drums", "bass", "other", "vocals"] {
+        std::fs::remove_file(music.join(format!("vox.{s}.wav"))).unwrap();
+    }
+    let run = |extra: &[&str], out: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_segue"))
+            .arg("mashup")
+            .arg(music.join("vox.wav"))
+            .arg(music.join("inst.wav"))
+            .args(["--db", "off", "--rate", "44100"])
+            .args(extra)
+            .arg("-o")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let sep_out = dir.join("separated.wav");
+    let o = run(&[], &sep_out);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("vox: no stems beside the file; separating"),
+        "{err}"
+    );
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("separated.json")).unwrap())
+            .unwrap();
+    let entry_frame = (plan["entry_beat"].as_f64().unwrap() * beat * 44_100.0) as usize;
+    let mix = segue_decode::decode_file(&sep_out, 44_100).unwrap().mix;
+    let (b0, b1) = (
+        entry_frame + 44_100,
+        (entry_frame + 8 * 44_100).min(mix.len()),
+    );
+    assert!(b1 > b0 + 44_100, "entry at {entry_frame} of {}", mix.len());
+    let c_after = corr(&mix, &instrumental, b0, b1);
+    assert!(
+        c_after < 0.98,
+        "separated vocals of A are added after the entry ({c_after:.3})"
+    );
+    let o = run(&["--no-separate"], &dir.join("x.wav"));
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no stems"));
 }

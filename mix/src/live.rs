@@ -5,7 +5,8 @@
 //!
 //! * [`Live::run_suggestions`] follows the deck on air from a background thread: the
 //!   library's analysed tracks scored by [`compat::suggest`](crate::compat::suggest),
-//!   recomputed when the track on air changes (and every 30 s, the library grows). The
+//!   with the play history (how often each followed the track on air, from the library's
+//!   transition graph: Segue's own sessions and imported playlists), recomputed when the track on air changes (and every 30 s, the library grows). The
 //!   shells read [`Suggestions::get`] (OSC `/segue/query/suggest`, the editor's list) and
 //!   load one with [`Live::load_suggestion`].
 //! * [`Live::run_autodj`]: with a track playing and Auto DJ on, it loads the first
@@ -27,6 +28,7 @@ use std::time::{Duration, Instant};
 use segue_controllers::LiveAction;
 use segue_engine::{Command, Status, TimedCommand, MAX_DECKS};
 use segue_library::decks::{CommandSink, DeckService, DeckState, EngineSink};
+use segue_library::graph::TransitionGraph;
 
 use crate::compat::{suggest, Candidate, Prefs, Suggestion};
 use crate::plan::{plan_transition, PlanOptions, PlanTrack, Role};
@@ -275,9 +277,19 @@ impl Live {
                 .into_iter()
                 .filter_map(|d| d.path)
                 .collect();
-            let Some(Ok(entries)) = deps.decks.with_library(|l| l.list()) else {
+            // The library's tracks and its play history (live sessions and imported
+            // playlists): how often each followed the track on air.
+            let Some(Ok((entries, graph))) = deps.decks.with_library(|l| {
+                let entries = l.list()?;
+                let graph = TransitionGraph::load(l)?;
+                Ok::<_, segue_library::SegueError>((entries, graph))
+            }) else {
                 continue;
             };
+            let on_air = entries
+                .iter()
+                .find(|e| e.track.path.as_ref().is_some_and(|p| same_file(p, &path)))
+                .map(|e| e.track.id);
             let candidates: Vec<Candidate<'_>> = entries
                 .iter()
                 .filter_map(|e| {
@@ -287,7 +299,7 @@ impl Live {
                         path: p,
                         title: &e.track.title,
                         analysis: a,
-                        history: 0,
+                        history: on_air.map_or(0, |from| graph.count(from, e.track.id)),
                     })
                 })
                 .collect();

@@ -1,7 +1,7 @@
 //! `segue mashup A B`: the vocals of A over the instrumental of B — A synced to B's tempo
 //! (half/double time allowed) with key lock and a key shift onto B's key, its first sung bar
-//! entering on a downbeat of B after B's intro. Both tracks need stems (beside the file
-//! today; made by Segue's separator once it lands).
+//! entering on a downbeat of B after B's intro. Both tracks need stems: the CLI passes the
+//! ones beside the file, or has `segue-separate`'s DSP separator make them.
 
 use serde::{Deserialize, Serialize};
 
@@ -49,7 +49,7 @@ pub fn render_mashup(
         if t.audio.stems.is_none() {
             return Err(err(format!(
                 "{} has no stems: a mashup needs both tracks' stems \
-                 (name.drums/bass/other/vocals.wav beside the file)",
+                 (name.drums/bass/other/vocals.wav beside the file, e.g. from `segue separate`)",
                 t.name
             )));
         }
