@@ -39,6 +39,7 @@ mod dsp;
 mod engine;
 mod handle;
 mod mixer;
+pub mod record;
 mod render;
 mod status;
 mod track;

@@ -344,6 +344,23 @@ impl DeckService {
         lock(&self.inner.decks).clone()
     }
 
+    /// The track on air (the engine's loudest playing deck), for a recording's cue sheet.
+    pub fn now_playing(&self) -> Option<crate::record::NowPlaying> {
+        let deck = usize::from(self.inner.sink.status().on_air?);
+        let view = self.deck(deck);
+        if !view.loaded() {
+            return None;
+        }
+        Some(crate::record::NowPlaying {
+            deck,
+            generation: view.generation,
+            title: view.title.clone(),
+            path: view.path.clone(),
+            bpm: view.analysis.as_ref().map(|a| a.bpm),
+            key: view.analysis.as_ref().map(|a| a.camelot.clone()),
+        })
+    }
+
     /// Name the live session the plays are recorded in (e.g. "segue serve, 2026-12-03
     /// 21:00") and how long a track must be on air to count as played ([`MIN_ON_AIR`] by
     /// default). Takes effect for the next play; the session row is created at the first one.

@@ -114,6 +114,7 @@ mod hash;
 pub mod import;
 pub mod index;
 mod query;
+pub mod record;
 mod scan;
 mod schema;
 mod store;
