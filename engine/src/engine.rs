@@ -495,12 +495,7 @@ impl Engine {
         if n == 0 {
             return;
         }
-        for d in &mut self.decks {
-            d.render(n);
-            let gain = channel_fader_gain(d.volume, self.channel_curve)
-                * crossfader_gain(d.side, self.crossfader, self.crossfader_curve);
-            d.out_gain.set(gain);
-        }
+        // The FX clocks: each deck's tempo and beat at the piece's first frame.
         let fx_on = !self.fx.idle();
         if fx_on {
             for (c, d) in self.fx.clocks.iter_mut().zip(&self.decks) {
@@ -515,6 +510,12 @@ impl Engine {
             self.fx.begin(self.decks.len(), self.leader, n);
         } else {
             self.fx.settle();
+        }
+        for d in &mut self.decks {
+            d.render(n);
+            let gain = channel_fader_gain(d.volume, self.channel_curve)
+                * crossfader_gain(d.side, self.crossfader, self.crossfader_curve);
+            d.out_gain.set(gain);
         }
         // Decks, post fader, into the master sum and the FX groups; deck taps; cue sum.
         for j in 0..n {

@@ -45,9 +45,7 @@ mod render;
 mod status;
 mod track;
 
-pub use command::{
-    Command, CrossfaderSide, DeckId, FxUnitId, Position, TempoRange, TimedCommand,
-};
+pub use command::{Command, CrossfaderSide, DeckId, FxUnitId, Position, TempoRange, TimedCommand};
 pub use deck::{EqBand, KeylockQuality, EQ_MAX_GAIN};
 pub use dsp::{db_to_gain, gain_to_db};
 pub use engine::{

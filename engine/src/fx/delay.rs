@@ -104,7 +104,8 @@ impl Delay {
         } else {
             0.0
         };
-        self.feedback.set(ctx.params[0].clamp(0.0, 1.0) * MAX_FEEDBACK);
+        self.feedback
+            .set(ctx.params[0].clamp(0.0, 1.0) * MAX_FEEDBACK);
         self.cross.set(if ping_pong { 1.0 } else { 0.0 });
         // Tone: 0 → low-pass at 300 Hz, 0.5 → flat, 1 → high-pass at 3 kHz.
         let tone = ctx.params[1].clamp(0.0, 1.0) as f64;
@@ -165,7 +166,8 @@ impl Delay {
             self.fresh = (self.fresh + 1).min(len);
             a[0] += r[0];
             a[1] += r[1];
-            peak = peak.max(r[0].abs()).max(r[1].abs());
+            // Input still arriving counts as sound too (its echoes are on their way).
+            peak = peak.max(r[0].abs()).max(r[1].abs()).max(mono.abs() * 2.0);
         }
         peak
     }

@@ -694,9 +694,8 @@ impl FxRack {
 
     fn merge_target(&self) -> f32 {
         let [u0, u1] = &self.units;
-        let shared = !u0.master
-            && !u1.master
-            && u0.decks.iter().zip(&u1.decks).any(|(&a, &b)| a && b);
+        let shared =
+            !u0.master && !u1.master && u0.decks.iter().zip(&u1.decks).any(|(&a, &b)| a && b);
         if shared {
             1.0
         } else {

@@ -15,6 +15,8 @@ pub(crate) struct Flanger {
     buf: Vec<Frame>,
     w: usize,
     fb: [f32; 2],
+    /// Frames since the restart: the comb fades in once the line holds real history.
+    since: usize,
     rate: f64,
 }
 
@@ -24,6 +26,7 @@ impl Flanger {
             buf: vec![[0.0; 2]; (rate * FLANGER_MAX_SECS) as usize + 4],
             w: 0,
             fb: [0.0; 2],
+            since: 0,
             rate,
         }
     }
@@ -31,6 +34,7 @@ impl Flanger {
     pub fn restart(&mut self) {
         self.buf.fill([0.0; 2]);
         self.fb = [0.0; 2];
+        self.since = 0;
     }
 
     /// The flanged signal (`0.5 · (dry + delayed)`, comb notches) into `out`. Knobs: depth,
@@ -46,6 +50,9 @@ impl Flanger {
         for (j, (x, o)) in input.iter().zip(out.iter_mut()).enumerate() {
             let phase = ctx.clock.beat_at(j) / period;
             self.w = (self.w + 1) % len;
+            // 0 while the line still holds the silence of a restart, then a ramp to 1.
+            let comb = (self.since.saturating_sub(len) as f32 / len as f32).min(1.0);
+            self.since = (self.since + 1).min(4 * len);
             for ch in 0..2 {
                 let lfo = triangle(phase - 0.25 * ch as f64);
                 let d = (manual + depth * lfo).clamp(1.0, max);
@@ -55,7 +62,7 @@ impl Flanger {
                 let b = (a + len - 1) % len;
                 let y = self.buf[a][ch] + (self.buf[b][ch] - self.buf[a][ch]) * t;
                 self.fb[ch] = y;
-                o[ch] = 0.5 * (x[ch] + y);
+                o[ch] = x[ch] + 0.5 * comb * (y - x[ch]);
             }
             // Written after reading: the newest sample is one frame old when read at d ≥ 1.
             for ch in 0..2 {

@@ -129,7 +129,13 @@ impl Reverb {
     }
 
     /// Add the reverb of `w`-weighted `input` to `acc`. Knobs: decay, damping, pre-delay.
-    pub fn render(&mut self, input: &[Frame], acc: &mut [Frame], w: &mut Smoothed, ctx: &Ctx) -> f32 {
+    pub fn render(
+        &mut self,
+        input: &[Frame],
+        acc: &mut [Frame],
+        w: &mut Smoothed,
+        ctx: &Ctx,
+    ) -> f32 {
         self.configure(ctx.params[0], ctx.params[1], ctx.params[2]);
         let mut peak = 0.0f32;
         let pre_len = self.pre_len;
@@ -165,7 +171,11 @@ impl Reverb {
             let out = [ol * 0.35, or * 0.35];
             a[0] += out[0];
             a[1] += out[1];
-            peak = peak.max(out[0].abs()).max(out[1].abs());
+            peak = peak
+                .max(out[0].abs())
+                .max(out[1].abs())
+                .max((x[0] * g).abs())
+                .max((x[1] * g).abs());
         }
         peak
     }

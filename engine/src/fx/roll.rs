@@ -12,12 +12,21 @@ const SEAM_SECS: f64 = 0.003;
 enum State {
     Idle,
     /// Waiting for the boundary after the beat index `last`.
-    Armed { last: f64 },
+    Armed {
+        last: f64,
+    },
     /// Capturing: frames written so far of `len`.
-    Recording { len: usize, done: usize },
+    Recording {
+        len: usize,
+        done: usize,
+    },
     /// Repeating the capture of `len` frames at offset `pos`; `tail` continuation frames
     /// written after it.
-    Looping { len: usize, pos: usize, tail: usize },
+    Looping {
+        len: usize,
+        pos: usize,
+        tail: usize,
+    },
 }
 
 pub(crate) struct Roll {
@@ -70,7 +79,10 @@ impl Roll {
                             tail: 0,
                         }
                     } else {
-                        State::Recording { len, done: done + 1 }
+                        State::Recording {
+                            len,
+                            done: done + 1,
+                        }
                     };
                 }
                 State::Looping { len, pos, tail } => {
