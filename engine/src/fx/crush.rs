@@ -38,9 +38,9 @@ impl Crusher {
                 if self.count >= hold {
                     self.count = 0.0;
                 }
-                for ch in 0..2 {
-                    let v = (x[ch] * drive).clamp(-1.0, 1.0);
-                    self.hold[ch] = (v * levels).round() / levels / drive;
+                for (h, &v) in self.hold.iter_mut().zip(x) {
+                    let v = (v * drive).clamp(-1.0, 1.0);
+                    *h = (v * levels).round() / levels / drive;
                 }
             }
             *o = self.hold;

@@ -374,7 +374,7 @@ impl Slot {
             self.w[k].set(if want { 1.0 } else { 0.0 });
             let ramping = !(self.w[k].is_settled() && self.w[k].value() == 0.0);
             let send = k == DELAY || k == REVERB;
-            if !ramping && !(send && self.alive[k]) {
+            if !(ramping || send && self.alive[k]) {
                 self.alive[k] = false;
                 continue;
             }

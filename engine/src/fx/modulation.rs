@@ -65,8 +65,8 @@ impl Flanger {
                 o[ch] = x[ch] + 0.5 * comb * (y - x[ch]);
             }
             // Written after reading: the newest sample is one frame old when read at d ≥ 1.
-            for ch in 0..2 {
-                self.buf[self.w][ch] = flush((x[ch] + self.fb[ch] * feedback).clamp(-4.0, 4.0));
+            for ((b, &v), &f) in self.buf[self.w].iter_mut().zip(x).zip(&self.fb) {
+                *b = flush((v + f * feedback).clamp(-4.0, 4.0));
             }
         }
     }
