@@ -13,8 +13,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use segue_engine::{
-    Command, Effect, Engine, EngineConfig, EngineParts, FxMode, Outputs, Position, Stem,
-    TrackAudio,
+    Command, Effect, Engine, EngineConfig, EngineParts, FxMode, Outputs, Position, Stem, TrackAudio,
 };
 
 const RATE: u32 = 48_000;
@@ -122,7 +121,12 @@ fn load_fx(parts: &mut EngineParts, chains: [[Effect; 3]; 2]) {
 
 /// Render `SECS` seconds in blocks of `block`; % of one core (thread CPU time).
 fn cost(parts: &mut EngineParts, block: usize) -> f64 {
-    let mut b = [vec![0.0f32; block], vec![0.0; block], vec![0.0; block], vec![0.0; block]];
+    let mut b = [
+        vec![0.0f32; block],
+        vec![0.0; block],
+        vec![0.0; block],
+        vec![0.0; block],
+    ];
     let [ml, mr, cl, cr] = &mut b;
     let mut render = |engine: &mut Engine| {
         let mut out = Outputs {
@@ -162,14 +166,20 @@ fn main() {
             "fx_render/{block}: 4 decks × 4 stems, tempo +3 %, FX off: {base:.2} % of one core"
         );
         for (what, chains) in [
-            ("echo → reverb → flanger + ping-pong → phaser → sweep", loaded),
+            (
+                "echo → reverb → flanger + ping-pong → phaser → sweep",
+                loaded,
+            ),
             ("gate → bitcrusher → roll + reverb → echo → phaser", cheap),
         ] {
             let mut parts = setup(&tracks, block);
             load_fx(&mut parts, chains);
             let with = cost(&mut parts, block);
             let st = parts.handle.status();
-            assert!(st.fx.iter().all(|u| u.on && u.slots.iter().all(|s| s.active)));
+            assert!(st
+                .fx
+                .iter()
+                .all(|u| u.on && u.slots.iter().all(|s| s.active)));
             println!(
                 "fx_render/{block}: both units loaded ({what}): {with:.2} % of one core, FX +{:.2} % of one core",
                 with - base

@@ -589,6 +589,22 @@ fn switching_on_and_off_does_not_click() {
         }
         // A dry/wet jump and an assignment change are ramped too.
         rig.send_at(200_000, Command::FxOn { unit: 0, on: true });
+        // Another effect and back while on: the two crossfade.
+        let other = if effect == Effect::Phaser {
+            Effect::Flanger
+        } else {
+            Effect::Phaser
+        };
+        for (t, e) in [(212_000, other), (221_000, effect)] {
+            rig.send_at(
+                t,
+                Command::FxSelect {
+                    unit: 0,
+                    slot: 0,
+                    effect: Some(e),
+                },
+            );
+        }
         rig.send_at(230_000, Command::FxMix { unit: 0, mix: 0.0 });
         rig.send_at(250_000, Command::FxMix { unit: 0, mix: 1.0 });
         rig.send_at(
@@ -645,6 +661,9 @@ fn status_reports_each_unit_and_its_clock() {
     assert!(u.slots[0].active);
     assert!((u.bpm - 130.0).abs() < 1e-6, "{}", u.bpm);
     assert!(st.fx[1].master && !st.fx[1].on);
+    // On the master, unit 2 follows the sync leader (deck 1, the only one playing).
+    assert_eq!(st.sync_leader, Some(0));
+    assert!((st.fx[1].bpm - 130.0).abs() < 1e-6, "{}", st.fx[1].bpm);
     assert!(!st.fx[1].slots[0].active);
     // A unit or slot that does not exist is rejected, not applied.
     let before = st.commands_rejected;
@@ -656,4 +675,56 @@ fn status_reports_each_unit_and_its_clock() {
     });
     rig.run(256, 256);
     assert_eq!(rig.parts.handle.status().commands_rejected, before + 2);
+}
+
+#[test]
+fn only_the_assigned_decks_go_through_a_unit() {
+    // Deck 1: 480 Hz through a full-depth gate on unit 1; deck 2: 750 Hz, not assigned.
+    let mut rig = Rig::new(RATE, 2, 256);
+    for (d, f) in [(0u8, 480.0), (1, 750.0)] {
+        let s = sine(RATE, f, 0.3, 4.0);
+        let frames = s.frames();
+        rig.load(d, s);
+        rig.grid(d, Beatgrid::constant(120.0, 0.0, RATE, frames).unwrap());
+        rig.send(Command::Play { deck: d, on: true });
+    }
+    rig.send(Command::FxAssign {
+        unit: 0,
+        deck: 0,
+        on: true,
+    });
+    rig.send(Command::FxSelect {
+        unit: 0,
+        slot: 0,
+        effect: Some(Effect::Gate),
+    });
+    rig.send(Command::FxBeats {
+        unit: 0,
+        slot: 0,
+        beats: 1.0,
+    });
+    rig.send(Command::FxMix { unit: 0, mix: 1.0 });
+    rig.send(Command::FxOn { unit: 0, on: true });
+    let out = rig.run(2 * RATE as usize, 256);
+    // Windows of whole periods of both tones (no leakage between them).
+    // Beat 2 (frames 24000..48000): open for the first half, closed for the second.
+    let (open, closed) = (&out[25_000..34_600], &out[37_000..46_600]);
+    let tone = |x: &[Frame], f: f64| goertzel(&left(x), RATE, f).sqrt();
+    assert!(tone(open, 480.0) > 0.1);
+    assert!(tone(closed, 480.0) < 1e-3 * tone(open, 480.0));
+    assert!(
+        tone(closed, 750.0) > 0.9 * tone(open, 750.0),
+        "deck 2 is not gated"
+    );
+    // Assigned to the master instead, the unit gates both.
+    rig.send(Command::FxAssignMaster { unit: 0, on: true });
+    let out = rig.run(2 * RATE as usize, 256);
+    // Beats 5 and 6 of the grid (frames 120000..168000) are 24000..72000 into this run.
+    let (open, closed) = (&out[25_000..34_600], &out[37_000..46_600]);
+    for f in [480.0, 750.0] {
+        assert!(
+            tone(closed, f) < 1e-3 * tone(open, f),
+            "{f} Hz on the master"
+        );
+    }
 }

@@ -100,5 +100,8 @@ impl Sweep {
                 o[ch] = if high { y.high } else { y.low } as f32;
             }
         }
+        for s in &mut self.svf {
+            s.flush();
+        }
     }
 }
