@@ -150,6 +150,33 @@ fn echo_repeats_at_the_beat_fraction_within_one_sample() {
 }
 
 #[test]
+fn echo_follows_a_tempo_change_live() {
+    // The tempo fader moves +6 % while the echo runs (a glide, no restart); an impulse
+    // afterwards repeats at a quarter beat of the new tempo.
+    let mut rig = rig_with(impulse(200_000, 90_000, 0.5), 120.0, 0.0);
+    single(&mut rig, Effect::Echo, 0.25, [0.5, 0.5, 0.0]);
+    rig.send_at(
+        12_000,
+        Command::Tempo {
+            deck: 0,
+            percent: 6.0,
+        },
+    );
+    let out = rig.run(120_000, 256);
+    let delay = 0.25 * 60.0 * RATE as f64 / (120.0 * 1.06);
+    let dry = argmax(&out, 80_000, 100_000) as f64;
+    for k in 1..=2 {
+        let expect = dry + k as f64 * delay;
+        let got = argmax(&out, expect as usize - 1_000, expect as usize + 1_000) as f64;
+        assert!(
+            (got - expect).abs() <= 1.0,
+            "repeat {k} at {got}, expected {expect:.2}"
+        );
+    }
+    assert!((rig.parts.handle.status().fx[0].bpm - 127.2).abs() < 1e-6);
+}
+
+#[test]
 fn ping_pong_alternates_left_and_right() {
     let at = 12_000;
     let mut rig = rig_with(impulse(96_000, at, 0.5), 120.0, 0.0);

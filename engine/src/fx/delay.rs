@@ -11,8 +11,11 @@ use crate::track::Frame;
 const MAX_FEEDBACK: f32 = 0.97;
 /// A jump in delay time is crossfaded over this long.
 const XFADE_SECS: f64 = 0.02;
-/// A delay change smaller than this fraction (tempo drift, sync correction) glides instead.
-const GLIDE_FRACTION: f64 = 0.002;
+/// A delay change up to this fraction (tempo moves, sync corrections) glides instead.
+const GLIDE_FRACTION: f64 = 0.1;
+/// Gliding changes the delay by at most this per frame: a pitch bend of the repeats of at
+/// most 2 %, as on a tape echo.
+const GLIDE_SLOPE: f64 = 0.02;
 
 pub(crate) struct Delay {
     buf: Vec<Frame>,
@@ -96,11 +99,16 @@ impl Delay {
         let clock: &Clock = ctx.clock;
         let target = (ctx.beats as f64 * clock.frames_per_beat()).clamp(1.0, self.max_delay());
         let n = input.len();
+        if self.fresh == 0 {
+            // Nothing in the line yet: start at the right time.
+            self.delay = target;
+            self.xfade = None;
+        }
         if self.xfade.is_none() && (target - self.delay).abs() > GLIDE_FRACTION * self.delay {
             self.xfade = Some((target, 0));
         }
         let glide = if self.xfade.is_none() {
-            (target - self.delay) / n.max(1) as f64
+            ((target - self.delay) / n.max(1) as f64).clamp(-GLIDE_SLOPE, GLIDE_SLOPE)
         } else {
             0.0
         };
