@@ -777,3 +777,35 @@ impl FxRack {
         std::array::from_fn(|u| self.units[u].status())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn effect_names_round_trip_and_defaults_are_in_range() {
+        for e in Effect::ALL {
+            assert_eq!(Effect::from_name(e.name()), Some(e));
+            let (beats, params) = e.defaults();
+            let (lo, hi) = e.beat_range();
+            assert!((lo..=hi).contains(&beats), "{e:?}");
+            assert!(params.iter().all(|p| (0.0..=1.0).contains(p)));
+        }
+        assert_eq!(Effect::from_name("chorus"), None);
+    }
+
+    #[test]
+    fn buffers_hold_four_beats_at_the_slowest_tempo() {
+        let rack = FxRack::new(96_000, 64);
+        let delay = &rack.units[0].slots[0].fx.delay;
+        assert!(delay.max_delay() >= 4.0 * 60.0 / FX_MIN_BPM * 96_000.0);
+    }
+
+    #[test]
+    fn triangle_is_zero_at_the_beat_and_one_half_way() {
+        assert_eq!(triangle(0.0), 0.0);
+        assert_eq!(triangle(0.5), 1.0);
+        assert_eq!(triangle(3.25), 0.5);
+        assert_eq!(triangle(-0.25), 0.5);
+    }
+}
