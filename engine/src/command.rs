@@ -5,10 +5,13 @@
 use std::sync::Arc;
 
 use crate::deck::EqBand;
+use crate::fx::{Effect, FxMode};
 use crate::track::{Beatgrid, Stem, TrackAudio};
 
 /// Index of a deck, `0..EngineConfig::decks`.
 pub type DeckId = u8;
+/// Index of an FX unit, `0..FX_UNITS` (unit 1 is 0).
+pub type FxUnitId = u8;
 
 /// A position on a track.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -347,6 +350,84 @@ pub enum Command {
         /// Gain.
         gain: f32,
     },
+    /// FX unit on/off. Off mutes the effects' input: echoes and reverb ring out.
+    FxOn {
+        /// Unit, `0..FX_UNITS`.
+        unit: FxUnitId,
+        /// On or off.
+        on: bool,
+    },
+    /// One effect (slot 0 with its three knobs) or a chain of the three slots.
+    FxMode {
+        /// Unit.
+        unit: FxUnitId,
+        /// Mode.
+        mode: FxMode,
+    },
+    /// Choose a slot's effect (`None`: empty); resets the slot's beats and knobs to the
+    /// effect's defaults. A replaced echo or reverb rings out. Never allocates.
+    FxSelect {
+        /// Unit.
+        unit: FxUnitId,
+        /// Slot, `0..FX_SLOTS`.
+        slot: u8,
+        /// The effect.
+        effect: Option<Effect>,
+    },
+    /// A slot's own on switch (used in [`FxMode::Chain`]; slots start on).
+    FxSlotOn {
+        /// Unit.
+        unit: FxUnitId,
+        /// Slot.
+        slot: u8,
+        /// On or off.
+        on: bool,
+    },
+    /// Dry/wet of a unit, 0 (dry) ..= 1 (wet); for echo and reverb the dry stays and the
+    /// knob sets the effect's level.
+    FxMix {
+        /// Unit.
+        unit: FxUnitId,
+        /// Mix.
+        mix: f32,
+    },
+    /// One of a slot's knobs, 0..=1 (meaning per [`Effect`]).
+    FxParam {
+        /// Unit.
+        unit: FxUnitId,
+        /// Slot.
+        slot: u8,
+        /// Knob, `0..FX_PARAMS`.
+        param: u8,
+        /// Value.
+        value: f32,
+    },
+    /// A slot's beat length: delay time, gate/roll period, LFO period (1/16..=32, each
+    /// effect clamps to its own range, see [`Effect`]).
+    FxBeats {
+        /// Unit.
+        unit: FxUnitId,
+        /// Slot.
+        slot: u8,
+        /// Beats.
+        beats: f32,
+    },
+    /// Route a deck through a unit (or not).
+    FxAssign {
+        /// Unit.
+        unit: FxUnitId,
+        /// Deck.
+        deck: DeckId,
+        /// Assigned or not.
+        on: bool,
+    },
+    /// Route the master through a unit (its deck assignments are then ignored).
+    FxAssignMaster {
+        /// Unit.
+        unit: FxUnitId,
+        /// Assigned or not.
+        on: bool,
+    },
 }
 
 impl Command {
@@ -387,14 +468,23 @@ impl Command {
             | StemMute { deck, .. }
             | Volume { deck, .. }
             | Pfl { deck, .. }
-            | CrossfaderAssign { deck, .. } => Some(deck),
+            | CrossfaderAssign { deck, .. }
+            | FxAssign { deck, .. } => Some(deck),
             SyncLeader { .. }
             | Crossfader { .. }
             | CrossfaderCurve { .. }
             | ChannelFaderCurve { .. }
             | MasterGain { .. }
             | CueMix { .. }
-            | HeadphoneGain { .. } => None,
+            | HeadphoneGain { .. }
+            | FxOn { .. }
+            | FxMode { .. }
+            | FxSelect { .. }
+            | FxSlotOn { .. }
+            | FxMix { .. }
+            | FxParam { .. }
+            | FxBeats { .. }
+            | FxAssignMaster { .. } => None,
         }
     }
 }

@@ -4,6 +4,7 @@
 use crate::command::{Command, TimedCommand};
 use crate::deck::{Deck, KeylockQuality, Released};
 use crate::dsp::{sane, Smoothed};
+use crate::fx::{DeckClock, FxControl, FxRack};
 use crate::handle::{Collector, EngineHandle, Garbage, Schedule, SendError};
 use crate::mixer::{channel_fader_gain, crossfader_gain, Limiter};
 use crate::status::{Meter, Status, MAX_DECKS};
@@ -135,6 +136,7 @@ pub struct Engine {
     cue_mix: Smoothed,
     headphone_gain: Smoothed,
     limiter: Limiter,
+    fx: FxRack,
 
     master_peak: f32,
     master_sq: f64,
@@ -186,6 +188,7 @@ impl Engine {
             cue_mix: Smoothed::new(0.0, ramp(0.01)),
             headphone_gain: Smoothed::new(1.0, ramp(0.01)),
             limiter: Limiter::new(c.sample_rate),
+            fx: FxRack::new(c.sample_rate, c.max_block),
             master_peak: 0.0,
             master_sq: 0.0,
             master_frames: 0,
@@ -399,6 +402,30 @@ impl Engine {
             MasterGain { gain } => self.master_gain.set(sane(gain, 0.0, 2.0, 1.0)),
             CueMix { mix } => self.cue_mix.set(sane(mix, 0.0, 1.0, 0.0)),
             HeadphoneGain { gain } => self.headphone_gain.set(sane(gain, 0.0, 2.0, 1.0)),
+            FxOn { unit, on } => self.fx_control(unit, FxControl::On(on)),
+            FxMode { unit, mode } => self.fx_control(unit, FxControl::Mode(mode)),
+            FxSelect { unit, slot, effect } => {
+                self.fx_control(unit, FxControl::Select(slot, effect))
+            }
+            FxSlotOn { unit, slot, on } => self.fx_control(unit, FxControl::SlotOn(slot, on)),
+            FxMix { unit, mix } => self.fx_control(unit, FxControl::Mix(mix)),
+            FxParam {
+                unit,
+                slot,
+                param,
+                value,
+            } => self.fx_control(unit, FxControl::Param(slot, param, value)),
+            FxBeats { unit, slot, beats } => self.fx_control(unit, FxControl::Beats(slot, beats)),
+            FxAssign { unit, deck, on } => self.fx_control(unit, FxControl::Assign(deck, on)),
+            FxAssignMaster { unit, on } => self.fx_control(unit, FxControl::AssignMaster(on)),
+        }
+    }
+
+    /// An FX control; one for a unit, slot or knob that does not exist counts as rejected.
+    fn fx_control(&mut self, unit: u8, control: FxControl) {
+        if !self.fx.apply(unit, control) {
+            self.applied -= 1;
+            self.rejected += 1;
         }
     }
 
@@ -455,7 +482,8 @@ impl Engine {
             .or_else(|| self.decks.iter().position(|d| playing(&d)))
     }
 
-    /// Render decks and mix `n` frames into the outputs at `at`.
+    /// Render decks and mix `n` frames into the outputs at `at`: decks → (FX groups) →
+    /// master sum → (FX on the master) → master gain → limiter.
     fn render(
         &mut self,
         out: &mut Outputs<'_>,
@@ -467,24 +495,54 @@ impl Engine {
         if n == 0 {
             return;
         }
+        // The FX clocks: each deck's tempo and beat at the piece's first frame.
+        let fx_on = !self.fx.idle();
+        if fx_on {
+            for (c, d) in self.fx.clocks.iter_mut().zip(&self.decks) {
+                let (bpm, beat) = d.tempo_and_beat();
+                *c = DeckClock {
+                    playing: d.is_playing(),
+                    has_grid: d.has_grid(),
+                    bpm,
+                    beat,
+                };
+            }
+            self.fx.begin(self.decks.len(), self.leader, n);
+        } else {
+            self.fx.settle();
+        }
         for d in &mut self.decks {
             d.render(n);
             let gain = channel_fader_gain(d.volume, self.channel_curve)
                 * crossfader_gain(d.side, self.crossfader, self.crossfader_curve);
             d.out_gain.set(gain);
         }
+        // Decks, post fader, into the master sum and the FX groups; deck taps; cue sum.
         for j in 0..n {
             let mut m = [0.0f32; 2];
+            let mut g = [[0.0f32; 2]; 2];
             let mut c = [0.0f32; 2];
             for (i, d) in self.decks.iter_mut().enumerate() {
                 let f: Frame = d.buf[j];
-                let g = d.out_gain.next();
-                m[0] += f[0] * g;
-                m[1] += f[1] * g;
+                let gain = d.out_gain.next();
+                let v = [f[0] * gain, f[1] * gain];
+                if fx_on {
+                    let (w0, w1) = self.fx.deck_weights(i);
+                    let s = [w0, (1.0 - w0) * w1];
+                    let dry = 1.0 - s[0] - s[1];
+                    for ch in 0..2 {
+                        g[0][ch] += v[ch] * s[0];
+                        g[1][ch] += v[ch] * s[1];
+                        m[ch] += v[ch] * dry;
+                    }
+                } else {
+                    m[0] += v[0];
+                    m[1] += v[1];
+                }
                 if let Some(o) = decks.get_mut(i) {
                     let t = match tap {
                         DeckTap::PreFader => 1.0,
-                        DeckTap::PostFader => g,
+                        DeckTap::PostFader => gain,
                     };
                     for ch in 0..2 {
                         o[ch][at + j] = sane(f[ch] * t, -1.0, 1.0, 0.0);
@@ -495,6 +553,17 @@ impl Engine {
                     c[1] += f[1];
                 }
             }
+            self.fx.bus[j] = m;
+            self.fx.groups[0][j] = g[0];
+            self.fx.groups[1][j] = g[1];
+            self.fx.cue[j] = c;
+        }
+        if fx_on {
+            self.fx.process(n);
+        }
+        for j in 0..n {
+            let m = self.fx.bus[j];
+            let c = self.fx.cue[j];
             let mg = self.master_gain.next();
             let o = self.limiter.process(m[0] * mg, m[1] * mg);
             out.master[0][at + j] = o[0];
@@ -542,6 +611,7 @@ impl Engine {
             crossfader: self.crossfader,
             commands_applied: self.applied,
             commands_rejected: self.rejected,
+            fx: self.fx.status(),
             ..Status::default()
         };
         for (i, d) in self.decks.iter_mut().enumerate() {

@@ -2,8 +2,9 @@
 //!
 //! The real-time core of Segue: decks (transport, CDJ cue, hot cues, loops and loop roll,
 //! tempo, sync, key lock, stems, trim, isolator EQ, filter), the mixer (channel faders,
-//! crossfader, PFL/cue bus, master gain, limiter) and the lock-free contract with the rest
-//! of the program.
+//! crossfader, PFL/cue bus, master gain, limiter), two beat-synced FX units (echo,
+//! ping-pong, reverb, flanger, phaser, gate, bitcrusher, roll, filter sweep) and the
+//! lock-free contract with the rest of the program.
 //!
 //! **Guarantees.** Everything the audio thread needs is allocated in [`Engine::new`], for
 //! the configured `max_block` and deck count. After that, [`Engine::process`] never
@@ -37,6 +38,7 @@ mod command;
 mod deck;
 mod dsp;
 mod engine;
+mod fx;
 mod handle;
 mod mixer;
 pub mod record;
@@ -44,12 +46,16 @@ mod render;
 mod status;
 mod track;
 
-pub use command::{Command, CrossfaderSide, DeckId, Position, TempoRange, TimedCommand};
+pub use command::{Command, CrossfaderSide, DeckId, FxUnitId, Position, TempoRange, TimedCommand};
 pub use deck::{EqBand, KeylockQuality, EQ_MAX_GAIN};
 pub use dsp::{db_to_gain, gain_to_db};
 pub use engine::{
     ConfigError, DeckOut, DeckTap, Engine, EngineConfig, EngineParts, Outputs, PENDING_CAPACITY,
     SAMPLE_RATES,
+};
+pub use fx::{
+    Effect, FxMode, FxSlotStatus, FxUnitStatus, FX_MAX_BEATS, FX_MIN_BPM, FX_PARAMS, FX_SLOTS,
+    FX_UNITS,
 };
 pub use handle::{Collector, EngineHandle, Garbage, Schedule, SendError};
 pub use mixer::{channel_fader_gain, crossfader_gain};

@@ -1,6 +1,8 @@
 //! What the audio thread reports back after every block: a plain `Copy` snapshot, published
 //! lock-free (triple buffer) and read by the control side whenever it likes.
 
+use crate::fx::{FxUnitStatus, FX_UNITS};
+
 /// The most decks an engine can have.
 pub const MAX_DECKS: usize = 8;
 /// Hot cues per deck.
@@ -116,6 +118,8 @@ pub struct Status {
     pub commands_applied: u64,
     /// Commands that addressed a deck that does not exist, or made no sense, and were dropped.
     pub commands_rejected: u64,
+    /// The FX units.
+    pub fx: [FxUnitStatus; FX_UNITS],
 }
 
 impl Default for Status {
@@ -132,6 +136,7 @@ impl Default for Status {
             crossfader: 0.0,
             commands_applied: 0,
             commands_rejected: 0,
+            fx: [FxUnitStatus::default(); FX_UNITS],
         }
     }
 }

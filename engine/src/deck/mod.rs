@@ -235,6 +235,12 @@ impl Deck {
         }
     }
 
+    /// Tempo heard (BPM, 0 without a grid) and the fractional beat index heard now: the
+    /// FX units' clock.
+    pub fn tempo_and_beat(&self) -> (f64, f64) {
+        (self.native_bpm() * self.rate, self.beat_at(self.position()))
+    }
+
     /// Rate from the deck's own controls (tempo fader, bend).
     fn manual_rate(&self) -> f64 {
         (1.0 + (self.tempo_percent as f64 + self.bend_percent as f64) / 100.0).clamp(0.0, MAX_RATE)

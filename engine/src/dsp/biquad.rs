@@ -136,4 +136,14 @@ impl Svf {
         self.ic1 = 0.0;
         self.ic2 = 0.0;
     }
+
+    /// Zero a state that has decayed to nothing (no denormals after long silence).
+    pub fn flush(&mut self) {
+        if self.ic1.abs() < 1e-30 {
+            self.ic1 = 0.0;
+        }
+        if self.ic2.abs() < 1e-30 {
+            self.ic2 = 0.0;
+        }
+    }
 }
