@@ -37,6 +37,13 @@ pub struct ServeArgs {
     /// WAV file for the file backend.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Record the master output from startup into this file (.wav or .flac; config key
+    /// record), finalised with a cue sheet when the daemon stops.
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// Folder for recordings started over OSC (config key record-dir) [default: ./recordings].
+    #[arg(long)]
+    record_dir: Option<PathBuf>,
     /// Number of decks (1-8).
     #[arg(long)]
     decks: Option<usize>,
@@ -94,6 +101,12 @@ fn effective(a: ServeArgs) -> anyhow::Result<(Config, bool)> {
     }
     if a.out.is_some() {
         c.out = a.out;
+    }
+    if a.record.is_some() {
+        c.record = a.record;
+    }
+    if a.record_dir.is_some() {
+        c.record_dir = a.record_dir;
     }
     if let Some(v) = a.decks {
         c.decks = v;

@@ -1849,3 +1849,164 @@ fn autodj_plays_three_library_tracks_in_a_row_beat_aligned() {
     );
     assert_eq!(d.stats()["running"], 1);
 }
+
+/// Set recording over OSC: `/segue/record/start NAME` while a storm of commands (tempo,
+/// EQ, filter, crossfader, loops, FX) runs; the take holds exactly the master output the
+/// file backend wrote for the same stretch (sample for sample), its cue sheet names the
+/// track; bad names are errors, not files outside the record folder.
+/// `SEGUE_RECORD_SECS` sets the take's length (default 20 s; 60 for the soak).
+#[test]
+fn recording_holds_exactly_the_master_output_under_a_command_storm() {
+    let _serial = serial();
+    let dir = tmp("record");
+    let music = dir.join("music");
+    let (track, _) = demo_track(&music, "rec-126", 126.0, 2);
+    let full = dir.join("full.wav");
+    let rec_dir = dir.join("takes");
+    let d = Daemon::start(
+        &dir,
+        &[
+            "--backend",
+            "file",
+            "--out",
+            full.to_str().unwrap(),
+            "--music-root",
+            music.to_str().unwrap(),
+            "--record-dir",
+            rec_dir.to_str().unwrap(),
+            "--decks",
+            "2",
+        ],
+        &[],
+    );
+    d.send("/segue/deck/1/load", vec![s(track.to_str().unwrap())]);
+    d.wait_deck(1, "analysed", |a| int(&a[6]) == 1, 120);
+    d.send("/segue/deck/1/play", vec![OscType::Int(1)]);
+    // Bad names are bad arguments (counted, nothing written anywhere).
+    let before = d.stats()["osc_bad_args"];
+    for bad in ["../escape.wav", "x.mp3", "/tmp/segue-abs.wav"] {
+        d.send("/segue/record/start", vec![s(bad)]);
+    }
+    let q = d.query("/segue/query/record", "/segue/record");
+    assert_eq!(int(&q[0]), 0, "{q:?}");
+    assert_eq!(d.stats()["osc_bad_args"] - before, 3);
+    assert!(!dir.join("escape.wav").exists() && !Path::new("/tmp/segue-abs.wav").exists());
+    d.send("/segue/record/start", vec![s("take.wav")]);
+    let started = d
+        .recv_addr("/segue/record", Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(int(&started[0]), 1, "{started:?}");
+    d.send("/segue/record/start", vec![s("second.wav")]);
+    assert!(
+        d.recv_addr("/segue/error", Duration::from_secs(5))
+            .is_some(),
+        "one take at a time"
+    );
+    let secs: u64 = std::env::var("SEGUE_RECORD_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let t0 = Instant::now();
+    let mut i = 0u32;
+    while t0.elapsed() < Duration::from_secs(secs) {
+        let x = (i % 100) as f32 / 100.0;
+        let msgs: [(&str, Vec<OscType>); 6] = [
+            ("/segue/deck/1/tempo", vec![OscType::Float(x * 4.0 - 2.0)]),
+            ("/segue/deck/1/eq_low", vec![OscType::Float(x * 2.0)]),
+            ("/segue/deck/1/filter", vec![OscType::Float(x - 0.5)]),
+            ("/segue/mixer/crossfader", vec![OscType::Float(x - 0.5)]),
+            (
+                "/segue/deck/1/beatloop_1/2",
+                vec![OscType::Int((i / 50 % 2) as i32)],
+            ),
+            ("/segue/deck/1/volume", vec![OscType::Float(0.5 + x / 2.0)]),
+        ];
+        for (a, v) in msgs {
+            d.send(a, v);
+        }
+        i += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    d.send("/segue/record/stop", vec![]);
+    let stopped = d
+        .recv_addr("/segue/record", Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(int(&stopped[0]), 0, "{stopped:?}");
+    let q = d.query("/segue/query/record", "/segue/record");
+    assert_eq!(int(&q[3]), 0, "frames left out: {q:?}");
+    d.stop();
+
+    let read = |p: &Path| -> Vec<[f32; 2]> {
+        let mut r = hound::WavReader::open(p).unwrap();
+        let v: Vec<f32> = r.samples::<f32>().map(Result::unwrap).collect();
+        v.chunks(2).map(|c| [c[0], c[1]]).collect()
+    };
+    let take = read(&rec_dir.join("take.wav"));
+    let all = read(&full);
+    assert!(
+        take.len() as f64 >= (secs as f64 - 0.5) * 48_000.0,
+        "{} frames",
+        take.len()
+    );
+    // Where the take starts in the full output: the first loud stretch must match exactly.
+    let probe = take.iter().position(|f| f[0].abs() > 0.05).unwrap();
+    let at = (probe..all.len())
+        .find(|&j| {
+            all[j] == take[probe] && all[j..].iter().take(512).eq(take[probe..].iter().take(512))
+        })
+        .expect("the take's audio is in the master output");
+    let offset = at - probe;
+    let same = take
+        .iter()
+        .zip(&all[offset..])
+        .filter(|(a, b)| a == b)
+        .count();
+    assert_eq!(same, take.len(), "the take differs from the master output");
+    let cue = std::fs::read_to_string(rec_dir.join("take.cue")).unwrap();
+    assert!(
+        cue.contains("TITLE \"rec-126\"") && cue.contains("REM BPM"),
+        "{cue}"
+    );
+}
+
+/// `segue serve --record FILE`, then `kill -9`: the WAV is readable up to its last
+/// checkpoint (every 0.5 s), nothing lost before it.
+#[test]
+fn a_killed_daemon_leaves_a_readable_recording() {
+    let _serial = serial();
+    let dir = tmp("record-kill");
+    let music = dir.join("music");
+    let (track, _) = demo_track(&music, "kill-124", 124.0, 5);
+    let take = dir.join("takes/crash.wav");
+    let mut d = Daemon::start(
+        &dir,
+        &[
+            "--music-root",
+            music.to_str().unwrap(),
+            "--record",
+            take.to_str().unwrap(),
+        ],
+        &[],
+    );
+    d.send("/segue/deck/1/load", vec![s(track.to_str().unwrap())]);
+    d.wait_deck(1, "loaded", |a| int(&a[0]) == 1, 60);
+    d.send("/segue/deck/1/play", vec![OscType::Int(1)]);
+    let q = d.query("/segue/query/record", "/segue/record");
+    assert_eq!(int(&q[0]), 1, "recording from startup: {q:?}");
+    std::thread::sleep(Duration::from_secs(4));
+    let recorded = float(&d.query("/segue/query/record", "/segue/record")[2]);
+    d.child.kill().unwrap();
+    d.child.wait().unwrap();
+    let r = hound::WavReader::open(&take).expect("a valid WAV after kill -9");
+    let secs = r.duration() as f64 / 48_000.0;
+    assert!(
+        secs >= recorded as f64 - 1.0 && secs > 2.5,
+        "{secs:.2} s readable of {recorded:.2} s recorded"
+    );
+    let loud = r
+        .into_samples::<f32>()
+        .map(Result::unwrap)
+        .filter(|x| x.abs() > 0.05)
+        .count();
+    assert!(loud > 48_000, "the track is in it ({loud} loud samples)");
+}

@@ -180,6 +180,12 @@ pub struct Config {
     pub alsa_device: String,
     /// MIDI controller settings.
     pub midi: MidiConfig,
+    /// Folder set recordings go to (`/segue/record/start NAME` writes `NAME` there; without
+    /// a name, `segue-<unix time>.wav`). Default: `recordings` in the working directory.
+    pub record_dir: Option<PathBuf>,
+    /// Record the master output from startup into this file (`.wav` 32-bit float or
+    /// `.flac`), with a cue sheet beside it; stopped and finalised when the daemon stops.
+    pub record: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -200,6 +206,8 @@ impl Default for Config {
             jack: JackConfig::default(),
             alsa_device: "default".into(),
             midi: MidiConfig::default(),
+            record_dir: None,
+            record: None,
         }
     }
 }
@@ -227,9 +235,27 @@ impl Config {
         toml::to_string(self).unwrap_or_else(|e| format!("# cannot print the config: {e}\n"))
     }
 
+    /// The folder set recordings go to ([`Config::record_dir`] or `./recordings`).
+    pub fn record_folder(&self) -> PathBuf {
+        self.record_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("recordings"))
+    }
+
     /// Check every value; the error says which key and why.
     pub fn validate(&self) -> Result<(), DaemonError> {
         let bad = |s: String| Err(DaemonError::Config(s));
+        if let Some(r) = &self.record {
+            let ext = r
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase());
+            if !matches!(ext.as_deref(), Some("wav" | "flac")) {
+                return bad(format!(
+                    "record {}: record to a .wav or .flac file",
+                    r.display()
+                ));
+            }
+        }
         if !segue_engine::SAMPLE_RATES.contains(&self.rate) {
             return bad(format!(
                 "rate {} Hz: use 44100, 48000, 88200 or 96000",

@@ -98,7 +98,9 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         .collector
         .spawn()
         .map_err(|e| DaemonError::Other(format!("cannot start the collector: {e}")))?;
-    let cell = Arc::new(EngineCell::new(parts.engine));
+    // Eight seconds of master output between the audio thread and the recorder's disk.
+    let (record_tap, record_reader) = segue_engine::record::record_tap(rate as usize * 8);
+    let cell = Arc::new(EngineCell::new(parts.engine, Some(record_tap)));
     let audio_shared = Arc::new(AudioShared::default());
     audio_shared
         .rate
@@ -112,7 +114,16 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
             library: state::open_library(config.library.as_deref()),
         },
         audio_shared.clone(),
+        config.record_folder(),
     ));
+    {
+        let weak = Arc::downgrade(&shared);
+        let recorder = segue_library::record::Recorder::new(record_reader, rate, move || {
+            weak.upgrade().and_then(|s| s.decks.now_playing())
+        })
+        .map_err(|e| DaemonError::Other(format!("cannot start the recorder: {e}")))?;
+        let _ = shared.recorder.set(recorder);
+    }
 
     let socket = UdpSocket::bind(config.osc_bind).map_err(|source| DaemonError::Net {
         what: "OSC bind",
@@ -157,6 +168,11 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         )?),
     };
     tracing::info!("{}", backend.describe());
+    if let (Some(path), Some(rec)) = (&config.record, shared.recorder.get()) {
+        rec.start(path)
+            .map_err(|e| DaemonError::Other(format!("cannot record: {e}")))?;
+        tracing::info!("recording to {}", path.display());
+    }
 
     let threads_stop = Arc::new(AtomicBool::new(false));
     let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
@@ -241,6 +257,18 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
     threads_stop.store(true, Ordering::Release);
     for t in threads {
         let _ = t.join();
+    }
+    // Finish a running recording while the audio still runs (the take closes on a block).
+    if let Some(rec) = shared.recorder.get().filter(|r| r.state().recording) {
+        match rec.stop() {
+            Ok(r) => tracing::info!(
+                "recording {}: {:.1} s, cue sheet {}",
+                r.path.display(),
+                r.frames as f64 / r.rate.max(1) as f64,
+                r.cue.display()
+            ),
+            Err(e) => tracing::warn!("recording: {e}"),
+        }
     }
     backend.stop();
     // Stop loading and analysing, then close the library (SQLite checkpoints its WAL).

@@ -233,6 +233,7 @@ mod tests {
                 library: None,
             },
             Arc::new(AudioShared::default()),
+            "recordings".into(),
         ));
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),

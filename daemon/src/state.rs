@@ -38,6 +38,10 @@ pub struct Shared {
     pub deck_count: usize,
     /// Suggestions and Auto DJ (the service the plugin shares).
     pub live: segue_mix::live::Live,
+    /// The set recorder (set once at startup).
+    pub recorder: std::sync::OnceLock<segue_library::record::Recorder>,
+    /// Where `/segue/record/start NAME` writes.
+    pub record_dir: std::path::PathBuf,
 }
 
 impl Shared {
@@ -45,6 +49,7 @@ impl Shared {
         handle: EngineHandle,
         decks: DeckServiceConfig,
         audio: Arc<AudioShared>,
+        record_dir: std::path::PathBuf,
     ) -> Self {
         let engine = Arc::new(EngineSink::new(handle));
         let deck_count = decks.decks;
@@ -55,6 +60,8 @@ impl Shared {
             audio,
             deck_count,
             live: Default::default(),
+            recorder: std::sync::OnceLock::new(),
+            record_dir,
         }
     }
 

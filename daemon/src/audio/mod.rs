@@ -15,6 +15,7 @@ use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use segue_engine::record::RecordTap;
 use segue_engine::{DeckOut, DeckTap, Engine, Outputs};
 
 pub(crate) use self::alsa::AlsaBackend;
@@ -59,6 +60,8 @@ pub fn sleep_until(t_ns: u64) {
 pub(crate) struct EngineCell {
     busy: AtomicBool,
     engine: UnsafeCell<Engine>,
+    /// The set recorder's tap on the master output, behind the same guard.
+    record: UnsafeCell<Option<RecordTap>>,
 }
 
 // SAFETY: the engine is only reached through `try_with`, whose compare-and-swap on `busy`
@@ -68,15 +71,24 @@ unsafe impl Sync for EngineCell {}
 unsafe impl Send for EngineCell {}
 
 impl EngineCell {
-    pub(crate) fn new(engine: Engine) -> Self {
+    pub(crate) fn new(engine: Engine, record: Option<RecordTap>) -> Self {
         Self {
             busy: AtomicBool::new(false),
             engine: UnsafeCell::new(engine),
+            record: UnsafeCell::new(record),
         }
     }
 
     /// Run `f` on the engine unless someone else is; never blocks.
     pub(crate) fn try_with<R>(&self, f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
+        self.try_with_tap(|engine, _| f(engine))
+    }
+
+    /// [`try_with`](Self::try_with), with the recorder's tap too.
+    pub(crate) fn try_with_tap<R>(
+        &self,
+        f: impl FnOnce(&mut Engine, Option<&mut RecordTap>) -> R,
+    ) -> Option<R> {
         if self
             .busy
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -84,9 +96,11 @@ impl EngineCell {
         {
             return None;
         }
-        // SAFETY: `busy` was false and is now ours: no other reference exists until we
-        // release it below.
-        let r = f(unsafe { &mut *self.engine.get() });
+        // SAFETY: `busy` was false and is now ours: no other reference to the engine or the
+        // tap exists until we release it below.
+        let r = f(unsafe { &mut *self.engine.get() }, unsafe {
+            (*self.record.get()).as_mut()
+        });
         self.busy.store(false, Ordering::Release);
         Some(r)
     }
@@ -235,9 +249,14 @@ impl Callback {
         let shared = &self.shared;
         let cell = &self.cell;
         count_allocs(&shared.alloc_violations, || {
-            let done = cell.try_with(|engine| {
-                shared.publish_clock(engine.frame(), start_ns, latency);
+            let done = cell.try_with_tap(|engine, record| {
+                let frame = engine.frame();
+                shared.publish_clock(frame, start_ns, latency);
                 engine.process_with_decks(out, decks, tap, frames);
+                if let Some(r) = record {
+                    let n = frames.min(out.master[0].len()).min(out.master[1].len());
+                    r.block(frame, &out.master[0][..n], &out.master[1][..n]);
+                }
             });
             if done.is_none() {
                 for b in out.master.iter_mut().chain(out.cue.iter_mut()) {

@@ -73,6 +73,13 @@ pub enum Request {
     TransitionStart,
     /// Answer `/segue/suggest` (the next-track suggestions) to the sender.
     QuerySuggest,
+    /// Start recording the master output into the record folder: a file name (`.wav` or
+    /// `.flac`, no folders), or `None` for `segue-<unix time>.wav`.
+    RecordStart(Option<String>),
+    /// Stop recording (the file is finalised, the cue sheet written).
+    RecordStop,
+    /// Answer `/segue/record` (the recorder's state) to the sender.
+    QueryRecord,
     /// Load suggestion `index` (0-based) onto `deck`, or onto a free deck.
     LoadSuggestion {
         /// Which suggestion.
@@ -260,6 +267,9 @@ enum To {
     LoadSuggestion,
     AutoDj,
     TransitionStart,
+    RecordStart,
+    RecordStop,
+    QueryRecord,
 }
 
 /// One row of the OSC address table: the single source of both the decoder and the
@@ -434,6 +444,30 @@ const ROUTES: &[Route] = &[
         "",
         "perform the planned transition from the deck on air to the track waiting on another \
          deck, once (Auto DJ need not be on); MIDI target `transition_start`",
+    ),
+    other(
+        "/segue/record/start",
+        To::RecordStart,
+        "[s]",
+        "record the master output (what is heard, post-limiter) into the record folder \
+         (`record-dir`): file name `.wav` (32-bit float) or `.flac`, default \
+         `segue-<unix time>.wav`; a `.cue` sheet of the tracks played (title, BPM, key, \
+         start time) is written beside it; the WAV header is checkpointed every 0.5 s, so \
+         a crash keeps what was recorded; replies `/segue/record`",
+    ),
+    other(
+        "/segue/record/stop",
+        To::RecordStop,
+        "",
+        "stop recording: the file is finalised (FLAC encoded) and the cue sheet written; \
+         replies `/segue/record`",
+    ),
+    other(
+        "/segue/query/record",
+        To::QueryRecord,
+        "",
+        "reply `/segue/record`: recording 0/1, file s (the last take's when stopped, `` \
+         before any), seconds f, frames left out because the disk was too slow i",
     ),
     other(
         "/segue/suggest/load",
@@ -715,6 +749,26 @@ fn message(m: &OscMessage, decks: usize) -> Result<Vec<Request>, DecodeError> {
         To::Help => Ok(vec![Request::Help]),
         To::QuerySuggest => a.none().map(|_| vec![Request::QuerySuggest]),
         To::TransitionStart => a.none().map(|_| vec![Request::TransitionStart]),
+        To::RecordStop => a.none().map(|_| vec![Request::RecordStop]),
+        To::QueryRecord => a.none().map(|_| vec![Request::QueryRecord]),
+        To::RecordStart => {
+            const USAGE: &str = "nothing, or a file name ending in .wav or .flac (no folders)";
+            match m.args.as_slice() {
+                [] => Ok(vec![Request::RecordStart(None)]),
+                [OscType::String(name)] => {
+                    let lower = name.to_ascii_lowercase();
+                    let plain = !name.contains(['/', '\\'])
+                        && !name.starts_with('.')
+                        && (lower.ends_with(".wav") || lower.ends_with(".flac"));
+                    if plain {
+                        Ok(vec![Request::RecordStart(Some(name.clone()))])
+                    } else {
+                        Err(a.bad(USAGE))
+                    }
+                }
+                _ => Err(a.bad(USAGE)),
+            }
+        }
         To::AutoDj => {
             const USAGE: &str = "nothing (on) or one number (0 = off)";
             let on = match m.args.as_slice() {

@@ -308,6 +308,36 @@ impl OscServer {
                 let live = &self.shared.live;
                 let _ = live.act(self.shared.live_deps(), LiveAction::StartTransition);
             }
+            Request::RecordStart(name) => {
+                let result = self.shared.recorder.get().map_or_else(
+                    || Err("no recorder".to_string()),
+                    |rec| {
+                        let name = name.unwrap_or_else(|| {
+                            let secs = std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map_or(0, |d| d.as_secs());
+                            format!("segue-{secs}.wav")
+                        });
+                        let path = self.shared.record_dir.join(name);
+                        rec.start(&path).map_err(|e| e.to_string())
+                    },
+                );
+                match result {
+                    Ok(()) => self.reply(src, "/segue/record", record_state(&self.shared)),
+                    Err(e) => self.error(src, "/segue/record/start", e),
+                }
+            }
+            Request::RecordStop => {
+                let result = self.shared.recorder.get().map_or_else(
+                    || Err("no recorder".to_string()),
+                    |r| r.stop().map_err(|e| e.to_string()),
+                );
+                match result {
+                    Ok(_) => self.reply(src, "/segue/record", record_state(&self.shared)),
+                    Err(e) => self.error(src, "/segue/record/stop", e),
+                }
+            }
+            Request::QueryRecord => self.reply(src, "/segue/record", record_state(&self.shared)),
             Request::QuerySuggest => {
                 let msg = suggest_message(&self.shared);
                 self.send_packet(src, msg);
@@ -384,6 +414,15 @@ impl OscServer {
                 s.1 = Instant::now();
             }
         }
+    }
+
+    /// `/segue/error ADDRESS REASON` to `to`.
+    fn error(&self, to: SocketAddr, address: &str, reason: String) {
+        self.reply(
+            to,
+            "/segue/error",
+            vec![OscType::String(address.into()), OscType::String(reason)],
+        );
     }
 
     fn reply(&self, to: SocketAddr, addr: &str, args: Vec<OscType>) {
@@ -554,4 +593,31 @@ pub(crate) fn stats(shared: &Shared) -> OscPacket {
             .flat_map(|(k, v)| [OscType::String(k.into()), OscType::Long(v)])
             .collect(),
     })
+}
+
+/// `/segue/record`'s arguments: recording 0/1, file, seconds, frames left out.
+fn record_state(shared: &Shared) -> Vec<OscType> {
+    let Some(rec) = shared.recorder.get() else {
+        return vec![
+            OscType::Int(0),
+            OscType::String(String::new()),
+            OscType::Float(0.0),
+            OscType::Int(0),
+        ];
+    };
+    let st = rec.state();
+    let (path, seconds) = match (&st.path, &st.last) {
+        (Some(p), _) if st.recording => (p.clone(), st.seconds),
+        (_, Some(last)) => (
+            last.path.clone(),
+            last.frames as f64 / last.rate.max(1) as f64,
+        ),
+        _ => (Default::default(), 0.0),
+    };
+    vec![
+        OscType::Int(i32::from(st.recording)),
+        OscType::String(path.display().to_string()),
+        OscType::Float(seconds as f32),
+        OscType::Int(rec.dropped().min(i32::MAX as u64) as i32),
+    ]
 }
