@@ -332,9 +332,20 @@ fn factory_descriptor_and_stable_parameter_ids() {
     for d in 1..=4 {
         for p in [
             "vol", "trim", "tempo", "eqlow", "eqmid", "eqhigh", "filter", "drums", "bass", "other",
-            "vocals", "play", "sync", "keylock",
+            "vocals", "play", "sync", "keylock", "fx1_assign", "fx2_assign",
         ] {
             expected.push(format!("{p}_{d}"));
+        }
+    }
+    // The FX units: the IDs are the targets' names.
+    for u in 1..=2 {
+        for p in ["on", "chain", "mix", "master"] {
+            expected.push(format!("fx{u}_{p}"));
+        }
+        for s in 1..=3 {
+            for p in ["effect", "on", "knob_1", "knob_2", "knob_3", "beats"] {
+                expected.push(format!("fx{u}_slot_{s}_{p}"));
+            }
         }
     }
     let mut got: Vec<u32> = params.iter().map(|p| p.id).collect();
