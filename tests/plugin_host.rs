@@ -489,6 +489,45 @@ fn per_deck_outputs_carry_each_deck_pre_fader() {
     }
 }
 
+/// The FX parameters reach the engine from a real host (allocation-free: the debug bundle
+/// aborts on an allocation in `process`): FX 1 (echo, its default) on deck A changes the
+/// master; with the unit off again, or on but assigned to no deck, it is the dry track.
+#[test]
+fn fx_parameters_drive_the_fx_units() {
+    let track = &tracks()[1];
+    let render = |events: Vec<Event>| {
+        let mut inst = lib().create(ID);
+        let state = with_session(&inst.save_state(), |s| {
+            s["decks"][0]["track"] = Value::from(track.to_str().unwrap());
+        });
+        assert!(inst.load_state(&state));
+        assert!(inst.activate(48_000.0, 512));
+        let mut proc = inst.processor(512);
+        let mut events = events;
+        events.push(on("play_1", 0, true));
+        let out = collect_sound(
+            &mut proc,
+            &mut || 512,
+            events,
+            (0, 1),
+            48_000 * 2,
+            "the track",
+            |_, _| {},
+        );
+        proc.stop();
+        inst.deactivate();
+        out
+    };
+    let dry = render(vec![]);
+    let unassigned = render(vec![on("fx1_on", 0, true)]);
+    let wet = render(vec![on("fx1_on", 0, true), on("fx1_assign_1", 0, true)]);
+    let n = dry.len().min(wet.len()).min(unassigned.len());
+    let d = max_diff(&dry[..n], &wet[..n]);
+    assert!(d > 0.01, "FX 1 on deck A changes the sound: {d}");
+    let d = max_diff(&dry[..n], &unassigned[..n]);
+    assert!(d < 1e-4, "FX 1 on no deck leaves it dry: {d}");
+}
+
 #[test]
 fn output_is_deterministic_across_runs() {
     let track = &tracks()[1];
