@@ -332,9 +332,20 @@ fn factory_descriptor_and_stable_parameter_ids() {
     for d in 1..=4 {
         for p in [
             "vol", "trim", "tempo", "eqlow", "eqmid", "eqhigh", "filter", "drums", "bass", "other",
-            "vocals", "play", "sync", "keylock",
+            "vocals", "play", "sync", "keylock", "fx1_assign", "fx2_assign",
         ] {
             expected.push(format!("{p}_{d}"));
+        }
+    }
+    // The FX units: the IDs are the targets' names.
+    for u in 1..=2 {
+        for p in ["on", "chain", "mix", "master"] {
+            expected.push(format!("fx{u}_{p}"));
+        }
+        for s in 1..=3 {
+            for p in ["effect", "on", "knob_1", "knob_2", "knob_3", "beats"] {
+                expected.push(format!("fx{u}_slot_{s}_{p}"));
+            }
         }
     }
     let mut got: Vec<u32> = params.iter().map(|p| p.id).collect();
@@ -476,6 +487,45 @@ fn per_deck_outputs_carry_each_deck_pre_fader() {
             "deck {d}'s port must be silent"
         );
     }
+}
+
+/// The FX parameters reach the engine from a real host (allocation-free: the debug bundle
+/// aborts on an allocation in `process`): FX 1 (echo, its default) on deck A changes the
+/// master; with the unit off again, or on but assigned to no deck, it is the dry track.
+#[test]
+fn fx_parameters_drive_the_fx_units() {
+    let track = &tracks()[1];
+    let render = |events: Vec<Event>| {
+        let mut inst = lib().create(ID);
+        let state = with_session(&inst.save_state(), |s| {
+            s["decks"][0]["track"] = Value::from(track.to_str().unwrap());
+        });
+        assert!(inst.load_state(&state));
+        assert!(inst.activate(48_000.0, 512));
+        let mut proc = inst.processor(512);
+        let mut events = events;
+        events.push(on("play_1", 0, true));
+        let out = collect_sound(
+            &mut proc,
+            &mut || 512,
+            events,
+            (0, 1),
+            48_000 * 2,
+            "the track",
+            |_, _| {},
+        );
+        proc.stop();
+        inst.deactivate();
+        out
+    };
+    let dry = render(vec![]);
+    let unassigned = render(vec![on("fx1_on", 0, true)]);
+    let wet = render(vec![on("fx1_on", 0, true), on("fx1_assign_1", 0, true)]);
+    let n = dry.len().min(wet.len()).min(unassigned.len());
+    let d = max_diff(&dry[..n], &wet[..n]);
+    assert!(d > 0.01, "FX 1 on deck A changes the sound: {d}");
+    let d = max_diff(&dry[..n], &unassigned[..n]);
+    assert!(d < 1e-4, "FX 1 on no deck leaves it dry: {d}");
 }
 
 #[test]

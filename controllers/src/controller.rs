@@ -3,11 +3,13 @@
 
 use std::collections::HashMap;
 
-use segue_engine::{Command, Status, TempoRange, MAX_DECKS};
+use segue_engine::{Command, FxMode, Status, TempoRange, MAX_DECKS};
 
 use crate::mapping::{Control, ControlType, Mapping, Output};
 use crate::message::{Address, MidiMessage};
-use crate::target::{frames_per_beat, LiveAction, Source, Target, TargetKind, Value};
+use crate::target::{
+    effect_number, frames_per_beat, LiveAction, Source, Target, TargetKind, Value,
+};
 
 /// Seconds of audio under one platter revolution at 33⅓ rpm.
 pub const SECONDS_PER_REV: f32 = 1.8;
@@ -403,6 +405,11 @@ impl Controller {
             Target::BeatLoop(_) => d.looping,
             Target::EqKill(b) => mem.eq_killed[b as usize],
             Target::StemMute(s) => mem.stem_muted[s as usize],
+            Target::FxOn(u) => status.fx[u as usize].on,
+            Target::FxChain(u) => status.fx[u as usize].mode == FxMode::Chain,
+            Target::FxMaster(u) => status.fx[u as usize].master,
+            Target::FxAssign(u) => status.fx[u as usize].decks[deck as usize],
+            Target::FxSlotOn(u, s) => status.fx[u as usize].slots[s as usize].on,
             _ => false,
         }
     }
@@ -514,6 +521,11 @@ impl Controller {
             Target::HeadphoneGain => self.headphone_gain,
             Target::CueMix => self.cue_mix,
             Target::CrossfaderCurve => self.crossfader_curve,
+            Target::FxMix(u) => status.fx[u as usize].mix,
+            Target::FxKnob(u, s, p) => status.fx[u as usize].slots[s as usize].params[p as usize],
+            Target::FxEffect(u, s) => {
+                effect_number(status.fx[u as usize].slots[s as usize].effect) as f32
+            }
             _ => 0.0,
         }
     }
@@ -608,6 +620,12 @@ fn source_value(s: Source, deck: usize, status: &Status, mem: &DeckMemory) -> f3
         Source::SyncLeader => b(d.sync_leader),
         Source::Vu => db(d.meter.peak),
         Source::VuMaster => db(status.master.peak),
+        Source::FxOn(u) => b(status.fx[u as usize].on),
+        Source::FxChain(u) => b(status.fx[u as usize].mode == FxMode::Chain),
+        Source::FxMaster(u) => b(status.fx[u as usize].master),
+        Source::FxAssign(u) => b(status.fx[u as usize].decks[deck]),
+        Source::FxSlotOn(u, s) => b(status.fx[u as usize].slots[s as usize].on),
+        Source::FxActive(u, s) => b(status.fx[u as usize].slots[s as usize].active),
     }
 }
 

@@ -7,7 +7,10 @@
 
 use std::fmt;
 
-use segue_engine::{Command, CrossfaderSide, DeckId, EqBand, Position, Status, Stem, TempoRange};
+use segue_engine::{
+    Command, CrossfaderSide, DeckId, Effect, EqBand, FxMode, Position, Status, Stem, TempoRange,
+    FX_PARAMS, FX_SLOTS, FX_UNITS,
+};
 
 /// Older or other names of targets, accepted everywhere a target name is read (mapping
 /// files, OSC addresses, the plugin's saved MIDI mapping): (alias, canonical name). The
@@ -166,6 +169,29 @@ pub enum Target {
     /// Start the planned transition from the deck on air to the track waiting on another
     /// deck, once (Auto DJ need not be on): a [`LiveAction`].
     TransitionStart,
+    /// FX unit 0..=1 (written 1..=2) on/off.
+    FxOn(u8),
+    /// FX unit in chain mode (three slots in series) / off: one effect (slot 1).
+    FxChain(u8),
+    /// FX unit dry/wet 0..1.
+    FxMix(u8),
+    /// The FX unit processes the master (its deck assignments are then ignored).
+    FxMaster(u8),
+    /// The deck goes through FX unit 0..=1 (a deck target).
+    FxAssign(u8),
+    /// A slot's effect (unit, slot 0..=2, written 1..=3): 0 none, 1.. the effects in
+    /// [`Effect::ALL`] order (a fader or an encoder steps through them).
+    FxEffect(u8, u8),
+    /// A slot's on switch (unit, slot).
+    FxSlotOn(u8, u8),
+    /// A slot's knob (unit, slot, knob 0..=2, written 1..=3), 0..1.
+    FxKnob(u8, u8, u8),
+    /// A slot's beat length 1/16..32 (unit, slot).
+    FxBeats(u8, u8),
+    /// Halve a slot's beat length (unit, slot).
+    FxBeatsHalve(u8, u8),
+    /// Double a slot's beat length (unit, slot).
+    FxBeatsDouble(u8, u8),
 }
 
 /// What a live target asks of the shell's live service (suggestions, Auto DJ) rather than
@@ -212,6 +238,75 @@ fn fmt_beats(b: f32) -> String {
         format!("1/{}", (1.0 / b).round())
     }
 }
+
+/// `fx{u}_rest` → (unit 0-based, rest).
+fn fx_unit(s: &str) -> Option<(u8, &str)> {
+    let rest = s.strip_prefix("fx")?;
+    let (u, rest) = rest.split_once('_')?;
+    let u = one_based(u, FX_UNITS)?;
+    Some((u, rest))
+}
+
+/// `"1"`..=`"max"` → 0-based.
+fn one_based(s: &str, max: usize) -> Option<u8> {
+    if s.starts_with('0') || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<usize>()
+        .ok()
+        .filter(|i| (1..=max).contains(i))
+        .map(|i| (i - 1) as u8)
+}
+
+/// `slot_{s}_rest` → (slot 0-based, rest).
+fn fx_slot(s: &str) -> Option<(u8, &str)> {
+    let (n, rest) = s.strip_prefix("slot_")?.split_once('_')?;
+    Some((one_based(n, FX_SLOTS)?, rest))
+}
+
+/// The FX target of a name (`fx1_on`, `fx2_slot_3_knob_1`…).
+fn fx_target(s: &str) -> Option<Target> {
+    let (u, rest) = fx_unit(s)?;
+    Some(match rest {
+        "on" => Target::FxOn(u),
+        "chain" => Target::FxChain(u),
+        "mix" => Target::FxMix(u),
+        "master" => Target::FxMaster(u),
+        "assign" => Target::FxAssign(u),
+        _ => {
+            let (slot, rest) = fx_slot(rest)?;
+            match rest {
+                "effect" => Target::FxEffect(u, slot),
+                "on" => Target::FxSlotOn(u, slot),
+                "beats" => Target::FxBeats(u, slot),
+                "beats_halve" => Target::FxBeatsHalve(u, slot),
+                "beats_double" => Target::FxBeatsDouble(u, slot),
+                _ => Target::FxKnob(u, slot, one_based(rest.strip_prefix("knob_")?, FX_PARAMS)?),
+            }
+        }
+    })
+}
+
+/// The number of a slot's effect (0 none, 1.. in [`Effect::ALL`] order).
+pub fn effect_number(e: Option<Effect>) -> u8 {
+    e.and_then(|e| Effect::ALL.iter().position(|&x| x == e))
+        .map_or(0, |i| i as u8 + 1)
+}
+
+/// The effect of a number (0 none, 1.. in [`Effect::ALL`] order; rounded), `None` outside.
+pub fn effect_of_number(n: f64) -> Option<Option<Effect>> {
+    let n = n.round();
+    if !(0.0..=Effect::ALL.len() as f64).contains(&n) {
+        return None;
+    }
+    Some(match n as usize {
+        0 => None,
+        i => Some(Effect::ALL[i - 1]),
+    })
+}
+
+/// The shortest and longest slot beat lengths a target sets.
+const FX_BEATS: (f32, f32) = (1.0 / 16.0, 32.0);
 
 impl Target {
     /// Simple targets and their names (parametrised ones are listed by [`Target::names`]).
@@ -282,6 +377,9 @@ impl Target {
             "transition_start" => return Some(Target::TransitionStart),
             _ => {}
         }
+        if s.starts_with("fx") {
+            return fx_target(s);
+        }
         if let Some(n) = s.strip_prefix("suggestion_load_") {
             return n
                 .parse::<u8>()
@@ -351,6 +449,17 @@ impl Target {
             Target::SuggestionLoad(i) => format!("suggestion_load_{}", i + 1),
             Target::AutoDjToggle => "autodj_toggle".into(),
             Target::TransitionStart => "transition_start".into(),
+            Target::FxOn(u) => format!("fx{}_on", u + 1),
+            Target::FxChain(u) => format!("fx{}_chain", u + 1),
+            Target::FxMix(u) => format!("fx{}_mix", u + 1),
+            Target::FxMaster(u) => format!("fx{}_master", u + 1),
+            Target::FxAssign(u) => format!("fx{}_assign", u + 1),
+            Target::FxEffect(u, s) => format!("fx{}_slot_{}_effect", u + 1, s + 1),
+            Target::FxSlotOn(u, s) => format!("fx{}_slot_{}_on", u + 1, s + 1),
+            Target::FxKnob(u, s, p) => format!("fx{}_slot_{}_knob_{}", u + 1, s + 1, p + 1),
+            Target::FxBeats(u, s) => format!("fx{}_slot_{}_beats", u + 1, s + 1),
+            Target::FxBeatsHalve(u, s) => format!("fx{}_slot_{}_beats_halve", u + 1, s + 1),
+            Target::FxBeatsDouble(u, s) => format!("fx{}_slot_{}_beats_double", u + 1, s + 1),
             _ => "?".into(),
         }
     }
@@ -387,7 +496,33 @@ impl Target {
         }
         v.push("autodj_toggle".into());
         v.push("transition_start".into());
+        v.extend(Self::fx_targets().map(|t| t.name()));
         v
+    }
+
+    /// Every FX target, unit by unit.
+    pub fn fx_targets() -> impl Iterator<Item = Target> {
+        (0..FX_UNITS as u8).flat_map(|u| {
+            let unit = [
+                Target::FxOn(u),
+                Target::FxChain(u),
+                Target::FxMix(u),
+                Target::FxMaster(u),
+                Target::FxAssign(u),
+            ];
+            let slots = (0..FX_SLOTS as u8).flat_map(move |s| {
+                [
+                    Target::FxEffect(u, s),
+                    Target::FxSlotOn(u, s),
+                    Target::FxBeats(u, s),
+                    Target::FxBeatsHalve(u, s),
+                    Target::FxBeatsDouble(u, s),
+                ]
+                .into_iter()
+                .chain((0..FX_PARAMS as u8).map(move |p| Target::FxKnob(u, s, p)))
+            });
+            unit.into_iter().chain(slots)
+        })
     }
 
     /// How the target reacts to a control.
@@ -395,14 +530,18 @@ impl Target {
         use Target::*;
         let c = |min, max| TargetKind::Continuous { min, max };
         match self {
-            Play | Sync | KeyLock | Quantize | Pfl | BeatLoop(_) | EqKill(_) | StemMute(_) => {
-                TargetKind::Switch
-            }
+            Play | Sync | KeyLock | Quantize | Pfl | BeatLoop(_) | EqKill(_) | StemMute(_)
+            | FxOn(_) | FxChain(_) | FxMaster(_) | FxAssign(_) | FxSlotOn(..) => TargetKind::Switch,
             Cue | LoopRoll(_) | BendUp | BendDown | JogTouch => TargetKind::Momentary,
             CueSet | CueReturn | Eject | HotCue(_) | HotCueClear(_) | HotCueSet(_) | LoopToggle
             | LoopExit | Reloop | LoopHalve | LoopDouble | TempoRangeCycle | Pause
-            | SuggestionLoad(_) | AutoDjToggle | TransitionStart => TargetKind::Trigger,
-            Seek | SeekBeats | Nudge | Loop | CrossfaderAssign | SyncLeader => TargetKind::Value,
+            | SuggestionLoad(_) | AutoDjToggle | TransitionStart | FxBeatsHalve(..)
+            | FxBeatsDouble(..) => TargetKind::Trigger,
+            Seek | SeekBeats | Nudge | Loop | CrossfaderAssign | SyncLeader | FxBeats(..) => {
+                TargetKind::Value
+            }
+            FxMix(_) | FxKnob(..) => c(0.0, 1.0),
+            FxEffect(..) => c(0.0, Effect::ALL.len() as f32),
             ChannelCurve => c(0.0, 1.0),
             Volume => c(0.0, 1.0),
             Tempo => c(-8.0, 8.0),
@@ -435,6 +574,16 @@ impl Target {
                 | Target::SuggestionLoad(_)
                 | Target::AutoDjToggle
                 | Target::TransitionStart
+                | Target::FxOn(_)
+                | Target::FxChain(_)
+                | Target::FxMix(_)
+                | Target::FxMaster(_)
+                | Target::FxEffect(..)
+                | Target::FxSlotOn(..)
+                | Target::FxKnob(..)
+                | Target::FxBeats(..)
+                | Target::FxBeatsHalve(..)
+                | Target::FxBeatsDouble(..)
         )
     }
 
@@ -515,6 +664,14 @@ impl Target {
             },
             Target::JogTouch => C::Scratch { deck, on },
             Target::Jog => return None,
+            Target::FxOn(unit) => C::FxOn { unit, on },
+            Target::FxChain(unit) => C::FxMode {
+                unit,
+                mode: if on { FxMode::Chain } else { FxMode::Single },
+            },
+            Target::FxMaster(unit) => C::FxAssignMaster { unit, on },
+            Target::FxAssign(unit) => C::FxAssign { unit, deck, on },
+            Target::FxSlotOn(unit, slot) => C::FxSlotOn { unit, slot, on },
             // Triggers.
             _ if self.kind() == TargetKind::Trigger
                 && !(fire || number.is_some() && self.trigger_takes_number()) =>
@@ -541,6 +698,26 @@ impl Target {
             Target::Pause => C::Play { deck, on: false },
             Target::HotCue(index) => C::HotCue { deck, index },
             Target::HotCueClear(index) => C::ClearHotCue { deck, index },
+            Target::FxBeatsHalve(unit, slot) | Target::FxBeatsDouble(unit, slot) => {
+                let now = status
+                    .fx
+                    .get(unit as usize)?
+                    .slots
+                    .get(slot as usize)?
+                    .beats;
+                let f = if matches!(self, Target::FxBeatsHalve(..)) {
+                    0.5
+                } else {
+                    2.0
+                };
+                // Before the engine reported anything: from one beat.
+                let now = if now > 0.0 { now } else { 1.0 };
+                C::FxBeats {
+                    unit,
+                    slot,
+                    beats: (now * f).clamp(FX_BEATS.0, FX_BEATS.1),
+                }
+            }
             Target::LoopToggle if d.looping => C::LoopExit { deck },
             Target::LoopToggle => C::Reloop { deck },
             Target::LoopExit => C::LoopExit { deck },
@@ -618,6 +795,26 @@ impl Target {
                     v if v > 0.0 => CrossfaderSide::B,
                     _ => CrossfaderSide::Thru,
                 },
+            },
+            Target::FxMix(unit) => C::FxMix { unit, mix: x()? },
+            Target::FxKnob(unit, slot, param) => C::FxParam {
+                unit,
+                slot,
+                param,
+                value: x()?,
+            },
+            Target::FxEffect(unit, slot) => C::FxSelect {
+                unit,
+                slot,
+                effect: effect_of_number(number?)?,
+            },
+            Target::FxBeats(unit, slot) => match x()? {
+                b if b > 0.0 && b.is_finite() => C::FxBeats {
+                    unit,
+                    slot,
+                    beats: b,
+                },
+                _ => return None,
             },
             Target::SuggestionLoad(_) | Target::AutoDjToggle | Target::TransitionStart => {
                 return None
@@ -715,6 +912,30 @@ impl Target {
             SyncLeader => ("i", "sync leader deck (0 = automatic)"),
             SuggestionLoad(_) => ("", "load suggestion n (1..10) onto the free deck"),
             AutoDjToggle => ("", "Auto DJ on/off"),
+            FxOn(_) => (
+                "[i]",
+                "FX unit u (1..2) on (default) / 0 off (echoes and reverb ring out)",
+            ),
+            FxChain(_) => (
+                "[i]",
+                "FX unit u: chain of slots 1 → 2 → 3 (default) / 0 one effect (slot 1)",
+            ),
+            FxMix(_) => ("f", "FX unit u dry/wet 0..1"),
+            FxMaster(_) => ("[i]", "FX unit u on the master (default) / 0 on its decks"),
+            FxAssign(_) => ("[i]", "the deck through FX unit u (default) / 0 not"),
+            FxEffect(..) => (
+                "i",
+                "effect of slot s (1..3): 0 none, 1 echo, 2 ping_pong, 3 reverb, 4 flanger, \
+                 5 phaser, 6 gate, 7 bitcrusher, 8 roll, 9 filter_sweep (or the name, s)",
+            ),
+            FxSlotOn(..) => ("[i]", "slot s on (default) / 0 off (chain mode)"),
+            FxKnob(..) => ("f", "knob p (1..3) of slot s, 0..1 (meaning per effect)"),
+            FxBeats(..) => (
+                "f",
+                "beat length of slot s, 1/16..32 (delay, gate/roll period, sweep)",
+            ),
+            FxBeatsHalve(..) => ("", "halve the beat length of slot s"),
+            FxBeatsDouble(..) => ("", "double the beat length of slot s"),
             TransitionStart => (
                 "",
                 "perform the planned transition to the track waiting on a free deck",
@@ -723,8 +944,8 @@ impl Target {
     }
 
     /// Every target once, parametrised ones as a pattern (`hotcue_{k}`, `beatloop_{b}`,
-    /// `eq_{band}`, `stem_{stem}`…) with one representative target: the vocabulary as the
-    /// docs and `/segue/help` list it.
+    /// `eq_{band}`, `stem_{stem}`, `fx{u}_slot_{s}_knob_{p}`…) with one representative
+    /// target: the vocabulary as the docs and `/segue/help` list it.
     pub fn catalog() -> Vec<(String, Target)> {
         let mut v: Vec<(String, Target)> = Self::SIMPLE
             .iter()
@@ -744,7 +965,32 @@ impl Target {
                 Target::StemMute(Stem::Drums),
             ),
         ]);
+        v.extend(
+            [
+                Target::FxOn(0),
+                Target::FxChain(0),
+                Target::FxMix(0),
+                Target::FxMaster(0),
+                Target::FxAssign(0),
+                Target::FxEffect(0, 0),
+                Target::FxSlotOn(0, 0),
+                Target::FxKnob(0, 0, 0),
+                Target::FxBeats(0, 0),
+                Target::FxBeatsHalve(0, 0),
+                Target::FxBeatsDouble(0, 0),
+            ]
+            .map(|t| (t.pattern(), t)),
+        );
         v
+    }
+
+    /// The name with its unit, slot and knob as `{u}`, `{s}`, `{p}` (FX targets; others:
+    /// the name).
+    fn pattern(&self) -> String {
+        self.name()
+            .replacen("fx1_", "fx{u}_", 1)
+            .replacen("slot_1_", "slot_{s}_", 1)
+            .replacen("knob_1", "knob_{p}", 1)
     }
 }
 
@@ -799,6 +1045,18 @@ pub enum Source {
     Vu,
     /// Master level meter.
     VuMaster,
+    /// FX unit 0..=1 (written 1..=2) on.
+    FxOn(u8),
+    /// FX unit in chain mode.
+    FxChain(u8),
+    /// FX unit on the master.
+    FxMaster(u8),
+    /// This deck goes through FX unit 0..=1.
+    FxAssign(u8),
+    /// A slot's on switch (unit, slot 0..=2).
+    FxSlotOn(u8, u8),
+    /// A slot is audible now (engaged, fading or ringing out).
+    FxActive(u8, u8),
 }
 
 impl Source {
@@ -819,10 +1077,24 @@ impl Source {
         ("vu_master", Source::VuMaster),
     ];
 
-    /// Parse a mapping-file source name (`play`, `hotcue_2`, `vu`…).
+    /// Parse a mapping-file source name (`play`, `hotcue_2`, `vu`, `fx1_on`…).
     pub fn from_name(s: &str) -> Option<Source> {
         if let Some(&(_, t)) = Self::NAMES.iter().find(|(n, _)| *n == s) {
             return Some(t);
+        }
+        if s.starts_with("fx") {
+            let (u, rest) = fx_unit(s)?;
+            return Some(match rest {
+                "on" => Source::FxOn(u),
+                "chain" => Source::FxChain(u),
+                "master" => Source::FxMaster(u),
+                "assign" => Source::FxAssign(u),
+                _ => match fx_slot(rest)? {
+                    (slot, "on") => Source::FxSlotOn(u, slot),
+                    (slot, "active") => Source::FxActive(u, slot),
+                    _ => return None,
+                },
+            });
         }
         let i = s.strip_prefix("hotcue_")?.parse::<u8>().ok()?;
         (1..=8).contains(&i).then_some(Source::HotCue(i - 1))
@@ -832,6 +1104,12 @@ impl Source {
     pub fn name(&self) -> String {
         match self {
             Source::HotCue(i) => format!("hotcue_{}", i + 1),
+            Source::FxOn(u) => format!("fx{}_on", u + 1),
+            Source::FxChain(u) => format!("fx{}_chain", u + 1),
+            Source::FxMaster(u) => format!("fx{}_master", u + 1),
+            Source::FxAssign(u) => format!("fx{}_assign", u + 1),
+            Source::FxSlotOn(u, s) => format!("fx{}_slot_{}_on", u + 1, s + 1),
+            Source::FxActive(u, s) => format!("fx{}_slot_{}_active", u + 1, s + 1),
             s => Self::NAMES
                 .iter()
                 .find(|(_, x)| x == s)
@@ -844,12 +1122,35 @@ impl Source {
     pub fn names() -> Vec<String> {
         let mut v: Vec<String> = Self::NAMES.iter().map(|(n, _)| n.to_string()).collect();
         v.extend((1..=8).map(|i| format!("hotcue_{i}")));
+        for u in 0..FX_UNITS as u8 {
+            v.extend(
+                [
+                    Source::FxOn(u),
+                    Source::FxChain(u),
+                    Source::FxMaster(u),
+                    Source::FxAssign(u),
+                ]
+                .map(|s| s.name()),
+            );
+            for s in 0..FX_SLOTS as u8 {
+                v.push(Source::FxSlotOn(u, s).name());
+                v.push(Source::FxActive(u, s).name());
+            }
+        }
         v
     }
 
     /// Whether the source belongs to a deck.
     pub fn is_deck(&self) -> bool {
-        !matches!(self, Source::VuMaster)
+        !matches!(
+            self,
+            Source::VuMaster
+                | Source::FxOn(_)
+                | Source::FxChain(_)
+                | Source::FxMaster(_)
+                | Source::FxSlotOn(..)
+                | Source::FxActive(..)
+        )
     }
 }
 

@@ -24,11 +24,14 @@ use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{create_egui_editor, EguiNiceSettings, NiceEguiApp, RepaintNotifier};
 use segue_analysis::SectionLabel;
-use segue_engine::{Command, DeckStatus, Position};
+use segue_engine::{Command, DeckStatus, Effect, Position, Status, FX_SLOTS};
 
 use crate::browser::{self, Listing};
 use crate::control::{deck_name, Shared};
-use crate::params::{DeckParams, SegueParams, DECKS};
+use crate::params::{
+    beats_label, beats_of_step, effect_label, step_of_beats, DeckParams, FxSlotParams,
+    SegueParams, BEAT_STEPS, DECKS,
+};
 use segue_library::decks::{DeckState, DeckView};
 
 /// The editor's own state.
@@ -342,6 +345,8 @@ impl NiceEguiApp for SegueEditor {
                 );
             }
             ui.separator();
+            self.fx_ui(ui, &setter, &status);
+            ui.separator();
             browser_action = self.browser.ui(ui);
             ui.separator();
             self.suggestions_ui(ui);
@@ -395,6 +400,27 @@ impl NiceEguiApp for SegueEditor {
             Some(BrowserAction::Open(_)) | None => {}
         }
     }
+}
+
+/// What the knobs of an effect do (hover text in the FX section).
+fn knob_names(effect: Option<Effect>) -> [&'static str; 3] {
+    match effect {
+        Some(Effect::Echo | Effect::PingPong) => ["feedback", "tone", "-"],
+        Some(Effect::Reverb) => ["decay", "damping", "pre-delay"],
+        Some(Effect::Flanger) => ["depth", "feedback", "manual"],
+        Some(Effect::Phaser) => ["depth", "feedback", "centre"],
+        Some(Effect::Gate) => ["open length", "depth", "-"],
+        Some(Effect::Bitcrusher) => ["bits", "rate", "drive"],
+        Some(Effect::FilterSweep) => ["range", "resonance", "low/high-pass"],
+        Some(Effect::Roll) | None => ["-", "-", "-"],
+    }
+}
+
+/// Set a parameter from the editor (one undoable gesture).
+fn set<P: Param>(setter: &ParamSetter, p: &P, v: P::Plain) {
+    setter.begin_set_parameter(p);
+    setter.set_parameter(p, v);
+    setter.end_set_parameter(p);
 }
 
 fn toggle(ui: &mut egui::Ui, setter: &ParamSetter, p: &BoolParam, label: &str) {
@@ -484,6 +510,104 @@ impl SegueEditor {
         if let Some(e) = &self.suggest_note {
             ui.colored_label(Color32::LIGHT_RED, e);
         }
+    }
+
+    /// The two FX units side by side: on, chain, master, deck assignment and mix, then per
+    /// slot its effect, on switch, three knobs and beat length (lit while audible).
+    fn fx_ui(&self, ui: &mut egui::Ui, setter: &ParamSetter, status: &Status) {
+        let params = self.params.clone();
+        ui.columns(2, |cols| {
+            for (u, (ui, unit)) in cols.iter_mut().zip(params.fx()).enumerate() {
+                let st = &status.fx[u];
+                ui.horizontal(|ui| {
+                    ui.strong(format!("FX {}", u + 1));
+                    toggle(ui, setter, &unit.on, "On");
+                    toggle(ui, setter, &unit.chain, "Chain");
+                    toggle(ui, setter, &unit.master, "Master");
+                    for (d, dp) in params.decks.iter().enumerate() {
+                        toggle(ui, setter, dp.fx_assign()[u], &deck_name(d).to_string());
+                    }
+                    ui.label("Mix");
+                    ui.add(ParamSlider::for_param(&unit.mix, setter).with_width(60.0));
+                    if st.bpm > 0.0 {
+                        ui.weak(format!("{:.0} BPM", st.bpm));
+                    }
+                });
+                let chain = unit.chain.value();
+                for (s, slot) in unit.slots().into_iter().enumerate() {
+                    let enabled = s == 0 || chain;
+                    ui.add_enabled_ui(enabled, |ui| {
+                        ui.horizontal(|ui| {
+                            self.fx_slot_ui(ui, setter, u, s, slot, st.slots[s].active);
+                        });
+                    });
+                }
+            }
+        });
+    }
+
+    fn fx_slot_ui(
+        &self,
+        ui: &mut egui::Ui,
+        setter: &ParamSetter,
+        u: usize,
+        s: usize,
+        slot: &FxSlotParams,
+        active: bool,
+    ) {
+        debug_assert!(s < FX_SLOTS);
+        let lit = if active {
+            Color32::from_rgb(255, 170, 40)
+        } else {
+            Color32::from_gray(120)
+        };
+        ui.colored_label(lit, format!("{}", s + 1));
+        let current = slot.effect.value();
+        let mut chosen = None;
+        egui::ComboBox::from_id_salt(("segue-fx-effect", u, s))
+            .selected_text(effect_label(current))
+            .width(92.0)
+            .show_ui(ui, |ui| {
+                for n in 0..=Effect::ALL.len() as i32 {
+                    if ui.selectable_label(n == current, effect_label(n)).clicked() {
+                        chosen = Some(n);
+                    }
+                }
+            });
+        if let Some(n) = chosen.filter(|&n| n != current) {
+            set(setter, &slot.effect, n);
+            // The engine resets the slot to the effect's defaults: so do its parameters.
+            if let Some(Some(e)) = segue_controllers::effect_of_number(n as f64) {
+                let (beats, knobs) = e.defaults();
+                for (k, v) in slot.knobs().into_iter().zip(knobs) {
+                    set(setter, k, v);
+                }
+                set(setter, &slot.beats, step_of_beats(beats));
+            }
+        }
+        toggle(ui, setter, &slot.on, "On");
+        let effect = segue_controllers::effect_of_number(current as f64).flatten();
+        for (k, name) in slot.knobs().into_iter().zip(knob_names(effect)) {
+            ui.add(ParamSlider::for_param(k, setter).with_width(46.0).without_value())
+                .on_hover_text(format!("{name}: {:.2}", k.value()));
+        }
+        let step = slot.beats.value();
+        egui::ComboBox::from_id_salt(("segue-fx-beats", u, s))
+            .selected_text(beats_label(beats_of_step(step)))
+            .width(48.0)
+            .show_ui(ui, |ui| {
+                for n in BEAT_STEPS.0..=BEAT_STEPS.1 {
+                    if ui
+                        .selectable_label(n == step, beats_label(beats_of_step(n)))
+                        .clicked()
+                        && n != step
+                    {
+                        set(setter, &slot.beats, n);
+                    }
+                }
+            })
+            .response
+            .on_hover_text("beats");
     }
 
     /// Save the browser's directory in the session (it opens there next time).

@@ -49,7 +49,7 @@ pub use params::{Control, SegueParams, DECKS, PARAM_TARGETS};
 pub use segue_library::decks::{DeckState, DeckView};
 pub use session::{Session, SESSION_VERSION};
 
-use params::DECK_CONTROLS;
+use params::{DECK_CONTROLS, FX_VALUES};
 use sync::HostSync;
 
 /// The engine, rebuilt when the sample rate changes (its control end lives in
@@ -122,6 +122,8 @@ pub struct Segue {
     decks: [DeckControls; DECKS],
     /// Last crossfader and master values sent (NaN = send at the next block).
     sent_global: [f32; 2],
+    /// Last FX parameter values sent, in [`SegueParams::fx_values`] order (NaN = send).
+    sent_fx: [f32; FX_VALUES],
     host: HostSync,
     /// Output gain of the bypass ramp, 0..=1.
     bypass_gain: f32,
@@ -162,6 +164,7 @@ impl Default for Segue {
             midi: MidiTable::new(&MidiMapping::default()),
             decks: [DeckControls::default(); DECKS],
             sent_global: [f32::NAN; 2],
+            sent_fx: [f32::NAN; FX_VALUES],
             host: HostSync::default(),
             bypass_gain: 1.0,
             bypass_step: 1.0 / 480.0,
@@ -182,6 +185,7 @@ impl Segue {
     fn resend_all(&mut self) {
         self.decks.iter_mut().for_each(DeckControls::resend);
         self.sent_global = [f32::NAN; 2];
+        self.sent_fx = [f32::NAN; FX_VALUES];
         self.host = HostSync::default();
     }
 }
@@ -324,6 +328,7 @@ impl Plugin for Segue {
         self.note_loads(&block.status);
         self.send_mixer_params(engine, &block);
         self.send_deck_params(engine, &block);
+        self.send_fx_params(engine, &block);
         let tempo = self.decks.map(|d| d.sent[TEMPO_SLOT]);
         let gate = self.host.update(
             engine,
@@ -462,6 +467,36 @@ impl Segue {
                 if i > 0 {
                     let _ = engine.send(c);
                 }
+            }
+        }
+    }
+
+    /// The FX units' parameters, on change, each through its target. Choosing an effect
+    /// resets the slot's knobs and beats in the engine: the parameters' values are sent
+    /// again after it (they come later in the list).
+    fn send_fx_params(&mut self, engine: &mut Engine, block: &Block) {
+        let values = self.params.fx_values();
+        for i in 0..FX_VALUES {
+            let (target, deck, v) = values[i];
+            if v.to_bits() == self.sent_fx[i].to_bits() {
+                continue;
+            }
+            let touched = !self.sent_fx[i].is_nan();
+            self.sent_fx[i] = v;
+            if let segue_controllers::Target::FxEffect(u, s) = target {
+                for (j, &(t, ..)) in values.iter().enumerate().skip(i + 1) {
+                    if matches!(t, segue_controllers::Target::FxKnob(tu, ts, _)
+                        | segue_controllers::Target::FxBeats(tu, ts) if tu == u && ts == s)
+                    {
+                        self.sent_fx[j] = f32::NAN;
+                    }
+                }
+            }
+            if let Some(c) = target.command(deck, Value::Number(v as f64), &block.status) {
+                if touched {
+                    self.shared.live.autodj.touched(&c);
+                }
+                let _ = engine.send(c);
             }
         }
     }

@@ -17,8 +17,8 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
-use segue_controllers::Target;
-use segue_engine::{EqBand, Stem};
+use segue_controllers::{effect_number, Target};
+use segue_engine::{Effect, EqBand, Stem, FX_PARAMS, FX_SLOTS, FX_UNITS};
 
 use crate::session::SessionField;
 
@@ -51,7 +51,187 @@ pub struct SegueParams {
     /// Deck A..D.
     #[nested(array, group = "Deck")]
     pub decks: [DeckParams; DECKS],
+
+    /// FX unit 1 (IDs `fx1_…`, the target names).
+    #[nested(id_prefix = "fx1", group = "FX 1")]
+    pub fx1: FxUnitParams,
+    /// FX unit 2 (IDs `fx2_…`).
+    #[nested(id_prefix = "fx2", group = "FX 2")]
+    pub fx2: FxUnitParams,
 }
+
+/// One FX unit's parameters (IDs `fx{u}_on`, `fx{u}_chain`, `fx{u}_mix`, `fx{u}_master`,
+/// `fx{u}_slot_{s}_…`; the deck assignments are deck parameters, `fx{u}_assign_{d}`).
+#[derive(Params)]
+pub struct FxUnitParams {
+    /// On/off.
+    #[id = "on"]
+    pub on: BoolParam,
+    /// Chain of the three slots (off: one effect, slot 1).
+    #[id = "chain"]
+    pub chain: BoolParam,
+    /// Dry/wet 0..=1.
+    #[id = "mix"]
+    pub mix: FloatParam,
+    /// On the master (its deck assignments are then ignored).
+    #[id = "master"]
+    pub master: BoolParam,
+    /// Slot 1.
+    #[nested(id_prefix = "slot_1", group = "Slot 1")]
+    pub slot_1: FxSlotParams,
+    /// Slot 2.
+    #[nested(id_prefix = "slot_2", group = "Slot 2")]
+    pub slot_2: FxSlotParams,
+    /// Slot 3.
+    #[nested(id_prefix = "slot_3", group = "Slot 3")]
+    pub slot_3: FxSlotParams,
+}
+
+/// One FX slot's parameters.
+#[derive(Params)]
+pub struct FxSlotParams {
+    /// The effect: 0 none, 1.. in [`Effect::ALL`] order (`fx{u}_slot_{s}_effect`'s value).
+    #[id = "effect"]
+    pub effect: IntParam,
+    /// The slot's on switch (chain mode).
+    #[id = "on"]
+    pub on: BoolParam,
+    /// Knob 1, 0..=1 (meaning per effect).
+    #[id = "knob_1"]
+    pub knob_1: FloatParam,
+    /// Knob 2.
+    #[id = "knob_2"]
+    pub knob_2: FloatParam,
+    /// Knob 3.
+    #[id = "knob_3"]
+    pub knob_3: FloatParam,
+    /// Beat length as a power of two, -4 (1/16) ..= 5 (32); see [`beats_of_step`].
+    #[id = "beats"]
+    pub beats: IntParam,
+}
+
+/// The effects each unit's slots start with (the engine's own defaults).
+pub const FX_DEFAULT_EFFECTS: [[Effect; FX_SLOTS]; FX_UNITS] = [
+    [Effect::Echo, Effect::Reverb, Effect::Flanger],
+    [Effect::Reverb, Effect::Gate, Effect::FilterSweep],
+];
+
+/// Lowest and highest beat step of [`FxSlotParams::beats`] (1/16 and 32 beats).
+pub const BEAT_STEPS: (i32, i32) = (-4, 5);
+
+/// Beats of a beat step (a power of two).
+pub fn beats_of_step(step: i32) -> f32 {
+    2f32.powi(step.clamp(BEAT_STEPS.0, BEAT_STEPS.1))
+}
+
+/// The beat step nearest to `beats`.
+pub fn step_of_beats(beats: f32) -> i32 {
+    (beats.max(1e-3).log2().round() as i32).clamp(BEAT_STEPS.0, BEAT_STEPS.1)
+}
+
+/// A beat length as the editor shows it (`1/4`, `2`).
+pub fn beats_label(beats: f32) -> String {
+    if beats >= 1.0 {
+        format!("{beats}")
+    } else {
+        format!("1/{}", (1.0 / beats).round())
+    }
+}
+
+/// The name of an effect number (`none`, `echo`…).
+pub fn effect_label(n: i32) -> &'static str {
+    match segue_controllers::effect_of_number(n as f64) {
+        Some(Some(e)) => e.name(),
+        _ => "none",
+    }
+}
+
+impl FxSlotParams {
+    fn new(unit: usize, slot: usize, effect: Effect) -> Self {
+        let (beats, knobs) = effect.defaults();
+        let name = |what: &str| format!("FX {} slot {} {what}", unit + 1, slot + 1);
+        let knob = |p: usize| {
+            FloatParam::new(
+                name(&format!("knob {}", p + 1)),
+                knobs[p],
+                FloatRange::Linear { min: 0.0, max: 1.0 },
+            )
+            .with_step_size(0.001)
+        };
+        Self {
+            effect: IntParam::new(
+                name("effect"),
+                effect_number(Some(effect)) as i32,
+                IntRange::Linear {
+                    min: 0,
+                    max: Effect::ALL.len() as i32,
+                },
+            )
+            .with_value_to_string(Arc::new(|n| effect_label(n).to_string()))
+            .with_string_to_value(Arc::new(|s| {
+                let s = s.trim();
+                (0..=Effect::ALL.len() as i32).find(|&n| effect_label(n) == s)
+            })),
+            on: BoolParam::new(name("on"), true),
+            knob_1: knob(0),
+            knob_2: knob(1),
+            knob_3: knob(2),
+            beats: IntParam::new(
+                name("beats"),
+                step_of_beats(beats),
+                IntRange::Linear {
+                    min: BEAT_STEPS.0,
+                    max: BEAT_STEPS.1,
+                },
+            )
+            .with_value_to_string(Arc::new(|n| beats_label(beats_of_step(n))))
+            .with_string_to_value(Arc::new(|s| {
+                let s = s.trim();
+                let v = match s.split_once('/') {
+                    Some((a, b)) => a.parse::<f32>().ok()? / b.parse::<f32>().ok()?,
+                    None => s.parse::<f32>().ok()?,
+                };
+                Some(step_of_beats(v))
+            })),
+        }
+    }
+
+    /// The knobs, in order.
+    pub fn knobs(&self) -> [&FloatParam; FX_PARAMS] {
+        [&self.knob_1, &self.knob_2, &self.knob_3]
+    }
+}
+
+impl FxUnitParams {
+    fn new(unit: usize) -> Self {
+        let slot = |s: usize| FxSlotParams::new(unit, s, FX_DEFAULT_EFFECTS[unit][s]);
+        Self {
+            on: BoolParam::new(format!("FX {} on", unit + 1), false),
+            chain: BoolParam::new(format!("FX {} chain", unit + 1), false),
+            mix: FloatParam::new(
+                format!("FX {} mix", unit + 1),
+                0.5,
+                FloatRange::Linear { min: 0.0, max: 1.0 },
+            )
+            .with_step_size(0.001),
+            master: BoolParam::new(format!("FX {} on master", unit + 1), false),
+            slot_1: slot(0),
+            slot_2: slot(1),
+            slot_3: slot(2),
+        }
+    }
+
+    /// The slots, in order.
+    pub fn slots(&self) -> [&FxSlotParams; FX_SLOTS] {
+        [&self.slot_1, &self.slot_2, &self.slot_3]
+    }
+}
+
+/// FX values per unit: on, chain, mix, master, then per slot effect, on, three knobs, beats,
+/// then the deck assignments.
+pub const FX_UNIT_VALUES: usize = 4 + FX_SLOTS * (3 + FX_PARAMS) + DECKS;
+/// Every FX value the plugin sends (see [`SegueParams::fx_values`]).
+pub const FX_VALUES: usize = FX_UNITS * FX_UNIT_VALUES;
 
 /// One deck's parameters.
 #[derive(Params)]
@@ -98,6 +278,12 @@ pub struct DeckParams {
     /// Key lock.
     #[id = "keylock"]
     pub key_lock: BoolParam,
+    /// The deck through FX unit 1 (`fx1_assign_{d}`).
+    #[id = "fx1_assign"]
+    pub fx1_assign: BoolParam,
+    /// The deck through FX unit 2.
+    #[id = "fx2_assign"]
+    pub fx2_assign: BoolParam,
 }
 
 fn gain(name: &str, default: f32, max: f32) -> FloatParam {
@@ -149,7 +335,16 @@ impl Default for DeckParams {
             play: BoolParam::new("Play", false),
             sync: BoolParam::new("Sync", false),
             key_lock: BoolParam::new("Key lock", true),
+            fx1_assign: BoolParam::new("FX 1", false),
+            fx2_assign: BoolParam::new("FX 2", false),
         }
+    }
+}
+
+impl DeckParams {
+    /// The deck's FX assignment switches, by unit.
+    pub fn fx_assign(&self) -> [&BoolParam; FX_UNITS] {
+        [&self.fx1_assign, &self.fx2_assign]
     }
 }
 
@@ -175,7 +370,53 @@ impl Default for SegueParams {
             host_sync: BoolParam::new("Follow host", true),
             bypass: BoolParam::new("Bypass", false).make_bypass(),
             decks: Default::default(),
+            fx1: FxUnitParams::new(0),
+            fx2: FxUnitParams::new(1),
         }
+    }
+}
+
+impl SegueParams {
+    /// The FX units' parameters, by unit.
+    pub fn fx(&self) -> [&FxUnitParams; FX_UNITS] {
+        [&self.fx1, &self.fx2]
+    }
+
+    /// Every FX parameter as (target, deck, value in the target's units): per unit on,
+    /// chain, mix, master, per slot effect (before its knobs and beats: choosing an effect
+    /// resets them in the engine), on, knobs, beats, then the deck assignments. Allocation-free.
+    pub fn fx_values(&self) -> [(Target, u8, f32); FX_VALUES] {
+        let b = |p: &BoolParam| if p.value() { 1.0 } else { 0.0 };
+        let mut out = [(Target::FxOn(0), 0u8, 0.0f32); FX_VALUES];
+        let mut i = 0;
+        let mut push = |t: Target, deck: u8, v: f32| {
+            out[i] = (t, deck, v);
+            i += 1;
+        };
+        for (u, unit) in self.fx().into_iter().enumerate() {
+            let u8_ = u as u8;
+            push(Target::FxOn(u8_), 0, b(&unit.on));
+            push(Target::FxChain(u8_), 0, b(&unit.chain));
+            push(Target::FxMix(u8_), 0, unit.mix.value());
+            push(Target::FxMaster(u8_), 0, b(&unit.master));
+            for (s, slot) in unit.slots().into_iter().enumerate() {
+                let s = s as u8;
+                push(Target::FxEffect(u8_, s), 0, slot.effect.value() as f32);
+                push(Target::FxSlotOn(u8_, s), 0, b(&slot.on));
+                for (p, k) in slot.knobs().into_iter().enumerate() {
+                    push(Target::FxKnob(u8_, s, p as u8), 0, k.value());
+                }
+                push(
+                    Target::FxBeats(u8_, s),
+                    0,
+                    beats_of_step(slot.beats.value()),
+                );
+            }
+            for (d, deck) in self.decks.iter().enumerate() {
+                push(Target::FxAssign(u8_), d as u8, b(deck.fx_assign()[u]));
+            }
+        }
+        out
     }
 }
 
@@ -327,11 +568,17 @@ mod tests {
             let saved = saved.as_str().unwrap();
             assert_eq!(Target::from_name(saved), Some(control.target()), "{saved}");
         }
-        // Every engine-control parameter is in the table (per-deck IDs end in `_N`).
+        // Every engine-control parameter is in the table (per-deck IDs end in `_N`); FX
+        // parameter IDs are their target's name (deck assignments: `fx{u}_assign_N`).
         let params = SegueParams::default();
         for (id, _, _) in params.param_map() {
             let base = id.rsplit_once('_').map_or(id.as_str(), |(b, _)| b);
             if ["hostsync", "bypass", "play", "sync", "keylock"].contains(&base) {
+                continue;
+            }
+            if id.starts_with("fx") {
+                let t = Target::from_name(&id).or_else(|| Target::from_name(base));
+                assert!(t.is_some(), "FX parameter {id} is not a target name");
                 continue;
             }
             assert!(
@@ -342,5 +589,52 @@ mod tests {
         for id in ["play", "sync", "keylock"] {
             assert!(Target::from_name(id).is_some(), "{id}");
         }
+    }
+
+    #[test]
+    fn fx_parameters_cover_every_fx_target_and_start_at_the_engine_defaults() {
+        let params = SegueParams::default();
+        let ids: Vec<String> = params.param_map().into_iter().map(|(id, ..)| id).collect();
+        for t in Target::fx_targets() {
+            let name = t.name();
+            let has = match t {
+                // Triggers are not parameters; the deck switch is one per deck.
+                Target::FxBeatsHalve(..) | Target::FxBeatsDouble(..) => continue,
+                Target::FxAssign(_) => (1..=DECKS).all(|d| ids.contains(&format!("{name}_{d}"))),
+                _ => ids.contains(&name),
+            };
+            assert!(has, "no parameter for {name}");
+        }
+        let values = params.fx_values();
+        // Every value names its parameter's target (ID = target name).
+        for (t, deck, _) in values {
+            let id = match t {
+                Target::FxAssign(_) => format!("{}_{}", t.name(), deck + 1),
+                _ => t.name(),
+            };
+            assert!(ids.contains(&id), "{id}");
+        }
+        let st = segue_engine::Status::default();
+        let value = |t: Target| values.iter().find(|v| v.0 == t).unwrap().2;
+        for (u, effects) in FX_DEFAULT_EFFECTS.iter().enumerate() {
+            for (s, &e) in effects.iter().enumerate() {
+                let (u, s8) = (u as u8, s as u8);
+                assert_eq!(value(Target::FxEffect(u, s8)), effect_number(Some(e)) as f32);
+                let (beats, knobs) = e.defaults();
+                assert_eq!(value(Target::FxBeats(u, s8)), beats);
+                for (p, k) in knobs.into_iter().enumerate() {
+                    assert_eq!(value(Target::FxKnob(u, s8, p as u8)), k);
+                }
+            }
+            assert_eq!(value(Target::FxMix(u as u8)), 0.5);
+        }
+        // Each value is one engine command.
+        for (t, deck, v) in values {
+            let c = t.command(deck, segue_controllers::Value::Number(v as f64), &st);
+            assert!(c.is_some(), "{t}: {v}");
+        }
+        assert_eq!(step_of_beats(0.0625), -4);
+        assert_eq!(beats_of_step(5), 32.0);
+        assert_eq!(beats_label(beats_of_step(-2)), "1/4");
     }
 }

@@ -16,8 +16,8 @@
 //! out-of-range deck is an error for that message only — the rest of a bundle still applies.
 
 use rosc::{OscMessage, OscPacket, OscTime, OscType};
-use segue_controllers::{Target, TargetKind, Value};
-use segue_engine::{Command, DeckId, Position, Status, Stem};
+use segue_controllers::{effect_number, Target, TargetKind, Value};
+use segue_engine::{Command, DeckId, Effect, Position, Status, Stem};
 
 /// Deepest bundle nesting accepted (the decoder recurses; hostile packets could nest
 /// thousands deep inside one datagram).
@@ -43,6 +43,8 @@ pub enum Request {
     QueryCues(DeckId),
     /// Answer `/segue/mixer/state` to the sender.
     QueryMixer,
+    /// Answer `/segue/fx/{u}/state` (every FX unit) to the sender.
+    QueryFx,
     /// Answer `/segue/stats` to the sender.
     QueryStats,
     /// Push state to the sender every `interval_ms` (default: the configured interval).
@@ -258,6 +260,7 @@ enum To {
     QueryDeck,
     QueryCues,
     QueryMixer,
+    QueryFx,
     QueryStats,
     Subscribe,
     Unsubscribe,
@@ -276,7 +279,8 @@ enum To {
 /// listing (`/segue/help`, the README's control reference).
 struct Route {
     /// Address pattern: `{n}` deck 1..N, `{k}` hot cue 1..8, `{band}` low|mid|high,
-    /// `{stem}` drums|bass|other|vocals, `{target}` a target name (last segment).
+    /// `{stem}` drums|bass|other|vocals, `{target}` a target name (last segment; FX
+    /// targets name their unit, slot and knob in it: `fx{u}_slot_{s}_knob_{p}`).
     pattern: &'static str,
     to: To,
     /// Argument types for rows that are not a target (targets say theirs, [`Target::about`]).
@@ -414,6 +418,12 @@ const ROUTES: &[Route] = &[
         "reply /segue/mixer/state to the sender",
     ),
     other(
+        "/segue/query/fx",
+        To::QueryFx,
+        "",
+        "reply /segue/fx/{u}/state for each FX unit to the sender",
+    ),
+    other(
         "/segue/query/stats",
         To::QueryStats,
         "",
@@ -480,7 +490,7 @@ const ROUTES: &[Route] = &[
         "/segue/subscribe",
         To::Subscribe,
         "[i]",
-        "push deck and mixer states to the sender every i ms",
+        "push deck, mixer and FX unit states to the sender every i ms",
     ),
     other("/segue/unsubscribe", To::Unsubscribe, "", "stop the pushes"),
     other("/segue/ping", To::Ping, "", "reply /segue/pong"),
@@ -497,7 +507,7 @@ const ROUTES: &[Route] = &[
 #[derive(Debug, Clone, PartialEq)]
 pub struct Address {
     /// Address pattern (`{n}` deck 1..N, `{k}` hot cue 1..8, `{b}` beats, `{band}`,
-    /// `{stem}`).
+    /// `{stem}`; in FX target names `{u}` unit 1..2, `{s}` slot 1..3, `{p}` knob 1..3).
     pub address: String,
     /// Argument types (`f` number, `i` integer/flag, `s` string; `[ ]` optional).
     pub args: &'static str,
@@ -583,11 +593,15 @@ fn over_osc(t: Target) -> bool {
     t.kind() != TargetKind::Jog
 }
 
-/// A representative name for a template (`hotcue_{k}` → `hotcue_1`).
+/// A representative name for a template (`hotcue_{k}` → `hotcue_1`,
+/// `fx{u}_slot_{s}_knob_{p}` → `fx1_slot_1_knob_1`).
 fn example(name: &str) -> String {
     name.replace("{k}", "1")
         .replace("{band}", "low")
         .replace("{stem}", "drums")
+        .replace("{u}", "1")
+        .replace("{s}", "1")
+        .replace("{p}", "1")
 }
 
 /// What an address pattern captured.
@@ -627,14 +641,18 @@ fn matches<'a>(pattern: &str, addr: &'a str, decks: usize) -> Option<Captures<'a
     }
 }
 
-/// Targets whose command reads the engine's state (the playhead, the loop): the server
-/// makes their command when it applies them.
+/// Targets whose command reads the engine's state (the playhead, the loop, an FX slot's
+/// beats): the server makes their command when it applies them.
 fn needs_status(t: Target, v: Value) -> bool {
     matches!(
         (t, v),
         (Target::CueSet | Target::HotCueSet(_), Value::Press(_))
             | (
-                Target::LoopToggle | Target::LoopHalve | Target::LoopDouble,
+                Target::LoopToggle
+                    | Target::LoopHalve
+                    | Target::LoopDouble
+                    | Target::FxBeatsHalve(..)
+                    | Target::FxBeatsDouble(..),
                 _
             )
     )
@@ -732,6 +750,7 @@ fn message(m: &OscMessage, decks: usize) -> Result<Vec<Request>, DecodeError> {
         To::QueryDeck => a.none().map(|_| vec![Request::QueryDeck(deck)]),
         To::QueryCues => a.none().map(|_| vec![Request::QueryCues(deck)]),
         To::QueryMixer => a.none().map(|_| vec![Request::QueryMixer]),
+        To::QueryFx => a.none().map(|_| vec![Request::QueryFx]),
         To::QueryStats => a.none().map(|_| vec![Request::QueryStats]),
         To::Subscribe => {
             let interval_ms = match m.args.as_slice() {
@@ -818,6 +837,14 @@ fn target_request(
             return Ok(v);
         }
         (TargetKind::Switch | TargetKind::Trigger, []) => Value::Press(true),
+        // An effect by its name (`reverb`, `none`).
+        (_, [OscType::String(name)]) if matches!(t, Target::FxEffect(..)) => {
+            let effect = match name.as_str() {
+                "none" | "" => None,
+                n => Some(Effect::from_name(n).ok_or_else(|| a.bad(spec))?),
+            };
+            Value::Number(effect_number(effect) as f64)
+        }
         (_, [x]) => Value::Number(num(x).ok_or_else(|| a.bad(spec))?),
         _ => return Err(a.bad(spec)),
     };
@@ -889,6 +916,9 @@ mod tests {
             .replace("{b}", "4")
             .replace("{band}", "mid")
             .replace("{stem}", "bass")
+            .replace("{u}", "2")
+            .replace("{s}", "3")
+            .replace("{p}", "2")
     }
 
     #[test]
@@ -1006,13 +1036,17 @@ mod tests {
         d.looping = true;
         d.loop_start = 48_000.0;
         d.loop_end = 48_000.0 + 4.0 * 24_000.0;
+        status.fx[1].slots[2].beats = 2.0;
         let mut compared = 0;
         for (name, t) in Target::catalog() {
             let name = name
                 .replace("{k}", "2")
                 .replace("{b}", "4")
                 .replace("{band}", "high")
-                .replace("{stem}", "vocals");
+                .replace("{stem}", "vocals")
+                .replace("{u}", "2")
+                .replace("{s}", "3")
+                .replace("{p}", "2");
             let t = Target::from_name(&name).unwrap_or(t);
             let (kind, midi, osc_args) = match t.kind() {
                 TargetKind::Switch | TargetKind::Momentary => {
@@ -1050,7 +1084,7 @@ mod tests {
             compared += 1;
         }
         // Every target but the jog wheel and the OSC-only value targets.
-        assert_eq!(compared, 40, "{compared} targets compared");
+        assert_eq!(compared, 50, "{compared} targets compared");
     }
 
     /// The README's OSC table is the route table's listing (regenerate with SEGUE_BLESS=1).
@@ -1074,6 +1108,144 @@ mod tests {
             readme[a..b] == table,
             "README's OSC table is stale: SEGUE_BLESS=1 cargo test -p segue-daemon --lib readme"
         );
+    }
+
+    #[test]
+    fn fx_addresses_decode_to_fx_commands() {
+        use segue_engine::FxMode;
+        let one = |addr: &str, args: Vec<OscType>| {
+            let d = decode(&msg(addr, args), 4);
+            assert!(d.errors.is_empty(), "{addr}: {:?}", d.errors);
+            assert_eq!(d.requests.len(), 1, "{addr}");
+            d.requests[0].request.clone()
+        };
+        let e = Request::Engine;
+        assert_eq!(
+            one("/segue/mixer/fx1_on", vec![]),
+            e(Command::FxOn { unit: 0, on: true })
+        );
+        assert_eq!(
+            one("/segue/mixer/fx2_on", vec![OscType::Int(0)]),
+            e(Command::FxOn { unit: 1, on: false })
+        );
+        assert_eq!(
+            one("/segue/mixer/fx1_chain", vec![OscType::Bool(true)]),
+            e(Command::FxMode {
+                unit: 0,
+                mode: FxMode::Chain
+            })
+        );
+        assert_eq!(
+            one("/segue/mixer/fx2_mix", vec![OscType::Float(0.3)]),
+            e(Command::FxMix { unit: 1, mix: 0.3 })
+        );
+        assert_eq!(
+            one("/segue/mixer/fx1_master", vec![OscType::Int(1)]),
+            e(Command::FxAssignMaster { unit: 0, on: true })
+        );
+        assert_eq!(
+            one("/segue/deck/3/fx2_assign", vec![OscType::Int(1)]),
+            e(Command::FxAssign {
+                unit: 1,
+                deck: 2,
+                on: true
+            })
+        );
+        assert_eq!(
+            one(
+                "/segue/mixer/fx1_slot_2_knob_3",
+                vec![OscType::Double(0.75)]
+            ),
+            e(Command::FxParam {
+                unit: 0,
+                slot: 1,
+                param: 2,
+                value: 0.75
+            })
+        );
+        assert_eq!(
+            one("/segue/mixer/fx1_slot_3_on", vec![OscType::Int(0)]),
+            e(Command::FxSlotOn {
+                unit: 0,
+                slot: 2,
+                on: false
+            })
+        );
+        assert_eq!(
+            one("/segue/mixer/fx2_slot_1_beats", vec![OscType::Float(0.125)]),
+            e(Command::FxBeats {
+                unit: 1,
+                slot: 0,
+                beats: 0.125
+            })
+        );
+        // Effects by number or by name.
+        for (arg, effect) in [
+            (OscType::Int(3), Some(Effect::Reverb)),
+            (OscType::String("ping_pong".into()), Some(Effect::PingPong)),
+            (OscType::String("none".into()), None),
+            (OscType::Int(0), None),
+        ] {
+            assert_eq!(
+                one("/segue/mixer/fx1_slot_1_effect", vec![arg]),
+                e(Command::FxSelect {
+                    unit: 0,
+                    slot: 0,
+                    effect
+                })
+            );
+        }
+        // Halving reads the slot's beats: resolved by the server from the latest status.
+        let r = one("/segue/mixer/fx1_slot_1_beats_halve", vec![]);
+        assert!(matches!(r, Request::Control { .. }), "{r:?}");
+        let mut status = Status::default();
+        status.fx[0].slots[0].beats = 1.0;
+        assert_eq!(
+            resolved(
+                &decode(&msg("/segue/mixer/fx1_slot_1_beats_halve", vec![]), 4),
+                &status
+            ),
+            vec![Command::FxBeats {
+                unit: 0,
+                slot: 0,
+                beats: 0.5
+            }]
+        );
+        assert_eq!(
+            one("/segue/query/fx", vec![]),
+            Request::QueryFx,
+            "the FX state query"
+        );
+        // Out of range, wrong place or wrong arguments: reported.
+        for (addr, args) in [
+            ("/segue/mixer/fx3_on", vec![]),
+            ("/segue/mixer/fx1_slot_4_on", vec![]),
+            ("/segue/mixer/fx1_slot_1_knob_4", vec![OscType::Float(0.5)]),
+            ("/segue/mixer/fx1_assign", vec![OscType::Int(1)]),
+            ("/segue/deck/1/fx1_on", vec![]),
+            ("/segue/deck/5/fx1_assign", vec![OscType::Int(1)]),
+        ] {
+            let d = decode(&msg(addr, args), 4);
+            assert!(
+                matches!(d.errors[..], [DecodeError::UnknownAddress(_)]),
+                "{addr}: {d:?}"
+            );
+        }
+        for (addr, args) in [
+            (
+                "/segue/mixer/fx1_slot_1_effect",
+                vec![OscType::String("wah".into())],
+            ),
+            ("/segue/mixer/fx1_slot_1_effect", vec![OscType::Int(10)]),
+            ("/segue/mixer/fx1_mix", vec![]),
+            ("/segue/mixer/fx1_slot_1_beats", vec![OscType::Float(0.0)]),
+        ] {
+            let d = decode(&msg(addr, args), 4);
+            assert!(
+                matches!(d.errors[..], [DecodeError::BadArguments { .. }]),
+                "{addr}: {d:?}"
+            );
+        }
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //!   the engine frame heard at that time (output latency included) and sent with
 //!   `send_at`. Tags in the past apply at once; more than 60 s ahead, or more than 512
 //!   outstanding scheduled commands, are refused (the engine holds 1024).
-//! * Replies (`/segue/deck/{n}/state`, `/segue/mixer/state`, `/segue/stats`,
-//!   `/segue/pong`, `/segue/error`) go to the sender's address; `/segue/subscribe`rs get
-//!   deck and mixer states pushed at their interval (at most 32 subscribers).
+//! * Replies (`/segue/deck/{n}/state`, `/segue/mixer/state`, `/segue/fx/{u}/state`,
+//!   `/segue/stats`, `/segue/pong`, `/segue/error`) go to the sender's address;
+//!   `/segue/subscribe`rs get deck, mixer and FX unit states pushed at their interval (at
+//!   most 32 subscribers).
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
@@ -20,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rosc::{OscMessage, OscPacket, OscTime, OscType};
 use segue_controllers::LiveAction;
-use segue_engine::{Status, TimedCommand};
+use segue_engine::{FxMode, Status, TimedCommand, FX_UNITS};
 
 use super::decode::{decode, DecodeError, Request};
 use crate::audio::now_ns;
@@ -274,6 +275,17 @@ impl OscServer {
                 let status = self.shared.status();
                 self.send_packet(src, mixer_state(&status));
             }
+            Request::QueryFx => {
+                let status = self.shared.status();
+                let content = (0..FX_UNITS).map(|u| fx_state(&status, u)).collect();
+                self.send_packet(
+                    src,
+                    OscPacket::Bundle(rosc::OscBundle {
+                        timetag: OscTime::from((0, 1)),
+                        content,
+                    }),
+                );
+            }
             Request::QueryStats => {
                 let msg = stats(&self.shared);
                 self.send_packet(src, msg);
@@ -390,6 +402,7 @@ impl OscServer {
             .map(|d| deck_state(&self.shared, &status, d))
             .collect();
         content.push(mixer_state(&status));
+        content.extend((0..FX_UNITS).map(|u| fx_state(&status, u)));
         // The suggestions, when they changed since the last push.
         let generation = self
             .shared
@@ -509,6 +522,40 @@ pub(crate) fn deck_cues(status: &Status, deck: usize) -> OscPacket {
         args: std::iter::once(secs(cue))
             .chain(d.hot_cues.iter().map(|&h| secs(h)))
             .collect(),
+    })
+}
+
+/// `/segue/fx/{u}/state`: on i, chain i, mix f, master i, decks i (bit 0 = deck 1), bpm f
+/// (the tempo the unit follows), then per slot 1..3: effect s (`none` or its name), on i,
+/// beats f, knob 1..3 f, active i (audible now).
+pub(crate) fn fx_state(status: &Status, unit: usize) -> OscPacket {
+    let u = status.fx.get(unit).copied().unwrap_or_default();
+    let decks = u
+        .decks
+        .iter()
+        .enumerate()
+        .filter(|(_, &on)| on)
+        .fold(0i32, |m, (d, _)| m | 1 << d);
+    let mut args = vec![
+        OscType::Int(u.on as i32),
+        OscType::Int((u.mode == FxMode::Chain) as i32),
+        OscType::Float(u.mix),
+        OscType::Int(u.master as i32),
+        OscType::Int(decks),
+        OscType::Float(u.bpm as f32),
+    ];
+    for s in &u.slots {
+        args.push(OscType::String(
+            s.effect.map_or("none", |e| e.name()).to_string(),
+        ));
+        args.push(OscType::Int(s.on as i32));
+        args.push(OscType::Float(s.beats));
+        args.extend(s.params.iter().map(|&p| OscType::Float(p)));
+        args.push(OscType::Int(s.active as i32));
+    }
+    OscPacket::Message(OscMessage {
+        addr: format!("/segue/fx/{}/state", unit + 1),
+        args,
     })
 }
 
