@@ -331,8 +331,22 @@ fn factory_descriptor_and_stable_parameter_ids() {
         .collect();
     for d in 1..=4 {
         for p in [
-            "vol", "trim", "tempo", "eqlow", "eqmid", "eqhigh", "filter", "drums", "bass", "other",
-            "vocals", "play", "sync", "keylock", "fx1_assign", "fx2_assign",
+            "vol",
+            "trim",
+            "tempo",
+            "eqlow",
+            "eqmid",
+            "eqhigh",
+            "filter",
+            "drums",
+            "bass",
+            "other",
+            "vocals",
+            "play",
+            "sync",
+            "keylock",
+            "fx1_assign",
+            "fx2_assign",
         ] {
             expected.push(format!("{p}_{d}"));
         }

@@ -29,8 +29,8 @@ use segue_engine::{Command, DeckStatus, Effect, Position, Status, FX_SLOTS};
 use crate::browser::{self, Listing};
 use crate::control::{deck_name, Shared};
 use crate::params::{
-    beats_label, beats_of_step, effect_label, step_of_beats, DeckParams, FxSlotParams,
-    SegueParams, BEAT_STEPS, DECKS,
+    beats_label, beats_of_step, effect_label, step_of_beats, DeckParams, FxSlotParams, SegueParams,
+    BEAT_STEPS, DECKS,
 };
 use segue_library::decks::{DeckState, DeckView};
 
@@ -345,11 +345,11 @@ impl NiceEguiApp for SegueEditor {
                 );
             }
             ui.separator();
-            self.fx_ui(ui, &setter, &status);
-            ui.separator();
             browser_action = self.browser.ui(ui);
             ui.separator();
             self.suggestions_ui(ui);
+            ui.separator();
+            self.fx_ui(ui, &setter, &status);
             for (d, view) in views.iter().enumerate() {
                 ui.separator();
                 let r = ui
@@ -527,10 +527,11 @@ impl SegueEditor {
                     for (d, dp) in params.decks.iter().enumerate() {
                         toggle(ui, setter, dp.fx_assign()[u], &deck_name(d).to_string());
                     }
-                    ui.label("Mix");
-                    ui.add(ParamSlider::for_param(&unit.mix, setter).with_width(60.0));
+                    ui.add(ParamSlider::for_param(&unit.mix, setter).with_width(56.0))
+                        .on_hover_text("wet/dry mix");
                     if st.bpm > 0.0 {
-                        ui.weak(format!("{:.0} BPM", st.bpm));
+                        ui.weak(format!("{:.0}", st.bpm))
+                            .on_hover_text("the tempo the unit's beat lengths follow (BPM)");
                     }
                 });
                 let chain = unit.chain.value();
@@ -588,8 +589,12 @@ impl SegueEditor {
         toggle(ui, setter, &slot.on, "On");
         let effect = segue_controllers::effect_of_number(current as f64).flatten();
         for (k, name) in slot.knobs().into_iter().zip(knob_names(effect)) {
-            ui.add(ParamSlider::for_param(k, setter).with_width(46.0).without_value())
-                .on_hover_text(format!("{name}: {:.2}", k.value()));
+            ui.add(
+                ParamSlider::for_param(k, setter)
+                    .with_width(46.0)
+                    .without_value(),
+            )
+            .on_hover_text(format!("{name}: {:.2}", k.value()));
         }
         let step = slot.beats.value();
         egui::ComboBox::from_id_salt(("segue-fx-beats", u, s))

@@ -619,7 +619,10 @@ mod tests {
         for (u, effects) in FX_DEFAULT_EFFECTS.iter().enumerate() {
             for (s, &e) in effects.iter().enumerate() {
                 let (u, s8) = (u as u8, s as u8);
-                assert_eq!(value(Target::FxEffect(u, s8)), effect_number(Some(e)) as f32);
+                assert_eq!(
+                    value(Target::FxEffect(u, s8)),
+                    effect_number(Some(e)) as f32
+                );
                 let (beats, knobs) = e.defaults();
                 assert_eq!(value(Target::FxBeats(u, s8)), beats);
                 for (p, k) in knobs.into_iter().enumerate() {
