@@ -402,10 +402,10 @@ fn separate_with_an_onnx_model_or_a_clear_error_without_the_runtime() {
         .map(|s| segue_decode::decode_file(&dir.join(format!("clip.{s}.wav")), 48_000).unwrap())
         .collect();
     for (i, m) in mix.iter().enumerate() {
-        for c in 0..2 {
+        for (c, &want) in m.iter().enumerate() {
             let sum = ((stems[0].mix[i][c] + stems[1].mix[i][c]) + stems[2].mix[i][c])
                 + stems[3].mix[i][c];
-            assert_eq!(sum, m[c], "frame {i}");
+            assert_eq!(sum, want, "frame {i}");
         }
     }
     let run = segue()
