@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Segue needs to build and test, if any are missing.
+# Installs the Debian packages Segue needs to build and test, if any are missing, and the
+# ONNX Runtime library (the `onnxruntime` wheel from PyPI in a venv at target/onnxruntime/,
+# which the ONNX separator and its tests find by default; see separate/src/onnx/runtime.rs).
 # Safe to run repeatedly; does nothing when everything is there.
 set -euo pipefail
 
@@ -21,7 +23,24 @@ packages=(
   xauth              # ... which xvfb-run needs
   libgl1-mesa-dri    # Mesa's software OpenGL: the egui editor draws with GL under Xvfb
   libx11-6           # the editor test reads the screen back with libX11 (dlopened)
+  python3-venv       # the venv for ONNX Runtime below
 )
+
+# ONNX Runtime for the ONNX separator (ort with load-dynamic, api-22: onnxruntime >= 1.22).
+# ORT_VERSION pins another release; the venv also gets onnx + numpy, which
+# separate/tests/fixtures/make_tiny.py (the parity fixture) needs.
+onnxruntime() {
+  local root venv
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  venv="$root/target/onnxruntime"
+  if ls "$venv"/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so* >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "segue setup: pip install onnxruntime into $venv" >&2
+  mkdir -p "$root/target"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "onnxruntime${ORT_VERSION:+==$ORT_VERSION}" onnx numpy
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -31,6 +50,7 @@ for p in "${packages[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
+  onnxruntime
   exit 0
 fi
 
@@ -42,3 +62,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+onnxruntime

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use segue_decode::wav::{write_wav, WavFormat};
-use segue_separate::{stem_paths, Device, DspSeparator, Separator};
+use segue_separate::{stem_paths, Device, DspSeparator, OnnxOptions, OnnxSeparator, Separator};
 
 /// Arguments of `segue separate`.
 #[derive(clap::Args)]
@@ -17,34 +17,43 @@ pub struct SeparateArgs {
     /// Write the stems into this folder instead of beside each track.
     #[arg(short = 'o', long = "out", value_name = "DIR")]
     out: Option<PathBuf>,
-    /// An htdemucs ONNX model (input `mix` [1,2,343980], output `stems` [1,4,2,343980]).
+    /// An htdemucs ONNX model (input `mix` [1,2,343980], output `stems` [1,4,2,343980];
+    /// see the README for exporting one). Needs the ONNX Runtime library: `ORT_DYLIB_PATH`,
+    /// beside the binary, or `target/onnxruntime/` from scripts/setup.sh.
     #[arg(long, value_name = "FILE.onnx")]
     model: Option<PathBuf>,
-    /// Where to run: auto (GPU when usable, else CPU), cpu or cuda.
+    /// Where to run: auto (GPU when usable, else CPU), cpu or cuda (ONNX models only; needs
+    /// the onnxruntime-gpu build of ONNX Runtime).
     #[arg(long, default_value = "auto")]
     device: String,
 }
 
 pub fn run(args: &SeparateArgs) -> anyhow::Result<ExitCode> {
     let device: Device = args.device.parse()?;
-    if let Some(model) = &args.model {
-        anyhow::bail!(
-            "{}: the ONNX separator is not in this build yet; run without --model for the DSP separator",
-            model.display()
-        );
-    }
-    if device == Device::Cuda {
-        anyhow::bail!(
-            "--device cuda: the DSP separator has no GPU path yet; use --device cpu or auto"
-        );
-    }
+    let mut sep: Box<dyn Separator> = match &args.model {
+        Some(model) => {
+            let options = OnnxOptions {
+                device,
+                ..OnnxOptions::default()
+            };
+            let sep = OnnxSeparator::new(model, &options)?;
+            if let Some(note) = sep.note() {
+                eprintln!("segue separate: {note}");
+            }
+            Box::new(sep)
+        }
+        None if device == Device::Cuda => anyhow::bail!(
+            "--device cuda: the DSP separator has no GPU path; give an ONNX model with --model, \
+             or use --device cpu or auto"
+        ),
+        None => Box::new(DspSeparator::default()),
+    };
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     }
-    let mut sep = DspSeparator::default();
     Ok(crate::each_file(&args.files, |f| {
-        separate_one(&mut sep, f, args.out.as_deref()).map_err(|e| format!("{e:#}"))
+        separate_one(sep.as_mut(), f, args.out.as_deref()).map_err(|e| format!("{e:#}"))
     }))
 }
 

@@ -335,6 +335,97 @@ fn separate_writes_stems_the_deck_loader_reads_and_reports_bad_files() {
 }
 
 #[test]
+fn separate_with_an_onnx_model_or_a_clear_error_without_the_runtime() {
+    let dir = scratch("separate-onnx");
+    let track = dir.join("clip.wav");
+    let mix: Vec<[f32; 2]> = (0..30_000)
+        .map(|i| {
+            [
+                ((i % 97) as f32 / 97.0 - 0.5) * 0.4,
+                ((i % 61) as f32 / 61.0 - 0.5) * 0.3,
+            ]
+        })
+        .collect();
+    segue_decode::wav::write_wav(&track, 48_000, &mix, segue_decode::wav::WavFormat::Float32)
+        .unwrap();
+    let model =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("separate/tests/fixtures/tiny_sep.onnx");
+    // No library where ORT_DYLIB_PATH points: an error naming it, exit 1, no panic.
+    let run = segue()
+        .arg("separate")
+        .arg(&track)
+        .arg("--model")
+        .arg(&model)
+        .env("ORT_DYLIB_PATH", dir.join("libonnxruntime.so.1.99"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("ONNX Runtime") && stderr.contains("ORT_DYLIB_PATH"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let runtime = segue_separate::find_runtime().or_else(|| {
+        segue_separate::venv_lib(
+            &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/onnxruntime"),
+        )
+    });
+    let Some(runtime) = runtime else {
+        assert!(
+            std::env::var_os("SEGUE_REQUIRE_ORT").is_none(),
+            "SEGUE_REQUIRE_ORT: no libonnxruntime"
+        );
+        eprintln!(
+            "SKIPPED the ONNX half: no libonnxruntime (scripts/setup.sh makes target/onnxruntime/)"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    };
+    // With the runtime: stems at the track's rate (48 kHz, resampled to 44.1 and back),
+    // summing exactly to the mix; auto says it runs on the CPU, cuda is a clear error.
+    let run = segue()
+        .arg("separate")
+        .arg(&track)
+        .args(["--model"])
+        .arg(&model)
+        .env("ORT_DYLIB_PATH", &runtime)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("running on the CPU"), "{stderr}");
+    assert!(String::from_utf8_lossy(&run.stdout).contains("(onnx)"));
+    let stems: Vec<_> = ["drums", "bass", "other", "vocals"]
+        .iter()
+        .map(|s| segue_decode::decode_file(&dir.join(format!("clip.{s}.wav")), 48_000).unwrap())
+        .collect();
+    for (i, m) in mix.iter().enumerate() {
+        for (c, &want) in m.iter().enumerate() {
+            let sum = ((stems[0].mix[i][c] + stems[1].mix[i][c]) + stems[2].mix[i][c])
+                + stems[3].mix[i][c];
+            assert_eq!(sum, want, "frame {i}");
+        }
+    }
+    let run = segue()
+        .arg("separate")
+        .arg(&track)
+        .arg("--model")
+        .arg(&model)
+        .args(["--device", "cuda"])
+        .env("ORT_DYLIB_PATH", &runtime)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    if !run.status.success() {
+        assert!(stderr.contains("CUDA"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn library_similar_import_and_recommend() {
     let dir = scratch("similar");
     let music = dir.join("music");

@@ -4,7 +4,9 @@
 //! * [`Separator`] is the one interface; [`DspSeparator`] is the default backend (signal
 //!   processing only, no model file: median-filter harmonic/percussive separation, a low band
 //!   for the bass with the harmonics of its tracked fundamental, a mid/side mask for the
-//!   centred harmonic voice, soft Wiener-style masks; see `dsp.rs`).
+//!   centred harmonic voice, soft Wiener-style masks; see `dsp.rs`). [`OnnxSeparator`]
+//!   runs an htdemucs ONNX model with ONNX Runtime, whose library is loaded at run time
+//!   ([`find_runtime`]; a missing library is an error, never a panic; see `onnx/mod.rs`).
 //! * [`sdr`] scores a separated stem against the true one (BSS Eval v3 source SDR, see
 //!   `sdr.rs`).
 //!
@@ -31,6 +33,7 @@
 
 mod dsp;
 mod error;
+mod onnx;
 mod sdr;
 mod stft;
 
@@ -41,6 +44,9 @@ pub use segue_engine::{Frame, Stem};
 
 pub use dsp::{DspParams, DspSeparator};
 pub use error::SeparateError;
+pub use onnx::{
+    find_runtime, venv_lib, OnnxOptions, OnnxSeparator, DEFAULT_SEGMENT, MODEL_RATE, ORT_DYLIB_ENV,
+};
 pub use sdr::{sdr, sdr_mono, DEFAULT_FILTER_LEN};
 
 /// Four stems in [`Stem`] order (drums, bass, other, vocals), each as long as the mix.
