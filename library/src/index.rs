@@ -41,7 +41,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use hnsw_rs::anndists::dist::DistL2;
+use hnsw_rs::anndists::dist::Distance;
 use hnsw_rs::api::AnnT;
 use hnsw_rs::hnsw::Hnsw;
 use hnsw_rs::hnswio::HnswIo;
@@ -55,18 +55,23 @@ use segue_analysis::music::Key;
 pub const REBUILD_TOMBSTONE_SHARE: f64 = 0.25;
 
 /// HNSW links per point and layer (`M`).
-const MAX_CONNECTIONS: usize = 24;
+const MAX_CONNECTIONS: usize = 16;
 /// Candidates examined while inserting (`efConstruction`).
-const EF_CONSTRUCTION: usize = 200;
+const EF_CONSTRUCTION: usize = 100;
 /// Layers at most.
 const MAX_LAYERS: usize = 16;
 /// Candidates examined per query (`ef`), at least `n`.
 const EF_SEARCH: usize = 64;
-/// At or below this many matching tracks, a filtered query is answered by exact search.
-const EXACT_BELOW: usize = 2_000;
+/// At or below this many matching tracks, a filtered query is answered by exact search
+/// over just those tracks (a few ms at most, and exact); above it the HNSW graph is searched
+/// without the filter for enough candidates and the filter applied to them.
+const EXACT_BELOW: usize = 20_000;
+/// Tries of a graph search (each asking for twice as many candidates) before a query falls
+/// back to exact search.
+const GRAPH_TRIES: usize = 3;
 
 const MAP_MAGIC: &[u8; 8] = b"SEGUEIDX";
-const MAP_VERSION: u32 = 1;
+const MAP_VERSION: u32 = 2;
 
 /// What a track brings to the filters: its tempo, key and energy from its analysis.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -231,7 +236,7 @@ struct Slot {
 /// The index (see the module doc). Answers queries from memory; [`save`](Self::save) writes
 /// it beside the library. `Send + Sync`: queries may run from several threads.
 pub struct SimilarityIndex {
-    hnsw: Hnsw<'static, f32, DistL2>,
+    hnsw: Hnsw<'static, f32, DnaL2>,
     /// Point id → track; tombstones stay until a rebuild.
     slots: Vec<Slot>,
     /// Unit vectors, `COMPACT_DIMS` per slot (exact search for selective filters).
@@ -243,6 +248,8 @@ pub struct SimilarityIndex {
     last_seq: i64,
     /// The library file this index belongs to.
     library: PathBuf,
+    /// Filtered queries matching at most this many tracks are answered exactly.
+    exact_below: usize,
 }
 
 impl std::fmt::Debug for SimilarityIndex {
@@ -256,13 +263,13 @@ impl std::fmt::Debug for SimilarityIndex {
     }
 }
 
-fn new_hnsw(capacity: usize) -> Hnsw<'static, f32, DistL2> {
+fn new_hnsw(capacity: usize) -> Hnsw<'static, f32, DnaL2> {
     Hnsw::new(
         MAX_CONNECTIONS,
         capacity.max(1_000),
         MAX_LAYERS,
         EF_CONSTRUCTION,
-        DistL2,
+        DnaL2,
     )
 }
 
@@ -285,14 +292,33 @@ fn similarity(l2: f32) -> f32 {
 }
 
 fn l2(a: &[f32], b: &[f32]) -> f32 {
+    // Eight independent sums: the compiler keeps them in SIMD lanes (one sequential sum, as
+    // `hnsw_rs`'s scalar `DistL2` takes, is bound by the latency of each addition).
     let mut acc = [0f32; 8];
-    for (ca, cb) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum();
+    for (ca, cb) in ca.zip(cb) {
         for i in 0..8 {
             let d = ca[i] - cb[i];
             acc[i] += d * d;
         }
     }
-    acc.iter().sum::<f32>().sqrt()
+    (acc.iter().sum::<f32>() + tail).sqrt()
+}
+
+/// The graph's distance: L2 like `hnsw_rs`'s `DistL2`, computed in eight lanes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DnaL2;
+
+impl Distance<f32> for DnaL2 {
+    fn eval(&self, va: &[f32], vb: &[f32]) -> f32 {
+        l2(va, vb)
+    }
 }
 
 /// The index files of `library`: `<library>.hnsw.{graph,data,map}`, as (folder, basename).
@@ -356,7 +382,15 @@ impl SimilarityIndex {
             skipped: BTreeSet::new(),
             last_seq: 0,
             library: library.to_path_buf(),
+            exact_below: EXACT_BELOW,
         }
+    }
+
+    /// Sets how many matching tracks a filtered query may have and still be answered by
+    /// exact search over just them (default 20 000); above it the graph is searched. For
+    /// tests of the graph path and for tuning on very large libraries.
+    pub fn set_exact_below(&mut self, tracks: usize) {
+        self.exact_below = tracks;
     }
 
     /// Builds an in-memory index of `items` at once (parallel insertion on all cores).
@@ -701,33 +735,44 @@ impl SimilarityIndex {
                 && !filter.exclude.contains(&s.track)
                 && filter.matches(&s.meta)
         };
-        let open = filter.is_open();
-        let matching = if open {
-            self.len()
+        // How many candidates pass: all live tracks for an open filter, else counted (and
+        // kept, for an exact search over just them).
+        let (matching, subset) = if filter.is_open() {
+            (self.len(), None)
         } else {
-            (0..self.slots.len()).filter(|&s| passes(s)).count()
+            let subset: Vec<usize> = (0..self.slots.len()).filter(|&s| passes(s)).collect();
+            (subset.len(), Some(subset))
         };
         if matching == 0 {
             return Ok(Vec::new());
         }
-        if !open && matching <= EXACT_BELOW {
-            return Ok(self.exact_where(&query, n, passes));
+        if let Some(subset) = subset.as_ref().filter(|s| s.len() <= self.exact_below) {
+            return Ok(self.exact_over(&query, n, subset.iter().copied()));
         }
-        // Looser filters need a wider beam to find n that pass.
-        let share = matching as f64 / self.slots.len().max(1) as f64;
-        let ef = ((EF_SEARCH.max(n) as f64 / share.max(0.05)) as usize).clamp(n, 1_000);
-        let accept = |id: &usize| passes(*id);
-        let found = self.hnsw.search_filter(&query, n, ef, Some(&accept));
-        let mut out: Vec<(TrackId, f32)> = found
-            .iter()
-            .filter(|nb| passes(nb.d_id))
-            .map(|nb| (self.slots[nb.d_id].track, similarity(nb.distance)))
-            .collect();
-        if out.len() < n.min(matching) {
-            return Ok(self.exact_where(&query, n, passes));
+        // The graph is searched without the filter (`hnsw_rs` explores a filtered search far
+        // beyond its beam), for as many candidates as should hold `n` that pass; the filter
+        // is applied to them. Too few pass → twice as many, then exact search.
+        let share = (matching as f64 / self.slots.len().max(1) as f64).clamp(1e-3, 1.0);
+        let mut want = ((n as f64 / share) * 1.2) as usize + 2 + filter.exclude.len();
+        for _ in 0..GRAPH_TRIES {
+            let want_now = want.min(self.slots.len());
+            let ef = EF_SEARCH.max(want_now);
+            let found = self.hnsw.search(&query, want_now, ef);
+            let mut out: Vec<(TrackId, f32)> = found
+                .iter()
+                .filter(|nb| passes(nb.d_id))
+                .map(|nb| (self.slots[nb.d_id].track, similarity(nb.distance)))
+                .collect();
+            if out.len() >= n.min(matching) {
+                out.truncate(n);
+                return Ok(out);
+            }
+            if want_now == self.slots.len() {
+                break;
+            }
+            want *= 2;
         }
-        out.truncate(n);
-        Ok(out)
+        Ok(self.exact_where(&query, n, passes))
     }
 
     /// Exact search (every track compared): what [`similar`](Self::similar) approximates.
@@ -765,10 +810,18 @@ impl SimilarityIndex {
         n: usize,
         passes: impl Fn(usize) -> bool,
     ) -> Vec<(TrackId, f32)> {
-        let mut all: Vec<(f32, usize)> = (0..self.slots.len())
-            .filter(|&s| passes(s))
-            .map(|s| (l2(query, self.slot_vector(s)), s))
-            .collect();
+        self.exact_over(query, n, (0..self.slots.len()).filter(|&s| passes(s)))
+    }
+
+    /// The `n` nearest of `slots` to `query`, nearest first (ties: lower slot first).
+    fn exact_over(
+        &self,
+        query: &[f32],
+        n: usize,
+        slots: impl Iterator<Item = usize>,
+    ) -> Vec<(TrackId, f32)> {
+        let mut all: Vec<(f32, usize)> =
+            slots.map(|s| (l2(query, self.slot_vector(s)), s)).collect();
         let n = n.min(all.len());
         if n == 0 {
             return Vec::new();
@@ -913,8 +966,8 @@ impl SimilarityIndex {
         // hnsw_rs ties a loaded graph's lifetime to its loader; the loader (a folder name,
         // a basename and options: no file handles, no mmap) lives as long as the process.
         let io: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&dir, &name)));
-        let hnsw: Hnsw<'static, f32, DistL2> = io
-            .load_hnsw::<f32, DistL2>()
+        let hnsw: Hnsw<'static, f32, DnaL2> = io
+            .load_hnsw::<f32, DnaL2>()
             .map_err(|e| format!("cannot read the HNSW graph: {e}"))?;
         if hnsw.get_nb_point() != n {
             return Err(format!(
@@ -950,6 +1003,7 @@ impl SimilarityIndex {
             skipped,
             last_seq,
             library: library.to_path_buf(),
+            exact_below: EXACT_BELOW,
         })
     }
 }

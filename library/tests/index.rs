@@ -343,12 +343,12 @@ fn approximate_search_agrees_with_exact_search() {
             let meta = TrackMeta {
                 bpm: 120.0,
                 key: None,
-                energy: 5,
+                energy: (i % 10 + 1) as u8,
             };
             (i as TrackId + 1, v, meta)
         })
         .collect();
-    let (index, bad) = SimilarityIndex::build(Path::new("mem"), items);
+    let (mut index, bad) = SimilarityIndex::build(Path::new("mem"), items);
     assert_eq!((bad, index.len()), (0, 4000));
     let mut hits = 0;
     let queries = 100;
@@ -360,6 +360,25 @@ fn approximate_search_agrees_with_exact_search() {
     }
     let recall = hits as f64 / (queries * 10) as f64;
     assert!(recall >= 0.95, "recall@10 {recall:.3}");
+
+    // A filter that passes 30 % of the tracks, answered through the graph (not exactly):
+    // every answer passes, and recall against exact search holds.
+    index.set_exact_below(0);
+    let f = Filter::default().energy(3, 5);
+    let mut hits = 0;
+    for q in 0..queries {
+        let probe = (q * 37 % 4000 + 1) as TrackId;
+        let got = index.similar(probe, 10, &f).unwrap();
+        assert_eq!(got.len(), 10);
+        for (t, _) in &got {
+            assert!(f.matches(&index.meta(*t).unwrap()), "{t} fails {f:?}");
+            assert_ne!(*t, probe);
+        }
+        let e = ids(&index.exact(probe, 10, &f).unwrap());
+        hits += ids(&got).iter().filter(|t| e.contains(t)).count();
+    }
+    let recall = hits as f64 / (queries * 10) as f64;
+    assert!(recall >= 0.95, "filtered recall@10 {recall:.3}");
 }
 
 #[test]
