@@ -14,6 +14,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{process_cpu_secs, thread_cpu_secs};
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use segue_analysis::dna::COMPACT_DIMS;
 use segue_analysis::music::Key;
@@ -77,12 +80,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// Recall@10 and latency percentiles of `queries` probes under `filter`.
 fn measure(index: &SimilarityIndex, probes: &[TrackId], filter: &Filter, label: &str) {
     let mut lat = Vec::with_capacity(probes.len());
+    let mut cpu = Vec::with_capacity(probes.len());
     let mut hits = 0usize;
     let mut wanted = 0usize;
     for &p in probes {
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), thread_cpu_secs());
         let got = index.similar(p, 10, filter).unwrap();
         lat.push(t.elapsed());
+        cpu.push(Duration::from_secs_f64(thread_cpu_secs() - c));
         let exact = index.exact(p, 10, filter).unwrap();
         wanted += exact.len();
         hits += got
@@ -91,11 +96,16 @@ fn measure(index: &SimilarityIndex, probes: &[TrackId], filter: &Filter, label: 
             .count();
     }
     lat.sort();
+    cpu.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
-        "index {label}: recall@10 {:.3}, latency p50 {:.3} ms, p99 {:.3} ms ({} queries)",
+        "index {label}: recall@10 {:.3}, latency p50 {:.3} ms, p99 {:.3} ms; CPU p50 {:.3} ms, \
+         p99 {:.3} ms ({} queries)",
         hits as f64 / wanted.max(1) as f64,
-        percentile(&lat, 0.5).as_secs_f64() * 1e3,
-        percentile(&lat, 0.99).as_secs_f64() * 1e3,
+        ms(percentile(&lat, 0.5)),
+        ms(percentile(&lat, 0.99)),
+        ms(percentile(&cpu, 0.5)),
+        ms(percentile(&cpu, 0.99)),
         probes.len()
     );
 }
@@ -106,15 +116,18 @@ fn index(c: &mut Criterion) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let items = tracks(n, 42);
-    let t = Instant::now();
+    let (t, cpu0) = (Instant::now(), process_cpu_secs());
     let (index, bad) = SimilarityIndex::build(Path::new("bench"), items);
     let build = t.elapsed();
+    let cpu = process_cpu_secs() - cpu0;
     assert_eq!(bad, 0);
+    let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
     println!(
-        "index build: {n} vectors in {:.1} s ({:.0} vectors/s, {} threads)",
+        "index build: {n} vectors in {:.1} s wall ({:.0} vectors/s, {threads} threads), \
+         {cpu:.1} s CPU (≈ {:.1} s on {threads} idle cores)",
         build.as_secs_f64(),
         n as f64 / build.as_secs_f64(),
-        std::thread::available_parallelism().map_or(1, |p| p.get())
+        cpu / threads as f64
     );
     let mut rng = Rng(7);
     let probes: Vec<TrackId> = (0..1000)

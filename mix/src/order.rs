@@ -6,6 +6,11 @@ use crate::compat::{score, EnergyFlow, Prefs, TrackFacts};
 /// Partial orders kept at each step of the beam search.
 const BEAM: usize = 24;
 
+/// What a transition between tempos that cannot be synced costs the order, on top of its
+/// lost tempo score: a loop-out or echo-out is a fallback a DJ avoids when another order
+/// keeps the beat going, even at the price of a key clash (which a filter sweep hides).
+const UNSYNCABLE: f64 = 0.35;
+
 /// The energy the set aims for at `p` (0 = first track, 1 = last) given the set's lowest
 /// and highest track energies.
 fn target_energy(flow: EnergyFlow, p: f64, lo: f64, hi: f64) -> f64 {
@@ -47,7 +52,8 @@ pub fn order(
     for a in 0..n {
         for b in 0..n {
             if a != b {
-                pair[a * n + b] = score(&tracks[a], &tracks[b], history(a, b), &steady).score;
+                let c = score(&tracks[a], &tracks[b], history(a, b), &steady);
+                pair[a * n + b] = c.score - if c.tempo_matchable { 0.0 } else { UNSYNCABLE };
             }
         }
     }
@@ -111,6 +117,25 @@ mod tests {
             o,
             order(&tracks, EnergyFlow::Steady, &Prefs::default(), &|_, _| 0)
         );
+    }
+
+    #[test]
+    fn tempo_breaks_are_kept_to_a_minimum() {
+        // Alternating the two tempo groups makes every transition harmonic (8A → 9A → 9B →
+        // 8B) but none can be synced; keeping each group together clashes twice (8A / 9B,
+        // 9A / 8B) and needs one tempo break.
+        let tracks = [
+            t(120.0, "8A", 5),
+            t(95.0, "9A", 5),
+            t(122.0, "9B", 5),
+            t(96.0, "8B", 5),
+        ];
+        let o = order(&tracks, EnergyFlow::Steady, &Prefs::default(), &|_, _| 0);
+        let breaks = o
+            .windows(2)
+            .filter(|w| !score(&tracks[w[0]], &tracks[w[1]], 0, &Prefs::default()).tempo_matchable)
+            .count();
+        assert_eq!(breaks, 1, "{o:?}");
     }
 
     #[test]

@@ -591,12 +591,21 @@ pub fn render_set(tracks: &[SetTrack], plan: &SetPlan) -> Result<SetRender, Segu
         started = true;
     }
     let render_secs = clock.elapsed().as_secs_f64();
-    // Trailing silence after the last track stopped is cut.
-    let last_end = master
-        .iter()
-        .rposition(|f| f[0].abs() > 1e-5 || f[1].abs() > 1e-5)
-        .map_or(0, |i| i + 1);
+    // The end of the set: the last track's quiet tail (a fade or reverb under −60 dBFS) and
+    // the silence after it stopped are cut, keeping a quarter second faded to zero.
+    let win = (rate / 20) as usize;
+    let last_loud = master
+        .chunks(win)
+        .rposition(|c| !silent(c))
+        .map_or(0, |i| ((i + 1) * win).min(master.len()));
+    let last_end = (last_loud + rate as usize / 4).min(master.len());
     master.truncate(last_end);
+    let tail = last_end - last_loud;
+    for (k, f) in master[last_loud..].iter_mut().enumerate() {
+        let g = 1.0 - (k + 1) as f32 / tail as f32;
+        f[0] *= g;
+        f[1] *= g;
+    }
     let n = tracks.len();
     ends[n - 1] = Some(master.len() as u64);
 
@@ -631,6 +640,16 @@ pub fn render_set(tracks: &[SetTrack], plan: &SetPlan) -> Result<SetRender, Segu
         quality,
         render_secs,
     })
+}
+
+/// Whether a window of the set is silent: its mean square under −60 dBFS.
+fn silent(chunk: &[[f32; 2]]) -> bool {
+    let ms = chunk
+        .iter()
+        .map(|f| (f[0] * f[0] + f[1] * f[1]) as f64 / 2.0)
+        .sum::<f64>()
+        / chunk.len().max(1) as f64;
+    ms < 1e-6
 }
 
 /// The measurements (and the final −1 dBTP safety gain, applied to `master`).
@@ -702,12 +721,7 @@ fn measure(
     let mut gap = 0usize;
     let mut longest = 0usize;
     for chunk in master.chunks(win) {
-        let ms: f64 = chunk
-            .iter()
-            .map(|f| (f[0] * f[0] + f[1] * f[1]) as f64 / 2.0)
-            .sum::<f64>()
-            / chunk.len().max(1) as f64;
-        if ms < 1e-6 {
+        if silent(chunk) {
             gap += chunk.len();
             longest = longest.max(gap);
         } else {
