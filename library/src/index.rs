@@ -49,7 +49,7 @@ use rusqlite::OptionalExtension;
 
 use crate::{Library, SegueError, TrackId};
 use segue_analysis::dna::COMPACT_DIMS;
-use segue_analysis::music::Key;
+use segue_analysis::music::{Key, Mode};
 
 /// Share of tombstoned points above which [`SimilarityIndex::sync`] rebuilds the graph.
 pub const REBUILD_TOMBSTONE_SHARE: f64 = 0.25;
@@ -154,6 +154,37 @@ impl Filter {
 
     /// Whether a track with `meta` passes the tempo, key and energy filters.
     pub fn matches(&self, meta: &TrackMeta) -> bool {
+        Compiled::new(self).matches(meta)
+    }
+}
+
+/// A [`Filter`] made ready to test many tracks: the compatible keys as a bit set, computed
+/// once per query instead of once per track.
+struct Compiled {
+    bpm: Option<(f64, f64)>,
+    exact_tempo: bool,
+    /// Bit `key_bit(k)` set for every key that passes; `None`: any key (or none) passes.
+    keys: Option<u32>,
+    energy: Option<(u8, u8)>,
+}
+
+fn key_bit(k: Key) -> u32 {
+    1 << (u32::from(k.tonic % 12) + if k.mode == Mode::Minor { 12 } else { 0 })
+}
+
+impl Compiled {
+    fn new(f: &Filter) -> Compiled {
+        Compiled {
+            bpm: f.bpm,
+            exact_tempo: f.exact_tempo,
+            keys: f
+                .key
+                .map(|k| k.compatible().iter().fold(0, |m, c| m | key_bit(*c))),
+            energy: f.energy,
+        }
+    }
+
+    fn matches(&self, meta: &TrackMeta) -> bool {
         if let Some((lo, hi)) = self.bpm {
             let b = f64::from(meta.bpm);
             let within = |x: f64| x >= lo - 1e-9 && x <= hi + 1e-9;
@@ -163,8 +194,8 @@ impl Filter {
                 return false;
             }
         }
-        if let Some(k) = self.key {
-            if !meta.key.is_some_and(|m| k.compatible().contains(&m)) {
+        if let Some(keys) = self.keys {
+            if !meta.key.is_some_and(|m| keys & key_bit(m) != 0) {
                 return false;
             }
         }
@@ -728,12 +759,13 @@ impl SimilarityIndex {
         if n == 0 || self.is_empty() {
             return Ok(Vec::new());
         }
+        let compiled = Compiled::new(filter);
         let passes = |slot: usize| {
             let s = &self.slots[slot];
             s.alive
                 && Some(s.track) != me
+                && compiled.matches(&s.meta)
                 && !filter.exclude.contains(&s.track)
-                && filter.matches(&s.meta)
         };
         // How many candidates pass: all live tracks for an open filter, else counted (and
         // kept, for an exact search over just them).
