@@ -195,7 +195,7 @@ impl Compiled {
             }
         }
         if let Some(keys) = self.keys {
-            if !meta.key.is_some_and(|m| keys & key_bit(m) != 0) {
+            if meta.key.is_none_or(|m| keys & key_bit(m) == 0) {
                 return false;
             }
         }
