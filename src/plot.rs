@@ -183,9 +183,9 @@ pub fn draw_set(
     render: &segue_mix::set::SetRender,
 ) -> anyhow::Result<()> {
     register_font()?;
-    let root = BitMapBackend::new(out, (WIDTH, HEIGHT)).into_drawing_area();
-    let err = |e: DrawingAreaErrorKind<std::io::Error>| anyhow::anyhow!("drawing failed: {e:?}");
-    let _ = &err;
+    // Wide enough that a track's label fits its span: 240 px per minute of the set.
+    let width = (render.quality.duration / 60.0 * 240.0).clamp(WIDTH as f64, 12_000.0) as u32;
+    let root = BitMapBackend::new(out, (width, HEIGHT)).into_drawing_area();
     paint_set(&root, tracks, plan, render)?;
     root.present().context("writing the PNG")?;
     Ok(())
@@ -204,6 +204,19 @@ where
     root.fill(&WHITE).map_err(err)?;
     let q = &render.quality;
     let duration = q.duration.max(1.0);
+    // Labels are cut to the width of what they name (about 7 px a character).
+    let px_per_sec = root.dim_in_pixel().0 as f64 / duration;
+    let fit = |text: String, secs: f64| -> String {
+        let chars = ((secs * px_per_sec) / 7.0).floor().max(1.0) as usize;
+        if text.chars().count() <= chars {
+            text
+        } else {
+            text.chars()
+                .take(chars.saturating_sub(1))
+                .chain(['…'])
+                .collect()
+        }
+    };
     let title = format!(
         "Segue set — {} tracks, {:.0} min {:.0} s, {:.1} LUFS, true peak {:.1} dBTP, beat offset median {}",
         tracks.len(),
@@ -270,7 +283,10 @@ where
             .map_err(err)?;
         chart
             .draw_series(std::iter::once(Text::new(
-                t.technique.name().to_string(),
+                fit(
+                    t.technique.name().to_string(),
+                    (t.span.end - t.span.start).max(0.5),
+                ),
                 (t.span.start, 1.02),
                 ("sans-serif", 12).into_font(),
             )))
@@ -293,9 +309,12 @@ where
             .map_err(err)?;
         chart
             .draw_series(std::iter::once(Text::new(
-                format!(
-                    "{} · {} · {:.0} BPM · E{}",
-                    t.name, t.analysis.camelot, t.analysis.bpm, t.analysis.energy
+                fit(
+                    format!(
+                        "{} · {} · {:.0} BPM · E{}",
+                        t.name, t.analysis.camelot, t.analysis.bpm, t.analysis.energy
+                    ),
+                    span.end - span.start - 0.5,
                 ),
                 (span.start + 0.5, lane + 0.6),
                 ("sans-serif", 13).into_font(),
