@@ -5,6 +5,11 @@
 //! one ONNX Runtime thread, CPU seconds per minute of audio: what the chunking, the
 //! normalisation and the runtime's per-run overhead cost, not what htdemucs costs (skipped,
 //! saying so, without libonnxruntime: see scripts/setup.sh).
+//!
+//! Worker latency: the time from "load this file on deck 1" (the deck service both shells
+//! use, a real engine processing blocks on its own thread) to "the engine reports the deck
+//! playing from stems", for the same track written as a 48 kHz WAV without stem files:
+//! decode + analysis + DSP separation on one worker thread + the hand-over.
 
 use std::time::Instant;
 
@@ -63,6 +68,82 @@ fn separation(c: &mut Criterion) {
         });
     }
     group.finish();
+    worker_latency(&track_at(&spec, 48_000));
+}
+
+fn track_at(spec: &DemoSpec, rate: u32) -> Vec<[f32; 2]> {
+    synthesize(spec, rate).audio.mix
+}
+
+/// "Loaded on deck" → "stems on deck" through the deck service, three times; prints each
+/// and the median.
+fn worker_latency(mix: &[[f32; 2]]) {
+    use segue_engine::{Engine, EngineConfig, Outputs};
+    use segue_library::decks::{CommandSink, DeckService, DeckServiceConfig, EngineSink};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+    const RATE: u32 = 48_000;
+    let dir = std::env::temp_dir().join(format!("segue-bench-latency-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("latency.wav");
+    segue_decode::wav::write_wav(&path, RATE, mix, segue_decode::wav::WavFormat::Float32).unwrap();
+    let secs = mix.len() as f64 / RATE as f64;
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let parts = Engine::new(EngineConfig {
+            sample_rate: RATE,
+            decks: 1,
+            ..EngineConfig::default()
+        })
+        .unwrap();
+        let collector = parts.collector.spawn().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let mut engine = parts.engine;
+        let audio = std::thread::spawn(move || {
+            let mut b = [0; 4].map(|_| vec![0.0f32; 256]);
+            while !stop2.load(Ordering::Relaxed) {
+                let [l, r, cl, cr] = &mut b;
+                let mut out = Outputs {
+                    master: [&mut l[..], &mut r[..]],
+                    cue: [&mut cl[..], &mut cr[..]],
+                };
+                engine.process(&mut out, 256);
+                std::thread::sleep(Duration::from_micros(5_333));
+            }
+        });
+        let sink = Arc::new(EngineSink::new(parts.handle));
+        let service = DeckService::new(
+            DeckServiceConfig {
+                decks: 1,
+                rate: RATE,
+                worker_threads: 1,
+                library: None,
+                auto_stems: true,
+            },
+            sink.clone(),
+        );
+        let t0 = Instant::now();
+        service.load(0, path.clone(), None);
+        while !sink.status().decks[0].has_stems {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        times.push(t0.elapsed().as_secs_f64());
+        service.shutdown();
+        stop.store(true, Ordering::Relaxed);
+        audio.join().unwrap();
+        drop(sink);
+        collector.join().unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut sorted = times.clone();
+    sorted.sort_by(f64::total_cmp);
+    println!(
+        "worker latency (load on deck → stems on deck), {secs:.0} s track at 48 kHz: {:.2} s median ({})",
+        sorted[1],
+        times.iter().map(|t| format!("{t:.2} s")).collect::<Vec<_>>().join(", ")
+    );
 }
 
 /// The tiny fixture model on one ONNX Runtime thread, or `None` (said) without the runtime.

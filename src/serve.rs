@@ -44,6 +44,10 @@ pub struct ServeArgs {
     /// Folder for recordings started over OSC (config key record-dir) [default: ./recordings].
     #[arg(long)]
     record_dir: Option<PathBuf>,
+    /// Do not separate stems of loaded tracks in the background (config key auto-stems =
+    /// false; default: separate with the DSP separator and switch decks to stems).
+    #[arg(long)]
+    no_auto_stems: bool,
     /// Number of decks (1-8).
     #[arg(long)]
     decks: Option<usize>,
@@ -110,6 +114,9 @@ fn effective(a: ServeArgs) -> anyhow::Result<(Config, bool)> {
     }
     if let Some(v) = a.decks {
         c.decks = v;
+    }
+    if a.no_auto_stems {
+        c.auto_stems = false;
     }
     if a.library.is_some() {
         c.library = a.library;

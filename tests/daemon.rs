@@ -2010,3 +2010,116 @@ fn a_killed_daemon_leaves_a_readable_recording() {
         .count();
     assert!(loud > 48_000, "the track is in it ({loud} loud samples)");
 }
+
+/// Stems on a live deck, end to end: a track with no stem files is loaded on the file
+/// backend; the daemon separates it in the background (progress in the deck state), the
+/// deck state then reports stems; `/segue/deck/1/stem/drums/mute` removes exactly the
+/// separated drums from the rendered output.
+#[test]
+fn a_track_without_stem_files_gets_stems_and_an_osc_stem_mute_removes_them() {
+    use segue_separate::{DspSeparator, Separator};
+    let _serial = serial();
+    let dir = tmp("stems");
+    let music = dir.join("music");
+    let (track, truth) = demo_track(&music, "stems-126", 126.0, 5);
+    for stem in ["drums", "bass", "other", "vocals"] {
+        std::fs::remove_file(music.join(format!("stems-126.{stem}.wav"))).unwrap();
+    }
+    let wav = dir.join("out.wav");
+    let d = Daemon::start(
+        &dir,
+        &[
+            "--backend",
+            "file",
+            "--out",
+            wav.to_str().unwrap(),
+            "--decks",
+            "2",
+            "--music-root",
+            music.to_str().unwrap(),
+        ],
+        &[],
+    );
+    d.send("/segue/deck/1/load", vec![s(track.to_str().unwrap())]);
+    d.wait_deck(1, "loaded", |a| int(&a[0]) == 1, 60);
+    let first = d.deck(1);
+    assert_eq!(int(&first[15]), 0, "no stems before the separation");
+    let mut progress = vec![float(&first[16])];
+    let t0 = Instant::now();
+    loop {
+        let a = d.deck(1);
+        if int(&a[15]) == 1 {
+            assert_eq!(float(&a[16]), -1.0, "separation over");
+            break;
+        }
+        progress.push(float(&a[16]));
+        assert!(
+            t0.elapsed() < Duration::from_secs(240),
+            "no stems: {a:?}\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        progress.iter().all(|&f| (0.0..=1.0).contains(&f)),
+        "{progress:?}"
+    );
+    let stats = d.stats();
+    assert_eq!((stats["separations"], stats["stems_attached"]), (1, 1));
+
+    // Half gain: the limiter stays out of the way, so the output is the deck's signal.
+    d.send("/segue/master/volume", vec![OscType::Float(0.5)]);
+    std::thread::sleep(Duration::from_millis(200));
+    d.send("/segue/deck/1/play", vec![OscType::Int(1)]);
+    std::thread::sleep(Duration::from_millis(1500));
+    d.send("/segue/deck/1/stem/drums/mute", vec![OscType::Int(1)]);
+    std::thread::sleep(Duration::from_millis(2500));
+    let st = d.deck(1);
+    assert_eq!(int(&st[1]), 1, "still playing");
+    d.stop();
+
+    // The output: where the track starts in it, then the last second against the track
+    // without its separated drums.
+    let mix = &truth.audio.mix;
+    let stems = DspSeparator::default().separate(mix, 48_000).unwrap();
+    let no_drums: Vec<f32> = (0..mix.len())
+        .map(|i| (stems[1][i][0] + stems[2][i][0]) + stems[3][i][0])
+        .collect();
+    let mut r = hound::WavReader::open(&wav).unwrap();
+    let samples: Vec<f32> = r.samples::<f32>().map(|x| x.unwrap()).collect();
+    let left: Vec<f32> = samples.iter().step_by(2).copied().collect();
+    let x: Vec<f32> = mix.iter().map(|f| f[0]).collect();
+    let start = left.iter().position(|v| v.abs() > 1e-4).expect("audio") as i64;
+    let lead = x.iter().position(|v| v.abs() > 1e-4).unwrap() as i64;
+    // Track frame p is at output frame p + offset.
+    let guess = start - lead;
+    let probe = 48_000usize; // one second into playback, before the mute
+    let needle = &left[(start as usize + probe)..(start as usize + probe + 4_800)];
+    let from = (lead as usize + probe).saturating_sub(500);
+    let (c, at, _) = best_offset(needle, &x, from..from + 1_000);
+    assert!(c > 0.999, "the mix plays unchanged before the mute ({c})");
+    let offset = (start as usize + probe) as i64 - at as i64;
+    assert!((offset - guess).abs() < 500, "{offset} {guess}");
+    let end = left.len() - 4_800; // before the fade of the stop
+    let window = (end - 48_000)..end;
+    let (mut err, mut drums, mut n) = (0.0f64, 0.0f64, 0usize);
+    for o in window {
+        let p = (o as i64 - offset) as usize;
+        if p >= mix.len() {
+            break;
+        }
+        err += ((left[o] - 0.5 * no_drums[p]) as f64).powi(2);
+        drums += (0.5 * stems[0][p][0] as f64).powi(2);
+        n += 1;
+    }
+    assert!(n > 24_000, "{n} frames compared");
+    let ratio = (err / drums).sqrt();
+    assert!(
+        drums / n as f64 > 1e-5,
+        "the separated drums are audible in the window"
+    );
+    assert!(
+        ratio < 1e-3,
+        "output − (mix − drums) is {ratio:.2e} of the drums' level"
+    );
+}

@@ -513,6 +513,7 @@ impl Controller {
             Target::Filter => d.filter,
             Target::StemGain(s) if known => d.stems[s as usize],
             Target::StemGain(_) => 1.0,
+            Target::StemFilter(s) => d.stem_filters[s as usize],
             Target::KeyShift => d.key_shift,
             Target::Trim => mem.trim,
             Target::Bend => mem.bend,

@@ -125,6 +125,8 @@ pub enum Target {
     Trim,
     /// Stem gain 0..1.
     StemGain(Stem),
+    /// A stem's one-knob filter −1..1.
+    StemFilter(Stem),
     /// Pitch bend in percent −10..10.
     Bend,
     /// Key shift in semitones −12..12.
@@ -402,6 +404,12 @@ impl Target {
         if let Some(n) = s.strip_prefix("loop_roll_") {
             return loop_beats(n).map(Target::LoopRoll);
         }
+        if let Some(n) = s.strip_prefix("stem_filter_") {
+            return STEMS
+                .iter()
+                .find(|(k, _)| *k == n)
+                .map(|&(_, st)| Target::StemFilter(st));
+        }
         if let Some(n) = s.strip_prefix("stem_mute_") {
             return STEMS
                 .iter()
@@ -446,6 +454,7 @@ impl Target {
             Target::Eq(b) => format!("eq_{}", band(b)),
             Target::StemMute(s) => format!("stem_mute_{}", stem(s)),
             Target::StemGain(s) => format!("stem_{}", stem(s)),
+            Target::StemFilter(s) => format!("stem_filter_{}", stem(s)),
             Target::SuggestionLoad(i) => format!("suggestion_load_{}", i + 1),
             Target::AutoDjToggle => "autodj_toggle".into(),
             Target::TransitionStart => "transition_start".into(),
@@ -490,6 +499,7 @@ impl Target {
         for (s, _) in STEMS {
             v.push(format!("stem_{s}"));
             v.push(format!("stem_mute_{s}"));
+            v.push(format!("stem_filter_{s}"));
         }
         for i in 1..=SUGGESTION_TARGETS {
             v.push(format!("suggestion_load_{i}"));
@@ -549,6 +559,7 @@ impl Target {
             Filter => c(-1.0, 1.0),
             Trim => c(-12.0, 12.0),
             StemGain(_) => c(0.0, 1.0),
+            StemFilter(_) => c(-1.0, 1.0),
             Bend => c(-10.0, 10.0),
             KeyShift => c(-12.0, 12.0),
             Crossfader => c(-1.0, 1.0),
@@ -761,6 +772,11 @@ impl Target {
                 stem,
                 gain: x()?,
             },
+            Target::StemFilter(stem) => C::StemFilter {
+                deck,
+                stem,
+                amount: x()?,
+            },
             Target::Bend => C::Bend {
                 deck,
                 percent: x()?,
@@ -893,6 +909,10 @@ impl Target {
             Filter => ("f", "one-knob filter -1 (low-pass)..0 (off)..1 (high-pass)"),
             Trim => ("f", "input trim, dB -24..12"),
             StemGain(_) => ("f", "stem gain 0..1"),
+            StemFilter(_) => (
+                "f",
+                "the stem's one-knob filter -1 (low-pass)..0 (off)..1 (high-pass)",
+            ),
             Bend => ("f", "pitch bend, percent -10..10 (0 = release)"),
             KeyShift => ("f", "key shift, semitones -12..12"),
             Jog => ("", "jog wheel (MIDI only: relative ticks)"),
@@ -963,6 +983,10 @@ impl Target {
             (
                 "stem_mute_{stem}".to_string(),
                 Target::StemMute(Stem::Drums),
+            ),
+            (
+                "stem_filter_{stem}".to_string(),
+                Target::StemFilter(Stem::Drums),
             ),
         ]);
         v.extend(

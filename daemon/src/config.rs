@@ -174,6 +174,9 @@ pub struct Config {
     pub push_ms: u64,
     /// Threads of the analysis worker (0 = all cores but one).
     pub worker_threads: usize,
+    /// Separate stems (DSP separator) in the background for every track loaded without
+    /// stem files, and switch its deck to stem playback when they are ready.
+    pub auto_stems: bool,
     /// JACK settings.
     pub jack: JackConfig,
     /// ALSA device name for the `alsa` backend (`default` = cpal's default device).
@@ -203,6 +206,7 @@ impl Default for Config {
             library: None,
             push_ms: 100,
             worker_threads: 0,
+            auto_stems: true,
             jack: JackConfig::default(),
             alsa_device: "default".into(),
             midi: MidiConfig::default(),

@@ -112,6 +112,7 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
             rate,
             worker_threads: config.worker_threads,
             library: state::open_library(config.library.as_deref()),
+            auto_stems: config.auto_stems,
         },
         audio_shared.clone(),
         config.record_folder(),

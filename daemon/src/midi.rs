@@ -231,6 +231,7 @@ mod tests {
                 rate: 48_000,
                 worker_threads: 1,
                 library: None,
+                auto_stems: false,
             },
             Arc::new(AudioShared::default()),
             "recordings".into(),

@@ -83,6 +83,15 @@ pub enum SegueError {
         /// What was wrong.
         reason: String,
     },
+    /// Stems could not be separated from a track (the separator's reason), or the separation
+    /// was cancelled.
+    #[error("stem separation of {path}: {reason}")]
+    Separation {
+        /// The track.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// The track library (an SQLite file) could not be opened, migrated, read or written:
     /// not a database, a locked or read-only file, a full disk, or a file path the library
     /// cannot store.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::deck::EqBand;
 use crate::fx::{Effect, FxMode};
-use crate::track::{Beatgrid, Stem, TrackAudio};
+use crate::track::{Beatgrid, Stem, StemAudio, TrackAudio, TrackRef};
 
 /// Index of a deck, `0..EngineConfig::decks`.
 pub type DeckId = u8;
@@ -299,6 +299,44 @@ pub enum Command {
         /// Muted or not.
         muted: bool,
     },
+    /// A stem's own one-knob filter, −1 (low-pass) ..0 (off).. 1 (high-pass), smoothed like
+    /// the deck's filter (only audible when the track has stems).
+    StemFilter {
+        /// Target deck.
+        deck: DeckId,
+        /// Which stem.
+        stem: Stem,
+        /// Knob position.
+        amount: f32,
+    },
+    /// Stem swap: `stem` of deck `from` fades out while `stem` of deck `to` fades in
+    /// (unmuted, to full gain), both over `beats` beats of deck `to` as heard (its grid and
+    /// rate; 120 BPM without a grid; at least 10 ms), starting at the command's frame —
+    /// "bass of A out while bass of B comes in" as one scheduled command. Rejected when `to`
+    /// does not exist or equals `from`.
+    StemSwap {
+        /// The deck whose stem goes out (the command's [`Command::deck`]).
+        from: DeckId,
+        /// The deck whose stem comes in.
+        to: DeckId,
+        /// Which stem.
+        stem: Stem,
+        /// Fade length in beats, 0..=64.
+        beats: f32,
+    },
+    /// Give the track on a deck the stems separated from it (by the background worker),
+    /// while it plays: taken only if the deck still holds `track` (see [`TrackRef`]), the
+    /// track has no stems and every stem is as long as it; otherwise the stems are handed
+    /// back to the collector. The switch is sample-continuous: the stems sum to the mix and
+    /// start at unity gain, then ramp to the deck's stem settings.
+    AttachStems {
+        /// Target deck.
+        deck: DeckId,
+        /// The track the stems belong to.
+        track: TrackRef,
+        /// The stems (built off the audio thread).
+        stems: Arc<StemAudio>,
+    },
     /// Channel fader, 0..=1 (shaped by the channel fader curve).
     Volume {
         /// Target deck.
@@ -466,6 +504,9 @@ impl Command {
             | Filter { deck, .. }
             | StemGain { deck, .. }
             | StemMute { deck, .. }
+            | StemFilter { deck, .. }
+            | StemSwap { from: deck, .. }
+            | AttachStems { deck, .. }
             | Volume { deck, .. }
             | Pfl { deck, .. }
             | CrossfaderAssign { deck, .. }

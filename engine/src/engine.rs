@@ -2,7 +2,7 @@
 //! blocks, publishes status. `process` reads as the list of its steps.
 
 use crate::command::{Command, TimedCommand};
-use crate::deck::{Deck, KeylockQuality, Released};
+use crate::deck::{Deck, KeylockQuality, Released, MAX_RELEASED};
 use crate::dsp::{sane, Smoothed};
 use crate::fx::{DeckClock, FxControl, FxRack};
 use crate::handle::{Collector, EngineHandle, Garbage, Schedule, SendError};
@@ -163,7 +163,7 @@ impl Engine {
             return Err(ConfigError::CommandCapacity(c.command_capacity));
         }
         let (cmd_tx, cmd_rx) = rtrb::RingBuffer::new(c.command_capacity);
-        // Every command can release at most two objects (track + grid).
+        // Every command can release at most MAX_RELEASED objects (track, grid, stems).
         let (garbage_tx, garbage_rx) = rtrb::RingBuffer::new(256);
         let (status_in, status_out) = triple_buffer::triple_buffer(&Status::default());
         let ramp = |secs: f64| ((c.sample_rate as f64 * secs) as u32).max(1);
@@ -320,7 +320,7 @@ impl Engine {
             if t > now {
                 return false;
             }
-            if may_release(&self.pending[0].1) && self.garbage.slots() < 2 {
+            if may_release(&self.pending[0].1) && self.garbage.slots() < MAX_RELEASED {
                 return true;
             }
             let (_, cmd) = self.pending.remove(0);
@@ -341,14 +341,22 @@ impl Engine {
         use Command::*;
         match cmd {
             Load { deck, audio } => {
-                let (a, b) = self.decks[deck as usize].load(audio);
-                self.release(a);
-                self.release(b);
+                for r in self.decks[deck as usize].load(audio) {
+                    self.release(r);
+                }
             }
             Eject { deck } => {
-                let (a, b) = self.decks[deck as usize].eject();
-                self.release(a);
-                self.release(b);
+                for r in self.decks[deck as usize].eject() {
+                    self.release(r);
+                }
+            }
+            AttachStems { deck, track, stems } => {
+                let (r, taken) = self.decks[deck as usize].attach_stems(track, stems);
+                self.release(r);
+                if !taken {
+                    self.applied -= 1;
+                    self.rejected += 1;
+                }
             }
             SetBeatgrid { deck, grid } => {
                 let old = self.decks[deck as usize].set_grid(grid);
@@ -389,6 +397,15 @@ impl Engine {
             StemMute { deck, stem, muted } => {
                 self.decks[deck as usize].set_stem_mute(stem as usize, muted)
             }
+            StemFilter { deck, stem, amount } => {
+                self.decks[deck as usize].set_stem_filter(stem as usize, amount)
+            }
+            StemSwap {
+                from,
+                to,
+                stem,
+                beats,
+            } => self.stem_swap(from as usize, to as usize, stem as usize, beats),
             Volume { deck, level } => self.decks[deck as usize].set_volume(level),
             Pfl { deck, on } => self.decks[deck as usize].pfl = on,
             CrossfaderAssign { deck, side } => self.decks[deck as usize].side = side,
@@ -421,6 +438,19 @@ impl Engine {
         }
     }
 
+    /// `stem` of deck `from` out, of deck `to` in, over `beats` beats of `to` as heard.
+    fn stem_swap(&mut self, from: usize, to: usize, stem: usize, beats: f32) {
+        if to >= self.decks.len() || to == from {
+            self.applied -= 1;
+            self.rejected += 1;
+            return;
+        }
+        let beats = f64::from(sane(beats, 0.0, 64.0, 0.0));
+        let frames = (beats * self.decks[to].heard_beat_frames()).min(f64::from(u32::MAX)) as u32;
+        self.decks[from].stem_fade(stem, 0.0, frames);
+        self.decks[to].stem_fade(stem, 1.0, frames);
+    }
+
     /// An FX control; one for a unit, slot or knob that does not exist counts as rejected.
     fn fx_control(&mut self, unit: u8, control: FxControl) {
         if !self.fx.apply(unit, control) {
@@ -434,6 +464,7 @@ impl Engine {
         match cmd {
             Command::Load { audio, .. } => self.release(Released::Track(audio)),
             Command::SetBeatgrid { grid: Some(g), .. } => self.release(Released::Grid(g)),
+            Command::AttachStems { stems, .. } => self.release(Released::Stems(stems)),
             _ => {}
         }
     }
@@ -444,6 +475,7 @@ impl Engine {
             Released::Nothing => return,
             Released::Track(t) => Garbage::Track(t),
             Released::Grid(g) => Garbage::Grid(g),
+            Released::Stems(s) => Garbage::Stems(s),
         };
         if let Err(rtrb::PushError::Full(g)) = self.garbage.push(g) {
             // Unreachable while `apply_due` checks for room first; if it ever happens, a
@@ -625,10 +657,13 @@ impl Engine {
     }
 }
 
-/// Commands that may hand objects back (up to two) to the collector.
+/// Commands that may hand objects back (up to [`MAX_RELEASED`]) to the collector.
 fn may_release(cmd: &Command) -> bool {
     matches!(
         cmd,
-        Command::Load { .. } | Command::Eject { .. } | Command::SetBeatgrid { .. }
+        Command::Load { .. }
+            | Command::Eject { .. }
+            | Command::SetBeatgrid { .. }
+            | Command::AttachStems { .. }
     )
 }

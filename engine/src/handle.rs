@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::command::{Command, TimedCommand};
 use crate::status::Status;
-use crate::track::{Beatgrid, TrackAudio};
+use crate::track::{Beatgrid, StemAudio, TrackAudio};
 
 /// Something the audio thread no longer needs; dropped by the collector, never on the audio
 /// thread.
@@ -15,6 +15,8 @@ pub enum Garbage {
     Track(Arc<TrackAudio>),
     /// A beatgrid replaced or removed.
     Grid(Arc<Beatgrid>),
+    /// Stems attached to a deck's track, replaced or refused.
+    Stems(Arc<StemAudio>),
 }
 
 /// Why a command was not queued.

@@ -61,4 +61,6 @@ pub use handle::{Collector, EngineHandle, Garbage, Schedule, SendError};
 pub use mixer::{channel_fader_gain, crossfader_gain};
 pub use render::Rendered;
 pub use status::{DeckStatus, Meter, Status, HOT_CUES, MAX_DECKS};
-pub use track::{Beatgrid, BeatgridError, Frame, Stem, StemLengthMismatch, TrackAudio};
+pub use track::{
+    Beatgrid, BeatgridError, Frame, Stem, StemAudio, StemLengthMismatch, TrackAudio, TrackRef,
+};

@@ -25,7 +25,8 @@ pub struct DeckStatus {
     /// Loads and ejects applied to this deck so far (wrapping): a change means the deck's
     /// transport was reset (stopped, at the start of a new track or empty).
     pub loads: u32,
-    /// The track has stems.
+    /// The track plays from stems: its own (files beside it) or stems separated after it
+    /// was loaded ([`crate::Command::AttachStems`]).
     pub has_stems: bool,
     /// The track has a beatgrid.
     pub has_grid: bool,
@@ -83,6 +84,8 @@ pub struct DeckStatus {
     pub filter: f32,
     /// Stem gains (drums, bass, other, vocals), 0 when muted.
     pub stems: [f32; 4],
+    /// Stem filter knobs (drums, bass, other, vocals), −1 (low-pass) ..0 (off).. 1 (high-pass).
+    pub stem_filters: [f32; 4],
     /// Pre-fader listen.
     pub pfl: bool,
     /// Channel level (post trim and EQ, pre fader).

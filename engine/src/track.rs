@@ -86,6 +86,25 @@ impl TrackAudio {
     }
 }
 
+/// Four stems in [`Stem`] order (drums, bass, other, vocals), each as long as the mix of the
+/// track they belong to: what [`crate::Command::AttachStems`] hands a deck.
+pub type StemAudio = [Vec<Frame>; 4];
+
+/// Names the track a deck holds, by the address of its `Arc<TrackAudio>`: plain data, so a
+/// command can say "for this track only" ([`crate::Command::AttachStems`]). The engine
+/// compares it with the deck's track and never dereferences it. Whoever builds one keeps a
+/// clone of that `Arc` alive until the command is applied or moot (the deck loaded again),
+/// so the address cannot be reused by another track meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TrackRef(usize);
+
+impl TrackRef {
+    /// The reference of `track`.
+    pub fn of(track: &std::sync::Arc<TrackAudio>) -> Self {
+        Self(std::sync::Arc::as_ptr(track) as usize)
+    }
+}
+
 /// Stems given to [`TrackAudio::with_stems`] were not as long as the mix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StemLengthMismatch;

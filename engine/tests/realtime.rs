@@ -49,7 +49,12 @@ impl Rng {
     }
 }
 
-fn random_command(r: &mut Rng, tracks: &[Arc<TrackAudio>], grids: &[Arc<Beatgrid>]) -> Command {
+fn random_command(
+    r: &mut Rng,
+    tracks: &[Arc<TrackAudio>],
+    grids: &[Arc<Beatgrid>],
+    stems: &[Arc<StemAudio>],
+) -> Command {
     // Deck indices include ones that do not exist.
     let deck = r.below(6) as u8;
     let on = r.below(2) == 0;
@@ -173,7 +178,23 @@ fn random_command(r: &mut Rng, tracks: &[Arc<TrackAudio>], grids: &[Arc<Beatgrid
             deck,
             seconds: r.value(),
         },
-        _ => match r.below(2) {
+        _ => match r.below(5) {
+            2 => Command::StemFilter {
+                deck,
+                stem,
+                amount: r.value(),
+            },
+            3 => Command::StemSwap {
+                from: deck,
+                to: r.below(6) as u8,
+                stem,
+                beats: r.value(),
+            },
+            4 => Command::AttachStems {
+                deck,
+                track: TrackRef::of(&tracks[r.below(tracks.len() as u64) as usize]),
+                stems: stems[r.below(stems.len() as u64) as usize].clone(),
+            },
             0 => Command::CueMix { mix: r.value() },
             _ => Command::HeadphoneGain { gain: r.value() },
         },
@@ -201,6 +222,17 @@ fn command_storm_of_100k_random_commands_is_survived_without_allocation() {
         Arc::new(TrackAudio::new(rate, vec![[0.5, -0.5]; 10])),
         Arc::new(TrackAudio::new(rate, Vec::new())),
     ];
+    // Stems that fit the 440 Hz track (attached while it plays) and some that fit nothing.
+    let stems: Vec<Arc<StemAudio>> = vec![
+        Arc::new(std::array::from_fn(|k| {
+            tracks[1]
+                .mix
+                .iter()
+                .map(|f| [f[0] * [0.5, 0.25, 0.25, 0.0][k]; 2])
+                .collect()
+        })),
+        Arc::new(std::array::from_fn(|_| vec![[0.1, 0.1]; 10])),
+    ];
     let grids = vec![
         Arc::new(Beatgrid::constant(128.0, 0.0, rate, 8 * 48_000).unwrap()),
         Arc::new(Beatgrid::new(vec![0.0, 20_000.0, 45_000.0, 60_000.0], 1, 3).unwrap()),
@@ -224,7 +256,7 @@ fn command_storm_of_100k_random_commands_is_survived_without_allocation() {
         // Up to 400 commands per block with timestamps inside, before and after the block.
         let k = r.below(400) + 1;
         for _ in 0..k {
-            let c = random_command(&mut r, &tracks, &grids);
+            let c = random_command(&mut r, &tracks, &grids, &stems);
             let at = match r.below(4) {
                 0 => None,
                 1 => Some(frame.saturating_sub(r.below(10_000))),

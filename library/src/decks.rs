@@ -13,7 +13,17 @@
 //!    still holds that track. **Hot-cue policy:** cues the DJ saved or set win: analysed hot
 //!    cues are placed only on a deck with no saved hot cue and no hot cue set in the engine.
 //!
-//! 5. records the **play history** when it has a library: a track that stayed on air
+//! 5. **separates stems** for a track that has none (when [`DeckServiceConfig::auto_stems`]
+//!    is on, the default in both shells): the decoded deck audio goes to the same worker as a
+//!    [`JobKind::Separate`](crate::worker::JobKind) job with [`Priority::Deck`] (after the
+//!    track's analysis), with the [`DspSeparator`]; its progress shows in
+//!    [`DeckView::separation`]; a reload or eject cancels it. When the stems are ready they go
+//!    to the engine as [`Command::AttachStems`] for exactly that track (a [`TrackRef`] the
+//!    service keeps alive while it holds the track), and the deck switches to stem playback
+//!    at a block boundary without a jump (the stems sum to the mix). The old track and the
+//!    stems are freed by the engine's collector, never on the audio thread.
+//!
+//! 6. records the **play history** when it has a library: a track that stayed on air
 //!    (`Status::on_air`, the deck the audience hears most) for [`MIN_ON_AIR`] in one load
 //!    counts as played, in one live [`PlaySession`] per service, and the track played before
 //!    it in the session makes a transition (previous → this one) of the library's
@@ -35,10 +45,11 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
 use segue_analysis::{Analysis, ANALYSIS_RATE};
-use segue_engine::{Command, DeckId, Position, Status, Stem, TrackAudio, HOT_CUES};
+use segue_engine::{Command, DeckId, Position, Status, Stem, TrackAudio, TrackRef, HOT_CUES};
+use segue_separate::{DspSeparator, Separator};
 
 use crate::graph::{PlaySession, SessionKind};
-use crate::worker::{deck_commands, Job, JobEvent, JobOutput, Priority, Worker};
+use crate::worker::{deck_commands, Job, JobEvent, JobId, JobKind, JobOutput, Priority, Worker};
 use crate::{Library, SegueError, TrackId};
 
 /// How long a track must be on air (in one load) to count as played, unless
@@ -149,8 +160,13 @@ pub struct DeckView {
     pub overview: Arc<[f32]>,
     /// Duration, seconds.
     pub duration: f64,
-    /// Whether the track plays from stems.
+    /// Whether the track plays from stems (files beside it, or separated and sent to the
+    /// engine).
     pub has_stems: bool,
+    /// Stem separation of this track: `Some(fraction done)` while queued (0) or running.
+    pub separation: Option<f32>,
+    /// Why the separation failed, if it did.
+    pub separation_error: Option<String>,
     /// The analysis, once known.
     pub analysis: Option<Arc<Analysis>>,
 }
@@ -227,6 +243,10 @@ pub struct DeckCounters {
     pub analyses: AtomicU64,
     /// Analyses taken from the library instead.
     pub from_library: AtomicU64,
+    /// Stem separations finished by the worker.
+    pub separations: AtomicU64,
+    /// Stems handed to a deck ([`Command::AttachStems`] sent).
+    pub stems_attached: AtomicU64,
 }
 
 /// How the service is set up.
@@ -240,6 +260,10 @@ pub struct DeckServiceConfig {
     pub worker_threads: usize,
     /// The library to take analyses from and store them in.
     pub library: Option<Library>,
+    /// Separate stems in the background for every loaded track that has none, and hand
+    /// them to its deck (see the module doc). Changeable later with
+    /// [`DeckService::set_auto_stems`].
+    pub auto_stems: bool,
 }
 
 struct LoadRequest {
@@ -255,8 +279,18 @@ struct Running {
     worker: Arc<Worker>,
 }
 
+/// A deck's track as the service holds it for its stems: the engine's `Arc` (kept alive so
+/// its [`TrackRef`] cannot name another track) and the separation job, if any.
+struct Held {
+    generation: u64,
+    track: Arc<TrackAudio>,
+    job: Option<JobId>,
+}
+
 struct Inner {
     sink: Arc<dyn CommandSink>,
+    held: Mutex<Vec<Option<Held>>>,
+    auto_stems: AtomicBool,
     decks: Mutex<Vec<DeckView>>,
     saved: Mutex<Vec<Option<SavedCues>>>,
     rate: AtomicU32,
@@ -296,6 +330,8 @@ impl DeckService {
         Self {
             inner: Arc::new(Inner {
                 sink,
+                held: Mutex::new((0..config.decks).map(|_| None).collect()),
+                auto_stems: AtomicBool::new(config.auto_stems),
                 decks: Mutex::new(vec![DeckView::default(); config.decks]),
                 saved: Mutex::new(vec![None; config.decks]),
                 rate: AtomicU32::new(config.rate),
@@ -324,6 +360,17 @@ impl DeckService {
     /// The engine rate tracks are decoded at (a plugin learns it at activation).
     pub fn set_rate(&self, rate: u32) {
         self.inner.rate.store(rate, Ordering::SeqCst);
+    }
+
+    /// Turn automatic stem separation on or off for the tracks loaded from now on (a
+    /// separation already queued or running goes on).
+    pub fn set_auto_stems(&self, on: bool) {
+        self.inner.auto_stems.store(on, Ordering::SeqCst);
+    }
+
+    /// Whether loaded tracks get their stems separated.
+    pub fn auto_stems(&self) -> bool {
+        self.inner.auto_stems.load(Ordering::SeqCst)
     }
 
     /// What the service counted.
@@ -398,6 +445,7 @@ impl DeckService {
         }) else {
             return false;
         };
+        self.release_held(deck);
         lock(&self.inner.saved)[deck] = saved;
         let request = LoadRequest {
             deck,
@@ -424,8 +472,17 @@ impl DeckService {
             };
         });
         if ejected.is_some() {
+            self.release_held(deck);
             lock(&self.inner.saved)[deck] = None;
             self.inner.sink.send(Command::Eject { deck: deck as u8 });
+        }
+    }
+
+    /// Forget the deck's held track and cancel its separation (a new load or an eject).
+    fn release_held(&self, deck: usize) {
+        let held = lock(&self.inner.held).get_mut(deck).and_then(Option::take);
+        if let (Some(job), Some(r)) = (held.and_then(|h| h.job), lock(&self.running).as_ref()) {
+            r.worker.cancel(job);
         }
     }
 
@@ -457,12 +514,15 @@ impl DeckService {
             0 => crate::worker::default_threads(),
             n => n,
         };
-        let worker = Arc::new(Worker::new(threads_n, |job, _ctx| {
-            let analysis = match &job.audio {
-                Some(audio) => analyse_decoded(audio, &job.path)?,
-                None => segue_analysis::analyze_file(&job.path)?,
-            };
-            Ok(JobOutput::Analysis(Box::new(analysis)))
+        let worker = Arc::new(Worker::new(threads_n, |job, ctx| match job.kind {
+            JobKind::Analyse => {
+                let analysis = match &job.audio {
+                    Some(audio) => analyse_decoded(audio, &job.path)?,
+                    None => segue_analysis::analyze_file(&job.path)?,
+                };
+                Ok(JobOutput::Analysis(Box::new(analysis)))
+            }
+            JobKind::Separate => separate_job(job, ctx),
         }));
         let (tx, rx) = crossbeam_channel::unbounded::<LoadRequest>();
         let mut threads = Vec::new();
@@ -653,14 +713,28 @@ fn load_loop(rx: &Receiver<LoadRequest>, inner: &Inner, worker: &Worker) {
             inner.sink.send(c);
         }
         inner.counters.loads.fetch_add(1, Ordering::Relaxed);
-        inner.with_deck(req.deck, |d| {
-            if d.generation == req.generation {
-                d.overview = overview;
-                d.duration = duration;
-                d.has_stems = has_stems;
-                d.state = DeckState::Analysing;
-            }
-        });
+        let separate = !has_stems && inner.auto_stems.load(Ordering::SeqCst);
+        let current = inner
+            .with_deck(req.deck, |d| {
+                let current = d.generation == req.generation;
+                if current {
+                    d.overview = overview;
+                    d.duration = duration;
+                    d.has_stems = has_stems;
+                    d.separation = separate.then_some(0.0);
+                    d.state = DeckState::Analysing;
+                }
+                current
+            })
+            .unwrap_or(false);
+        if current && separate {
+            // Held until the deck is loaded again or ejected (see `Held`).
+            lock(&inner.held)[req.deck] = Some(Held {
+                generation: req.generation,
+                track: audio.clone(),
+                job: None,
+            });
+        }
         tracing::info!(
             "deck {}: loaded {} ({duration:.1} s{}, decoded in {:.0} ms)",
             req.deck + 1,
@@ -682,11 +756,49 @@ fn load_loop(rx: &Receiver<LoadRequest>, inner: &Inner, worker: &Worker) {
                 inner.apply(&req.path, &Arc::new(a), Some((req.deck, req.generation)));
             }
             None => {
-                drop(audio);
-                worker.submit(Job::analyse_decoded(req.path, native), Priority::Deck);
+                worker.submit(
+                    Job::analyse_decoded(req.path.clone(), native),
+                    Priority::Deck,
+                );
+            }
+        }
+        if current && separate {
+            // After the analysis: the beatgrid matters first.
+            let id = worker.submit(Job::separate_decoded(req.path, audio), Priority::Deck);
+            let mut held = lock(&inner.held);
+            match held.get_mut(req.deck) {
+                Some(Some(h)) if h.generation == req.generation => h.job = Some(id),
+                _ => {
+                    drop(held);
+                    worker.cancel(id); // loaded again or ejected meanwhile
+                }
             }
         }
     }
+}
+
+/// The worker's separation job: the DSP separator over the deck's audio, reporting progress
+/// about every 1 % and stopping when cancelled.
+fn separate_job(job: &Job, ctx: &crate::worker::JobContext) -> Result<JobOutput, SegueError> {
+    let err = |reason: String| SegueError::Separation {
+        path: job.path.clone(),
+        reason,
+    };
+    let audio = job
+        .audio
+        .as_ref()
+        .ok_or_else(|| err("no decoded audio given".into()))?;
+    let mut last = -1.0f32;
+    let stems = DspSeparator::default()
+        .separate_with(&audio.mix, audio.sample_rate, &mut |f| {
+            if f - last >= 0.01 || f >= 1.0 {
+                ctx.progress(f);
+                last = f;
+            }
+            !ctx.cancelled()
+        })
+        .map_err(|e| err(e.to_string()))?;
+    Ok(JobOutput::Stems(Arc::new(stems)))
 }
 
 /// Watches what is on air and records plays and transitions (see the module doc).
@@ -746,11 +858,48 @@ fn history_loop(inner: &Inner) {
     }
 }
 
+/// The deck whose held track has separation job `id`, with that track.
+fn holder_of(inner: &Inner, id: JobId) -> Option<(usize, u64, Arc<TrackAudio>)> {
+    lock(&inner.held)
+        .iter()
+        .enumerate()
+        .find_map(|(d, h)| match h {
+            Some(h) if h.job == Some(id) => Some((d, h.generation, h.track.clone())),
+            _ => None,
+        })
+}
+
+/// Set a deck's separation state, if it still holds that load.
+fn set_separation(inner: &Inner, deck: usize, generation: u64, f: impl FnOnce(&mut DeckView)) {
+    inner.with_deck(deck, |d| {
+        if d.generation == generation {
+            f(d);
+        }
+    });
+}
+
 fn result_loop(events: &Receiver<JobEvent>, inner: &Inner) {
     while let Ok(ev) = events.recv() {
-        let JobEvent::Finished { job, result, .. } = ev else {
-            continue;
+        let (id, job, result) = match ev {
+            JobEvent::Progress { id, fraction } => {
+                if let Some((deck, g, _)) = holder_of(inner, id) {
+                    set_separation(inner, deck, g, |d| d.separation = Some(fraction));
+                }
+                continue;
+            }
+            JobEvent::Cancelled { id } => {
+                if let Some((deck, g, _)) = holder_of(inner, id) {
+                    set_separation(inner, deck, g, |d| d.separation = None);
+                }
+                continue;
+            }
+            JobEvent::Started { .. } => continue,
+            JobEvent::Finished { id, job, result } => (id, job, result),
         };
+        if job.kind == JobKind::Separate {
+            stems_ready(inner, id, &job, result);
+            continue;
+        }
         match result {
             Ok(JobOutput::Analysis(a)) => {
                 inner.counters.analyses.fetch_add(1, Ordering::Relaxed);
@@ -769,6 +918,7 @@ fn result_loop(events: &Receiver<JobEvent>, inner: &Inner) {
                 );
                 inner.apply(&job.path, &Arc::new(*a), None);
             }
+            Ok(JobOutput::Stems(_)) => {}
             Err(e) => {
                 tracing::warn!("analysis of {} failed: {e}", job.path.display());
                 let msg = e.to_string();
@@ -782,6 +932,57 @@ fn result_loop(events: &Receiver<JobEvent>, inner: &Inner) {
                         }
                     });
                 }
+            }
+        }
+    }
+}
+
+/// A separation finished: hand the stems to the deck that still holds the track.
+fn stems_ready(inner: &Inner, id: JobId, job: &Job, result: Result<JobOutput, SegueError>) {
+    let holder = holder_of(inner, id);
+    match result {
+        Ok(JobOutput::Stems(stems)) => {
+            inner.counters.separations.fetch_add(1, Ordering::Relaxed);
+            // `track` (a clone of the held `Arc`) lives until the command is queued, so its
+            // TrackRef names this track only.
+            let Some((deck, generation, track)) = holder else {
+                return; // loaded again or ejected meanwhile
+            };
+            let sent = inner.sink.send(Command::AttachStems {
+                deck: deck as DeckId,
+                track: TrackRef::of(&track),
+                stems,
+            });
+            if sent {
+                inner
+                    .counters
+                    .stems_attached
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    "deck {}: stems of {} on the deck",
+                    deck + 1,
+                    job.path.display()
+                );
+            }
+            set_separation(inner, deck, generation, |d| {
+                d.separation = None;
+                d.has_stems = sent;
+                if !sent {
+                    d.separation_error = Some(
+                        "the engine is not taking commands (queue full); stems dropped".into(),
+                    );
+                }
+            });
+            drop(track);
+        }
+        Ok(JobOutput::Analysis(_)) => {}
+        Err(e) => {
+            tracing::warn!("{e}");
+            if let Some((deck, generation, _)) = holder {
+                set_separation(inner, deck, generation, |d| {
+                    d.separation = None;
+                    d.separation_error = Some(e.to_string());
+                });
             }
         }
     }

@@ -1,6 +1,6 @@
 //! The background worker: one service that owns a priority queue of slow jobs (analysis
-//! today; separation, embedding and planning later) and runs them on a small thread pool
-//! that leaves the audio thread a core.
+//! and stem separation today; embedding and planning later) and runs them on a small
+//! thread pool that leaves the audio thread a core.
 //!
 //! * A job for a track just loaded on a deck is submitted (or promoted) with
 //!   [`Priority::Deck`] and jumps the queue.
@@ -32,7 +32,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
-use segue_engine::{Command, DeckId, Position, TrackAudio};
+use segue_engine::{Command, DeckId, Position, StemAudio, TrackAudio};
 
 use crate::SegueError;
 use segue_analysis::Analysis;
@@ -55,6 +55,8 @@ pub struct JobId(pub u64);
 pub enum JobKind {
     /// Musical analysis of an audio file.
     Analyse,
+    /// Stem separation of a decoded track (drums, bass, other, vocals at the track's rate).
+    Separate,
 }
 
 /// A unit of work.
@@ -90,6 +92,16 @@ impl Job {
         }
     }
 
+    /// Separate the stems of `audio`, the track of `path` as a deck plays it (the stems come
+    /// back at its rate and length).
+    pub fn separate_decoded(path: impl Into<PathBuf>, audio: Arc<TrackAudio>) -> Self {
+        Self {
+            kind: JobKind::Separate,
+            path: path.into(),
+            audio: Some(audio),
+        }
+    }
+
     /// Analyse the file at `path`, already decoded into `audio`.
     pub fn analyse_decoded(path: impl Into<PathBuf>, audio: Arc<TrackAudio>) -> Self {
         Self {
@@ -105,6 +117,8 @@ impl Job {
 pub enum JobOutput {
     /// An analysis.
     Analysis(Box<Analysis>),
+    /// Stems of the job's audio, each exactly as long as it, summing to its mix.
+    Stems(Arc<StemAudio>),
 }
 
 /// Reports from the worker, in the order they happen for each job.

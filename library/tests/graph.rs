@@ -336,6 +336,7 @@ fn the_deck_service_records_what_was_on_air_as_a_session() {
             rate: 48_000,
             worker_threads: 1,
             library: Some(Library::open(&s.db()).unwrap()),
+            auto_stems: false,
         },
         sink.clone(),
     );

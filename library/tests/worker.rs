@@ -341,3 +341,315 @@ fn worker_results_reach_the_decks_without_disturbing_the_audio_thread() {
     drop(handle);
     collector.join().unwrap();
 }
+
+// --- separation as a worker job: stems reach a playing deck -----------------------------------
+
+/// A track whose DSP "vocals" are clearly there: noise-burst drums, a 55 Hz bass, a
+/// centred 349 Hz harmonic voice and an off-centre chord.
+fn stem_track(rate: u32, secs: f64) -> Vec<[f32; 2]> {
+    let n = (rate as f64 * secs) as usize;
+    let mut seed = 7u64;
+    let tau = std::f64::consts::TAU;
+    (0..n)
+        .map(|i| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let noise = ((seed >> 40) as f64 / (1u64 << 24) as f64) * 2.0 - 1.0;
+            let t = i as f64 / rate as f64;
+            let env = (-(t * 2.0).fract() * 40.0).exp();
+            let drums = noise * env * 0.2;
+            let bass = (tau * 55.0 * t).sin() * 0.2;
+            let voice: f64 = (1..6)
+                .map(|h| (tau * 349.2 * h as f64 * t).sin() * 0.1 / h as f64)
+                .sum();
+            let chord = (tau * 523.25 * t).sin() * 0.05;
+            [
+                (drums + bass + voice + 0.2 * chord) as f32,
+                (drums * 0.9 + bass + voice + chord) as f32,
+            ]
+        })
+        .collect()
+}
+
+fn write_wav(path: &std::path::Path, rate: u32, mix: &[[f32; 2]]) {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for f in mix {
+        w.write_sample(f[0]).unwrap();
+        w.write_sample(f[1]).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+fn max_step(x: &[[f32; 2]]) -> f32 {
+    x.windows(2)
+        .map(|w| (w[1][0] - w[0][0]).abs().max((w[1][1] - w[0][1]).abs()))
+        .fold(0.0, f32::max)
+}
+
+/// What the audio thread recorded: per block, the deck's position at the block's end, and
+/// whether the engine reported stems then; the master output.
+struct Take {
+    blocks: Vec<(f64, bool)>,
+    out: Vec<[f32; 2]>,
+}
+
+/// An engine with one deck processed on its own thread (every `process` under
+/// `assert_no_alloc`), one 256-frame block every `pace`, recording the master.
+fn audio_thread(
+    mut engine: Engine,
+    pace: Duration,
+    stop: Arc<AtomicBool>,
+    capacity: usize,
+) -> std::thread::JoinHandle<Take> {
+    std::thread::spawn(move || {
+        const BLOCK: usize = 256;
+        let mut take = Take {
+            blocks: Vec::with_capacity(capacity / BLOCK + 1),
+            out: Vec::with_capacity(capacity),
+        };
+        let mut bufs = [0; 4].map(|_| vec![0.0f32; BLOCK]);
+        while !stop.load(Ordering::Relaxed) && take.out.len() + BLOCK <= capacity {
+            let before = violation_count();
+            let [a, b, c, d] = &mut bufs;
+            assert_no_alloc(|| {
+                let mut out = Outputs {
+                    master: [&mut a[..], &mut b[..]],
+                    cue: [&mut c[..], &mut d[..]],
+                };
+                engine.process(&mut out, BLOCK);
+            });
+            assert_eq!(violation_count(), before, "process allocated");
+            let st = engine.status().decks[0];
+            take.blocks.push((st.position, st.has_stems));
+            take.out
+                .extend((0..BLOCK).map(|j| [bufs[0][j], bufs[1][j]]));
+            std::thread::sleep(pace);
+        }
+        take
+    })
+}
+
+/// End to end through the shared deck service (what `segue serve` and the plugin run): a
+/// track without stem files plays on a deck; the worker separates it (progress reported);
+/// the deck switches to the stems while playing, at a block boundary, without a jump; a
+/// stem muted before the stems existed then fades out. Judged on the rendered master.
+#[test]
+fn deck_service_separates_a_playing_track_and_switches_it_to_stems_without_a_jump() {
+    use segue_library::decks::{CommandSink, DeckService, DeckServiceConfig, EngineSink};
+    use segue_separate::{DspSeparator, Separator};
+    const RATE: u32 = 48_000;
+    let dir = std::env::temp_dir().join(format!("segue-worker-stems-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("voice and drums.wav");
+    let mix = stem_track(RATE, 40.0);
+    write_wav(&path, RATE, &mix);
+    let stems = DspSeparator::default().separate(&mix, RATE).unwrap();
+    let without_vocals: Vec<[f32; 2]> = (0..mix.len())
+        .map(|i| std::array::from_fn(|c| (stems[0][i][c] + stems[1][i][c]) + stems[2][i][c]))
+        .collect();
+    let vocals_rms = (stems[3]
+        .iter()
+        .map(|f| f[0] as f64 * f[0] as f64)
+        .sum::<f64>()
+        / mix.len() as f64)
+        .sqrt();
+    assert!(
+        vocals_rms > 0.02,
+        "the separator finds vocals ({vocals_rms})"
+    );
+
+    let parts = Engine::new(EngineConfig {
+        sample_rate: RATE,
+        max_block: 256,
+        decks: 1,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let collector = parts.collector.spawn().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    // Half real time: the debug build's analysis and separation finish well within the track.
+    let audio = audio_thread(
+        parts.engine,
+        Duration::from_millis(10),
+        stop.clone(),
+        mix.len(),
+    );
+    let sink = Arc::new(EngineSink::new(parts.handle));
+    let service = DeckService::new(
+        DeckServiceConfig {
+            decks: 1,
+            rate: RATE,
+            worker_threads: 1,
+            library: None,
+            auto_stems: true,
+        },
+        sink.clone(),
+    );
+    assert!(service.load(0, path.clone(), None));
+    let t0 = Instant::now();
+    while !service.deck(0).loaded() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "{:?}",
+            service.deck(0).state
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(!service.deck(0).has_stems);
+    assert_eq!(service.deck(0).separation, Some(0.0), "separation queued");
+    sink.send(Command::StemMute {
+        deck: 0,
+        stem: segue_engine::Stem::Vocals,
+        muted: true,
+    });
+    sink.send(Command::Play { deck: 0, on: true });
+    let mut progress = Vec::new();
+    loop {
+        let v = service.deck(0);
+        if let Some(f) = v.separation {
+            if progress.last() != Some(&f) {
+                progress.push(f);
+            }
+        } else {
+            assert!(v.has_stems, "separation ended without stems: {v:?}");
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(150),
+            "separation too slow"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let until = Instant::now() + Duration::from_secs(60);
+    while !sink.status().decks[0].has_stems {
+        assert!(Instant::now() < until, "the engine never took the stems");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Another second of audio with the stems, then stop.
+    std::thread::sleep(Duration::from_millis(2_000));
+    stop.store(true, Ordering::Relaxed);
+    let take = audio.join().unwrap();
+    assert_eq!(service.counters().stems_attached.load(Ordering::Relaxed), 1);
+    assert!(progress.len() > 5, "progress reports: {progress:?}");
+    assert!(progress.windows(2).all(|w| w[1] >= w[0]), "{progress:?}");
+    service.shutdown();
+    drop(sink);
+    collector.join().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // Where the switch happened, in the recording and in the track.
+    let switch = take
+        .blocks
+        .iter()
+        .position(|b| b.1)
+        .expect("stems reported");
+    let played_from = take.blocks.iter().position(|b| b.0 > 0.0).unwrap();
+    assert!(
+        switch > played_from + 40,
+        "the deck was playing well before the stems came (block {switch})"
+    );
+    let (mut before, mut after) = (0usize, 0usize);
+    for (b, &(end, _)) in take.blocks.iter().enumerate().skip(played_from + 2) {
+        let start = end as usize - 256;
+        for j in 0..256 {
+            let (p, got) = (start + j, take.out[b * 256 + j]);
+            let want = if b < switch {
+                before += 1;
+                mix[p]
+            } else if b >= switch + 3 {
+                after += 1;
+                without_vocals[p]
+            } else {
+                continue; // the 10 ms fade
+            };
+            for c in 0..2 {
+                assert!(
+                    (got[c] - want[c]).abs() < 1e-5,
+                    "block {b} frame {j} (switch at block {switch}): {got:?} vs {want:?}"
+                );
+            }
+        }
+    }
+    assert!(
+        before > RATE as usize && after > RATE as usize / 2,
+        "{before} {after}"
+    );
+    // No jump anywhere: no step larger than the track's own, with or without its vocals.
+    let natural = max_step(&mix).max(max_step(&without_vocals));
+    let heard = &take.out[(played_from + 2) * 256..];
+    assert!(
+        max_step(heard) <= natural * 1.01,
+        "{} vs {natural}",
+        max_step(heard)
+    );
+}
+
+/// Ejecting a deck cancels its separation: no stems reach the engine.
+#[test]
+fn ejecting_a_deck_cancels_its_separation() {
+    use segue_library::decks::{CommandSink, DeckService, DeckServiceConfig, EngineSink};
+    const RATE: u32 = 48_000;
+    let dir = std::env::temp_dir().join(format!("segue-worker-cancel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("long.wav");
+    write_wav(&path, RATE, &stem_track(RATE, 240.0));
+    let parts = Engine::new(EngineConfig {
+        sample_rate: RATE,
+        max_block: 256,
+        decks: 1,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let collector = parts.collector.spawn().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let audio = audio_thread(
+        parts.engine,
+        Duration::from_millis(5),
+        stop.clone(),
+        RATE as usize * 600,
+    );
+    let sink = Arc::new(EngineSink::new(parts.handle));
+    let service = DeckService::new(
+        DeckServiceConfig {
+            decks: 1,
+            rate: RATE,
+            worker_threads: 1,
+            library: None,
+            auto_stems: true,
+        },
+        sink.clone(),
+    );
+    assert!(service.load(0, path, None));
+    let t0 = Instant::now();
+    // Wait until the separation is under way (past the analysis), then eject.
+    while service.deck(0).separation.is_none_or(|f| f <= 0.0) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "{:?}",
+            service.deck(0)
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    service.eject(0);
+    assert_eq!(service.deck(0).separation, None);
+    // The worker stops at its next check; nothing is attached.
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert_eq!(service.counters().separations.load(Ordering::Relaxed), 0);
+    assert_eq!(service.counters().stems_attached.load(Ordering::Relaxed), 0);
+    let st = sink.status().decks[0];
+    assert!(!st.loaded && !st.has_stems);
+    // The next load separates again.
+    stop.store(true, Ordering::Relaxed);
+    audio.join().unwrap();
+    service.shutdown();
+    drop(sink);
+    collector.join().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

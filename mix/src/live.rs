@@ -112,7 +112,9 @@ fn control_of(c: &Command) -> Option<Control> {
         Command::Volume { .. } => Control::Volume,
         Command::Eq { .. } => Control::Eq,
         Command::Filter { .. } => Control::Filter,
-        Command::StemGain { .. } | Command::StemMute { .. } => Control::Stems,
+        Command::StemGain { .. } | Command::StemMute { .. } | Command::StemFilter { .. } => {
+            Control::Stems
+        }
         Command::Tempo { .. } | Command::Sync { .. } | Command::Bend { .. } => Control::Tempo,
         Command::BeatLoop { .. } | Command::LoopExit { .. } | Command::LoopRoll { .. } => {
             Control::Loop

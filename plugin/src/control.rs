@@ -71,6 +71,7 @@ impl Shared {
                 rate: 0,
                 worker_threads: 1,
                 library,
+                auto_stems: true,
             },
             sink.clone(),
         );

@@ -723,11 +723,25 @@ impl SegueEditor {
             }
         });
         ui.horizontal(|ui| {
-            ui.label(if view.has_stems {
-                "Stems"
-            } else {
-                "Stems (track has none)"
-            });
+            match (view.separation, &view.separation_error) {
+                (Some(f), _) => {
+                    ui.label("Stems");
+                    ui.add(
+                        egui::ProgressBar::new(f)
+                            .desired_width(90.0)
+                            .text(format!("separating {:.0} %", f * 100.0)),
+                    );
+                }
+                _ if view.has_stems || ds.has_stems => {
+                    ui.label("Stems");
+                }
+                (None, Some(e)) => {
+                    ui.colored_label(Color32::LIGHT_RED, format!("Stems: {e}"));
+                }
+                (None, None) => {
+                    ui.label("Stems (track has none)");
+                }
+            }
             for (label, p) in [
                 ("Drums", &dp.drums),
                 ("Bass", &dp.bass),

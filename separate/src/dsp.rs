@@ -119,6 +119,18 @@ impl Separator for DspSeparator {
     }
 
     fn separate(&mut self, mix: &[Frame], sample_rate: u32) -> Result<Stems, SeparateError> {
+        self.separate_with(mix, sample_rate, &mut |_| true)
+    }
+
+    fn separate_with(
+        &mut self,
+        mix: &[Frame],
+        sample_rate: u32,
+        progress: &mut dyn FnMut(f32) -> bool,
+    ) -> Result<Stems, SeparateError> {
+        if !progress(0.0) {
+            return Err(SeparateError::Cancelled);
+        }
         let len = mix.len();
         let mut stems: Stems = std::array::from_fn(|_| vec![[0.0f32; 2]; len]);
         if len == 0 || sample_rate == 0 {
@@ -217,6 +229,10 @@ impl Separator for DspSeparator {
             if c >= frames {
                 break;
             }
+            // About a hundred reports per track (and a cancel check with each).
+            if c % (frames / 100).max(1) == 0 && !progress(c as f32 / frames as f32) {
+                return Err(SeparateError::Cancelled);
+            }
             // 2. Masks of the centre frame c.
             for (k, h) in harm.iter_mut().enumerate() {
                 for (j, s) in ring.iter().enumerate() {
@@ -287,6 +303,7 @@ impl Separator for DspSeparator {
             stft.inverse_add(&mut sv, vocals.as_mut_slice(), 2, s);
         }
         assign_residual(mix, &mut stems);
+        progress(1.0);
         Ok(stems)
     }
 }
@@ -352,6 +369,30 @@ mod tests {
             assert!(sums_to_mix(&mix[..len], &stems), "len {len}");
             assert!(stems.iter().flatten().flatten().all(|x| x.is_finite()));
         }
+    }
+
+    #[test]
+    fn progress_rises_to_one_and_a_false_cancels() {
+        let mix = mix_of(&synthetic(3.0));
+        let mut seen = Vec::new();
+        let stems = DspSeparator::default()
+            .separate_with(&mix, SR, &mut |f| {
+                seen.push(f);
+                true
+            })
+            .unwrap();
+        assert!(sums_to_mix(&mix, &stems));
+        assert!(seen.len() > 20, "{} reports", seen.len());
+        assert!(seen.windows(2).all(|w| w[1] >= w[0]));
+        assert_eq!((seen[0], *seen.last().unwrap()), (0.0, 1.0));
+        // Cancelled half way: stops with Cancelled, no stems.
+        let mut calls = 0;
+        let r = DspSeparator::default().separate_with(&mix, SR, &mut |f| {
+            calls += 1;
+            f < 0.5
+        });
+        assert!(matches!(r, Err(SeparateError::Cancelled)));
+        assert!(calls < seen.len());
     }
 
     #[test]

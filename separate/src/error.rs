@@ -28,6 +28,9 @@ pub enum SeparateError {
     /// The requested device is not available (no CUDA driver or device).
     #[error("device: {0}")]
     Device(String),
+    /// The caller cancelled the separation ([`crate::Separator::separate_with`]).
+    #[error("separation cancelled")]
+    Cancelled,
     /// A bug: an internal invariant did not hold.
     #[error("internal error: {0}")]
     Internal(String),

@@ -86,6 +86,24 @@ pub trait Separator {
     /// The stems of `mix` (stereo frames at `sample_rate` Hz), in [`Stem`] order, each
     /// exactly `mix.len()` frames, summing back to `mix` sample-exactly.
     fn separate(&mut self, mix: &[Frame], sample_rate: u32) -> Result<Stems, SeparateError>;
+
+    /// [`Separator::separate`], telling `progress` the fraction done (0..=1) as it goes;
+    /// when `progress` returns `false` the separation stops with
+    /// [`SeparateError::Cancelled`]. Backends that cannot report along the way (the
+    /// default) report 0 before and 1 after.
+    fn separate_with(
+        &mut self,
+        mix: &[Frame],
+        sample_rate: u32,
+        progress: &mut dyn FnMut(f32) -> bool,
+    ) -> Result<Stems, SeparateError> {
+        if !progress(0.0) {
+            return Err(SeparateError::Cancelled);
+        }
+        let stems = self.separate(mix, sample_rate)?;
+        progress(1.0);
+        Ok(stems)
+    }
 }
 
 /// `track` with the stems `separator` makes from its mix.

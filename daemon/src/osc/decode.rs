@@ -256,6 +256,8 @@ enum To {
     Roll,
     /// A manual loop (start and end seconds).
     LoopSet,
+    /// A stem swap between two decks.
+    StemSwap,
     Load,
     QueryDeck,
     QueryCues,
@@ -387,8 +389,21 @@ const ROUTES: &[Route] = &[
         "/segue/deck/{n}/stem/{stem}/mute",
         To::Alias("stem_mute_{stem}"),
     ),
+    route(
+        "/segue/deck/{n}/stem/{stem}/filter",
+        To::Alias("stem_filter_{stem}"),
+    ),
     route("/segue/deck/{n}/keyshift", To::Alias("key_shift")),
     route("/segue/deck/{n}/{target}", To::DeckTarget),
+    other(
+        "/segue/stem_swap",
+        To::StemSwap,
+        "i i s [f]",
+        "stem swap: the stem s (drums, bass, other, vocals) of deck i (1-based) fades out \
+         while the same stem of the second deck fades in (unmuted, full gain), over f beats \
+         of the incoming deck (default 4; 0 = a 10 ms cut); in a timed bundle it starts at \
+         the bundle's time",
+    ),
     route(
         "/segue/mixer/crossfader/curve",
         To::Alias("crossfader_curve"),
@@ -740,6 +755,31 @@ fn message(m: &OscMessage, decks: usize) -> Result<Vec<Request>, DecodeError> {
             },
             _ => Err(a.bad("two numbers (start, end seconds)")),
         },
+        To::StemSwap => {
+            const USAGE: &str = "two decks (1-based, different), a stem name, optionally beats";
+            let (from, to, stem, beats) = match a.args {
+                [f, t, OscType::String(s)] => (num(f), num(t), Stem::from_name(s), Some(4.0)),
+                [f, t, OscType::String(s), b] => (num(f), num(t), Stem::from_name(s), num(b)),
+                _ => return Err(a.bad(USAGE)),
+            };
+            let deck_of = |v: Option<f64>| {
+                v.filter(|v| v.fract() == 0.0 && *v >= 1.0 && *v <= decks as f64)
+                    .map(|v| v as DeckId - 1)
+            };
+            match (deck_of(from), deck_of(to), stem, beats) {
+                (Some(from), Some(to), Some(stem), Some(beats))
+                    if from != to && (0.0..=64.0).contains(&beats) =>
+                {
+                    Ok(vec![Request::Engine(Command::StemSwap {
+                        from,
+                        to,
+                        stem,
+                        beats: beats as f32,
+                    })])
+                }
+                _ => Err(a.bad(USAGE)),
+            }
+        }
         To::Load => match a.args {
             [OscType::String(path)] => Ok(vec![Request::Load {
                 deck,
@@ -895,6 +935,13 @@ mod tests {
     }
 
     fn example_args(addr: &str, spec: &str) -> Vec<OscType> {
+        if addr.ends_with("stem_swap") {
+            return vec![
+                OscType::Int(1),
+                OscType::Int(2),
+                OscType::String("bass".into()),
+            ];
+        }
         spec.split_whitespace()
             .filter(|t| !t.starts_with('['))
             .map(|t| match t {
@@ -1084,7 +1131,63 @@ mod tests {
             compared += 1;
         }
         // Every target but the jog wheel and the OSC-only value targets.
-        assert_eq!(compared, 50, "{compared} targets compared");
+        assert_eq!(compared, 51, "{compared} targets compared");
+    }
+
+    #[test]
+    fn stem_swap_takes_two_different_decks_a_stem_and_beats() {
+        let d = decode(
+            &msg(
+                "/segue/stem_swap",
+                vec![
+                    OscType::Int(1),
+                    OscType::Int(2),
+                    OscType::String("bass".into()),
+                    OscType::Float(8.0),
+                ],
+            ),
+            2,
+        );
+        assert_eq!(
+            d.requests,
+            vec![Timed {
+                at: None,
+                request: Request::Engine(Command::StemSwap {
+                    from: 0,
+                    to: 1,
+                    stem: Stem::Bass,
+                    beats: 8.0,
+                }),
+            }]
+        );
+        let swap = |args: Vec<OscType>| decode(&msg("/segue/stem_swap", args), 2);
+        for bad in [
+            vec![
+                OscType::Int(1),
+                OscType::Int(1),
+                OscType::String("bass".into()),
+            ],
+            vec![
+                OscType::Int(1),
+                OscType::Int(3),
+                OscType::String("bass".into()),
+            ],
+            vec![
+                OscType::Int(1),
+                OscType::Int(2),
+                OscType::String("horns".into()),
+            ],
+            vec![
+                OscType::Int(1),
+                OscType::Int(2),
+                OscType::String("bass".into()),
+                OscType::Float(-1.0),
+            ],
+            vec![OscType::Int(1), OscType::Int(2)],
+        ] {
+            let d = swap(bad.clone());
+            assert!(d.requests.is_empty() && !d.errors.is_empty(), "{bad:?}");
+        }
     }
 
     /// The README's OSC table is the route table's listing (regenerate with SEGUE_BLESS=1).

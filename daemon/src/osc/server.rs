@@ -474,7 +474,9 @@ pub(crate) fn suggest_message(shared: &Shared) -> OscPacket {
 
 /// `/segue/deck/{n}/state`: loaded i, playing i, position f (s), bpm f, key s, then
 /// duration f (s), has_grid i, title s, volume f, tempo f (%), sync i, looping i,
-/// on_air i, energy i (0 = unknown), section s.
+/// on_air i, energy i (0 = unknown), section s, has_stems i (the deck plays from stems:
+/// files beside the track, or separated in the background), separation f (fraction done
+/// while the track's stems are being separated, -1 otherwise).
 pub(crate) fn deck_state(shared: &Shared, status: &Status, deck: usize) -> OscPacket {
     let d = status.decks.get(deck).copied().unwrap_or_default();
     let info = shared.deck(deck);
@@ -507,6 +509,8 @@ pub(crate) fn deck_state(shared: &Shared, status: &Status, deck: usize) -> OscPa
             OscType::Int((status.on_air == Some(deck as u8)) as i32),
             OscType::Int(energy),
             OscType::String(section),
+            OscType::Int(d.has_stems as i32),
+            OscType::Float(info.separation.unwrap_or(-1.0)),
         ],
     })
 }
@@ -622,6 +626,8 @@ pub(crate) fn stats(shared: &Shared) -> OscPacket {
         ("loads_failed", r(&d.loads_failed)),
         ("analyses", r(&d.analyses)),
         ("analyses_from_library", r(&d.from_library)),
+        ("separations", r(&d.separations)),
+        ("stems_attached", r(&d.stems_attached)),
         (
             "autodj",
             shared.live.autodj.enabled.load(Ordering::Relaxed) as i64,

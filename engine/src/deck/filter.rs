@@ -14,6 +14,10 @@ pub(crate) struct OneKnobFilter {
     amount: Smoothed,
     engage: Engage,
     rate: f64,
+    /// Frames since the coefficients were last computed ([`Self::tick`]).
+    count: usize,
+    /// High-pass (else low-pass) at the last coefficient update.
+    high: bool,
 }
 
 /// Cutoff in Hz and "is high-pass" for a knob position outside the dead zone.
@@ -33,6 +37,8 @@ impl OneKnobFilter {
             amount: Smoothed::new(0.0, (rate * 0.02) as u32),
             engage: Engage::new((rate * 0.01) as u32),
             rate,
+            count: 0,
+            high: false,
         }
     }
 
@@ -46,35 +52,53 @@ impl OneKnobFilter {
     }
 
     pub fn process(&mut self, buf: &mut [[f32; 2]]) {
+        if !self.begin() {
+            return;
+        }
+        for f in buf.iter_mut() {
+            *f = self.tick(*f);
+        }
+    }
+
+    /// Start a block: false when the filter is off (then [`Self::tick`] must not be called
+    /// for this block and the signal passes untouched).
+    pub fn begin(&mut self) -> bool {
         let on = self.amount.target().abs() > DEAD_ZONE || self.amount.value().abs() > DEAD_ZONE;
         self.engage.want(on);
         if !self.engage.active() {
             self.amount.reset(self.amount.target());
-            return;
+            return false;
         }
         if self.engage.starting() {
             self.svf.iter_mut().for_each(Svf::reset);
         }
-        let mut high = cutoff(self.amount.value()).1;
-        for (i, f) in buf.iter_mut().enumerate() {
-            let a = self.amount.next();
-            if i % COEFF_INTERVAL == 0 {
-                let (fc, hp) = cutoff(a);
-                if hp != high {
-                    // Crossing the centre: start the other mode from rest.
-                    self.svf.iter_mut().for_each(Svf::reset);
-                }
-                high = hp;
-                for s in &mut self.svf {
-                    s.set(fc, Q, self.rate);
-                }
+        self.high = cutoff(self.amount.value()).1;
+        self.count = 0;
+        true
+    }
+
+    /// Filter one frame (after [`Self::begin`] said the filter is on).
+    #[inline]
+    pub fn tick(&mut self, mut f: [f32; 2]) -> [f32; 2] {
+        let a = self.amount.next();
+        if self.count % COEFF_INTERVAL == 0 {
+            let (fc, hp) = cutoff(a);
+            if hp != self.high {
+                // Crossing the centre: start the other mode from rest.
+                self.svf.iter_mut().for_each(Svf::reset);
             }
-            let w = self.engage.next_weight();
-            for (c, s) in f.iter_mut().zip(self.svf.iter_mut()) {
-                let o = s.process(*c as f64);
-                let wet = if high { o.high } else { o.low } as f32;
-                *c += (wet - *c) * w;
+            self.high = hp;
+            for s in &mut self.svf {
+                s.set(fc, Q, self.rate);
             }
         }
+        self.count += 1;
+        let w = self.engage.next_weight();
+        for (c, s) in f.iter_mut().zip(self.svf.iter_mut()) {
+            let o = s.process(*c as f64);
+            let wet = if self.high { o.high } else { o.low } as f32;
+            *c += (wet - *c) * w;
+        }
+        f
     }
 }

@@ -11,6 +11,7 @@ mod filter;
 mod keylock;
 mod loops;
 mod scratch;
+mod stems;
 mod sync;
 
 use std::sync::Arc;
@@ -22,7 +23,7 @@ pub(crate) use sync::SyncRef;
 use crate::command::{Position, TempoRange};
 use crate::dsp::{db_to_gain, sane, Smoothed};
 use crate::status::{DeckStatus, Meter, HOT_CUES};
-use crate::track::{Beatgrid, Frame, TrackAudio};
+use crate::track::{Beatgrid, Frame, StemAudio, TrackAudio, TrackRef};
 
 /// Highest playback rate the engine renders (tempo + bend + sync correction).
 pub(crate) const MAX_RATE: f64 = 4.0;
@@ -38,7 +39,11 @@ pub(crate) enum Released {
     Nothing,
     Track(Arc<TrackAudio>),
     Grid(Arc<Beatgrid>),
+    Stems(Arc<StemAudio>),
 }
+
+/// A deck gives back up to this many objects at once (track, grid, attached stems).
+pub(crate) const MAX_RELEASED: usize = 3;
 
 pub(crate) struct Deck {
     /// Loads and ejects so far (see `DeckStatus::loads`).
@@ -46,6 +51,9 @@ pub(crate) struct Deck {
     rate_hz: f64,
     track: Option<Arc<TrackAudio>>,
     grid: Option<Arc<Beatgrid>>,
+    /// Stems separated after the track was loaded ([`Deck::attach_stems`]); used when the
+    /// track brought none of its own.
+    attached: Option<Arc<StemAudio>>,
 
     // Transport.
     playing: bool,
@@ -82,9 +90,7 @@ pub(crate) struct Deck {
     keylock: keylock::KeyLock,
 
     // Channel strip.
-    stem_gain: [f32; 4],
-    stem_mute: [bool; 4],
-    stem_smooth: [Smoothed; 4],
+    stems: stems::StemStrip,
     trim: Smoothed,
     eq: eq::Isolator,
     filter: filter::OneKnobFilter,
@@ -147,6 +153,7 @@ impl Deck {
             loads: 0,
             track: None,
             grid: None,
+            attached: None,
             playing: false,
             stopping: false,
             park: None,
@@ -170,9 +177,7 @@ impl Deck {
             hot_cues: [None; HOT_CUES],
             loops: loops::LoopState::default(),
             keylock: keylock::KeyLock::new(rate_hz, max_block, quality),
-            stem_gain: [1.0; 4],
-            stem_mute: [false; 4],
-            stem_smooth: [Smoothed::new(1.0, ramp(0.01)); 4],
+            stems: stems::StemStrip::new(r),
             trim: Smoothed::new(1.0, ramp(0.01)),
             eq: eq::Isolator::new(r),
             filter: filter::OneKnobFilter::new(r),
@@ -266,23 +271,66 @@ impl Deck {
 
     // ----- transport -----------------------------------------------------------------
 
-    pub fn load(&mut self, audio: Arc<TrackAudio>) -> (Released, Released) {
+    pub fn load(&mut self, audio: Arc<TrackAudio>) -> [Released; MAX_RELEASED] {
         let old_track = self
             .track
             .replace(audio)
             .map_or(Released::Nothing, Released::Track);
-        let old_grid = self.grid.take().map_or(Released::Nothing, Released::Grid);
-        self.reset_transport();
-        self.loads = self.loads.wrapping_add(1);
-        (old_track, old_grid)
+        self.unload_rest(old_track)
     }
 
-    pub fn eject(&mut self) -> (Released, Released) {
+    pub fn eject(&mut self) -> [Released; MAX_RELEASED] {
         let old_track = self.track.take().map_or(Released::Nothing, Released::Track);
+        self.unload_rest(old_track)
+    }
+
+    fn unload_rest(&mut self, old_track: Released) -> [Released; MAX_RELEASED] {
         let old_grid = self.grid.take().map_or(Released::Nothing, Released::Grid);
+        let old_stems = self
+            .attached
+            .take()
+            .map_or(Released::Nothing, Released::Stems);
         self.reset_transport();
         self.loads = self.loads.wrapping_add(1);
-        (old_track, old_grid)
+        [old_track, old_grid, old_stems]
+    }
+
+    /// Give the deck's track the stems separated from it, if the deck still holds `track`
+    /// (same `Arc`, same length) and it has no stems yet. Playback goes on without a
+    /// break: the stems start at unity, which is the mix, and ramp to the stem settings.
+    /// Returns what to hand back (the stems when refused, or stems attached before) and
+    /// whether they were taken.
+    pub fn attach_stems(&mut self, track: TrackRef, stems: Arc<StemAudio>) -> (Released, bool) {
+        let fits = self.track.as_ref().is_some_and(|t| {
+            TrackRef::of(t) == track
+                && t.stems.is_none()
+                && stems.iter().all(|s| s.len() == t.frames())
+        });
+        if !fits {
+            return (Released::Stems(stems), false);
+        }
+        self.stems.arrive();
+        let old = self
+            .attached
+            .replace(stems)
+            .map_or(Released::Nothing, Released::Stems);
+        (old, true)
+    }
+
+    /// Whether the deck's track plays from stems (its own or attached).
+    fn has_stems(&self) -> bool {
+        self.track
+            .as_ref()
+            .is_some_and(|t| t.stems.is_some() || self.attached.is_some())
+    }
+
+    /// Frames one beat lasts as heard now (grid and rate; 120 BPM without a grid).
+    pub fn heard_beat_frames(&self) -> f64 {
+        let beat = match &self.grid {
+            Some(g) if self.track.is_some() => g.beat_length_at(self.position()),
+            _ => 60.0 * self.rate_hz / DEFAULT_BPM,
+        };
+        beat / self.rate.max(0.25)
     }
 
     fn reset_transport(&mut self) {
@@ -409,24 +457,20 @@ impl Deck {
     }
 
     pub fn set_stem_gain(&mut self, stem: usize, gain: f32) {
-        self.stem_gain[stem] = sane(gain, 0.0, 1.0, 1.0);
-        self.update_stems();
+        self.stems.set_gain(stem, gain);
     }
 
     pub fn set_stem_mute(&mut self, stem: usize, muted: bool) {
-        self.stem_mute[stem] = muted;
-        self.update_stems();
+        self.stems.set_mute(stem, muted);
     }
 
-    fn update_stems(&mut self) {
-        for i in 0..4 {
-            let g = if self.stem_mute[i] {
-                0.0
-            } else {
-                self.stem_gain[i]
-            };
-            self.stem_smooth[i].set(g);
-        }
+    pub fn set_stem_filter(&mut self, stem: usize, amount: f32) {
+        self.stems.set_filter(stem, amount);
+    }
+
+    /// Fade a stem to `gain` over `frames` (one side of a stem swap).
+    pub fn stem_fade(&mut self, stem: usize, gain: f32, frames: u32) {
+        self.stems.fade(stem, gain, frames);
     }
 
     pub fn set_volume(&mut self, level: f32) {
@@ -587,45 +631,47 @@ impl Deck {
     /// Read frames from the track at `rate`, advancing the read cursor through loops,
     /// with stems and jump crossfades. Stops the deck at the end of the track.
     fn pull(&mut self, out: &mut [Frame], rate: f64) {
+        // Reference counts only: the deck keeps its own, so these are never the last.
         let Some(track) = self.track.clone() else {
             out.fill([0.0; 2]);
             return;
         };
-        let use_stems = track.stems.is_some()
-            && !self
-                .stem_smooth
-                .iter()
-                .all(|s| s.is_settled() && s.value() == 1.0);
+        let attached = self.attached.clone();
+        let stems: Option<&StemAudio> = track.stems.as_deref().or(attached.as_deref());
+        let stems = match stems {
+            Some(s) if self.stems.begin() => Some(s),
+            _ => None,
+        };
         let end = track.frames() as f64;
+        let blend =
+            |o: Frame, s: Frame, w: f32| [o[0] + (s[0] - o[0]) * w, o[1] + (s[1] - o[1]) * w];
         for f in out.iter_mut() {
-            let g = [
-                self.stem_smooth[0].next(),
-                self.stem_smooth[1].next(),
-                self.stem_smooth[2].next(),
-                self.stem_smooth[3].next(),
-            ];
-            let read = |p: f64| -> Frame {
-                match (&track.stems, use_stems) {
-                    (Some(stems), true) => {
-                        let mut s = [0.0f32; 2];
-                        for (k, stem) in stems.iter().enumerate() {
-                            let v = sample_at(stem, p);
-                            s[0] += v[0] * g[k];
-                            s[1] += v[1] * g[k];
+            let fade = self
+                .jump_from
+                .map(|(old, left)| (old, 1.0 - left as f32 / (self.jump_fade + 1) as f32));
+            *f = match stems {
+                Some(st) => {
+                    let mut v: [Frame; 4] =
+                        std::array::from_fn(|k| sample_at(&st[k], self.read_pos));
+                    if let Some((old, w)) = fade {
+                        for (k, x) in v.iter_mut().enumerate() {
+                            *x = blend(sample_at(&st[k], old), *x, w);
                         }
-                        s
                     }
-                    _ => sample_at(&track.mix, p),
+                    self.stems.mix(v)
+                }
+                None => {
+                    self.stems.skip();
+                    let s = sample_at(&track.mix, self.read_pos);
+                    match fade {
+                        Some((old, w)) => blend(sample_at(&track.mix, old), s, w),
+                        None => s,
+                    }
                 }
             };
-            let mut s = read(self.read_pos);
             if let Some((old, left)) = self.jump_from {
-                let o = read(old);
-                let w = 1.0 - left as f32 / (self.jump_fade + 1) as f32;
-                s = [o[0] + (s[0] - o[0]) * w, o[1] + (s[1] - o[1]) * w];
                 self.jump_from = (left > 1).then_some((old + rate, left - 1));
             }
-            *f = s;
             self.read_pos = self.loops.advance(self.read_pos, rate);
         }
         if !self.keylock.engaged() && self.read_pos >= end {
@@ -692,7 +738,7 @@ impl Deck {
         DeckStatus {
             loaded: self.track.is_some(),
             loads: self.loads,
-            has_stems: self.track.as_ref().is_some_and(|t| t.stems.is_some()),
+            has_stems: self.has_stems(),
             has_grid: self.has_grid(),
             playing: self.playing,
             previewing: self.cue.previewing,
@@ -724,7 +770,8 @@ impl Deck {
                 self.eq.gain(EqBand::High),
             ],
             filter: self.filter.amount(),
-            stems: std::array::from_fn(|i| self.stem_smooth[i].target()),
+            stems: self.stems.gains(),
+            stem_filters: self.stems.filters(),
             pfl: self.pfl,
             meter,
             at_end: self.at_end,

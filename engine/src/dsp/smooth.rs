@@ -33,6 +33,15 @@ impl Smoothed {
         self.step = (target - self.current) / self.ramp as f32;
     }
 
+    /// Move towards `target` over `ramp` samples (this move only; later `set`s use the
+    /// ramp given at construction).
+    #[inline]
+    pub fn set_over(&mut self, target: f32, ramp: u32) {
+        self.target = target;
+        self.remaining = ramp.max(1);
+        self.step = (target - self.current) / self.remaining as f32;
+    }
+
     /// Jump to `value` at once (used when nothing is audible, e.g. on load).
     #[inline]
     pub fn reset(&mut self, value: f32) {
