@@ -474,7 +474,8 @@ pub(crate) fn suggest_message(shared: &Shared) -> OscPacket {
 
 /// `/segue/deck/{n}/state`: loaded i, playing i, position f (s), bpm f, key s, then
 /// duration f (s), has_grid i, title s, volume f, tempo f (%), sync i, looping i,
-/// on_air i, energy i (0 = unknown), section s.
+/// on_air i, energy i (0 = unknown), section s, load/analysis state s
+/// ([`segue_library::decks::DeckView::state_text`]).
 pub(crate) fn deck_state(shared: &Shared, status: &Status, deck: usize) -> OscPacket {
     let d = status.decks.get(deck).copied().unwrap_or_default();
     let info = shared.deck(deck);
@@ -507,6 +508,7 @@ pub(crate) fn deck_state(shared: &Shared, status: &Status, deck: usize) -> OscPa
             OscType::Int((status.on_air == Some(deck as u8)) as i32),
             OscType::Int(energy),
             OscType::String(section),
+            OscType::String(info.state_text()),
         ],
     })
 }
