@@ -79,7 +79,7 @@ pub fn analyze(audio: &TrackAudio) -> Result<Analysis, Unanalysable> {
     }
 
     let rhythm = beats::analyse_rhythm(&mono, rate);
-    if rhythm.beats.is_empty() || !(rhythm.bpm > 0.0) {
+    if rhythm.beats.is_empty() || rhythm.bpm.is_nan() || rhythm.bpm <= 0.0 {
         return Err(Unanalysable::NoBeat);
     }
     let key = key::detect_key(&mono, rate);
