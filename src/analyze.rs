@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use segue_analysis::{analyze_file_with_info, Analysis, Cue, DecodedInfo, SegueError, Section};
+use segue_analysis::{analyze_file_with_info, Analysis, Cue, DecodedInfo, Section, SegueError};
 use serde::Serialize;
 
 /// One file's `--json` object (the keys are documented in the README). A file with nothing
@@ -93,7 +93,11 @@ pub fn run(files: &[PathBuf], json: bool, plot: Option<&Path>) -> anyhow::Result
                     }
                 }
                 let secs = t.elapsed().as_secs_f64();
-                done.push((f.clone(), Outcome::Unanalysable(text, audio_secs, note), secs));
+                done.push((
+                    f.clone(),
+                    Outcome::Unanalysable(text, audio_secs, note),
+                    secs,
+                ));
             }
             Err(e) => {
                 eprintln!("segue: {e}");
@@ -102,7 +106,10 @@ pub fn run(files: &[PathBuf], json: bool, plot: Option<&Path>) -> anyhow::Result
         }
     }
     if json {
-        let reports: Vec<Report> = done.iter().map(|(p, o, secs)| report(p, o, *secs)).collect();
+        let reports: Vec<Report> = done
+            .iter()
+            .map(|(p, o, secs)| report(p, o, *secs))
+            .collect();
         let text = if files.len() == 1 && reports.len() == 1 {
             serde_json::to_string_pretty(&reports[0])?
         } else {

@@ -541,12 +541,21 @@ fn wav16(path: &std::path::Path, frames: usize, f: impl Fn(usize) -> f32) {
 
 fn encode(cmd: &mut Command) {
     let out = cmd.output().expect("run the encoder");
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Analyse one file as JSON: (exit success, the object, stdout + stderr).
 fn analyse_json(path: &std::path::Path) -> (bool, serde_json::Value, String) {
-    let run = segue().arg("analyze").arg(path).arg("--json").output().unwrap();
+    let run = segue()
+        .arg("analyze")
+        .arg(path)
+        .arg("--json")
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
         panic!("{e}: {}", String::from_utf8_lossy(&run.stdout));
     });
@@ -617,7 +626,21 @@ fn analyze_says_too_short_silent_no_beat_and_truncated() {
 
     // A FLAC cut at 70 %: analysed (its beat is there), with the truncation noted.
     let flac = dir.join("beat.flac");
-    encode(Command::new("flac").args(["-s", "-f", "-o"]).arg(&flac).arg(&wav));
+    // (flac reads integer PCM only: a 16-bit copy of the float demo WAV.)
+    let wav16 = dir.join("beat16.wav");
+    segue_decode::wav::write_wav(
+        &wav16,
+        44_100,
+        &t.audio.mix,
+        segue_decode::wav::WavFormat::Pcm16,
+    )
+    .unwrap();
+    encode(
+        Command::new("flac")
+            .args(["-s", "-f", "-o"])
+            .arg(&flac)
+            .arg(&wav16),
+    );
     let bytes = std::fs::read(&flac).unwrap();
     let cut = dir.join("cut.flac");
     std::fs::write(&cut, &bytes[..bytes.len() * 7 / 10]).unwrap();

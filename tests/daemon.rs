@@ -362,12 +362,20 @@ fn unanalysable_tracks_load_with_a_clear_deck_state() {
         Some(OscType::String(t)) => t.clone(),
         other => panic!("no state text: {other:?}"),
     };
-    for (deck, file, why) in [(1, &short, "too short to analyse (0.40 s"), (2, &silent, "silent")] {
+    for (deck, file, why) in [
+        (1, &short, "too short to analyse (0.40 s"),
+        (2, &silent, "silent"),
+    ] {
         d.send(
             &format!("/segue/deck/{deck}/load"),
             vec![s(file.to_str().unwrap())],
         );
-        d.wait_deck(deck, "not analysed", |a| state(a).starts_with("not analysed"), 60);
+        d.wait_deck(
+            deck,
+            "not analysed",
+            |a| state(a).starts_with("not analysed"),
+            60,
+        );
         let st = d.deck(deck);
         assert!(state(&st).contains(why), "{st:?}");
         assert_eq!(int(&st[0]), 1, "the track is on the deck: {st:?}");

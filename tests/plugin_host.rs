@@ -813,7 +813,7 @@ fn sample_rate_change_reloads_the_track() {
 fn activates_and_plays_at_odd_host_rates() {
     let track = &tracks()[0];
     for host_rate in [22_050.0, 45_678.9, 176_400.0, 192_000.0, 384_000.0] {
-        let rate = (host_rate as f64).round() as u32;
+        let rate = host_rate.round() as u32;
         let got = play_through_host(host_rate, track, rate as u64, 0.5);
         let want = render_offline(rate, track, 0.5);
         let diff = max_diff(&got, &want);
@@ -896,7 +896,10 @@ fn idle_plugin_lets_the_host_sleep_and_a_playing_deck_keeps_it_awake() {
     let mut p = inst.processor(512);
     let silent = |p: &Processor| p.out.iter().all(|c| c[..512].iter().all(|&s| s == 0.0));
     for _ in 0..20 {
-        assert_eq!(p.process(512, &[], None), CLAP_PROCESS_CONTINUE_IF_NOT_QUIET);
+        assert_eq!(
+            p.process(512, &[], None),
+            CLAP_PROCESS_CONTINUE_IF_NOT_QUIET
+        );
         assert!(silent(&p));
     }
     let state = with_session(&inst.save_state(), |s| {

@@ -58,12 +58,65 @@ fn runner() -> TestRunner {
 
 /// Tokens that mean something to TOML, XML or the mapping vocabulary.
 const TOKENS: &[&str] = &[
-    "=", "\"", "'", "[", "]", "[[", "]]", "{", "}", ",", "\n", "#", "0x", "-1", "999999999999",
-    "1e309", "nan", "inf", "true", "127", "16", "17", "0", "deck", "channel", "note", "cc",
-    "target", "type", "layer", "shift", "toggle", "play", "\u{0}", "é", "<", ">", "</", "/>",
-    "&amp;", "&#0;", "<![CDATA[", "]]>", "<!--", "-->", "<!DOCTYPE x [<!ENTITY e \"eee\">]>",
-    "&e;", "[Channel9]", "[Channel1]", "0x90", "0xF8", "midino", "status", "<control>",
-    "</control>", "<options>", "<fourteen-bit-msb/>", "<output>", "</output>",
+    "=",
+    "\"",
+    "'",
+    "[",
+    "]",
+    "[[",
+    "]]",
+    "{",
+    "}",
+    ",",
+    "\n",
+    "#",
+    "0x",
+    "-1",
+    "999999999999",
+    "1e309",
+    "nan",
+    "inf",
+    "true",
+    "127",
+    "16",
+    "17",
+    "0",
+    "deck",
+    "channel",
+    "note",
+    "cc",
+    "target",
+    "type",
+    "layer",
+    "shift",
+    "toggle",
+    "play",
+    "\u{0}",
+    "é",
+    "<",
+    ">",
+    "</",
+    "/>",
+    "&amp;",
+    "&#0;",
+    "<![CDATA[",
+    "]]>",
+    "<!--",
+    "-->",
+    "<!DOCTYPE x [<!ENTITY e \"eee\">]>",
+    "&e;",
+    "[Channel9]",
+    "[Channel1]",
+    "0x90",
+    "0xF8",
+    "midino",
+    "status",
+    "<control>",
+    "</control>",
+    "<options>",
+    "<fourteen-bit-msb/>",
+    "<output>",
+    "</output>",
 ];
 
 /// One edit of a text document.
@@ -146,7 +199,11 @@ fn edits() -> impl Strategy<Value = Vec<Edit>> {
     proptest::collection::vec(edit(), 1..8)
 }
 
-fn run(name: &str, strategy: impl Strategy<Value = Vec<Edit>>, check: impl Fn(&str) -> Result<bool, TestCaseError>) {
+fn run(
+    name: &str,
+    strategy: impl Strategy<Value = Vec<Edit>>,
+    check: impl Fn(&str) -> Result<bool, TestCaseError>,
+) {
     let mut runner = runner();
     let ok = std::cell::Cell::new(0usize);
     let total = std::cell::Cell::new(0usize);
@@ -163,7 +220,10 @@ fn run(name: &str, strategy: impl Strategy<Value = Vec<Edit>>, check: impl Fn(&s
     // Some mutants still parse and some do not: the mutations reach both sides.
     let (ok, total) = (ok.get(), total.get());
     assert!(ok > 0 && ok < total, "{name}: {ok} of {total} parsed");
-    eprintln!("{name}: {total} cases, {ok} parsed, {} typed errors", total - ok);
+    eprintln!(
+        "{name}: {total} cases, {ok} parsed, {} typed errors",
+        total - ok
+    );
 }
 
 fn apply_for(name: &str, edits: &[Edit]) -> String {
@@ -177,7 +237,10 @@ fn mutated_toml_mappings_parse_or_give_a_typed_error() {
     run("toml", edits(), |text| match Mapping::from_str(text) {
         Ok(m) => {
             let again = Mapping::from_str(&m.to_toml());
-            prop_assert!(again.is_ok(), "to_toml of a parsed mapping does not parse: {again:?}");
+            prop_assert!(
+                again.is_ok(),
+                "to_toml of a parsed mapping does not parse: {again:?}"
+            );
             prop_assert_eq!(again.unwrap(), m);
             Ok(true)
         }

@@ -11,7 +11,6 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, RngSeed, TestCaseError, TestRunner};
 use segue_daemon::{BackendKind, Config, DaemonError};
 
-
 fn full_config() -> Config {
     let mut c = Config {
         backend: BackendKind::Jack,
@@ -35,11 +34,49 @@ fn full_config() -> Config {
 }
 
 const TOKENS: &[&str] = &[
-    "=", "\"", "'", "[", "]", "[[", "]]", "{", "}", ",", "\n", "#", "0x", "-1", "0",
-    "4294967296", "99999999999999999999", "1e309", "nan", "inf", "-inf", "true", "false",
-    "\"jack\"", "\"alsa\"", "\"file\"", "\"null\"", "\"post\"", "22049", "384001", "8193",
-    "\"300.1.1.1/99\"", "\"::/129\"", "\"[::1]:0\"", "\"x.wav\"", "rate", "buffer", "decks",
-    "allow", "[jack]", "[midi]", "é", "\u{0}",
+    "=",
+    "\"",
+    "'",
+    "[",
+    "]",
+    "[[",
+    "]]",
+    "{",
+    "}",
+    ",",
+    "\n",
+    "#",
+    "0x",
+    "-1",
+    "0",
+    "4294967296",
+    "99999999999999999999",
+    "1e309",
+    "nan",
+    "inf",
+    "-inf",
+    "true",
+    "false",
+    "\"jack\"",
+    "\"alsa\"",
+    "\"file\"",
+    "\"null\"",
+    "\"post\"",
+    "22049",
+    "384001",
+    "8193",
+    "\"300.1.1.1/99\"",
+    "\"::/129\"",
+    "\"[::1]:0\"",
+    "\"x.wav\"",
+    "rate",
+    "buffer",
+    "decks",
+    "allow",
+    "[jack]",
+    "[midi]",
+    "é",
+    "\u{0}",
 ];
 
 #[derive(Debug, Clone)]

@@ -80,17 +80,23 @@ fn seeds(dir: &Path) -> Vec<(&'static str, Vec<u8>)> {
     let made: Vec<(&'static str, PathBuf, Command)> = vec![
         ("flac", dir.join("seed.flac"), {
             let mut c = Command::new("flac");
-            c.args(["-s", "-f", "-o"]).arg(dir.join("seed.flac")).arg(&wav);
+            c.args(["-s", "-f", "-o"])
+                .arg(dir.join("seed.flac"))
+                .arg(&wav);
             c
         }),
         ("mp3", dir.join("seed.mp3"), {
             let mut c = Command::new("lame");
-            c.args(["--quiet", "-b", "128"]).arg(&wav).arg(dir.join("seed.mp3"));
+            c.args(["--quiet", "-b", "128"])
+                .arg(&wav)
+                .arg(dir.join("seed.mp3"));
             c
         }),
         ("ogg", dir.join("seed.ogg"), {
             let mut c = Command::new("oggenc");
-            c.args(["-Q", "-q", "2", "-o"]).arg(dir.join("seed.ogg")).arg(&wav);
+            c.args(["-Q", "-q", "2", "-o"])
+                .arg(dir.join("seed.ogg"))
+                .arg(&wav);
             c
         }),
         (
@@ -199,7 +205,9 @@ fn mutated_audio_files_decode_or_give_a_typed_error() {
         let path = dir.join(format!("case-{which}.{ext}"));
         std::fs::write(&path, &bytes).unwrap();
         match decode_bounded(path.clone()) {
-            None => Err(TestCaseError::fail(format!("{ext}: decode hung: {edits:?}"))),
+            None => Err(TestCaseError::fail(format!(
+                "{ext}: decode hung: {edits:?}"
+            ))),
             Some(Ok(frames)) => {
                 prop_assert!(frames > 0, "{ext}: Ok with no audio");
                 outcomes[0].set(outcomes[0].get() + 1);
@@ -222,7 +230,10 @@ fn mutated_audio_files_decode_or_give_a_typed_error() {
     }
     let [decoded, errors] = outcomes.map(Cell::into_inner);
     // Both kinds of outcome occur: the mutations are neither all harmless nor all fatal.
-    assert!(decoded > 0 && errors > 0, "{decoded} decoded, {errors} errors");
+    assert!(
+        decoded > 0 && errors > 0,
+        "{decoded} decoded, {errors} errors"
+    );
     eprintln!(
         "{} cases over {n} formats: {decoded} decoded, {errors} typed errors",
         decoded + errors

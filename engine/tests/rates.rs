@@ -21,7 +21,9 @@ fn db(p: f64, reference: f64) -> f64 {
 
 #[test]
 fn the_engine_accepts_22_05_to_384_khz_and_refuses_the_rest() {
-    for rate in [22_050, 32_000, 44_101, 45_679, 176_400, 192_000, 352_800, 384_000] {
+    for rate in [
+        22_050, 32_000, 44_101, 45_679, 176_400, 192_000, 352_800, 384_000,
+    ] {
         assert!(
             Engine::new(EngineConfig {
                 sample_rate: rate,
@@ -54,10 +56,7 @@ fn tempo_and_beat_position_are_exact_at_odd_rates() {
         let frames = track.frames();
         let mut rig = Rig::new(rate, 1, 1024);
         rig.load(0, track);
-        rig.grid(
-            0,
-            Beatgrid::constant(120.0, first, rate, frames).unwrap(),
-        );
+        rig.grid(0, Beatgrid::constant(120.0, first, rate, frames).unwrap());
         rig.send(Command::Tempo {
             deck: 0,
             percent: 6.0,
@@ -178,7 +177,10 @@ fn eq_crossovers_stay_at_250_hz_and_2_5_khz_at_odd_rates() {
         let deep = response(rate, 8_000.0, &high);
         assert!(deep < -40.0, "{rate} Hz: high kill at 8 kHz {deep:.1} dB");
         let kept = response(rate, 800.0, &low);
-        assert!(kept.abs() < 0.5, "{rate} Hz: low kill at 800 Hz {kept:.2} dB");
+        assert!(
+            kept.abs() < 0.5,
+            "{rate} Hz: low kill at 800 Hz {kept:.2} dB"
+        );
     }
 }
 
@@ -196,7 +198,10 @@ fn filter_knob_corner_matches_48_khz_at_odd_rates() {
         let cmd = [Command::Filter { deck: 0, amount }];
         let reference: Vec<f64> = freqs.iter().map(|&f| response(48_000, f, &cmd)).collect();
         // The reference itself is a filter with its corner between the outer frequencies.
-        assert!(reference[0].abs() < 1.5 || reference[2].abs() < 1.5, "{reference:?}");
+        assert!(
+            reference[0].abs() < 1.5 || reference[2].abs() < 1.5,
+            "{reference:?}"
+        );
         assert!(reference[0] < -8.0 || reference[2] < -8.0, "{reference:?}");
         for rate in RATES {
             for (&f, &want) in freqs.iter().zip(&reference) {
@@ -229,8 +234,14 @@ fn limiter_ceiling_and_release_time_hold_at_odd_rates() {
             .iter()
             .flat_map(|f| f.iter())
             .fold(0.0f32, |m, s| m.max(s.abs()));
-        assert!(peak <= segue_engine_ceiling() + 1e-6, "{rate} Hz: peak {peak}");
-        assert!(peak > 0.88, "{rate} Hz: the limiter must not just mute ({peak})");
+        assert!(
+            peak <= segue_engine_ceiling() + 1e-6,
+            "{rate} Hz: peak {peak}"
+        );
+        assert!(
+            peak > 0.88,
+            "{rate} Hz: the limiter must not just mute ({peak})"
+        );
         let held = rig.parts.handle.status().limiter_reduction_db;
         let g0 = 10f64.powf(held as f64 / 20.0);
         assert!(
@@ -332,7 +343,9 @@ fn echo_time_and_every_effect_at_odd_rates() {
             }
             let out = rig.run(rate as usize, 256);
             assert!(
-                out.iter().flatten().all(|s| s.is_finite() && s.abs() <= 1.0),
+                out.iter()
+                    .flatten()
+                    .all(|s| s.is_finite() && s.abs() <= 1.0),
                 "{rate} Hz {effect:?}: bad samples"
             );
             let level = rms(&left(&out[rate as usize / 2..]));

@@ -860,9 +860,27 @@ fn scan_records_too_short_silent_and_beatless_audio_as_unanalysable() {
             })
             .collect()
     };
-    write_wav(&music.join("short.wav"), rate, &tone(0.5, 0.5), WavFormat::Pcm16).unwrap();
-    write_wav(&music.join("silent.wav"), rate, &tone(4.0, 0.0), WavFormat::Pcm16).unwrap();
-    write_wav(&music.join("drone.wav"), rate, &tone(4.0, 0.5), WavFormat::Pcm16).unwrap();
+    write_wav(
+        &music.join("short.wav"),
+        rate,
+        &tone(0.5, 0.5),
+        WavFormat::Pcm16,
+    )
+    .unwrap();
+    write_wav(
+        &music.join("silent.wav"),
+        rate,
+        &tone(4.0, 0.0),
+        WavFormat::Pcm16,
+    )
+    .unwrap();
+    write_wav(
+        &music.join("drone.wav"),
+        rate,
+        &tone(4.0, 0.5),
+        WavFormat::Pcm16,
+    )
+    .unwrap();
     let report = scan(
         &s.db(),
         &[music.clone()],
@@ -881,7 +899,10 @@ fn scan_records_too_short_silent_and_beatless_audio_as_unanalysable() {
             .1
             .clone()
     };
-    assert!(reason("short.wav").contains("too short to analyse (0.50 s"), "{report:?}");
+    assert!(
+        reason("short.wav").contains("too short to analyse (0.50 s"),
+        "{report:?}"
+    );
     assert!(reason("silent.wav").contains("silent"), "{report:?}");
     assert!(reason("drone.wav").contains("no beat found"), "{report:?}");
     let lib = Library::open(&s.db()).unwrap();

@@ -863,10 +863,32 @@ mod tests {
         let b = track(126.0, 96, 16, "9A");
         let seed = serde_json::to_string_pretty(&plan(&a, &b, EnergyFlow::Steady)).unwrap();
         const TOKENS: &[&str] = &[
-            "{", "}", "[", "]", ",", ":", "\"", "null", "true", "-1", "-1e300", "1e300",
-            "0", "4294967296", "\"beat\": 1e308", "\"role\": \"in\"", "\"action\"",
-            "\"play\"", "\"seek_beat\"", "\"tempo\"", "\"percent\": -1e9", "\"eq\"",
-            "\"band\": \"low\"", "\"gain\": 1e38", "\"beat_loop\"", "\"beats\": 0",
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            "\"",
+            "null",
+            "true",
+            "-1",
+            "-1e300",
+            "1e300",
+            "0",
+            "4294967296",
+            "\"beat\": 1e308",
+            "\"role\": \"in\"",
+            "\"action\"",
+            "\"play\"",
+            "\"seek_beat\"",
+            "\"tempo\"",
+            "\"percent\": -1e9",
+            "\"eq\"",
+            "\"band\": \"low\"",
+            "\"gain\": 1e38",
+            "\"beat_loop\"",
+            "\"beats\": 0",
         ];
         let cases = std::env::var("SEGUE_FUZZ_CASES")
             .ok()
@@ -916,7 +938,13 @@ mod tests {
                 out.clear();
                 r.poll(&status, 4_800, &mut out);
                 for (at, c) in &out {
-                    prop_assert!(*at >= status.frame, "{:?} due at {} before {}", c, at, status.frame);
+                    prop_assert!(
+                        *at >= status.frame,
+                        "{:?} due at {} before {}",
+                        c,
+                        at,
+                        status.frame
+                    );
                     let deck = c.deck().unwrap_or(0);
                     prop_assert!(deck <= 1, "{:?} addresses deck {}", c, deck);
                 }
@@ -926,7 +954,7 @@ mod tests {
                 status.frame += 4_800;
                 status.decks[0].beat += 124.0 / 60.0 * 0.1;
             }
-                        Ok(())
+            Ok(())
         });
         if let Err(e) = result {
             panic!("{e}");

@@ -226,14 +226,43 @@ mod tests {
 
         let mut full = Session::default();
         full.decks[0].track = Some("/music/ä b.flac".into());
-        full.decks[2].hot_cues = [Some(0.5), None, Some(12.25), None, None, None, None, Some(3e3)];
+        full.decks[2].hot_cues = [
+            Some(0.5),
+            None,
+            Some(12.25),
+            None,
+            None,
+            None,
+            None,
+            Some(3e3),
+        ];
         full.decks[3].cue_point = Some(7.0);
         full.browse_dir = Some("/music".into());
         let seed = serde_json::to_string_pretty(&full).unwrap();
         const TOKENS: &[&str] = &[
-            "{", "}", "[", "]", ",", ":", "\"", "null", "true", "-1", "1e309", "-0", "256",
-            "4294967296", "1.5", "\"version\"", "\"decks\"", "\"midi\"", "\"notes\"",
-            "\"channel\": 200", "\"\\u0000\"", "[[[[[[[[", "\"hot_cues\"",
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            "\"",
+            "null",
+            "true",
+            "-1",
+            "1e309",
+            "-0",
+            "256",
+            "4294967296",
+            "1.5",
+            "\"version\"",
+            "\"decks\"",
+            "\"midi\"",
+            "\"notes\"",
+            "\"channel\": 200",
+            "\"\\u0000\"",
+            "[[[[[[[[",
+            "\"hot_cues\"",
         ];
         let edit = (any::<usize>(), any::<usize>(), 0usize..24, 0u8..3);
         let cases = std::env::var("SEGUE_FUZZ_CASES")
