@@ -546,8 +546,8 @@ fn fx_parameters_drive_the_fx_units() {
 #[test]
 fn output_is_deterministic_across_runs() {
     let track = &tracks()[1];
-    let a = play_through_host(48_000, track, 7, 0.5);
-    let b = play_through_host(48_000, track, 7, 0.5);
+    let a = play_through_host(48_000.0, track, 7, 0.5);
+    let b = play_through_host(48_000.0, track, 7, 0.5);
     assert_eq!(max_diff(&a, &b), 0.0);
 }
 
@@ -812,7 +812,7 @@ fn sample_rate_change_reloads_the_track() {
 #[test]
 fn activates_and_plays_at_odd_host_rates() {
     let track = &tracks()[0];
-    for host_rate in [22_050.0, 45_678.9, 176_400.0, 192_000.0, 384_000.0] {
+    for host_rate in [22_050.0f64, 45_678.9, 176_400.0, 192_000.0, 384_000.0] {
         let rate = host_rate.round() as u32;
         let got = play_through_host(host_rate, track, rate as u64, 0.5);
         let want = render_offline(rate, track, 0.5);
@@ -845,7 +845,7 @@ fn loads_and_analyses_a_track_at_odd_host_rates() {
     .sections(&[(SectionLabel::Intro, 2), (SectionLabel::Drop, 2)]);
     let track = demo::write_track(&dir, &demo::synthesize(&spec, 32_000)).unwrap();
     let mut seen = Vec::new();
-    for host_rate in [45_678.9, 192_000.0] {
+    for host_rate in [45_678.9f64, 192_000.0] {
         let mut inst = lib().create(ID);
         assert!(inst.activate(host_rate, 512));
         let state = with_session(&inst.save_state(), |s| {

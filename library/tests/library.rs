@@ -883,7 +883,7 @@ fn scan_records_too_short_silent_and_beatless_audio_as_unanalysable() {
     .unwrap();
     let report = scan(
         &s.db(),
-        &[music.clone()],
+        std::slice::from_ref(&music),
         2,
         segue_analysis::analyze_file,
         |_| {},
