@@ -46,7 +46,7 @@ enum Cmd {
         /// The mix file to write.
         #[arg(long, default_value = "demo/out/mix.wav")]
         out: PathBuf,
-        /// Engine sample rate (44100, 48000, 88200 or 96000).
+        /// Engine sample rate (22050 to 384000 Hz).
         #[arg(long, default_value_t = 48_000)]
         rate: u32,
     },

@@ -518,3 +518,143 @@ fn library_similar_import_and_recommend() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("nothing.m3u"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A 16-bit WAV of `frames` stereo frames from `f(i)`.
+fn wav16(path: &std::path::Path, frames: usize, f: impl Fn(usize) -> f32) {
+    let mut w = hound::WavWriter::create(
+        path,
+        hound::WavSpec {
+            channels: 2,
+            sample_rate: 44_100,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        },
+    )
+    .unwrap();
+    for i in 0..frames {
+        let v = (f(i).clamp(-1.0, 1.0) * 32767.0) as i16;
+        w.write_sample(v).unwrap();
+        w.write_sample(v).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+fn encode(cmd: &mut Command) {
+    let out = cmd.output().expect("run the encoder");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Analyse one file as JSON: (exit success, the object, stdout + stderr).
+fn analyse_json(path: &std::path::Path) -> (bool, serde_json::Value, String) {
+    let run = segue()
+        .arg("analyze")
+        .arg(path)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&run.stdout));
+    });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    (run.status.success(), v, text)
+}
+
+/// Audio too short, silent, without a beat, or cut short of its header's length gets an
+/// honest answer: the reason instead of zeros, `null` in JSON, a failure exit when nothing
+/// could be analysed, and a note when the file ends before its header says it does.
+#[test]
+fn analyze_says_too_short_silent_no_beat_and_truncated() {
+    use segue_analysis::music::{Key, Mode};
+    use segue_demo::{synthesize, write_track, DemoSpec, SectionLabel::*, Style};
+    let dir = scratch("honest");
+    let spec = DemoSpec::new("beat", 124.0, Key::new(9, Mode::Minor), Style::FourOnFloor)
+        .sections(&[(Intro, 2), (Drop, 4)]);
+    let mut t = synthesize(&spec, 44_100);
+    t.audio.stems = None;
+    let wav = write_track(&dir, &t).unwrap();
+
+    // A 5 KB prefix of an MP3 (LAME writes its length in the Info header): 0.1 s or so.
+    let mp3 = dir.join("beat.mp3");
+    encode(
+        Command::new("lame")
+            .args(["--quiet", "-b", "192"])
+            .arg(&wav)
+            .arg(&mp3),
+    );
+    let prefix = dir.join("prefix.mp3");
+    std::fs::write(&prefix, &std::fs::read(&mp3).unwrap()[..5_000]).unwrap();
+    let (ok, v, text) = analyse_json(&prefix);
+    assert!(!ok, "nothing analysed must be a failure exit: {text}");
+    assert!(v["bpm"].is_null() && v["key"].is_null(), "{v}");
+    let reason = v["reason"].as_str().unwrap();
+    assert!(reason.starts_with("too short to analyse (0."), "{reason}");
+    let secs = v["duration"].as_f64().unwrap();
+    assert!(secs > 0.05 && secs < 0.3, "{secs} s");
+    let note = v["truncated"].as_str().unwrap_or_else(|| panic!("{v}"));
+    assert!(note.contains("header states"), "{note}");
+    // The summary says the same in words.
+    let run = segue().arg("analyze").arg(&prefix).output().unwrap();
+    assert!(!run.status.success());
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(out.contains("too short to analyse (0."), "{out}");
+    assert!(out.contains("note: the file ends after"), "{out}");
+    assert!(!out.contains("BPM"), "{out}");
+
+    // Five seconds of digital silence; five seconds of a steady tone.
+    let silent = dir.join("silent.wav");
+    wav16(&silent, 5 * 44_100, |_| 0.0);
+    let (ok, v, _) = analyse_json(&silent);
+    assert!(!ok);
+    assert!(v["bpm"].is_null(), "{v}");
+    assert!(v["reason"].as_str().unwrap().starts_with("silent"), "{v}");
+    let tone = dir.join("tone.wav");
+    wav16(&tone, 5 * 44_100, |i| {
+        (std::f32::consts::TAU * 220.0 * i as f32 / 44_100.0).sin() * 0.5
+    });
+    let (ok, v, _) = analyse_json(&tone);
+    assert!(!ok);
+    assert!(v["bpm"].is_null(), "{v}");
+    assert_eq!(v["reason"], "no beat found", "{v}");
+
+    // A FLAC cut at 70 %: analysed (its beat is there), with the truncation noted.
+    let flac = dir.join("beat.flac");
+    // (flac reads integer PCM only: a 16-bit copy of the float demo WAV.)
+    let wav16 = dir.join("beat16.wav");
+    segue_decode::wav::write_wav(
+        &wav16,
+        44_100,
+        &t.audio.mix,
+        segue_decode::wav::WavFormat::Pcm16,
+    )
+    .unwrap();
+    encode(
+        Command::new("flac")
+            .args(["-s", "-f", "-o"])
+            .arg(&flac)
+            .arg(&wav16),
+    );
+    let bytes = std::fs::read(&flac).unwrap();
+    let cut = dir.join("cut.flac");
+    std::fs::write(&cut, &bytes[..bytes.len() * 7 / 10]).unwrap();
+    let (ok, v, text) = analyse_json(&cut);
+    assert!(ok, "{text}");
+    assert!((v["bpm"].as_f64().unwrap() - 124.0).abs() < 0.5, "{v}");
+    let stated = t.audio.duration_secs();
+    let note = v["truncated"].as_str().unwrap();
+    assert!(
+        note.contains(&format!("before the {stated:.2} s its header states")),
+        "{note}"
+    );
+    // The whole file: no note.
+    let (ok, v, _) = analyse_json(&flac);
+    assert!(ok && v.get("truncated").is_none(), "{v}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -328,6 +328,67 @@ fn null_backend_loads_plays_answers_queries_and_survives_bad_input() {
     assert_eq!(lib.list().unwrap().len(), 1);
 }
 
+/// A file too short to analyse, or silent, still loads and plays on a deck, and the deck's
+/// state says why it has no beatgrid instead of showing 0 BPM as if analysed.
+#[test]
+fn unanalysable_tracks_load_with_a_clear_deck_state() {
+    let _serial = serial();
+    let dir = tmp("unanalysable");
+    let music = dir.join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    let tone = |secs: f64, amp: f32| -> Vec<[f32; 2]> {
+        (0..(secs * 48_000.0) as usize)
+            .map(|i| [(i as f32 * 0.05).sin() * amp; 2])
+            .collect()
+    };
+    use segue_decode::wav::{write_wav, WavFormat};
+    let short = music.join("short.wav");
+    write_wav(&short, 48_000, &tone(0.4, 0.5), WavFormat::Pcm16).unwrap();
+    let silent = music.join("silent.wav");
+    write_wav(&silent, 48_000, &tone(3.0, 0.0), WavFormat::Pcm16).unwrap();
+    let d = Daemon::start(
+        &dir,
+        &[
+            "--backend",
+            "null",
+            "--music-root",
+            music.to_str().unwrap(),
+            "--decks",
+            "2",
+        ],
+        &[],
+    );
+    let state = |a: &[OscType]| match a.get(17) {
+        Some(OscType::String(t)) => t.clone(),
+        other => panic!("no state text: {other:?}"),
+    };
+    for (deck, file, why) in [
+        (1, &short, "too short to analyse (0.40 s"),
+        (2, &silent, "silent"),
+    ] {
+        d.send(
+            &format!("/segue/deck/{deck}/load"),
+            vec![s(file.to_str().unwrap())],
+        );
+        d.wait_deck(
+            deck,
+            "not analysed",
+            |a| state(a).starts_with("not analysed"),
+            60,
+        );
+        let st = d.deck(deck);
+        assert!(state(&st).contains(why), "{st:?}");
+        assert_eq!(int(&st[0]), 1, "the track is on the deck: {st:?}");
+        assert_eq!(int(&st[6]), 0, "no beatgrid: {st:?}");
+    }
+    // It plays all the same (three seconds of silence, without a grid).
+    d.send("/segue/deck/2/play", vec![OscType::Int(1)]);
+    d.wait_deck(2, "playing", |a| int(&a[1]) == 1, 10);
+    d.stop();
+    let lib = segue_library::Library::open(&dir.join("library.sqlite")).unwrap();
+    assert!(lib.list().unwrap().is_empty(), "nothing stored for them");
+}
+
 #[test]
 fn print_config_shows_the_merged_configuration_and_bad_config_is_an_error() {
     let _serial = serial();

@@ -158,13 +158,14 @@ fn collect_sound(
 /// Load `track` on deck A through the saved state, activate at `rate`, process from an
 /// audio thread: silent blocks first (no play), then play and collect `secs` of the master
 /// from the first non-silent frame (interleaved L R).
-fn play_through_host(rate: u32, track: &Path, seed: u64, secs: f64) -> Vec<f32> {
+fn play_through_host(host_rate: f64, track: &Path, seed: u64, secs: f64) -> Vec<f32> {
+    let rate = host_rate.round() as u32;
     let mut inst = lib().create(ID);
     let state = with_session(&inst.save_state(), |s| {
         s["decks"][0]["track"] = Value::from(track.to_str().unwrap());
     });
     assert!(inst.load_state(&state));
-    assert!(inst.activate(rate as f64, 2048));
+    assert!(inst.activate(host_rate, 2048));
     let mut proc = inst.processor(2048);
     let want = (secs * rate as f64) as usize * 2;
     let out = std::thread::scope(|s| {
@@ -376,7 +377,7 @@ fn factory_descriptor_and_stable_parameter_ids() {
 fn silent_before_play_then_the_loaded_track_at_44_48_and_96_khz() {
     let track = &tracks()[0];
     for rate in [44_100, 48_000, 96_000] {
-        let got = play_through_host(rate, track, rate as u64, 1.0);
+        let got = play_through_host(rate as f64, track, rate as u64, 1.0);
         let want = render_offline(rate, track, 1.0);
         let diff = max_diff(&got, &want);
         assert!(
@@ -545,8 +546,8 @@ fn fx_parameters_drive_the_fx_units() {
 #[test]
 fn output_is_deterministic_across_runs() {
     let track = &tracks()[1];
-    let a = play_through_host(48_000, track, 7, 0.5);
-    let b = play_through_host(48_000, track, 7, 0.5);
+    let a = play_through_host(48_000.0, track, 7, 0.5);
+    let b = play_through_host(48_000.0, track, 7, 0.5);
     assert_eq!(max_diff(&a, &b), 0.0);
 }
 
@@ -800,7 +801,133 @@ fn sample_rate_change_reloads_the_track() {
         inst.deactivate();
     }
     // Rates the engine does not run at are refused, not crashed on.
-    assert!(!inst.activate(22_050.0, 512));
+    for rate in [8_000.0, 22_049.0, 384_001.0, 768_000.0, f64::NAN] {
+        assert!(!inst.activate(rate, 512), "{rate} Hz accepted");
+    }
+}
+
+/// Hosts run at 22.05, 176.4, 192 kHz and at rates that are not whole numbers: the plugin
+/// activates at any rate from 22 050 to 384 000 Hz and sounds exactly like the engine at
+/// that rate (a fractional host rate runs the engine at the nearest whole rate).
+#[test]
+fn activates_and_plays_at_odd_host_rates() {
+    let track = &tracks()[0];
+    for host_rate in [22_050.0f64, 45_678.9, 176_400.0, 192_000.0, 384_000.0] {
+        let rate = host_rate.round() as u32;
+        let got = play_through_host(host_rate, track, rate as u64, 0.5);
+        let want = render_offline(rate, track, 0.5);
+        let diff = max_diff(&got, &want);
+        assert!(
+            diff < 1e-4,
+            "{host_rate} Hz: the plugin's output differs from the engine's by {diff}"
+        );
+        let peak = got.iter().fold(0f32, |m, s| m.max(s.abs()));
+        assert!(peak > 0.05, "{host_rate} Hz: too quiet ({peak})");
+    }
+}
+
+/// A track loaded into an instance running at an odd host rate is decoded and analysed:
+/// its analysed hot cues arrive, in seconds, the same as an instance at 192 kHz finds for
+/// it (from the library the first one filled). The file itself is at 32 kHz, so the deck
+/// resamples 32 000 → 45 679 Hz.
+#[test]
+fn loads_and_analyses_a_track_at_odd_host_rates() {
+    let dir = std::env::temp_dir().join(format!("segue-plugin-odd-{}", std::process::id()));
+    let spec = DemoSpec::new(
+        "plugin-odd-rate",
+        126.0,
+        Key {
+            tonic: 2,
+            mode: Mode::Minor,
+        },
+        Style::FourOnFloor,
+    )
+    .sections(&[(SectionLabel::Intro, 2), (SectionLabel::Drop, 2)]);
+    let track = demo::write_track(&dir, &demo::synthesize(&spec, 32_000)).unwrap();
+    let mut seen = Vec::new();
+    for host_rate in [45_678.9f64, 192_000.0] {
+        let mut inst = lib().create(ID);
+        assert!(inst.activate(host_rate, 512));
+        let state = with_session(&inst.save_state(), |s| {
+            s["decks"][1]["track"] = Value::from(track.to_str().unwrap());
+        });
+        assert!(inst.load_state(&state));
+        let mut p = inst.processor(512);
+        let t0 = Instant::now();
+        let cues = loop {
+            run(&mut p, 4096, 512, &[]);
+            std::thread::sleep(Duration::from_millis(20));
+            let session = session_of(&inst.save_state());
+            let cues: Vec<Option<f64>> = (0..8)
+                .map(|k| session["decks"][1]["hot_cues"][k].as_f64())
+                .collect();
+            if cues.iter().any(Option::is_some) {
+                break cues;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "{host_rate} Hz: no analysed hot cues after 60 s"
+            );
+        };
+        p.stop();
+        inst.deactivate();
+        seen.push(cues);
+    }
+    assert_eq!(seen[0].len(), seen[1].len());
+    for (a, b) in seen[0].iter().zip(&seen[1]) {
+        match (a, b) {
+            (Some(x), Some(y)) => assert!((x - y).abs() < 1e-3, "{x} s vs {y} s"),
+            (None, None) => {}
+            other => panic!("hot cues differ between the rates: {other:?}"),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// With nothing playing the plugin answers CLAP's "continue if not quiet" with silent
+/// outputs, so a host may put it to sleep; while a deck plays (even through silence) it
+/// asks to be kept running, and once the deck has stopped and faded it may sleep again.
+#[test]
+fn idle_plugin_lets_the_host_sleep_and_a_playing_deck_keeps_it_awake() {
+    use clap_sys::process::{CLAP_PROCESS_CONTINUE, CLAP_PROCESS_CONTINUE_IF_NOT_QUIET};
+    let track = &tracks()[0];
+    let mut inst = lib().create(ID);
+    assert!(inst.activate(48_000.0, 512));
+    let mut p = inst.processor(512);
+    let silent = |p: &Processor| p.out.iter().all(|c| c[..512].iter().all(|&s| s == 0.0));
+    for _ in 0..20 {
+        assert_eq!(
+            p.process(512, &[], None),
+            CLAP_PROCESS_CONTINUE_IF_NOT_QUIET
+        );
+        assert!(silent(&p));
+    }
+    let state = with_session(&inst.save_state(), |s| {
+        s["decks"][0]["track"] = Value::from(track.to_str().unwrap());
+    });
+    assert!(inst.load_state(&state));
+    // Play: from the block the deck starts in, the plugin must be kept awake.
+    let mut status = p.process(512, &[on("play_1", 0, true)], None);
+    let t0 = Instant::now();
+    while silent(&p) {
+        assert!(t0.elapsed() < Duration::from_secs(60), "never played");
+        std::thread::sleep(Duration::from_millis(2));
+        status = p.process(512, &[], None);
+    }
+    assert_eq!(status, CLAP_PROCESS_CONTINUE);
+    for _ in 0..50 {
+        assert_eq!(p.process(512, &[], None), CLAP_PROCESS_CONTINUE);
+    }
+    // Stop: the fade-out still sounds (awake), then silence and "continue if not quiet".
+    let mut status = p.process(512, &[on("play_1", 0, false)], None);
+    let mut blocks = 0;
+    while status != CLAP_PROCESS_CONTINUE_IF_NOT_QUIET {
+        blocks += 1;
+        assert!(blocks < 200, "still awake {blocks} blocks after stop");
+        status = p.process(512, &[], None);
+    }
+    assert!(silent(&p), "asked to sleep with sound on the outputs");
+    p.stop();
 }
 
 #[test]

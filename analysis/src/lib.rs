@@ -4,7 +4,7 @@
 //! One stage per file, energy, structure and DNA sharing one [`Spectrogram`] of the
 //! track; [`Analysis`] is the record they fill (`pipeline.rs` wires them).
 
-pub use segue_decode::SegueError;
+pub use segue_decode::{DecodedInfo, SegueError, Unanalysable};
 
 pub mod beats;
 pub mod cues;
@@ -23,7 +23,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use pipeline::{analyze, analyze_file, analyze_file_with, ANALYSIS_RATE, ENERGY_HOP_SECS};
+pub use pipeline::{
+    analyze, analyze_file, analyze_file_with, analyze_file_with_info, ANALYSIS_RATE,
+    ENERGY_HOP_SECS, MIN_ANALYSIS_SECS,
+};
 pub use stft::Spectrogram;
 
 /// `x` with NaN and infinite samples as zeros: borrowed when already clean (as the

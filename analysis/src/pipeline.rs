@@ -9,17 +9,40 @@ use super::{
     beats, cues, dna, energy, key, loudness, structure, Analysis, Section, Spectrogram,
     ANALYSER_VERSION,
 };
-use crate::SegueError;
+use crate::{SegueError, Unanalysable};
 
 /// Rate every track is analysed at (decoding resamples to it).
 pub const ANALYSIS_RATE: u32 = 44_100;
 /// Hop of the energy curve, seconds.
 pub const ENERGY_HOP_SECS: f64 = 0.5;
 
-/// Decode `path` and analyse it.
+/// Shortest audio analysed, seconds (the beat tracker needs a few beats).
+pub const MIN_ANALYSIS_SECS: f64 = 2.0;
+
+/// Below this sample peak (−80 dBFS) a track counts as silent.
+const SILENCE_PEAK: f32 = 1e-4;
+
+/// Decode `path` and analyse it. Audio with nothing to analyse in it (shorter than
+/// [`MIN_ANALYSIS_SECS`], silent, or without a beat) is [`SegueError::Unanalysable`], with a
+/// note when the file is also cut short of its header's stated length.
 pub fn analyze_file(path: &Path) -> Result<Analysis, SegueError> {
-    let audio = segue_decode::decode_file(path, ANALYSIS_RATE)?;
-    Ok(analyze(&audio))
+    analyze_file_with_info(path).map(|(a, _)| a)
+}
+
+/// [`analyze_file`], also returning what the decoder learnt about the file (its own rate,
+/// codec, and whether it ends before its header's stated length).
+pub fn analyze_file_with_info(
+    path: &Path,
+) -> Result<(Analysis, segue_decode::DecodedInfo), SegueError> {
+    let (audio, info) = segue_decode::decode_file_with_info(path, ANALYSIS_RATE)?;
+    match analyze(&audio) {
+        Ok(a) => Ok((a, info)),
+        Err(reason) => Err(SegueError::Unanalysable {
+            path: path.to_path_buf(),
+            reason,
+            note: info.truncation_note(),
+        }),
+    }
 }
 
 /// [`analyze_file`] with the tempo moved into a preferred range, when one is given
@@ -36,15 +59,29 @@ pub fn analyze_file_with(
 }
 
 /// Analyse decoded audio (any rate; [`ANALYSIS_RATE`] is what the stages are tuned for).
-pub fn analyze(audio: &TrackAudio) -> Analysis {
+/// Audio shorter than [`MIN_ANALYSIS_SECS`], silent (peak below −80 dBFS) or without a
+/// beat the tracker can follow gets the reason instead of an analysis of zeros.
+pub fn analyze(audio: &TrackAudio) -> Result<Analysis, Unanalysable> {
     let rate = audio.sample_rate;
     let mut mono = audio.mono();
     for v in mono.iter_mut().filter(|v| !v.is_finite()) {
         *v = 0.0;
     }
     let duration = audio.duration_secs();
+    if duration < MIN_ANALYSIS_SECS {
+        return Err(Unanalysable::TooShort {
+            secs: duration,
+            min_secs: MIN_ANALYSIS_SECS,
+        });
+    }
+    if mono.iter().all(|v| v.abs() < SILENCE_PEAK) {
+        return Err(Unanalysable::Silent);
+    }
 
     let rhythm = beats::analyse_rhythm(&mono, rate);
+    if rhythm.beats.is_empty() || rhythm.bpm.is_nan() || rhythm.bpm <= 0.0 {
+        return Err(Unanalysable::NoBeat);
+    }
     let key = key::detect_key(&mono, rate);
     let loud = loudness::measure_loudness(audio);
     // One spectrogram (≈ 46 ms window, half overlap) for energy, structure and DNA.
@@ -82,7 +119,7 @@ pub fn analyze(audio: &TrackAudio) -> Analysis {
     let key_runner_up = key
         .filter(|k| k.confidence < key::LOW_CONFIDENCE)
         .map(|k| k.runner_up.name());
-    Analysis {
+    Ok(Analysis {
         duration,
         bpm: rhythm.bpm,
         beats: rhythm.beats,
@@ -104,5 +141,43 @@ pub fn analyze(audio: &TrackAudio) -> Analysis {
         analyser_version: ANALYSER_VERSION,
         dna: dna::compact(&features),
         dna_version: features.version,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(secs: f64, amp: f32) -> TrackAudio {
+        let n = (secs * ANALYSIS_RATE as f64) as usize;
+        let mix = (0..n)
+            .map(|i| {
+                let v = (std::f32::consts::TAU * 330.0 * i as f32 / ANALYSIS_RATE as f32).sin();
+                [v * amp; 2]
+            })
+            .collect();
+        TrackAudio::new(ANALYSIS_RATE, mix)
+    }
+
+    #[test]
+    fn too_short_silent_and_beatless_audio_gets_the_reason_not_zeros() {
+        match analyze(&tone(0.13, 0.5)) {
+            Err(Unanalysable::TooShort { secs, min_secs }) => {
+                assert!((secs - 0.13).abs() < 1e-3);
+                assert_eq!(min_secs, MIN_ANALYSIS_SECS);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            Unanalysable::TooShort {
+                secs: 0.13,
+                min_secs: 2.0
+            }
+            .to_string(),
+            "too short to analyse (0.13 s; the analysis needs 2 s)"
+        );
+        assert_eq!(analyze(&tone(3.0, 0.0)).unwrap_err(), Unanalysable::Silent);
+        assert_eq!(analyze(&tone(3.0, 5e-5)).unwrap_err(), Unanalysable::Silent);
+        assert_eq!(analyze(&tone(4.0, 0.5)).unwrap_err(), Unanalysable::NoBeat);
     }
 }

@@ -152,7 +152,7 @@ pub struct MidiConfig {
 pub struct Config {
     /// Audio backend.
     pub backend: BackendKind,
-    /// Engine sample rate (44100, 48000, 88200, 96000). The JACK backend uses the server's.
+    /// Engine sample rate, 22050..=384000 Hz. The JACK backend uses the server's.
     pub rate: u32,
     /// Block size in frames for the null, file and ALSA backends (JACK uses its period).
     pub buffer: usize,
@@ -262,7 +262,7 @@ impl Config {
         }
         if !segue_engine::SAMPLE_RATES.contains(&self.rate) {
             return bad(format!(
-                "rate {} Hz: use 44100, 48000, 88200 or 96000",
+                "rate {} Hz: the engine runs at 22050 to 384000 Hz",
                 self.rate
             ));
         }

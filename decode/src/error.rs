@@ -92,6 +92,17 @@ pub enum SegueError {
         /// What went wrong.
         reason: String,
     },
+    /// The file decoded but there is nothing to analyse in it (too short, silent, no beat);
+    /// `note` says when the file is also cut short of its header's stated length.
+    #[error("{path}: {reason}{}", note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default())]
+    Unanalysable {
+        /// The file concerned.
+        path: PathBuf,
+        /// Why.
+        reason: Unanalysable,
+        /// [`crate::DecodedInfo::truncation_note`], when the file is truncated.
+        note: Option<String>,
+    },
     /// The track library (an SQLite file) could not be opened, migrated, read or written:
     /// not a database, a locked or read-only file, a full disk, or a file path the library
     /// cannot store.
@@ -102,6 +113,36 @@ pub enum SegueError {
         /// What went wrong.
         reason: String,
     },
+}
+
+/// Why decoded audio cannot be analysed: the analysis needs a couple of seconds with a beat
+/// in them, and silence has neither tempo nor key.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Unanalysable {
+    /// Shorter than the analysis needs.
+    TooShort {
+        /// Seconds of audio there are.
+        secs: f64,
+        /// Seconds the analysis needs at least.
+        min_secs: f64,
+    },
+    /// Digital silence, or so quiet (peak below −80 dBFS) that nothing can be measured.
+    Silent,
+    /// Sound, but no beat the tracker can follow (a drone, speech, a lone chord).
+    NoBeat,
+}
+
+impl std::fmt::Display for Unanalysable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unanalysable::TooShort { secs, min_secs } => write!(
+                f,
+                "too short to analyse ({secs:.2} s; the analysis needs {min_secs} s)"
+            ),
+            Unanalysable::Silent => write!(f, "silent (no signal above -80 dBFS)"),
+            Unanalysable::NoBeat => write!(f, "no beat found"),
+        }
+    }
 }
 
 impl SegueError {

@@ -60,7 +60,7 @@ use std::path::Path;
 
 use segue_engine::TrackAudio;
 
-pub use error::SegueError;
+pub use error::{SegueError, Unanalysable};
 
 /// The longest audio [`decode_file`] accepts, in seconds (3 hours). Longer files give
 /// [`SegueError::TooLong`] instead of an allocation the machine may not survive.
@@ -88,9 +88,41 @@ pub struct DecodedInfo {
     pub codec: &'static str,
     /// The stream ended early or its framing broke: the audio is the prefix that decoded.
     pub truncated: bool,
+    /// The length the file's header states, in frames at the file's own rate (before
+    /// gapless trimming), when it states one (WAV data size, FLAC STREAMINFO, an MP3's
+    /// Xing/LAME header, MP4 `mdhd`...).
+    pub stated_frames: Option<u64>,
     /// Packets that failed to decode, and runs of packets the demuxer skipped over, each
     /// replaced by silence of its length.
     pub damaged_packets: usize,
+}
+
+impl DecodedInfo {
+    /// Seconds of audio decoded, at the file's own rate.
+    pub fn decoded_secs(&self) -> f64 {
+        self.source_frames as f64 / self.source_rate.max(1) as f64
+    }
+
+    /// Seconds the file's header states, when it states a length.
+    pub fn stated_secs(&self) -> Option<f64> {
+        self.stated_frames
+            .map(|f| f as f64 / self.source_rate.max(1) as f64)
+    }
+
+    /// A note for the user when the file ends before its header's stated length (or its
+    /// stream breaks off): `None` for a whole file.
+    pub fn truncation_note(&self) -> Option<String> {
+        if !self.truncated {
+            return None;
+        }
+        let got = self.decoded_secs();
+        Some(match self.stated_secs() {
+            Some(stated) if stated > got => format!(
+                "the file ends after {got:.2} s of audio, before the {stated:.2} s its header states"
+            ),
+            _ => format!("the stream breaks off after {got:.2} s of audio"),
+        })
+    }
 }
 
 /// Decode the audio file at `path` to stereo f32 at `target_rate` Hz.
@@ -185,6 +217,7 @@ fn decode_to(path: &Path, target: Option<u32>) -> Result<(TrackAudio, DecodedInf
         container: decoded.container,
         codec: decoded.codec,
         truncated: decoded.truncated,
+        stated_frames: decoded.declared_frames,
         damaged_packets: decoded.damaged_packets,
     };
     let target_rate = target.unwrap_or(decoded.rate);

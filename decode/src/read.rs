@@ -55,6 +55,9 @@ pub(super) struct Decoded {
     pub container: &'static str,
     pub codec: &'static str,
     pub truncated: bool,
+    /// The length the container or stream header states, frames at `rate` (before gapless
+    /// trimming), when it states one.
+    pub declared_frames: Option<u64>,
     pub damaged_packets: usize,
 }
 
@@ -273,6 +276,7 @@ fn decode_track(
         container,
         codec,
         truncated,
+        declared_frames,
         damaged_packets,
     })
 }

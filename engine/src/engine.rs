@@ -10,15 +10,23 @@ use crate::mixer::{channel_fader_gain, crossfader_gain, Limiter};
 use crate::status::{Meter, Status, MAX_DECKS};
 use crate::track::Frame;
 
-/// Sample rates the engine runs at.
-pub const SAMPLE_RATES: [u32; 4] = [44_100, 48_000, 88_200, 96_000];
+/// The lowest sample rate (Hz) the engine runs at.
+pub const MIN_SAMPLE_RATE: u32 = 22_050;
+/// The highest sample rate (Hz) the engine runs at.
+pub const MAX_SAMPLE_RATE: u32 = 384_000;
+/// Sample rates the engine runs at: any whole rate from 22 050 to 384 000 Hz. Every filter,
+/// smoother, limiter, effect and the stretcher is built from the rate (corner frequencies
+/// and time constants in Hz and seconds, not in samples), and what is preallocated from
+/// a duration (delay and roll lines, the stretcher's scratch) is sized at construction for
+/// the rate in use.
+pub const SAMPLE_RATES: std::ops::RangeInclusive<u32> = MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE;
 /// Scheduled commands the engine holds at once (beyond that, the ring holds them back).
 pub const PENDING_CAPACITY: usize = 1024;
 
 /// How to build an engine.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EngineConfig {
-    /// One of [`SAMPLE_RATES`].
+    /// Any rate in [`SAMPLE_RATES`] (22 050..=384 000 Hz).
     pub sample_rate: u32,
     /// Largest block `process` renders in one go (bigger requests are split), 16..=8192.
     pub max_block: usize,
@@ -45,7 +53,7 @@ impl Default for EngineConfig {
 /// An [`EngineConfig`] the engine cannot run with.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConfigError {
-    /// Not one of [`SAMPLE_RATES`].
+    /// Outside [`SAMPLE_RATES`].
     SampleRate(u32),
     /// `max_block` outside 16..=8192.
     MaxBlock(usize),
@@ -60,7 +68,7 @@ impl std::fmt::Display for ConfigError {
         match self {
             ConfigError::SampleRate(r) => write!(
                 f,
-                "unsupported sample rate {r} Hz (use 44100, 48000, 88200 or 96000)"
+                "unsupported sample rate {r} Hz (the engine runs at {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz)"
             ),
             ConfigError::MaxBlock(b) => write!(f, "block size {b} is outside 16..=8192 frames"),
             ConfigError::Decks(d) => write!(f, "{d} decks: the engine runs 1 to {MAX_DECKS}"),

@@ -50,8 +50,8 @@ pub use command::{Command, CrossfaderSide, DeckId, FxUnitId, Position, TempoRang
 pub use deck::{EqBand, KeylockQuality, EQ_MAX_GAIN};
 pub use dsp::{db_to_gain, gain_to_db};
 pub use engine::{
-    ConfigError, DeckOut, DeckTap, Engine, EngineConfig, EngineParts, Outputs, PENDING_CAPACITY,
-    SAMPLE_RATES,
+    ConfigError, DeckOut, DeckTap, Engine, EngineConfig, EngineParts, Outputs, MAX_SAMPLE_RATE,
+    MIN_SAMPLE_RATE, PENDING_CAPACITY, SAMPLE_RATES,
 };
 pub use fx::{
     Effect, FxMode, FxSlotStatus, FxUnitStatus, FX_MAX_BEATS, FX_MIN_BPM, FX_PARAMS, FX_SLOTS,

@@ -180,6 +180,20 @@ impl DeckView {
             .unwrap_or_default()
     }
 
+    /// The load and analysis state in words, for a status line or a tablet: empty with no
+    /// track, `loading`, `analysing`, `analysed`, `not analysed: REASON` (too short, silent,
+    /// no beat: the track plays without a grid) or `load failed: REASON`.
+    pub fn state_text(&self) -> String {
+        match &self.state {
+            DeckState::Empty => String::new(),
+            DeckState::Decoding => "loading".into(),
+            DeckState::Analysing => "analysing".into(),
+            DeckState::Ready => "analysed".into(),
+            DeckState::AnalysisFailed(e) => format!("not analysed: {e}"),
+            DeckState::Failed(e) => format!("load failed: {e}"),
+        }
+    }
+
     /// A load is in progress (decoding).
     pub fn loading(&self) -> bool {
         self.state == DeckState::Decoding
@@ -666,12 +680,20 @@ fn title_of(path: &Path) -> String {
 /// equals that of a library scan.
 /// Analyse audio decoded at any rate (resampled to the analysis rate the way
 /// `segue_analysis::analyze_file` does).
+///
+/// Audio with nothing to analyse in it (too short, silent, no beat) is
+/// [`SegueError::Unanalysable`] with the reason: the deck shows it, nothing is stored.
 pub fn analyse_decoded(audio: &TrackAudio, path: &Path) -> Result<Analysis, SegueError> {
+    let unanalysable = |reason| SegueError::Unanalysable {
+        path: path.to_path_buf(),
+        reason,
+        note: None,
+    };
     if audio.sample_rate == ANALYSIS_RATE {
-        return Ok(segue_analysis::analyze(audio));
+        return segue_analysis::analyze(audio).map_err(unanalysable);
     }
     let resampled = segue_decode::resample_track(audio, ANALYSIS_RATE, path)?;
-    Ok(segue_analysis::analyze(&resampled))
+    segue_analysis::analyze(&resampled).map_err(unanalysable)
 }
 
 fn load_loop(rx: &Receiver<LoadRequest>, inner: &Inner, worker: &Worker) {
@@ -1003,8 +1025,11 @@ pub struct DeckAudio {
 /// match the mix's length, they are loaded as the track's stems; stems that do not match are
 /// ignored (the mix still plays). Errors are one line naming the file.
 pub fn decode_for_deck(path: &Path, rate: u32) -> Result<DeckAudio, String> {
-    let (native, _) =
+    let (native, info) =
         segue_decode::decode_file_native(path).map_err(|e| format!("cannot load: {e}"))?;
+    if let Some(note) = info.truncation_note() {
+        tracing::warn!("{}: {note}; the deck plays what decoded", path.display());
+    }
     if native.frames() == 0 {
         return Err(format!("{}: no audio in the file", path.display()));
     }

@@ -842,3 +842,74 @@ fn scan_survives_kill_9_and_resumes() {
         assert_eq!(now, (json, at));
     }
 }
+
+/// With the real analyser, audio that is too short, silent or has no beat is recorded as a
+/// failure with the reason, and nothing (no zeros) is stored for it.
+#[test]
+fn scan_records_too_short_silent_and_beatless_audio_as_unanalysable() {
+    use segue_decode::wav::{write_wav, WavFormat};
+    let s = Scratch::new("unanalysable");
+    let music = s.path("music");
+    std::fs::create_dir_all(&music).unwrap();
+    let rate = 44_100u32;
+    let tone = |secs: f64, amp: f32| -> Vec<[f32; 2]> {
+        (0..(secs * rate as f64) as usize)
+            .map(|i| {
+                let v = (std::f32::consts::TAU * 330.0 * i as f32 / rate as f32).sin() * amp;
+                [v, v]
+            })
+            .collect()
+    };
+    write_wav(
+        &music.join("short.wav"),
+        rate,
+        &tone(0.5, 0.5),
+        WavFormat::Pcm16,
+    )
+    .unwrap();
+    write_wav(
+        &music.join("silent.wav"),
+        rate,
+        &tone(4.0, 0.0),
+        WavFormat::Pcm16,
+    )
+    .unwrap();
+    write_wav(
+        &music.join("drone.wav"),
+        rate,
+        &tone(4.0, 0.5),
+        WavFormat::Pcm16,
+    )
+    .unwrap();
+    let report = scan(
+        &s.db(),
+        std::slice::from_ref(&music),
+        2,
+        segue_analysis::analyze_file,
+        |_| {},
+    )
+    .unwrap();
+    assert_eq!(report.added, 0, "{report:?}");
+    let reason = |name: &str| {
+        report
+            .failed
+            .iter()
+            .find(|(p, _)| p.ends_with(name))
+            .unwrap_or_else(|| panic!("{name} not reported: {report:?}"))
+            .1
+            .clone()
+    };
+    assert!(
+        reason("short.wav").contains("too short to analyse (0.50 s"),
+        "{report:?}"
+    );
+    assert!(reason("silent.wav").contains("silent"), "{report:?}");
+    assert!(reason("drone.wav").contains("no beat found"), "{report:?}");
+    let lib = Library::open(&s.db()).unwrap();
+    assert!(lib.list().unwrap().is_empty());
+    let failures = lib.failures().unwrap();
+    assert_eq!(failures.len(), 3);
+    assert!(failures
+        .iter()
+        .any(|(p, r)| p.ends_with("short.wav") && r.contains("too short")));
+}

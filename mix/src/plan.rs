@@ -847,4 +847,118 @@ mod tests {
         assert_eq!(p.out_beat % 4.0, 0.0);
         assert!(p.end_beat <= 47.0, "{p:?}");
     }
+
+    /// A transition plan is data (JSON) that may come from outside: seeded mutations of a
+    /// real plan, 10 000 per run (`SEGUE_FUZZ_CASES`), parse or give a serde error, never
+    /// panic; a plan that parses is run by the [`crate::runner::PlanRunner`] against a
+    /// playing deck A until done: every command it emits addresses one of the two decks and
+    /// is due no earlier than the frame it was polled at.
+    #[test]
+    fn mutated_plan_json_parses_and_runs_or_is_rejected() {
+        use crate::runner::PlanRunner;
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, RngSeed, TestRunner};
+
+        let a = track(124.0, 96, 16, "8A");
+        let b = track(126.0, 96, 16, "9A");
+        let seed = serde_json::to_string_pretty(&plan(&a, &b, EnergyFlow::Steady)).unwrap();
+        const TOKENS: &[&str] = &[
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            "\"",
+            "null",
+            "true",
+            "-1",
+            "-1e300",
+            "1e300",
+            "0",
+            "4294967296",
+            "\"beat\": 1e308",
+            "\"role\": \"in\"",
+            "\"action\"",
+            "\"play\"",
+            "\"seek_beat\"",
+            "\"tempo\"",
+            "\"percent\": -1e9",
+            "\"eq\"",
+            "\"band\": \"low\"",
+            "\"gain\": 1e38",
+            "\"beat_loop\"",
+            "\"beats\": 0",
+        ];
+        let cases = std::env::var("SEGUE_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10_000);
+        let mut runner = TestRunner::new(Config {
+            cases,
+            rng_seed: RngSeed::Fixed(0x9e1a_2011),
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let ran = std::cell::Cell::new(0usize);
+        let edit = (any::<usize>(), any::<usize>(), 1usize..24, any::<bool>());
+        let result = runner.run(&proptest::collection::vec(edit, 1..5), |edits| {
+            let mut text = seed.clone();
+            let boundary = |s: &str, mut i: usize| {
+                i = i.min(s.len());
+                while !s.is_char_boundary(i) {
+                    i -= 1;
+                }
+                i
+            };
+            for (at, tok, len, insert) in edits {
+                let at = boundary(&text, at % (text.len() + 1));
+                if insert {
+                    text.insert_str(at, TOKENS[tok % TOKENS.len()]);
+                } else {
+                    let end = boundary(&text, at + len);
+                    text.replace_range(at..end, "");
+                }
+            }
+            let Ok(plan) = serde_json::from_str::<TransitionPlan>(&text) else {
+                return Ok(());
+            };
+            ran.set(ran.get() + 1);
+            let mut r = PlanRunner::new(&plan, 0, 1, 48_000);
+            let mut status = segue_engine::Status {
+                sample_rate: 48_000,
+                deck_count: 2,
+                ..segue_engine::Status::default()
+            };
+            let a = &mut status.decks[0];
+            (a.loaded, a.playing, a.bpm, a.has_grid) = (true, true, 124.0, true);
+            let mut out = Vec::new();
+            // Ten minutes of A at 124 BPM in 100 ms polls (a plan outlasting that waits).
+            for _ in 0..6_000 {
+                out.clear();
+                r.poll(&status, 4_800, &mut out);
+                for (at, c) in &out {
+                    prop_assert!(
+                        *at >= status.frame,
+                        "{:?} due at {} before {}",
+                        c,
+                        at,
+                        status.frame
+                    );
+                    let deck = c.deck().unwrap_or(0);
+                    prop_assert!(deck <= 1, "{:?} addresses deck {}", c, deck);
+                }
+                if r.done() {
+                    break;
+                }
+                status.frame += 4_800;
+                status.decks[0].beat += 124.0 / 60.0 * 0.1;
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+        assert!(ran.get() > 0, "no mutant was still a plan");
+    }
 }

@@ -31,7 +31,8 @@ use nice_plug::midi::{Channel, Key};
 use nice_plug::prelude::*;
 use segue_controllers::Value;
 use segue_engine::{
-    Command, DeckTap, Engine, EngineConfig, Outputs, Schedule, Status, SAMPLE_RATES,
+    Command, DeckTap, Engine, EngineConfig, Outputs, Schedule, Status, MAX_SAMPLE_RATE,
+    MIN_SAMPLE_RATE, SAMPLE_RATES,
 };
 
 mod browser;
@@ -39,7 +40,8 @@ mod control;
 mod editor;
 mod midi;
 mod params;
-mod session;
+/// The saved session document (public for the cargo-fuzz target that feeds it any bytes).
+pub mod session;
 mod sync;
 
 pub use browser::{list_dir, Listing, AUDIO_EXTENSIONS};
@@ -253,10 +255,13 @@ impl Plugin for Segue {
         config: &BufferConfig,
         _context: &mut impl ActivateContext<Self>,
     ) -> bool {
+        // The engine runs at whole rates: a fractional host rate (45 678.9 Hz) runs at the
+        // nearest one, a tempo error below 11 ppm at 22 050 Hz and less above.
         let rate = config.sample_rate.round() as u32;
-        if !SAMPLE_RATES.contains(&rate) {
+        if !config.sample_rate.is_finite() || !SAMPLE_RATES.contains(&rate) {
             eprintln!(
-                "segue-plugin: {rate} Hz is not supported (use 44100, 48000, 88200 or 96000 Hz)"
+                "segue-plugin: {} Hz is not supported (the engine runs at {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE} Hz)",
+                config.sample_rate
             );
             return false;
         }
@@ -350,8 +355,20 @@ impl Plugin for Segue {
             &mut self.bypass_gain,
             self.bypass_step,
         );
+        let busy = engine.status().decks[..DECKS].iter().any(|d| d.playing)
+            || (block.follow && block.transport.playing)
+            || !silent(buffer.as_slice())
+            || aux.outputs.iter_mut().any(|b| !silent(b.as_slice()));
         self.audio = Some(audio);
-        ProcessStatus::Normal
+        // Idle (no deck plays, nothing rings out, the host's transport does not drive the
+        // decks): `Normal` is CLAP's "continue if not quiet", so the host may put the plugin
+        // to sleep until the next event arrives. While anything plays, keep it awake: a deck
+        // in a silent intro must still advance.
+        if busy {
+            ProcessStatus::KeepAlive
+        } else {
+            ProcessStatus::Normal
+        }
     }
 
     fn deactivate(&mut self) {}
@@ -676,6 +693,11 @@ fn render(
         cue: [cl, cr],
     } = out;
     apply_bypass(bypass, gain, step, [ml, mr, cl, cr]);
+}
+
+/// Every sample of every channel is exactly zero.
+fn silent(channels: &mut [&mut [f32]]) -> bool {
+    channels.iter().all(|c| c.iter().all(|&s| s == 0.0))
 }
 
 /// Fade the outputs out (bypass on) or in over 10 ms.

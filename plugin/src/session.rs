@@ -214,4 +214,122 @@ mod tests {
         let err = migrate(serde_json::json!({"version": 2}), steps).unwrap_err();
         assert!(err.contains("from version 2"), "{err}");
     }
+
+    /// The session document is outside input (a host hands back whatever a project file
+    /// holds): seeded mutations of a full document, 10 000 per run (`SEGUE_FUZZ_CASES`),
+    /// never panic. Each gives a session, applied or carrying a `load_error`; an applied
+    /// one builds its MIDI table and round-trips through JSON.
+    #[test]
+    fn mutated_session_documents_never_panic() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
+
+        let mut full = Session::default();
+        full.decks[0].track = Some("/music/ä b.flac".into());
+        full.decks[2].hot_cues = [
+            Some(0.5),
+            None,
+            Some(12.25),
+            None,
+            None,
+            None,
+            None,
+            Some(3e3),
+        ];
+        full.decks[3].cue_point = Some(7.0);
+        full.browse_dir = Some("/music".into());
+        let seed = serde_json::to_string_pretty(&full).unwrap();
+        const TOKENS: &[&str] = &[
+            "{",
+            "}",
+            "[",
+            "]",
+            ",",
+            ":",
+            "\"",
+            "null",
+            "true",
+            "-1",
+            "1e309",
+            "-0",
+            "256",
+            "4294967296",
+            "1.5",
+            "\"version\"",
+            "\"decks\"",
+            "\"midi\"",
+            "\"notes\"",
+            "\"channel\": 200",
+            "\"\\u0000\"",
+            "[[[[[[[[",
+            "\"hot_cues\"",
+        ];
+        let edit = (any::<usize>(), any::<usize>(), 0usize..24, 0u8..3);
+        let cases = std::env::var("SEGUE_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10_000);
+        let mut runner = TestRunner::new(Config {
+            cases,
+            rng_seed: RngSeed::Fixed(0x5e55_1011),
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let applied = std::cell::Cell::new(0usize);
+        let result = runner.run(&proptest::collection::vec(edit, 1..6), |edits| {
+            let mut text = seed.clone();
+            for (at, tok, len, kind) in edits {
+                let mut at = at % (text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                match kind {
+                    0 => text.insert_str(at, TOKENS[tok % TOKENS.len()]),
+                    1 => {
+                        let mut end = (at + len).min(text.len());
+                        while !text.is_char_boundary(end) {
+                            end -= 1;
+                        }
+                        text.replace_range(at..end.max(at), "");
+                    }
+                    _ => {
+                        // A number somewhere replaced by an extreme one.
+                        if let Some(p) = text[at..].find(|c: char| c.is_ascii_digit()) {
+                            let p = at + p;
+                            text.replace_range(p..p + 1, TOKENS[tok % TOKENS.len()]);
+                        }
+                    }
+                }
+            }
+            if let Ok(s) = serde_json::from_str::<Session>(&text) {
+                if s.load_error.is_none() {
+                    applied.set(applied.get() + 1);
+                    let _table = crate::midi::MidiTable::new(&s.midi);
+                    let json = serde_json::to_string(&s)
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    let back: Session = serde_json::from_str(&json)
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    // Floats may come back one ulp off (serde_json's fast float parser).
+                    let near = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                        (Some(x), Some(y)) => (x - y).abs() <= 1e-12 * x.abs().max(1.0),
+                        (x, y) => x == y,
+                    };
+                    prop_assert_eq!(&back.midi, &s.midi);
+                    prop_assert_eq!(&back.browse_dir, &s.browse_dir);
+                    for (b, d) in back.decks.iter().zip(&s.decks) {
+                        prop_assert_eq!(&b.track, &d.track);
+                        prop_assert!(near(b.cue_point, d.cue_point));
+                        for (x, y) in b.hot_cues.iter().zip(&d.hot_cues) {
+                            prop_assert!(near(*x, *y), "{:?} vs {:?}", x, y);
+                        }
+                    }
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{e}");
+        }
+        assert!(applied.get() > 0, "no mutant was still a valid session");
+    }
 }

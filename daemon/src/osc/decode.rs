@@ -1471,7 +1471,13 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        // Seeded and bounded: 10 000 cases per property and run (`SEGUE_FUZZ_CASES` for more).
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: std::env::var("SEGUE_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000),
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x05c0_dec0),
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
             let d = decode(&bytes, 4);

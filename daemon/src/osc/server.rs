@@ -476,7 +476,8 @@ pub(crate) fn suggest_message(shared: &Shared) -> OscPacket {
 /// duration f (s), has_grid i, title s, volume f, tempo f (%), sync i, looping i,
 /// on_air i, energy i (0 = unknown), section s, has_stems i (the deck plays from stems:
 /// files beside the track, or separated in the background), separation f (fraction done
-/// while the track's stems are being separated, -1 otherwise).
+/// while the track's stems are being separated, -1 otherwise), load/analysis state s
+/// ([`segue_library::decks::DeckView::state_text`]).
 pub(crate) fn deck_state(shared: &Shared, status: &Status, deck: usize) -> OscPacket {
     let d = status.decks.get(deck).copied().unwrap_or_default();
     let info = shared.deck(deck);
@@ -511,6 +512,7 @@ pub(crate) fn deck_state(shared: &Shared, status: &Status, deck: usize) -> OscPa
             OscType::String(section),
             OscType::Int(d.has_stems as i32),
             OscType::Float(info.separation.unwrap_or(-1.0)),
+            OscType::String(info.state_text()),
         ],
     })
 }

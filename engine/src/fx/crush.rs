@@ -6,13 +6,17 @@ use crate::track::Frame;
 pub(crate) struct Crusher {
     hold: Frame,
     count: f32,
+    /// Engine rate / 48 kHz: the hold is counted in 48 kHz frames, so the knob gives the
+    /// same reduced rate (48 kHz … 1.5 kHz) at any engine rate.
+    scale: f32,
 }
 
 impl Crusher {
-    pub fn new() -> Self {
+    pub fn new(rate: f64) -> Self {
         Self {
             hold: [0.0; 2],
             count: f32::MAX,
+            scale: (rate / 48_000.0) as f32,
         }
     }
 
@@ -26,10 +30,11 @@ impl Crusher {
     }
 
     /// Crushed signal into `out`. Knobs: bit depth (16 … 2 bits), rate reduction (hold each
-    /// sample for 1 … 32 frames), drive (×1 … ×4 before the quantiser, level kept).
+    /// sample for 1 … 32 frames at 48 kHz, as long in time at other rates), drive (×1 … ×4
+    /// before the quantiser, level kept).
     pub fn render(&mut self, input: &[Frame], out: &mut [Frame], ctx: &Ctx) {
         let levels = 2f32.powf(Self::bits(ctx.params[0]) - 1.0);
-        let hold = 1.0 + 31.0 * ctx.params[1].clamp(0.0, 1.0);
+        let hold = ((1.0 + 31.0 * ctx.params[1].clamp(0.0, 1.0)) * self.scale).max(1.0);
         let drive = 1.0 + 3.0 * ctx.params[2].clamp(0.0, 1.0);
         for (x, o) in input.iter().zip(out.iter_mut()) {
             self.count += 1.0;

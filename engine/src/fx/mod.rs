@@ -328,7 +328,7 @@ impl Slot {
                 flanger: modulation::Flanger::new(rate),
                 phaser: modulation::Phaser::new(rate),
                 gate: beat::Gate::new(rate),
-                crusher: crush::Crusher::new(),
+                crusher: crush::Crusher::new(rate),
                 roll: roll::Roll::new(max_frames, rate),
                 sweep: beat::Sweep::new(rate),
             },
