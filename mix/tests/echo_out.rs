@@ -129,15 +129,21 @@ fn echo_repeats_land_on_the_beat_fraction_after_the_dry_cut() {
         "only {} echo repeats after the cut",
         left.len()
     );
+    let mut worst = 0.0f64;
     for o in &left {
         let t = (after + o) as f64 - cut;
         let k = (t / delay).round();
+        worst = worst.max((t - k * delay).abs());
         assert!(
             (t - k * delay).abs() <= 2.0,
             "a repeat {:.1} frames off the {echo_beats}-beat grid",
             t - k * delay
         );
     }
+    eprintln!(
+        "{} echo repeats after the cut, at most {worst:.2} frames off the {echo_beats}-beat grid",
+        left.len()
+    );
     // Fading: the first repeat after the cut is louder than the last one heard.
     let peak = |o: usize| {
         r.master[after + o..after + o + 240]
@@ -268,6 +274,10 @@ fn an_unsyncable_pair_echoes_out_within_the_set_targets() {
     let best = (lag_d - 200..=lag_d + 200)
         .max_by(|a, b| corr(*a).total_cmp(&corr(*b)))
         .unwrap();
+    eprintln!(
+        "tail self-correlation peaks at {best} frames ({:.2}), the echo delay is {delay:.1}",
+        corr(best)
+    );
     assert!(
         (best as f64 - delay).abs() <= 2.0,
         "the tail repeats every {best} frames, the echo is {delay:.1}"
