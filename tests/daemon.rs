@@ -1690,6 +1690,7 @@ fn jack_midi_record_target_records_and_lights_its_led() {
         return;
     };
     let dir = tmp("midi-rec");
+    std::fs::create_dir_all(dir.join("music")).unwrap();
     let rec_dir = dir.join("takes");
     let mapping = dir.join("rec.toml");
     std::fs::write(

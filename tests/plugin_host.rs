@@ -612,7 +612,7 @@ fn record_note_writes_exactly_what_the_host_received() {
     };
     let take = read(&path);
     // Stopped: it does not grow any more (a running take checkpoints every 0.5 s).
-    for _ in 0..80 {
+    for _ in 0..150 {
         block(&mut p, &[]);
     }
     assert_eq!(read(&path).len(), take.len(), "the take did not stop");
