@@ -124,12 +124,14 @@ impl Shared {
         let recorder = Recorder::new(record, rate, move || {
             weak.upgrade().and_then(|s| s.decks.now_playing())
         });
-        let old = std::mem::replace(
-            &mut *lock(&self.recorder),
-            recorder
-                .map_err(|e| eprintln!("segue-plugin: no recording: {e}"))
-                .ok(),
-        );
+        let recorder = match recorder {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("segue-plugin: no recording: {e}");
+                None
+            }
+        };
+        let old = std::mem::replace(&mut *lock(&self.recorder), recorder);
         drop(old);
     }
 
