@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use segue_daemon::{BackendKind, Config, DeckTapKind, ServeOptions};
+use segue_daemon::{BackendKind, Config, DeckTapKind, RecordBus, ServeOptions};
 
 /// The `segue serve` flags; each overrides the config file's key of the same name.
 #[derive(clap::Args)]
@@ -41,13 +41,18 @@ pub struct ServeArgs {
     /// record), finalised with a cue sheet when the daemon stops.
     #[arg(long)]
     record: Option<PathBuf>,
-    /// Folder for recordings started over OSC (config key record-dir) [default: ./recordings].
+    /// Folder for recordings started over OSC or MIDI (config key record-dir) [default:
+    /// ./recordings].
     #[arg(long)]
     record_dir: Option<PathBuf>,
     /// Do not separate stems of loaded tracks in the background (config key auto-stems =
     /// false; default: separate with the DSP separator and switch decks to stems).
     #[arg(long)]
     no_auto_stems: bool,
+    /// What recordings take: master or cue (the headphone bus) (config key record-bus)
+    /// [default: master].
+    #[arg(long, value_parser = |s: &str| s.parse::<RecordBus>())]
+    record_bus: Option<RecordBus>,
     /// Number of decks (1-8).
     #[arg(long)]
     decks: Option<usize>,
@@ -111,6 +116,9 @@ fn effective(a: ServeArgs) -> anyhow::Result<(Config, bool)> {
     }
     if a.record_dir.is_some() {
         c.record_dir = a.record_dir;
+    }
+    if let Some(b) = a.record_bus {
+        c.record_bus = b;
     }
     if let Some(v) = a.decks {
         c.decks = v;

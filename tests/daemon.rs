@@ -1739,6 +1739,131 @@ fn jack_midi_note_takes_effect_one_period_after_its_frame() {
     d.stop();
 }
 
+/// Issue #16's MIDI record target over real JACK MIDI: `record_toggle` on a button starts a
+/// take in the record folder and its `recording` LED lights on `midi_out`; a second press
+/// stops it (the WAV is finalised, the LED goes dark). `record_start` / `record_stop` do only
+/// what they say (a second start keeps the one take). The dispatch stays allocation-free.
+#[test]
+fn jack_midi_record_target_records_and_lights_its_led() {
+    let _serial = serial();
+    let server = format!("segue-test-midi-rec-{}", std::process::id());
+    let Some(_jackd) = jackd_or_skip(&server) else {
+        return;
+    };
+    let dir = tmp("midi-rec");
+    std::fs::create_dir_all(dir.join("music")).unwrap();
+    let rec_dir = dir.join("takes");
+    let mapping = dir.join("rec.toml");
+    std::fs::write(
+        &mapping,
+        "[[control]]\nnote = 0x30\nchannel = 1\ntype = \"button\"\ntarget = \"record_toggle\"\n\n\
+         [[control]]\nnote = 0x31\nchannel = 1\ntype = \"button\"\ntarget = \"record_start\"\n\n\
+         [[control]]\nnote = 0x32\nchannel = 1\ntype = \"button\"\ntarget = \"record_stop\"\n\n\
+         [[output]]\nnote = 0x30\nchannel = 1\nsource = \"recording\"\n",
+    )
+    .unwrap();
+    let d = jack_daemon(
+        &dir,
+        &server,
+        1,
+        &[
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--record-dir",
+            rec_dir.to_str().unwrap(),
+        ],
+    );
+    // The LED reader: every message on segue:midi_out.
+    let (client, _) =
+        jack::Client::new("segue-test-led", jack::ClientOptions::NO_START_SERVER).unwrap();
+    let me = client.name().to_string();
+    let port = client.register_port("in", jack::MidiIn::default()).unwrap();
+    let leds: Arc<Mutex<Vec<Vec<u8>>>> = Arc::new(Mutex::new(Vec::new()));
+    let l = leds.clone();
+    let cb = jack::contrib::ClosureProcessHandler::new(
+        move |_: &jack::Client, ps: &jack::ProcessScope| {
+            if let Ok(mut v) = l.try_lock() {
+                v.extend(port.iter(ps).map(|m| m.bytes.to_vec()));
+            }
+            jack::Control::Continue
+        },
+    );
+    let active = client.activate_async((), cb).unwrap();
+    active
+        .as_client()
+        .connect_ports_by_name("segue:midi_out", &format!("{me}:in"))
+        .unwrap();
+    let sender = MidiSender::start("segue:midi_in");
+    let press = |note: u8| {
+        sender.send_at(0, [0x90, note, 0x7F]);
+        sender.send_at(0, [0x80, note, 0x00]);
+    };
+    let recording = || int(&d.query("/segue/query/record", "/segue/record")[0]) == 1;
+    let wait = |on: bool, what: &str| {
+        let t0 = Instant::now();
+        while recording() != on {
+            assert!(t0.elapsed() < Duration::from_secs(10), "{what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    // The LED's last state, once feedback has had time to go out (every 33 ms).
+    let led = || {
+        std::thread::sleep(Duration::from_millis(300));
+        leds.lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|m| m.len() == 3 && m[0] == 0x90 && m[1] == 0x30)
+            .map(|m| m[2])
+    };
+    // (Its first state went out when the daemon started, before this reader connected.)
+    assert_ne!(led(), Some(0x7F), "dark before recording");
+    assert!(!recording());
+
+    press(0x30);
+    wait(true, "record_toggle did not start a take");
+    assert_eq!(led(), Some(0x7F), "lit while recording");
+    std::thread::sleep(Duration::from_millis(700));
+    press(0x30);
+    wait(false, "record_toggle did not stop the take");
+    assert_eq!(led(), Some(0), "dark again");
+    let takes = |ext: &str| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&rec_dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .collect();
+        v.sort();
+        v
+    };
+    let first = takes("wav");
+    assert_eq!(first.len(), 1, "{first:?}");
+    let r = hound::WavReader::open(&first[0]).unwrap();
+    let secs = r.duration() as f64 / r.spec().sample_rate as f64;
+    assert!(secs > 0.5, "{secs:.2} s recorded");
+    assert_eq!(takes("cue").len(), 1, "a cue sheet beside the take");
+
+    // record_stop while stopped and a second record_start change nothing.
+    press(0x32);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!recording());
+    press(0x31);
+    wait(true, "record_start did not start a take");
+    press(0x31);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(recording(), "a second start keeps the take");
+    press(0x32);
+    wait(false, "record_stop did not stop the take");
+    assert_eq!(takes("wav").len(), 2, "{:?}", takes("wav"));
+    assert_eq!(led(), Some(0));
+    let stats = d.stats();
+    assert_eq!(stats["midi_alloc_violations"], 0);
+    assert_eq!(stats["alloc_violations"], 0);
+    drop(active);
+    d.stop();
+}
+
 /// Live suggestions: with a library of analysed tracks, the deck on air gets the best next
 /// tracks (harmony, tempo, energy, timbre) as `/segue/suggest` — on query and pushed to
 /// subscribers when the list changes — and `/segue/suggest/load 1` puts the first one on the
@@ -2028,6 +2153,65 @@ fn recording_holds_exactly_the_master_output_under_a_command_storm() {
         cue.contains("TITLE \"rec-126\"") && cue.contains("REM BPM"),
         "{cue}"
     );
+}
+
+/// `--record-bus cue`: a take holds the cue (headphone) bus, not the master: silent while
+/// the playing deck is not pre-listened (the master plays it), the deck once PFL is on.
+#[test]
+fn record_bus_cue_records_the_headphone_bus() {
+    let _serial = serial();
+    let dir = tmp("record-cue");
+    let music = dir.join("music");
+    let (track, _) = demo_track(&music, "rec-cue-124", 124.0, 4);
+    let rec_dir = dir.join("takes");
+    let d = Daemon::start(
+        &dir,
+        &[
+            "--backend",
+            "null",
+            "--music-root",
+            music.to_str().unwrap(),
+            "--record-dir",
+            rec_dir.to_str().unwrap(),
+            "--record-bus",
+            "cue",
+            "--decks",
+            "1",
+        ],
+        &[],
+    );
+    d.send("/segue/deck/1/load", vec![s(track.to_str().unwrap())]);
+    d.wait_deck(1, "loaded", |a| int(&a[0]) == 1, 30);
+    d.send("/segue/deck/1/seek", vec![OscType::Float(2.0)]);
+    d.send("/segue/deck/1/play", vec![OscType::Int(1)]);
+    let take = |name: &str, pfl: i32| {
+        d.send("/segue/deck/1/pfl", vec![OscType::Int(pfl)]);
+        std::thread::sleep(Duration::from_millis(200));
+        d.send("/segue/record/start", vec![s(name)]);
+        assert!(d
+            .recv_addr("/segue/record", Duration::from_secs(5))
+            .is_some());
+        std::thread::sleep(Duration::from_millis(1500));
+        d.send("/segue/record/stop", vec![]);
+        assert!(d
+            .recv_addr("/segue/record", Duration::from_secs(10))
+            .is_some());
+        let mut r = hound::WavReader::open(rec_dir.join(name)).unwrap();
+        let v: Vec<f32> = r.samples::<f32>().map(Result::unwrap).collect();
+        assert!(v.len() > 48_000, "{} samples", v.len());
+        v.iter().fold(0.0f32, |m, x| m.max(x.abs()))
+    };
+    let without = take("no-pfl.wav", 0);
+    let with = take("pfl.wav", 1);
+    assert!(
+        without < 1e-6,
+        "the cue bus is silent without PFL (the master plays): peak {without}"
+    );
+    assert!(
+        with > 0.05,
+        "the pre-listened deck is on the cue bus: peak {with}"
+    );
+    d.stop();
 }
 
 /// `segue serve --record FILE`, then `kill -9`: the WAV is readable up to its last

@@ -112,13 +112,28 @@ fn mix_renders_a_measured_set_from_arbitrary_files_and_is_deterministic() {
     let q = &json["quality"];
     let transitions = q["transitions"].as_array().unwrap();
     assert_eq!(transitions.len(), 3);
-    // The slow half-time track cannot be synced to the others: a loop-out, not a failed sync.
+    // The slow half-time track cannot be synced to the others: a loop-out or an echo-out
+    // (into a slower track), not a failed sync; the plan says why.
     assert!(
-        transitions
-            .iter()
-            .any(|t| t["technique"] == "loop_out" && t["synced"] == false),
+        transitions.iter().any(
+            |t| (t["technique"] == "loop_out" || t["technique"] == "echo_out")
+                && t["synced"] == false
+        ),
         "{q}"
     );
+    for p in json["plan"]["transitions"].as_array().unwrap() {
+        if p["technique"] == "echo_out" {
+            assert!(
+                p["reason"].as_str().unwrap().starts_with("echo out: "),
+                "{p}"
+            );
+            assert!(p["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["do"] == "fx_setup" && s["effect"] == "echo"));
+        }
+    }
     let f = |v: &serde_json::Value| v.as_f64().unwrap();
     // Beat alignment inside the synced blends.
     assert!(f(&q["beat_offset_median_ms"]) <= 5.0, "{q}");
@@ -148,7 +163,9 @@ fn mix_renders_a_measured_set_from_arbitrary_files_and_is_deterministic() {
     // Cue sheet, plan and timeline beside it.
     let cue = std::fs::read_to_string(dir.join("one/set.cue")).unwrap();
     assert_eq!(cue.matches("TRACK ").count(), 4, "{cue}");
-    assert!(json["plan"]["version"] == 1 && json["plan"]["transitions"][0]["steps"].is_array());
+    assert!(json["plan"]["version"] == 2 && json["plan"]["transitions"][0]["steps"].is_array());
+    // The plan reads back through the versioned reader.
+    segue_mix::set::SetPlan::from_json(&json["plan"].to_string()).unwrap();
     assert!(std::fs::metadata(dir.join("one/set.png")).unwrap().len() > 10_000);
 
     // Same inputs → the same bytes (the second run takes the analyses from the library).

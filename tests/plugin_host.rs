@@ -543,6 +543,114 @@ fn fx_parameters_drive_the_fx_units() {
     assert!(d < 1e-4, "FX 1 on no deck leaves it dry: {d}");
 }
 
+/// Recording in the plugin: the MIDI Record note (channel 16, note 43; the editor's Record
+/// button calls the same) records the master output, as the host received it, into a WAV
+/// in the session's record folder, through the lock-free tap (the debug bundle aborts on an
+/// allocation in `process`). The take holds exactly the host's samples; the record folder
+/// is saved in the session; the cue sheet names the track on air.
+#[test]
+fn record_note_writes_exactly_what_the_host_received() {
+    let track = &tracks()[0];
+    let dir = std::env::temp_dir().join(format!("segue-plugin-rec-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut inst = lib().create(ID);
+    let state = with_session(&inst.save_state(), |s| {
+        s["decks"][0]["track"] = Value::from(track.to_str().unwrap());
+        s["record_dir"] = Value::from(dir.to_str().unwrap());
+    });
+    assert!(inst.load_state(&state));
+    assert_eq!(
+        session_of(&inst.save_state())["record_dir"],
+        Value::from(dir.to_str().unwrap()),
+        "the record folder is saved in the session"
+    );
+    assert!(inst.activate(48_000.0, 512));
+    let mut p = inst.processor(512);
+    run(&mut p, 512, 512, &[on("play_1", 0, true)]);
+    until_audible(&mut p, 512);
+    let note = |velocity| Event::Note {
+        time: 0,
+        channel: 15,
+        key: 43,
+        velocity,
+    };
+    // Every block the host receives from here on, at about real time.
+    let mut host: Vec<[f32; 2]> = Vec::new();
+    let mut block = |p: &mut Processor, events: &[Event]| {
+        assert!(process_ok(p.process(512, events, None)));
+        check_clean(&p.out, 512);
+        host.extend((0..512).map(|i| [p.out[0][i], p.out[1][i]]));
+        std::thread::sleep(Duration::from_millis(4));
+    };
+    let wav = || {
+        std::fs::read_dir(&dir).ok().and_then(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.extension().is_some_and(|e| e == "wav"))
+        })
+    };
+    block(&mut p, &[note(1.0), note(0.0)]);
+    let t0 = Instant::now();
+    let path = loop {
+        if let Some(w) = wav() {
+            break w;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "no take started");
+        block(&mut p, &[]);
+    };
+    let secs = 3.0;
+    for _ in 0..(secs * 48_000.0 / 512.0) as usize {
+        block(&mut p, &[]);
+    }
+    block(&mut p, &[note(1.0), note(0.0)]);
+    for _ in 0..150 {
+        block(&mut p, &[]);
+    }
+    let read = |p: &Path| -> Vec<[f32; 2]> {
+        let mut r = hound::WavReader::open(p).unwrap();
+        let v: Vec<f32> = r.samples::<f32>().map(Result::unwrap).collect();
+        v.chunks(2).map(|c| [c[0], c[1]]).collect()
+    };
+    let take = read(&path);
+    // Stopped: it does not grow any more (a running take checkpoints every 0.5 s).
+    for _ in 0..150 {
+        block(&mut p, &[]);
+    }
+    assert_eq!(read(&path).len(), take.len(), "the take did not stop");
+    p.stop();
+    inst.deactivate();
+    assert!(
+        take.len() as f64 >= (secs - 0.2) * 48_000.0,
+        "{} frames recorded",
+        take.len()
+    );
+    // Where the take starts in what the host received: its first loud frame.
+    let probe = take
+        .iter()
+        .position(|f| f[0].abs() > 0.01)
+        .expect("a loud take");
+    let at = (probe..host.len())
+        .find(|&j| {
+            host[j] == take[probe]
+                && host[j..]
+                    .iter()
+                    .take(512)
+                    .eq(take[probe..].iter().take(512))
+        })
+        .expect("the take's audio is in the host's output");
+    let offset = at - probe;
+    assert!(offset + take.len() <= host.len());
+    let same = take
+        .iter()
+        .zip(&host[offset..])
+        .filter(|(a, b)| a == b)
+        .count();
+    assert_eq!(same, take.len(), "the take differs from the host's output");
+    let cue = std::fs::read_to_string(path.with_extension("cue")).unwrap();
+    assert!(cue.contains("TITLE \"plugin-124\""), "{cue}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn output_is_deterministic_across_runs() {
     let track = &tracks()[1];

@@ -8,7 +8,7 @@ use segue_engine::{Command, FxMode, Status, TempoRange, MAX_DECKS};
 use crate::mapping::{Control, ControlType, Mapping, Output};
 use crate::message::{Address, MidiMessage};
 use crate::target::{
-    effect_number, frames_per_beat, LiveAction, Source, Target, TargetKind, Value,
+    effect_number, frames_per_beat, LiveAction, LiveState, Source, Target, TargetKind, Value,
 };
 
 /// Seconds of audio under one platter revolution at 33⅓ rpm.
@@ -109,6 +109,8 @@ pub struct Controller {
     sent: Vec<Option<u8>>,
     /// Live actions (suggestions, Auto DJ) waiting for the shell ([`Controller::take_live`]).
     live: Vec<LiveAction>,
+    /// What the shell last said about recording and Auto DJ (for their LEDs).
+    live_state: LiveState,
 }
 
 /// Live actions a controller keeps until the shell takes them (more are dropped).
@@ -151,6 +153,7 @@ impl Controller {
             state: vec![BindingState::default(); mapping.controls.len()],
             sent: vec![None; mapping.outputs.len()],
             live: Vec::with_capacity(LIVE_QUEUE),
+            live_state: LiveState::default(),
             mapping,
             decks: decks.min(MAX_DECKS),
             layers,
@@ -557,6 +560,12 @@ impl Controller {
         self.live.drain(..)
     }
 
+    /// Tell the controller what the shell knows (recording, Auto DJ): the `recording` and
+    /// `autodj` LEDs show it from the next [`Controller::feedback`].
+    pub fn set_live_state(&mut self, state: LiveState) {
+        self.live_state = state;
+    }
+
     /// LED and meter messages for what changed since the last call (every output on the
     /// first call, and after [`Controller::refresh_feedback`]).
     pub fn feedback(&mut self, status: &Status, out: &mut Vec<[u8; 3]>) {
@@ -567,7 +576,13 @@ impl Controller {
             }
             let v = output_value(
                 o,
-                source_value(o.source, deck, status, &self.deck_mem[deck]),
+                source_value(
+                    o.source,
+                    deck,
+                    status,
+                    &self.deck_mem[deck],
+                    self.live_state,
+                ),
             );
             if self.sent[i] != Some(v) {
                 self.sent[i] = Some(v);
@@ -593,7 +608,7 @@ fn scale(v: f32, centre: f32, top: f32, min: f32, max: f32) -> f32 {
     }
 }
 
-fn source_value(s: Source, deck: usize, status: &Status, mem: &DeckMemory) -> f32 {
+fn source_value(s: Source, deck: usize, status: &Status, mem: &DeckMemory, live: LiveState) -> f32 {
     let d = &status.decks[deck];
     let b = |x: bool| if x { 1.0 } else { 0.0 };
     let db = |peak: f32| {
@@ -627,6 +642,8 @@ fn source_value(s: Source, deck: usize, status: &Status, mem: &DeckMemory) -> f3
         Source::FxAssign(u) => b(status.fx[u as usize].decks[deck]),
         Source::FxSlotOn(u, s) => b(status.fx[u as usize].slots[s as usize].on),
         Source::FxActive(u, s) => b(status.fx[u as usize].slots[s as usize].active),
+        Source::Recording => b(live.recording),
+        Source::AutoDj => b(live.autodj),
     }
 }
 

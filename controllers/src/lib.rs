@@ -66,6 +66,6 @@ pub use controller::{Controller, BEND_BUTTON_PERCENT, SECONDS_PER_REV};
 pub use mapping::{Control, ControlType, Mapping, MappingError, Output, Shift};
 pub use message::{Address, Encoding, MidiKind, MidiMessage};
 pub use target::{
-    effect_number, effect_of_number, LiveAction, Source, Target, TargetKind, Value,
+    effect_number, effect_of_number, LiveAction, LiveState, Source, Target, TargetKind, Value,
     SUGGESTION_TARGETS, TARGET_ALIASES,
 };

@@ -171,6 +171,13 @@ pub enum Target {
     /// Start the planned transition from the deck on air to the track waiting on another
     /// deck, once (Auto DJ need not be on): a [`LiveAction`].
     TransitionStart,
+    /// Start recording the set if it is not recording, else stop (flips on each press): a
+    /// [`LiveAction`] for the shell's recorder.
+    RecordToggle,
+    /// Start recording the set (nothing when it records already): a [`LiveAction`].
+    RecordStart,
+    /// Stop recording the set (nothing when it does not record): a [`LiveAction`].
+    RecordStop,
     /// FX unit 0..=1 (written 1..=2) on/off.
     FxOn(u8),
     /// FX unit in chain mode (three slots in series) / off: one effect (slot 1).
@@ -206,6 +213,12 @@ pub enum LiveAction {
     AutoDjToggle,
     /// Perform the planned transition to the track waiting on a free deck.
     StartTransition,
+    /// Start recording the set if it is not recording, else stop.
+    RecordToggle,
+    /// Start recording the set (a new file in the shell's record folder).
+    RecordStart,
+    /// Stop recording the set.
+    RecordStop,
 }
 
 /// Suggestions a mapping can load (`suggestion_load_1` .. `_10`).
@@ -377,6 +390,9 @@ impl Target {
         match s {
             "autodj_toggle" => return Some(Target::AutoDjToggle),
             "transition_start" => return Some(Target::TransitionStart),
+            "record_toggle" => return Some(Target::RecordToggle),
+            "record_start" => return Some(Target::RecordStart),
+            "record_stop" => return Some(Target::RecordStop),
             _ => {}
         }
         if s.starts_with("fx") {
@@ -458,6 +474,9 @@ impl Target {
             Target::SuggestionLoad(i) => format!("suggestion_load_{}", i + 1),
             Target::AutoDjToggle => "autodj_toggle".into(),
             Target::TransitionStart => "transition_start".into(),
+            Target::RecordToggle => "record_toggle".into(),
+            Target::RecordStart => "record_start".into(),
+            Target::RecordStop => "record_stop".into(),
             Target::FxOn(u) => format!("fx{}_on", u + 1),
             Target::FxChain(u) => format!("fx{}_chain", u + 1),
             Target::FxMix(u) => format!("fx{}_mix", u + 1),
@@ -506,6 +525,7 @@ impl Target {
         }
         v.push("autodj_toggle".into());
         v.push("transition_start".into());
+        v.extend(["record_toggle", "record_start", "record_stop"].map(String::from));
         v.extend(Self::fx_targets().map(|t| t.name()));
         v
     }
@@ -545,8 +565,8 @@ impl Target {
             Cue | LoopRoll(_) | BendUp | BendDown | JogTouch => TargetKind::Momentary,
             CueSet | CueReturn | Eject | HotCue(_) | HotCueClear(_) | HotCueSet(_) | LoopToggle
             | LoopExit | Reloop | LoopHalve | LoopDouble | TempoRangeCycle | Pause
-            | SuggestionLoad(_) | AutoDjToggle | TransitionStart | FxBeatsHalve(..)
-            | FxBeatsDouble(..) => TargetKind::Trigger,
+            | SuggestionLoad(_) | AutoDjToggle | TransitionStart | RecordToggle | RecordStart
+            | RecordStop | FxBeatsHalve(..) | FxBeatsDouble(..) => TargetKind::Trigger,
             Seek | SeekBeats | Nudge | Loop | CrossfaderAssign | SyncLeader | FxBeats(..) => {
                 TargetKind::Value
             }
@@ -585,6 +605,9 @@ impl Target {
                 | Target::SuggestionLoad(_)
                 | Target::AutoDjToggle
                 | Target::TransitionStart
+                | Target::RecordToggle
+                | Target::RecordStart
+                | Target::RecordStop
                 | Target::FxOn(_)
                 | Target::FxChain(_)
                 | Target::FxMix(_)
@@ -612,6 +635,9 @@ impl Target {
             Target::SuggestionLoad(i) => LiveAction::LoadSuggestion(i),
             Target::AutoDjToggle => LiveAction::AutoDjToggle,
             Target::TransitionStart => LiveAction::StartTransition,
+            Target::RecordToggle => LiveAction::RecordToggle,
+            Target::RecordStart => LiveAction::RecordStart,
+            Target::RecordStop => LiveAction::RecordStop,
             _ => return None,
         })
     }
@@ -832,9 +858,12 @@ impl Target {
                 },
                 _ => return None,
             },
-            Target::SuggestionLoad(_) | Target::AutoDjToggle | Target::TransitionStart => {
-                return None
-            }
+            Target::SuggestionLoad(_)
+            | Target::AutoDjToggle
+            | Target::TransitionStart
+            | Target::RecordToggle
+            | Target::RecordStart
+            | Target::RecordStop => return None,
             Target::SyncLeader => {
                 let n = number?;
                 if n == 0.0 {
@@ -960,6 +989,15 @@ impl Target {
                 "",
                 "perform the planned transition to the track waiting on a free deck",
             ),
+            RecordToggle => (
+                "",
+                "start recording the set, or stop if recording (OSC: /segue/record/start|stop)",
+            ),
+            RecordStart => (
+                "",
+                "start recording the set (a new file in the record folder)",
+            ),
+            RecordStop => ("", "stop recording the set"),
         }
     }
 
@@ -1081,6 +1119,20 @@ pub enum Source {
     FxSlotOn(u8, u8),
     /// A slot is audible now (engaged, fading or ringing out).
     FxActive(u8, u8),
+    /// The set is being recorded (the shell tells the controller, [`LiveState`]).
+    Recording,
+    /// Auto DJ is on (the shell tells the controller, [`LiveState`]).
+    AutoDj,
+}
+
+/// What the shell (not the engine) knows and LEDs show: recording and Auto DJ. The shell
+/// passes it with [`crate::Controller::set_live_state`] before asking for feedback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LiveState {
+    /// The set is being recorded.
+    pub recording: bool,
+    /// Auto DJ is on.
+    pub autodj: bool,
 }
 
 impl Source {
@@ -1099,6 +1151,8 @@ impl Source {
         ("sync_leader", Source::SyncLeader),
         ("vu", Source::Vu),
         ("vu_master", Source::VuMaster),
+        ("recording", Source::Recording),
+        ("autodj", Source::AutoDj),
     ];
 
     /// Parse a mapping-file source name (`play`, `hotcue_2`, `vu`, `fx1_on`…).
@@ -1169,6 +1223,8 @@ impl Source {
         !matches!(
             self,
             Source::VuMaster
+                | Source::Recording
+                | Source::AutoDj
                 | Source::FxOn(_)
                 | Source::FxChain(_)
                 | Source::FxMaster(_)

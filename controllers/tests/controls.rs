@@ -1,7 +1,7 @@
 //! Every control type turns MIDI into the right engine commands.
 
 use segue_controllers::{
-    Controller, LiveAction, Mapping, Target, BEND_BUTTON_PERCENT, SECONDS_PER_REV,
+    Controller, LiveAction, LiveState, Mapping, Target, BEND_BUTTON_PERCENT, SECONDS_PER_REV,
 };
 use segue_engine::{Command, EqBand, Status, TempoRange};
 
@@ -659,4 +659,59 @@ fn live_targets_become_live_actions_not_commands() {
         assert!(Target::names().contains(&name.to_string()));
     }
     assert_eq!(Target::from_name("suggestion_load_11"), None);
+}
+
+#[test]
+fn record_targets_are_live_actions_and_the_shell_lights_their_leds() {
+    let mut c = controller(
+        "[[control]]\nnote = 0x30\nchannel = 1\ntype = \"button\"\ntarget = \"record_toggle\"\n\
+         [[control]]\nnote = 0x31\nchannel = 1\ntype = \"button\"\ntarget = \"record_start\"\n\
+         [[control]]\nnote = 0x32\nchannel = 1\ntype = \"button\"\ntarget = \"record_stop\"\n\
+         [[output]]\nnote = 0x30\nchannel = 1\nsource = \"recording\"\n\
+         [[output]]\nnote = 0x33\nchannel = 1\nsource = \"autodj\"\n",
+    );
+    let out = run(
+        &mut c,
+        &status(),
+        &[
+            [0x90, 0x30, 0x7F],
+            [0x80, 0x30, 0],
+            [0x90, 0x31, 0x7F],
+            [0x90, 0x32, 0x7F],
+        ],
+    );
+    assert!(out.is_empty(), "no engine command: {out:?}");
+    assert_eq!(
+        c.take_live().collect::<Vec<_>>(),
+        vec![
+            LiveAction::RecordToggle,
+            LiveAction::RecordStart,
+            LiveAction::RecordStop
+        ]
+    );
+    for name in ["record_toggle", "record_start", "record_stop"] {
+        let t = Target::from_name(name).unwrap();
+        assert_eq!(t.name(), name);
+        assert!(!t.is_deck());
+        assert!(Target::names().contains(&name.to_string()));
+    }
+    // The LEDs show what the shell says: dark, then lit while recording / Auto DJ on.
+    let st = status();
+    let mut leds = Vec::new();
+    c.feedback(&st, &mut leds);
+    assert_eq!(leds, vec![[0x90, 0x30, 0], [0x90, 0x33, 0]]);
+    c.set_live_state(LiveState {
+        recording: true,
+        autodj: false,
+    });
+    leds.clear();
+    c.feedback(&st, &mut leds);
+    assert_eq!(leds, vec![[0x90, 0x30, 0x7F]]);
+    c.set_live_state(LiveState {
+        recording: false,
+        autodj: true,
+    });
+    leds.clear();
+    c.feedback(&st, &mut leds);
+    assert_eq!(leds, vec![[0x90, 0x30, 0], [0x90, 0x33, 0x7F]]);
 }

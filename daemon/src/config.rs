@@ -92,6 +92,28 @@ impl FromStr for DeckTapKind {
     }
 }
 
+/// What a set recording takes (`record-bus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordBus {
+    /// The master output (what the audience hears, after the limiter).
+    #[default]
+    Master,
+    /// The cue (headphone) bus.
+    Cue,
+}
+
+impl FromStr for RecordBus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "master" => Ok(RecordBus::Master),
+            "cue" => Ok(RecordBus::Cue),
+            other => Err(format!("unknown record bus {other:?} (use master or cue)")),
+        }
+    }
+}
+
 /// JACK settings (`[jack]` table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
@@ -189,6 +211,8 @@ pub struct Config {
     /// Record the master output from startup into this file (`.wav` 32-bit float or
     /// `.flac`), with a cue sheet beside it; stopped and finalised when the daemon stops.
     pub record: Option<PathBuf>,
+    /// What recordings take: `master` (default) or `cue` (the headphone bus).
+    pub record_bus: RecordBus,
 }
 
 impl Default for Config {
@@ -212,6 +236,7 @@ impl Default for Config {
             midi: MidiConfig::default(),
             record_dir: None,
             record: None,
+            record_bus: RecordBus::Master,
         }
     }
 }

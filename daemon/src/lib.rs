@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use segue_engine::{Engine, EngineConfig};
 
-pub use config::{BackendKind, Config, DeckTapKind, JackConfig, MidiConfig};
+pub use config::{BackendKind, Config, DeckTapKind, JackConfig, MidiConfig, RecordBus};
 pub use error::DaemonError;
 pub use roots::MusicRoots;
 
@@ -100,7 +100,11 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         .map_err(|e| DaemonError::Other(format!("cannot start the collector: {e}")))?;
     // Eight seconds of master output between the audio thread and the recorder's disk.
     let (record_tap, record_reader) = segue_engine::record::record_tap(rate as usize * 8);
-    let cell = Arc::new(EngineCell::new(parts.engine, Some(record_tap)));
+    let cell = Arc::new(EngineCell::new(
+        parts.engine,
+        Some(record_tap),
+        config.record_bus == RecordBus::Cue,
+    ));
     let audio_shared = Arc::new(AudioShared::default());
     audio_shared
         .rate

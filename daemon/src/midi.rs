@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
-use segue_controllers::{Controller, LiveAction};
+use segue_controllers::{Controller, LiveAction, LiveState};
 use segue_engine::{Command, Status, TimedCommand};
 
 use crate::audio::jack::MidiRings;
@@ -120,7 +120,13 @@ impl Dispatch {
     /// part of the allocation-free drain).
     pub(crate) fn act(&mut self, shared: &Shared) {
         for a in self.live.drain(..) {
-            if let Err(e) = shared.live.act(shared.live_deps(), a) {
+            let done = match a {
+                LiveAction::RecordToggle | LiveAction::RecordStart | LiveAction::RecordStop => {
+                    shared.record_action(a)
+                }
+                _ => shared.live.act(shared.live_deps(), a),
+            };
+            if let Err(e) = done {
                 tracing::warn!("MIDI {a:?}: {e}");
             }
         }
@@ -136,6 +142,10 @@ impl Dispatch {
         }
         self.last_feedback = Instant::now();
         self.feedback.clear();
+        c.set_live_state(LiveState {
+            recording: shared.recording(),
+            autodj: shared.live.autodj.enabled.load(Ordering::Relaxed),
+        });
         c.feedback(&shared.status(), &mut self.feedback);
         for &m in &self.feedback {
             let _ = rings.feedback.push(m);

@@ -89,6 +89,50 @@ impl Shared {
         }
     }
 
+    /// Start a take in the record folder, named by the time when `name` is `None`
+    /// ([`segue_library::record::new_take_path`]). Errors when there is no recorder, a take runs, or the file cannot
+    /// be made.
+    pub fn record_start(&self, name: Option<String>) -> Result<std::path::PathBuf, String> {
+        let rec = self.recorder.get().ok_or("no recorder")?;
+        let path = match name {
+            Some(n) => self.record_dir.join(n),
+            None => segue_library::record::new_take_path(&self.record_dir),
+        };
+        rec.start(&path).map_err(|e| e.to_string())?;
+        tracing::info!("recording to {}", path.display());
+        Ok(path)
+    }
+
+    /// Stop the take (the file is finalised, the cue sheet written).
+    pub fn record_stop(&self) -> Result<(), String> {
+        let rec = self.recorder.get().ok_or("no recorder")?;
+        let r = rec.stop().map_err(|e| e.to_string())?;
+        tracing::info!(
+            "recorded {}: {:.1} s",
+            r.path.display(),
+            r.frames as f64 / r.rate.max(1) as f64
+        );
+        Ok(())
+    }
+
+    /// A take is running (or asked for): allocation-free, for LED feedback.
+    pub fn recording(&self) -> bool {
+        self.recorder.get().is_some_and(|r| r.armed())
+    }
+
+    /// A recording live action (a MIDI `record_*` target): start, stop or flip.
+    pub fn record_action(&self, a: segue_controllers::LiveAction) -> Result<(), String> {
+        use segue_controllers::LiveAction as L;
+        let on = self.recorder.get().is_some_and(|r| r.state().recording);
+        match a {
+            L::RecordStart if !on => self.record_start(None).map(drop),
+            L::RecordStop if on => self.record_stop(),
+            L::RecordToggle if on => self.record_stop(),
+            L::RecordToggle => self.record_start(None).map(drop),
+            _ => Ok(()),
+        }
+    }
+
     /// A copy of one deck's view.
     pub fn deck(&self, deck: usize) -> DeckView {
         self.decks.deck(deck)

@@ -54,8 +54,8 @@ pub use engine::{
     MIN_SAMPLE_RATE, PENDING_CAPACITY, SAMPLE_RATES,
 };
 pub use fx::{
-    Effect, FxMode, FxSlotStatus, FxUnitStatus, FX_MAX_BEATS, FX_MIN_BPM, FX_PARAMS, FX_SLOTS,
-    FX_UNITS,
+    Effect, FxMode, FxSlotStatus, FxUnitStatus, ECHO_MAX_FEEDBACK, FX_MAX_BEATS, FX_MIN_BPM,
+    FX_PARAMS, FX_SLOTS, FX_UNITS,
 };
 pub use handle::{Collector, EngineHandle, Garbage, Schedule, SendError};
 pub use mixer::{channel_fader_gain, crossfader_gain};

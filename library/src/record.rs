@@ -100,6 +100,21 @@ pub struct RecordState {
     pub last: Option<RecordReport>,
 }
 
+/// A new take's file in `dir`: `segue-<unix time>.wav`, with `-2`, `-3`… when a file of
+/// that name exists (two takes in one second never overwrite each other).
+pub fn new_take_path(dir: &Path) -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut path = dir.join(format!("segue-{secs}.wav"));
+    let mut n = 2;
+    while path.exists() {
+        path = dir.join(format!("segue-{secs}-{n}.wav"));
+        n += 1;
+    }
+    path
+}
+
 type NowFn = Box<dyn Fn() -> Option<NowPlaying> + Send>;
 
 enum Ctl {
@@ -168,6 +183,12 @@ impl Recorder {
     /// Where it stands.
     pub fn state(&self) -> RecordState {
         lock(&self.state).clone()
+    }
+
+    /// A take is asked for (from [`start`](Self::start) until [`stop`](Self::stop) or a
+    /// write error): one atomic load, allocation-free (for LEDs and the audio side).
+    pub fn armed(&self) -> bool {
+        self.shared.armed()
     }
 
     /// Frames the audio thread left out so far (ring full).

@@ -31,7 +31,7 @@ use segue_library::decks::{CommandSink, DeckService, DeckState, EngineSink};
 use segue_library::graph::TransitionGraph;
 
 use crate::compat::{suggest, Candidate, Prefs, Suggestion};
-use crate::plan::{plan_transition, PlanOptions, PlanTrack, Role};
+use crate::plan::{plan_transition, PlanOptions, PlanTrack, Role, TRANSITION_FX_UNIT};
 use crate::runner::{Control, PlanRunner};
 
 /// Suggestions kept.
@@ -89,12 +89,14 @@ pub struct AutoDj {
     pub transitions: AtomicU64,
     /// Per deck, one bit per [`Control`] the DJ touched since the loop last looked.
     touched: [AtomicU32; MAX_DECKS],
+    /// Per FX unit, one bit: the DJ touched it (any of its controls).
+    fx_touched: AtomicU32,
     /// One transition asked for ([`LiveAction::StartTransition`]), Auto DJ on or not.
     requested: AtomicBool,
 }
 
 /// Every control Auto DJ automates, in bit order.
-const CONTROLS: [Control; 8] = [
+const CONTROLS: [Control; 9] = [
     Control::Transport,
     Control::Volume,
     Control::Eq,
@@ -102,8 +104,25 @@ const CONTROLS: [Control; 8] = [
     Control::Stems,
     Control::Tempo,
     Control::Loop,
+    Control::Fx,
     Control::Setup,
 ];
+
+/// The FX unit a command moves, if it is an FX control.
+fn fx_unit_of(c: &Command) -> Option<u8> {
+    match *c {
+        Command::FxOn { unit, .. }
+        | Command::FxMode { unit, .. }
+        | Command::FxSelect { unit, .. }
+        | Command::FxSlotOn { unit, .. }
+        | Command::FxMix { unit, .. }
+        | Command::FxParam { unit, .. }
+        | Command::FxBeats { unit, .. }
+        | Command::FxAssign { unit, .. }
+        | Command::FxAssignMaster { unit, .. } => Some(unit),
+        _ => None,
+    }
+}
 
 /// The control a command moves, if Auto DJ automates it.
 fn control_of(c: &Command) -> Option<Control> {
@@ -130,6 +149,11 @@ impl AutoDj {
         if !self.enabled.load(Ordering::Relaxed) {
             return;
         }
+        if let Some(unit) = fx_unit_of(c) {
+            self.fx_touched
+                .fetch_or(1 << (unit as u32).min(31), Ordering::Relaxed);
+            return;
+        }
         let (Some(deck), Some(control)) = (c.deck(), control_of(c)) else {
             return;
         };
@@ -154,10 +178,16 @@ impl AutoDj {
             .map(|(_, c)| c)
     }
 
+    /// Take the FX units the DJ touched (bit per unit).
+    fn take_fx_touched(&self) -> u32 {
+        self.fx_touched.swap(0, Ordering::Relaxed)
+    }
+
     fn forget_touched(&self) {
         for b in &self.touched {
             b.store(0, Ordering::Relaxed);
         }
+        self.fx_touched.store(0, Ordering::Relaxed);
     }
 }
 
@@ -251,6 +281,9 @@ impl Live {
             LiveAction::StartTransition => {
                 self.autodj.requested.store(true, Ordering::Relaxed);
                 Ok(())
+            }
+            LiveAction::RecordToggle | LiveAction::RecordStart | LiveAction::RecordStop => {
+                Err("recording belongs to the shell's recorder, not to the live service".into())
             }
         }
     }
@@ -378,6 +411,11 @@ impl AutoDjLoop {
                 for control in dj.take_touched(deck) {
                     a.runner.cancel(role, control);
                 }
+            }
+            // The DJ took the transition's FX unit: its steps are theirs.
+            if dj.take_fx_touched() & (1 << TRANSITION_FX_UNIT) != 0 {
+                a.runner.cancel(Role::Out, Control::Fx);
+                a.runner.cancel(Role::In, Control::Fx);
             }
             self.cmds.clear();
             a.runner.poll(&status, horizon, &mut self.cmds);

@@ -7,16 +7,31 @@
 //! Everything starts on downbeats of both tracks: A's mix-out is its outro or the last
 //! phrase boundary that leaves room for the blend (never inside a vocal phrase when A has
 //! stems), B's mix-in is its `mix in` cue (intro) or first downbeat.
+//!
+//! Transitions that use an effect drive the engine's FX unit [`TRANSITION_FX_UNIT`] (FX 2,
+//! so FX 1 stays the DJ's): the echo-out (A's last bar into a beat-synced echo whose dry
+//! signal is cut on a downbeat, the tail ringing out over B) and the filter sweep (A's
+//! high-passed exit trails off in a thin echo). The one-shot filter ramps and the halving
+//! loop of a loop-out stay on the deck's own filter and loop: the FX filter sweep is a
+//! periodic LFO, and the FX roll repeats audio captured after the channel fader, which the
+//! fader then cannot fade out.
+//!
+//! **Versions.** 1: the first format. 2: adds the `echo_out` technique and the `fx_*`
+//! actions. A version-1 plan reads unchanged (it has neither); [`TransitionPlan::from_json`]
+//! refuses versions this build does not know.
 
 use serde::{Deserialize, Serialize};
 
 use segue_analysis::{Analysis, SectionLabel};
-use segue_engine::{EqBand, Stem};
+use segue_engine::{Effect, EqBand, Stem};
 
 use crate::compat::{score, Compat, EnergyFlow, Prefs, TrackFacts};
 
-/// Version of the plan format.
-pub const PLAN_VERSION: u32 = 1;
+/// Version of the plan format (see the module doc for what each version added).
+pub const PLAN_VERSION: u32 = 2;
+
+/// The FX unit transitions use (0-based: FX 2).
+pub const TRANSITION_FX_UNIT: u8 = 1;
 
 /// How the blend is done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +48,12 @@ pub enum Technique {
     /// Tempos too far apart to sync: A loops its last bar (halving) through a rising
     /// high-pass; B starts at its own tempo on A's third downbeat and the two cross over two bars.
     LoopOut,
+    /// Tempos too far apart to sync: A's last bar goes into a beat-synced echo (FX unit
+    /// [`TRANSITION_FX_UNIT`]), A's dry signal is cut on the next downbeat (a phrase
+    /// boundary), where B starts at its own tempo; the echoes ring out over B for two bars,
+    /// fading to −40 dB. Chosen over [`Technique::LoopOut`] when the set winds down (B
+    /// slower or calmer) or A's last bar would not loop well (sung, drifting tempo).
+    EchoOut,
     /// A hard cut on a phrase boundary straight into B's drop.
     Cut,
 }
@@ -45,6 +66,7 @@ impl Technique {
             Technique::FilterSweep => "filter sweep",
             Technique::StemSwap => "stem swap",
             Technique::LoopOut => "loop out",
+            Technique::EchoOut => "echo out",
             Technique::Cut => "cut",
         }
     }
@@ -103,6 +125,46 @@ impl From<StemName> for Stem {
             StemName::Bass => Stem::Bass,
             StemName::Other => Stem::Other,
             StemName::Vocals => Stem::Vocals,
+        }
+    }
+}
+
+/// An FX unit's effect, by name in JSON (the engine's [`Effect`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FxName {
+    /// Tempo echo.
+    Echo,
+    /// Ping-pong echo.
+    PingPong,
+    /// Reverb.
+    Reverb,
+    /// Flanger.
+    Flanger,
+    /// Phaser.
+    Phaser,
+    /// Gate / trans.
+    Gate,
+    /// Bitcrusher.
+    Bitcrusher,
+    /// Roll / stutter.
+    Roll,
+    /// Beat-synced filter sweep.
+    FilterSweep,
+}
+
+impl From<FxName> for Effect {
+    fn from(f: FxName) -> Effect {
+        match f {
+            FxName::Echo => Effect::Echo,
+            FxName::PingPong => Effect::PingPong,
+            FxName::Reverb => Effect::Reverb,
+            FxName::Flanger => Effect::Flanger,
+            FxName::Phaser => Effect::Phaser,
+            FxName::Gate => Effect::Gate,
+            FxName::Bitcrusher => Effect::Bitcrusher,
+            FxName::Roll => Effect::Roll,
+            FxName::FilterSweep => Effect::FilterSweep,
         }
     }
 }
@@ -187,6 +249,49 @@ pub enum Action {
         /// Beats.
         beats: f64,
     },
+    /// FX unit `unit` (0-based) made ready, off: one effect (single mode) in slot 1 with
+    /// these beats and knobs, not on the master. (Unit-level: the step's role names the
+    /// deck it is for.)
+    FxSetup {
+        /// FX unit, 0-based.
+        unit: u8,
+        /// The effect.
+        effect: FxName,
+        /// Its beat length.
+        beats: f32,
+        /// Its three knobs, 0..1.
+        knobs: [f32; 3],
+    },
+    /// The step's deck goes through FX unit `unit` (or not).
+    FxAssign {
+        /// FX unit, 0-based.
+        unit: u8,
+        /// Through it.
+        on: bool,
+    },
+    /// FX unit on/off (echoes ring out when it goes off).
+    FxOn {
+        /// FX unit, 0-based.
+        unit: u8,
+        /// On.
+        on: bool,
+    },
+    /// FX unit dry/wet.
+    FxMix {
+        /// FX unit, 0-based.
+        unit: u8,
+        /// 0..1.
+        mix: f32,
+    },
+    /// One knob of the unit's effect (slot 1).
+    FxKnob {
+        /// FX unit, 0-based.
+        unit: u8,
+        /// Knob 0..=2.
+        knob: u8,
+        /// 0..1.
+        value: f32,
+    },
 }
 
 /// One step: an action on a deck at a beat of A (`None`: when the plan is armed, before
@@ -233,6 +338,31 @@ pub struct TransitionPlan {
     pub compat: Compat,
     /// The steps, in beat order (prepare steps first).
     pub steps: Vec<Step>,
+}
+
+impl TransitionPlan {
+    /// Read a plan written by this or an earlier version (see the module doc); a newer
+    /// version or malformed JSON is an error that says so.
+    pub fn from_json(text: &str) -> Result<TransitionPlan, String> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not a transition plan: {e}"))?;
+        check_version(&v, PLAN_VERSION, "transition plan")?;
+        serde_json::from_value(v).map_err(|e| format!("not a transition plan: {e}"))
+    }
+}
+
+/// The `version` of a plan document is one this build reads (1..=`current`).
+pub(crate) fn check_version(v: &serde_json::Value, current: u32, what: &str) -> Result<(), String> {
+    let version = v
+        .get("version")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or_else(|| format!("the {what} has no version number"))?;
+    if version == 0 || version > current as u64 {
+        return Err(format!(
+            "{what} version {version} is not supported by this build (reads 1..={current})"
+        ));
+    }
+    Ok(())
 }
 
 /// A track as the planner sees it.
@@ -347,16 +477,26 @@ pub fn plan_transition(a: &PlanTrack<'_>, b: &PlanTrack<'_>, o: &PlanOptions) ->
         .find(|s| s.label == SectionLabel::Drop)
         .map(|s| gb.downbeat_near(ba, s.start));
 
-    let technique = if !synced {
-        Technique::LoopOut
+    // A's outro and the earliest beat A may start leaving.
+    let outro = aa
+        .sections
+        .iter()
+        .rev()
+        .find(|s| s.label == SectionLabel::Outro)
+        .map(|s| ga.downbeat_near(aa, s.start));
+    let earliest = o.earliest_out_beat.max(ga.first_down as f64);
+    let bpb = ga.bpb as f64;
+
+    let (technique, choice) = if !synced {
+        unsynced_technique(a, b, &ga, outro, earliest, o.prefs.flow)
     } else if o.prefs.flow == EnergyFlow::Peak && drop.is_some() {
-        Technique::Cut
+        (Technique::Cut, None)
     } else if stems {
-        Technique::StemSwap
+        (Technique::StemSwap, None)
     } else if !compat.harmony.compatible() {
-        Technique::FilterSweep
+        (Technique::FilterSweep, None)
     } else {
-        Technique::BassSwap
+        (Technique::BassSwap, None)
     };
     let in_beat = match technique {
         Technique::Cut => drop.unwrap_or(mix_in),
@@ -364,20 +504,21 @@ pub fn plan_transition(a: &PlanTrack<'_>, b: &PlanTrack<'_>, o: &PlanOptions) ->
     } as f64;
 
     // The length: as long as A's outro allows (8, 16 or 32 bars), 4 bars for a loop-out or
-    // when the tracks are too short; a cut has no blend.
-    let outro = aa
-        .sections
-        .iter()
-        .rev()
-        .find(|s| s.label == SectionLabel::Outro)
-        .map(|s| ga.downbeat_near(aa, s.start));
+    // when the tracks are too short, a bar of echo and two of its tail for an echo-out; a
+    // cut has no blend.
     let outro_bars = outro.map_or(0, |s| ga.last().saturating_sub(s) / ga.bpb);
     let b_room = gb.last().saturating_sub(in_beat as usize) / gb.bpb.max(1);
-    let earliest = o.earliest_out_beat.max(ga.first_down as f64);
     let (out_beat, bars, why) = match technique {
         Technique::LoopOut => {
             let (out, why) = out_point(&ga, outro, 4, earliest, a.vocals);
             (out, 4, why)
+        }
+        Technique::EchoOut => {
+            // The cut is the phrase boundary; the echo starts a bar before it.
+            let tail = ECHO_TAIL_BARS as usize;
+            let (cut, why) = out_point(&ga, outro, tail, earliest + bpb, a.vocals);
+            let out = (cut - bpb).max(ga.first_down as f64);
+            (out, 1 + ECHO_TAIL_BARS, why)
         }
         Technique::Cut => {
             let (out, why) = out_point(&ga, outro, 1, earliest, a.vocals);
@@ -402,11 +543,11 @@ pub fn plan_transition(a: &PlanTrack<'_>, b: &PlanTrack<'_>, o: &PlanOptions) ->
             })
         }
     };
-    let bpb = ga.bpb as f64;
     let len = bars as f64 * bpb;
     let end_beat = out_beat + len;
     let in_start_beat = match technique {
         Technique::LoopOut => out_beat + 2.0 * bpb,
+        Technique::EchoOut => out_beat + bpb,
         _ => out_beat,
     };
 
@@ -514,6 +655,19 @@ pub fn plan_transition(a: &PlanTrack<'_>, b: &PlanTrack<'_>, o: &PlanOptions) ->
                 ramp(&mut at, Role::Out, half, len / 2.0, &|t| Action::Filter {
                     amount: 0.8 * t,
                 });
+                // A's high-passed exit trails off in a thin echo over its last quarter (at
+                // least a bar): A and B share the tempo, so the repeats stay on B's beat
+                // after A stops (the unit then follows B, the new leader).
+                let from = end_beat - (len / 4.0).max(bpb);
+                fx_engage(
+                    &mut at,
+                    from,
+                    FxName::Echo,
+                    echo_beats(aa.bpm),
+                    [SWEEP_ECHO_FEEDBACK, SWEEP_ECHO_TONE, 0.0],
+                    SWEEP_ECHO_MIX,
+                );
+                fx_release(&mut at, end_beat);
             }
         }
         Technique::StemSwap => {
@@ -566,6 +720,48 @@ pub fn plan_transition(a: &PlanTrack<'_>, b: &PlanTrack<'_>, o: &PlanOptions) ->
                 at(Some(end_beat), Role::In, vocals(1.0));
             }
         }
+        Technique::EchoOut => {
+            let u = TRANSITION_FX_UNIT;
+            let beats = echo_beats(aa.bpm);
+            // A's last bar into the echo, its wet share rising over the bar.
+            fx_engage(
+                &mut at,
+                out_beat,
+                FxName::Echo,
+                beats,
+                [ECHO_BUILD_FEEDBACK, ECHO_TONE, 0.0],
+                0.0,
+            );
+            ramp(&mut at, Role::Out, out_beat, bpb, &|t| Action::FxMix {
+                unit: u,
+                mix: ECHO_MIX * t,
+            });
+            // The downbeat: A's dry signal cut (A plays on, silent, so the echo keeps A's
+            // tempo), the feedback raised so the tail fades to −40 dB over its two bars,
+            // and B in at its own tempo.
+            at(Some(in_start_beat), Role::Out, vol(0.0));
+            at(
+                Some(in_start_beat),
+                Role::Out,
+                Action::FxKnob {
+                    unit: u,
+                    knob: 0,
+                    value: tail_feedback(beats, ECHO_TAIL_BARS as f64 * bpb),
+                },
+            );
+            at(Some(in_start_beat), Role::In, Action::Play { on: true });
+            at(Some(in_start_beat), Role::In, vol(1.0));
+            fx_release(&mut at, end_beat);
+            if stems {
+                // B's vocals wait until A's echoes are gone.
+                let vocals = |gain| Action::Stem {
+                    stem: StemName::Vocals,
+                    gain,
+                };
+                at(None, Role::In, vocals(0.0));
+                at(Some(end_beat), Role::In, vocals(1.0));
+            }
+        }
         Technique::Cut => {
             at(Some(out_beat), Role::In, Action::Play { on: true });
             at(Some(out_beat), Role::Out, vol(0.0));
@@ -591,8 +787,9 @@ pub fn plan_transition(a: &PlanTrack<'_>, b: &PlanTrack<'_>, o: &PlanOptions) ->
     });
 
     let reason = format!(
-        "{}: {}; B in on its beat {} ({}); {}",
+        "{}: {}{}; B in on its beat {} ({}); {}",
         technique.name(),
+        choice.map_or(String::new(), |c| format!("{c}; ")),
         why,
         in_beat,
         if cut {
@@ -631,6 +828,136 @@ pub fn plan_transition(a: &PlanTrack<'_>, b: &PlanTrack<'_>, o: &PlanOptions) ->
 
 /// Volume and filter automation steps per beat.
 const RAMP_STEPS_PER_BEAT: f64 = 4.0;
+/// An echo-out's tail: A plays on silently this many bars after its dry cut (the echo
+/// follows A's tempo), the repeats fading to [`ECHO_TAIL_DB`] by then.
+const ECHO_TAIL_BARS: u32 = 2;
+/// Where an echo-out's repeats are when A stops, dB.
+const ECHO_TAIL_DB: f64 = -40.0;
+/// Echo-out: feedback knob while A's last bar goes in, the echo's wet share at the cut, and
+/// its tone (0.7: the repeats high-passed at about 150 Hz, so A's kick does not boom under
+/// B's).
+const ECHO_BUILD_FEEDBACK: f32 = 0.4;
+const ECHO_MIX: f32 = 0.8;
+const ECHO_TONE: f32 = 0.7;
+/// Filter sweep: the thin echo A's exit trails off in.
+const SWEEP_ECHO_FEEDBACK: f32 = 0.45;
+const SWEEP_ECHO_TONE: f32 = 0.8;
+const SWEEP_ECHO_MIX: f32 = 0.6;
+
+/// The echo's beat length at `bpm`: 1/2, 3/4 or 1 beat, whichever is nearest 300 ms (a
+/// delay that reads as an echo, not a doubling or a second groove).
+fn echo_beats(bpm: f64) -> f32 {
+    let beat = if bpm > 0.0 { 60.0 / bpm } else { 0.5 };
+    [0.5f32, 0.75, 1.0]
+        .into_iter()
+        .min_by(|x, y| {
+            ((*x as f64 * beat) - 0.3)
+                .abs()
+                .total_cmp(&((*y as f64 * beat) - 0.3).abs())
+        })
+        .unwrap_or(0.5)
+}
+
+/// The feedback knob at which repeats every `beats` fade to [`ECHO_TAIL_DB`] over
+/// `tail_beats` (the engine's feedback is the knob times [`segue_engine::ECHO_MAX_FEEDBACK`]).
+fn tail_feedback(beats: f32, tail_beats: f64) -> f32 {
+    let repeats = (tail_beats / beats.max(1e-3) as f64).max(1.0);
+    let g = 10f64.powf(ECHO_TAIL_DB / 20.0 / repeats);
+    (g as f32 / segue_engine::ECHO_MAX_FEEDBACK).clamp(0.0, 1.0)
+}
+
+/// Steps that put A through [`TRANSITION_FX_UNIT`] at `beat`: the effect set up (single
+/// mode, slot 1), B's deck off the unit, A's on, the wet share `mix`, the unit on.
+fn fx_engage(
+    at: &mut dyn FnMut(Option<f64>, Role, Action),
+    beat: f64,
+    effect: FxName,
+    beats: f32,
+    knobs: [f32; 3],
+    mix: f32,
+) {
+    let unit = TRANSITION_FX_UNIT;
+    at(
+        Some(beat),
+        Role::Out,
+        Action::FxSetup {
+            unit,
+            effect,
+            beats,
+            knobs,
+        },
+    );
+    at(Some(beat), Role::Out, Action::FxMix { unit, mix });
+    at(Some(beat), Role::In, Action::FxAssign { unit, on: false });
+    at(Some(beat), Role::Out, Action::FxAssign { unit, on: true });
+    at(Some(beat), Role::Out, Action::FxOn { unit, on: true });
+}
+
+/// The unit goes off at `beat` (its echoes ring out) and lets go of A's deck.
+fn fx_release(at: &mut dyn FnMut(Option<f64>, Role, Action), beat: f64) {
+    let unit = TRANSITION_FX_UNIT;
+    at(Some(beat), Role::Out, Action::FxOn { unit, on: false });
+    at(Some(beat), Role::Out, Action::FxAssign { unit, on: false });
+}
+
+/// Loop-out or echo-out, for tempos that cannot be synced, and why in words. An echo-out
+/// when A's last bar would not loop well (sung, or a drifting tempo) or when the set winds
+/// down (the energy flow asks for it, or, holding steady, B is slower or calmer: a loop
+/// roll builds tension, an echo lets A dissolve); a loop-out when the set builds into B.
+fn unsynced_technique(
+    a: &PlanTrack<'_>,
+    b: &PlanTrack<'_>,
+    ga: &Grid,
+    outro: Option<usize>,
+    earliest: f64,
+    flow: EnergyFlow,
+) -> (Technique, Option<String>) {
+    let (aa, ba) = (a.analysis, b.analysis);
+    // The bar a loop-out would repeat.
+    let (loop_at, _) = out_point(ga, outro, 4, earliest, a.vocals);
+    let sung = a.vocals.is_some_and(|v| {
+        let peak = v.iter().copied().fold(0.0f32, f32::max);
+        peak > 0.0
+            && v.iter()
+                .skip(loop_at as usize)
+                .take(ga.bpb)
+                .any(|&x| x > 0.2 * peak)
+    });
+    let tempos = format!("{:.0} → {:.0} BPM", aa.bpm, ba.bpm);
+    let energy = format!("energy {} → {}", aa.energy, ba.energy);
+    let (slower, calmer) = (ba.bpm < aa.bpm, ba.energy < aa.energy);
+    let (technique, why) = if sung {
+        (
+            Technique::EchoOut,
+            "A sings in the bar a loop-out would repeat, so an echo lets the phrase trail off"
+                .to_string(),
+        )
+    } else if !aa.constant_tempo {
+        (
+            Technique::EchoOut,
+            "A's tempo drifts, so its last bar would not loop cleanly: an echo instead".to_string(),
+        )
+    } else if flow == EnergyFlow::Down {
+        (
+            Technique::EchoOut,
+            format!("the set winds down ({tempos}, {energy}): A's echo dissolves rather than a loop roll building tension"),
+        )
+    } else if flow == EnergyFlow::Steady && (slower || calmer) {
+        (
+            Technique::EchoOut,
+            format!(
+                "B is {} ({tempos}, {energy}): A's echo dissolves rather than a loop roll building tension into it",
+                if slower { "slower" } else { "calmer" }
+            ),
+        )
+    } else {
+        (
+            Technique::LoopOut,
+            format!("the set builds ({tempos}, {energy}): A's halving loop rolls into B"),
+        )
+    };
+    (technique, Some(why))
+}
 /// B's tempo fader returns to 0 % over this many bars after it takes the lead.
 const TEMPO_RETURN_BARS: f64 = 16.0;
 
@@ -785,7 +1112,7 @@ mod tests {
         assert!(beats.iter().all(|b| *b >= p.out_beat && *b <= p.end_beat));
         // JSON round trip with a version.
         let json = serde_json::to_string(&p).unwrap();
-        assert!(json.contains("\"version\":1"));
+        assert!(json.contains("\"version\":2"));
         let back: TransitionPlan = serde_json::from_str(&json).unwrap();
         assert_eq!(back, p);
     }
@@ -793,9 +1120,22 @@ mod tests {
     #[test]
     fn techniques_follow_tempo_key_stems_and_flow() {
         let a = track(124.0, 96, 16, "8A");
+        // Tempos that cannot be synced: an echo-out into a slower track, a loop-out into a
+        // faster one, the energy flow deciding when it says where the set goes.
+        let slow = track(90.0, 96, 16, "8A");
+        let p = plan(&a, &slow, EnergyFlow::Steady);
+        assert_eq!(p.technique, Technique::EchoOut);
+        assert!(p.reason.contains("B is slower"), "{}", p.reason);
         assert_eq!(
-            plan(&a, &track(90.0, 96, 16, "8A"), EnergyFlow::Steady).technique,
+            plan(&a, &slow, EnergyFlow::Up).technique,
             Technique::LoopOut
+        );
+        let fast = plan(&track(90.0, 96, 16, "8A"), &a, EnergyFlow::Steady);
+        assert_eq!(fast.technique, Technique::LoopOut);
+        assert!(fast.reason.contains("builds"), "{}", fast.reason);
+        assert_eq!(
+            plan(&track(90.0, 96, 16, "8A"), &a, EnergyFlow::Down).technique,
+            Technique::EchoOut
         );
         assert_eq!(
             plan(&a, &track(125.0, 96, 16, "3B"), EnergyFlow::Steady).technique,
@@ -837,6 +1177,98 @@ mod tests {
                 .unwrap()
         };
         assert!(when(Role::In, 1.0) > when(Role::Out, 0.0));
+    }
+
+    #[test]
+    fn an_echo_out_cuts_a_on_a_phrase_downbeat_and_lets_the_echo_ring_out() {
+        let a = track(124.0, 96, 16, "8A");
+        let b = track(90.0, 96, 16, "8A");
+        let p = plan(&a, &b, EnergyFlow::Steady);
+        assert_eq!(p.technique, Technique::EchoOut);
+        assert!(!p.synced);
+        let cut = p.in_start_beat;
+        // The cut is A's outro (a phrase boundary), the echo starts a bar before it, the
+        // tail rings two bars.
+        assert_eq!(cut, (80 * 4) as f64, "{}", p.reason);
+        assert_eq!(p.out_beat, cut - 4.0);
+        assert_eq!(p.end_beat, cut + 8.0);
+        let at = |role, f: &dyn Fn(&Action) -> bool| {
+            p.steps
+                .iter()
+                .filter(|s| s.role == role && f(&s.action))
+                .map(|s| s.beat)
+                .collect::<Vec<_>>()
+        };
+        let u = TRANSITION_FX_UNIT;
+        assert_eq!(
+            at(
+                Role::Out,
+                &|a| matches!(a, Action::FxSetup { effect: FxName::Echo, unit, .. } if *unit == u)
+            ),
+            vec![Some(p.out_beat)]
+        );
+        assert_eq!(
+            at(Role::Out, &|a| *a == Action::FxOn { unit: u, on: true }),
+            vec![Some(p.out_beat)]
+        );
+        // A's dry signal cut on the downbeat where B starts; A stops (and the unit goes off)
+        // once the tail is down.
+        assert_eq!(
+            at(Role::Out, &|a| *a == Action::Volume { level: 0.0 }),
+            vec![Some(cut)]
+        );
+        assert_eq!(
+            at(Role::In, &|a| *a == Action::Play { on: true }),
+            vec![Some(cut)]
+        );
+        assert_eq!(
+            at(Role::Out, &|a| *a == Action::Play { on: false }),
+            vec![Some(p.end_beat)]
+        );
+        assert_eq!(
+            at(Role::Out, &|a| *a == Action::FxOn { unit: u, on: false }),
+            vec![Some(p.end_beat)]
+        );
+        // The tail's feedback fades the repeats to −40 dB over the two bars.
+        let Some(Action::FxKnob { value, .. }) = p
+            .steps
+            .iter()
+            .find(|s| matches!(s.action, Action::FxKnob { knob: 0, .. }))
+            .map(|s| s.action)
+        else {
+            panic!("no feedback step")
+        };
+        let beats = echo_beats(124.0) as f64;
+        let db = 20.0 * (value * segue_engine::ECHO_MAX_FEEDBACK).log10() as f64 * 8.0 / beats;
+        assert!((db + 40.0).abs() < 0.01, "{db} dB");
+        assert!(
+            p.reason.starts_with("echo out: B is slower"),
+            "{}",
+            p.reason
+        );
+    }
+
+    #[test]
+    fn plans_of_version_1_read_and_newer_versions_are_refused() {
+        let a = track(124.0, 96, 16, "8A");
+        let b = track(125.0, 96, 16, "8A");
+        let p = plan(&a, &b, EnergyFlow::Steady);
+        let mut v = serde_json::to_value(&p).unwrap();
+        v["version"] = 1.into();
+        let old = TransitionPlan::from_json(&v.to_string()).unwrap();
+        assert_eq!(old.version, 1);
+        assert_eq!(old.steps, p.steps);
+        v["version"] = 3.into();
+        let e = TransitionPlan::from_json(&v.to_string()).unwrap_err();
+        assert!(e.contains("version 3"), "{e}");
+        assert!(TransitionPlan::from_json("{}").is_err());
+        // The current version round-trips, FX steps included.
+        let echo = plan(&a, &track(90.0, 96, 16, "8A"), EnergyFlow::Steady);
+        let json = serde_json::to_string(&echo).unwrap();
+        assert!(
+            json.contains("\"technique\":\"echo_out\"") && json.contains("\"do\":\"fx_setup\"")
+        );
+        assert_eq!(TransitionPlan::from_json(&json).unwrap(), echo);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! it from a control thread with a longer horizon. When A stops or loops, its beat clock
 //! runs on from its last tempo, so steps after that still land where the plan says.
 
-use segue_engine::{Command, DeckId, Position, Status, TempoRange};
+use segue_engine::{Command, DeckId, FxMode, Position, Status, TempoRange};
 
 use crate::plan::{Action, Role, Step, TransitionPlan};
 
@@ -59,6 +59,9 @@ pub enum Control {
     Tempo,
     /// Loops.
     Loop,
+    /// The transition's FX unit (its effect, knobs, mix, on switch and the deck's
+    /// assignment).
+    Fx,
     /// Anything else (seek, key lock, trim).
     Setup,
 }
@@ -77,6 +80,11 @@ impl Control {
             | Action::TempoReturn { .. }
             | Action::WideTempo => Control::Tempo,
             Action::BeatLoop { .. } | Action::LoopExit => Control::Loop,
+            Action::FxSetup { .. }
+            | Action::FxAssign { .. }
+            | Action::FxOn { .. }
+            | Action::FxMix { .. }
+            | Action::FxKnob { .. } => Control::Fx,
             Action::SeekBeat { .. }
             | Action::KeyLock { .. }
             | Action::KeyShift { .. }
@@ -210,6 +218,68 @@ impl PlanRunner {
             },
             Action::BeatLoop { beats } => Command::BeatLoop { deck, beats },
             Action::LoopExit => Command::LoopExit { deck },
+            Action::FxSetup {
+                unit,
+                effect,
+                beats,
+                knobs,
+            } => {
+                // Selecting the effect resets the slot's beats and knobs: those follow.
+                out.push((at, Command::FxOn { unit, on: false }));
+                out.push((
+                    at,
+                    Command::FxMode {
+                        unit,
+                        mode: FxMode::Single,
+                    },
+                ));
+                out.push((at, Command::FxAssignMaster { unit, on: false }));
+                out.push((
+                    at,
+                    Command::FxSelect {
+                        unit,
+                        slot: 0,
+                        effect: Some(effect.into()),
+                    },
+                ));
+                out.push((
+                    at,
+                    Command::FxSlotOn {
+                        unit,
+                        slot: 0,
+                        on: true,
+                    },
+                ));
+                out.push((
+                    at,
+                    Command::FxBeats {
+                        unit,
+                        slot: 0,
+                        beats,
+                    },
+                ));
+                for (param, value) in (0u8..).zip(knobs) {
+                    out.push((
+                        at,
+                        Command::FxParam {
+                            unit,
+                            slot: 0,
+                            param,
+                            value,
+                        },
+                    ));
+                }
+                return;
+            }
+            Action::FxAssign { unit, on } => Command::FxAssign { unit, deck, on },
+            Action::FxOn { unit, on } => Command::FxOn { unit, on },
+            Action::FxMix { unit, mix } => Command::FxMix { unit, mix },
+            Action::FxKnob { unit, knob, value } => Command::FxParam {
+                unit,
+                slot: 0,
+                param: knob,
+                value,
+            },
             Action::TakeLead => {
                 // Keep the tempo B plays at now: its fader set to A's tempo (B's base rate
                 // under sync, without the phase correction), then B leads.

@@ -78,8 +78,9 @@ pub fn vocal_levels(audio: &TrackAudio, grid: &Beatgrid) -> Option<Vec<f32>> {
     )
 }
 
-/// Version of the set plan format.
-pub const SET_PLAN_VERSION: u32 = 1;
+/// Version of the set plan format: 2 since its transitions may be version-2 plans (the
+/// echo-out and FX steps, see [`crate::plan`]); version-1 set plans read unchanged.
+pub const SET_PLAN_VERSION: u32 = 2;
 
 /// One track of a set plan.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,6 +112,17 @@ pub struct SetPlan {
     pub tracks: Vec<SetEntry>,
     /// `transitions[i]` goes from `tracks[i]` to `tracks[i + 1]`.
     pub transitions: Vec<TransitionPlan>,
+}
+
+impl SetPlan {
+    /// Read a set plan written by this or an earlier version; a newer version or malformed
+    /// JSON is an error that says so.
+    pub fn from_json(text: &str) -> Result<SetPlan, String> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not a set plan: {e}"))?;
+        crate::plan::check_version(&v, SET_PLAN_VERSION, "set plan")?;
+        serde_json::from_value(v).map_err(|e| format!("not a set plan: {e}"))
+    }
 }
 
 /// Plan the transitions of `tracks` in the given order.

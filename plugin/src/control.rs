@@ -5,6 +5,10 @@
 //!   the library's analysis or a worker job, beatgrid and hot cues (saved cues win).
 //! * The control thread ([`Shared::spawn_control`]) drops what the engine hands back and
 //!   copies the engine's cue points into the session so the host saves them.
+//! * Recording ([`Shared::record_toggle`]: the editor's Record button, the MIDI `Record`
+//!   note): the shared set recorder ([`segue_library::record::Recorder`]) drains the audio
+//!   thread's lock-free tap of the master output (what the host receives) to a WAV in the
+//!   session's record folder, with a cue sheet of the tracks that went on air.
 //!
 //! The audio thread never locks: the control side's commands reach the engine through the
 //! engine's own command ring (its [`EngineHandle`], held here in the deck service's
@@ -19,16 +23,18 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use segue_controllers::LiveAction;
+use segue_engine::record::RecordReader;
 use segue_engine::{Collector, Command, EngineHandle, Status};
 use segue_library::decks::{
     CommandSink, DeckService, DeckServiceConfig, DeckView, EngineSink, SavedCues,
 };
+use segue_library::record::{RecordState, Recorder};
 use segue_library::Library;
 use segue_mix::live::{Deps, Live};
 
 use crate::midi::MidiTable;
 use crate::params::DECKS;
-use crate::session::{Session, SessionField};
+use crate::session::{default_record_dir, Session, SessionField};
 
 /// State shared by the plugin object, the editor and the control threads.
 pub struct Shared {
@@ -54,6 +60,8 @@ pub struct Shared {
     pub live: Live,
     /// Tracks on the decks as last copied into the session.
     last_tracks: Mutex<[Option<PathBuf>; DECKS]>,
+    /// The set recorder of the current engine (replaced with it).
+    recorder: Mutex<Option<Recorder>>,
     stop: AtomicBool,
 }
 
@@ -87,6 +95,7 @@ impl Shared {
             collector: Mutex::new(None),
             live: Live::default(),
             last_tracks: Mutex::new(Default::default()),
+            recorder: Mutex::new(None),
             stop: AtomicBool::new(false),
         });
         let ends = AudioEnds {
@@ -97,14 +106,92 @@ impl Shared {
         (shared, ends)
     }
 
-    /// A new engine (at activation, or a new sample rate): its control end and collector
-    /// replace the old ones, and tracks are decoded at its rate from then on. The old handle
-    /// and collector are dropped here, on the host's main thread.
-    pub fn attach(&self, handle: EngineHandle, collector: Collector, rate: u32) {
+    /// A new engine (at activation, or a new sample rate): its control end, collector and
+    /// the reader of its record tap replace the old ones, and tracks are decoded at its rate
+    /// from then on. The old handle, collector and recorder (a running take is finished) are
+    /// dropped here, on the host's main thread.
+    pub fn attach(
+        self: &Arc<Self>,
+        handle: EngineHandle,
+        collector: Collector,
+        rate: u32,
+        record: RecordReader,
+    ) {
         drop(self.sink.attach(handle));
         *lock(&self.collector) = Some(collector);
         self.rate.store(rate, Ordering::SeqCst);
         self.decks.set_rate(rate);
+        let weak = Arc::downgrade(self);
+        let recorder = Recorder::new(record, rate, move || {
+            weak.upgrade().and_then(|s| s.decks.now_playing())
+        });
+        let recorder = match recorder {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("segue-plugin: no recording: {e}");
+                None
+            }
+        };
+        let old = std::mem::replace(&mut *lock(&self.recorder), recorder);
+        drop(old);
+    }
+
+    /// The folder takes go to: the session's, else [`default_record_dir`].
+    pub fn record_dir(&self) -> PathBuf {
+        self.session
+            .read()
+            .ok()
+            .and_then(|s| s.record_dir.clone())
+            .unwrap_or_else(default_record_dir)
+    }
+
+    /// Set the folder takes go to (saved in the session).
+    pub fn set_record_dir(&self, dir: PathBuf) {
+        self.session_write().record_dir = Some(dir);
+    }
+
+    /// Start a take: `segue-<unix time>.wav` in [`Shared::record_dir`]
+    /// ([`segue_library::record::new_take_path`]); returns its path.
+    pub fn record_start(&self) -> Result<PathBuf, String> {
+        let rec = lock(&self.recorder);
+        let rec = rec.as_ref().ok_or("the plugin is not active")?;
+        let path = segue_library::record::new_take_path(&self.record_dir());
+        rec.start(&path).map_err(|e| e.to_string())?;
+        Ok(path)
+    }
+
+    /// Stop the take: the file is finalised, the cue sheet written.
+    pub fn record_stop(&self) -> Result<(), String> {
+        let rec = lock(&self.recorder);
+        let rec = rec.as_ref().ok_or("the plugin is not active")?;
+        rec.stop().map(drop).map_err(|e| e.to_string())
+    }
+
+    /// Start recording if not recording, else stop.
+    pub fn record_toggle(&self) -> Result<(), String> {
+        if self.record_state().recording {
+            self.record_stop()
+        } else {
+            self.record_start().map(drop)
+        }
+    }
+
+    /// Where recording stands (the editor shows it).
+    pub fn record_state(&self) -> RecordState {
+        lock(&self.recorder)
+            .as_ref()
+            .map(Recorder::state)
+            .unwrap_or_default()
+    }
+
+    fn record_action(&self, a: LiveAction) -> Result<(), String> {
+        let on = self.record_state().recording;
+        match a {
+            LiveAction::RecordStart if !on => self.record_start().map(drop),
+            LiveAction::RecordStop if on => self.record_stop(),
+            LiveAction::RecordToggle => self.record_toggle(),
+            _ => Ok(()),
+        }
     }
 
     /// Compile the session's MIDI mapping and hand it to the audio thread.
@@ -225,7 +312,13 @@ impl Shared {
             self.send_midi_table();
         }
         while let Ok(a) = lock(&self.live_rx).pop() {
-            if let Err(e) = self.live.act(self.live_deps(), a) {
+            let done = match a {
+                LiveAction::RecordToggle | LiveAction::RecordStart | LiveAction::RecordStop => {
+                    self.record_action(a)
+                }
+                _ => self.live.act(self.live_deps(), a),
+            };
+            if let Err(e) = done {
                 eprintln!("segue-plugin: MIDI {a:?}: {e}");
             }
         }
@@ -280,9 +373,10 @@ impl Shared {
         }
     }
 
-    /// Stop the control thread, the loader and the worker.
+    /// Stop the control thread, the loader and the worker; finish a running take.
     pub fn shutdown(&self) {
         self.stop.store(true, Ordering::SeqCst);
+        drop(lock(&self.recorder).take());
         self.decks.shutdown();
     }
 }

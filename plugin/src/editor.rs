@@ -49,6 +49,10 @@ pub struct SegueEditor {
     deck_rects: [Option<Rect>; DECKS],
     /// Why the last click on a suggestion loaded nothing.
     suggest_note: Option<String>,
+    /// The record folder as typed (committed to the session on Enter / focus loss).
+    record_dir: Option<String>,
+    /// Why the last Record click did nothing.
+    record_note: Option<String>,
 }
 
 /// The file browser's state.
@@ -102,6 +106,8 @@ pub fn create(
             notes: Default::default(),
             deck_rects: [None; DECKS],
             suggest_note: None,
+            record_dir: None,
+            record_note: None,
         },
     )
 }
@@ -332,6 +338,7 @@ impl NiceEguiApp for SegueEditor {
                 ui.add(ParamSlider::for_param(&self.params.master, &setter).with_width(120.0));
                 toggle(ui, &setter, &self.params.host_sync, "Follow host");
             });
+            self.record_ui(ui);
             if let Some(e) = self
                 .params
                 .session
@@ -442,6 +449,48 @@ impl SegueEditor {
                 self.shared.load(d, path, false);
             }
             Err(e) => self.notes[d] = Some(e),
+        }
+    }
+
+    /// The Record button (the master output, as the host receives it, into a WAV in the
+    /// record folder with a cue sheet beside it), the take's time, and the folder.
+    fn record_ui(&mut self, ui: &mut egui::Ui) {
+        let st = self.shared.record_state();
+        ui.horizontal(|ui| {
+            let b = ui.selectable_label(st.recording, "Record").on_hover_text(
+                "Record the master output (32-bit float WAV) with a cue sheet of the \
+                     tracks played; click again to stop",
+            );
+            if b.clicked() {
+                self.record_note = self.shared.record_toggle().err();
+            }
+            match (&st.path, &st.last) {
+                (Some(p), _) if st.recording => {
+                    ui.colored_label(
+                        Color32::from_rgb(255, 90, 90),
+                        format!("REC {} {}", clock(st.seconds), file_name(p)),
+                    );
+                }
+                (_, Some(last)) => {
+                    ui.weak(format!(
+                        "last take {} ({})",
+                        file_name(&last.path),
+                        clock(last.frames as f64 / last.rate.max(1) as f64)
+                    ));
+                }
+                _ => {}
+            }
+            ui.label("Folder");
+            let text = self
+                .record_dir
+                .get_or_insert_with(|| self.shared.record_dir().display().to_string());
+            let r = ui.add(egui::TextEdit::singleline(text).desired_width(260.0));
+            if r.lost_focus() && !text.trim().is_empty() {
+                self.shared.set_record_dir(PathBuf::from(text.trim()));
+            }
+        });
+        if let Some(e) = &self.record_note {
+            ui.colored_label(Color32::LIGHT_RED, e);
         }
     }
 
@@ -845,6 +894,14 @@ impl SegueEditor {
             }]);
         }
     }
+}
+
+/// The file name of a path, for a label.
+fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    )
 }
 
 fn clock(secs: f64) -> String {

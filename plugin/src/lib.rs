@@ -30,6 +30,7 @@ use std::thread::JoinHandle;
 use nice_plug::midi::{Channel, Key};
 use nice_plug::prelude::*;
 use segue_controllers::Value;
+use segue_engine::record::{record_tap, RecordTap};
 use segue_engine::{
     Command, DeckTap, Engine, EngineConfig, Outputs, Schedule, Status, MAX_SAMPLE_RATE,
     MIN_SAMPLE_RATE, SAMPLE_RATES,
@@ -49,17 +50,22 @@ pub use control::Shared;
 pub use midi::{MidiMapping, MidiTable, NoteAction};
 pub use params::{Control, SegueParams, DECKS, PARAM_TARGETS};
 pub use segue_library::decks::{DeckState, DeckView};
-pub use session::{Session, SESSION_VERSION};
+pub use session::{default_record_dir, Session, SESSION_VERSION};
 
 use params::{DECK_CONTROLS, FX_VALUES};
 use sync::HostSync;
 
 /// The engine, rebuilt when the sample rate changes (its control end lives in
-/// [`Shared`]'s deck service).
+/// [`Shared`]'s deck service), and the tap that copies its master output (after the bypass
+/// ramp: what the host receives) to the recorder.
 struct Audio {
     engine: Engine,
     rate: u32,
+    record: RecordTap,
 }
+
+/// Seconds of master output the record ring holds (the recorder's disk writer drains it).
+const RECORD_RING_SECS: usize = 8;
 
 /// What the audio thread remembers of one deck's controls between blocks.
 #[derive(Debug, Clone, Copy)]
@@ -280,12 +286,15 @@ impl Plugin for Segue {
                     return false;
                 }
             };
+            let (record, reader) = record_tap(rate as usize * RECORD_RING_SECS);
             // The old engine (and the tracks on it) is dropped here, off the audio thread.
             self.audio = Some(Audio {
                 engine: parts.engine,
                 rate,
+                record,
             });
-            self.shared.attach(parts.handle, parts.collector, rate);
+            self.shared
+                .attach(parts.handle, parts.collector, rate, reader);
         }
         self.params.session.take_restored();
         if let Ok(s) = self.params.session.read() {
@@ -355,6 +364,9 @@ impl Plugin for Segue {
             &mut self.bypass_gain,
             self.bypass_step,
         );
+        if let [l, r, ..] = buffer.as_slice() {
+            audio.record.block(block.t0, l, r);
+        }
         let busy = engine.status().decks[..DECKS].iter().any(|d| d.playing)
             || (block.follow && block.transport.playing)
             || !silent(buffer.as_slice())

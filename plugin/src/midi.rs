@@ -17,7 +17,8 @@
 //! | CC 18 / 19 / 20 / 21 | drums / bass / other / vocals stem gains |
 //!
 //! Channel 16: CC 7 master volume, CC 8 crossfader; notes 36-40 load suggestion 1-5 onto
-//! the free deck, note 41 starts the planned transition, note 42 flips Auto DJ.
+//! the free deck, note 41 starts the planned transition, note 42 flips Auto DJ, note 43
+//! starts or stops recording the set.
 
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +44,8 @@ pub enum NoteAction {
     TransitionStart,
     /// Flip Auto DJ.
     AutoDj,
+    /// Start recording the set, or stop if recording.
+    Record,
 }
 
 impl NoteAction {
@@ -59,6 +62,7 @@ impl NoteAction {
             NoteAction::SuggestionLoad(i) => Target::SuggestionLoad(i),
             NoteAction::TransitionStart => Target::TransitionStart,
             NoteAction::AutoDj => Target::AutoDjToggle,
+            NoteAction::Record => Target::RecordToggle,
         }
     }
 }
@@ -151,7 +155,11 @@ impl Default for MidiMapping {
         }
         for (note, action) in (0..5u8)
             .map(|i| (36 + i, NoteAction::SuggestionLoad(i)))
-            .chain([(41, NoteAction::TransitionStart), (42, NoteAction::AutoDj)])
+            .chain([
+                (41, NoteAction::TransitionStart),
+                (42, NoteAction::AutoDj),
+                (43, NoteAction::Record),
+            ])
         {
             notes.push(NoteBinding {
                 channel: 15,

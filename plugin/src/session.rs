@@ -51,6 +51,8 @@ pub struct Session {
     pub midi: MidiMapping,
     /// The editor's file browser: the directory it was last in (it opens there).
     pub browse_dir: Option<PathBuf>,
+    /// Where the Record button writes takes (`None`: [`default_record_dir`]).
+    pub record_dir: Option<PathBuf>,
     /// Why the last loaded document was not applied (not saved).
     pub load_error: Option<String>,
 }
@@ -64,6 +66,9 @@ struct SessionDoc {
     /// Optional (absent in documents written before the browser existed): no migration.
     #[serde(default)]
     browse_dir: Option<PathBuf>,
+    /// Optional (absent in documents written before recording existed): no migration.
+    #[serde(default)]
+    record_dir: Option<PathBuf>,
 }
 
 impl From<Session> for SessionDoc {
@@ -73,6 +78,7 @@ impl From<Session> for SessionDoc {
             decks: s.decks,
             midi: s.midi,
             browse_dir: s.browse_dir,
+            record_dir: s.record_dir,
         }
     }
 }
@@ -86,6 +92,7 @@ impl From<Value> for Session {
                 decks: doc.decks,
                 midi: doc.midi,
                 browse_dir: doc.browse_dir,
+                record_dir: doc.record_dir,
                 load_error: None,
             },
             Err(e) => Session {
@@ -94,6 +101,15 @@ impl From<Value> for Session {
             },
         }
     }
+}
+
+/// Where takes go when the session names no folder: `$HOME/Music/Segue` (`./Music/Segue`
+/// without a home directory).
+pub fn default_record_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .map_or_else(|| PathBuf::from("."), PathBuf::from)
+        .join("Music")
+        .join("Segue")
 }
 
 /// The persisted session field: the session behind a lock, plus a flag raised whenever the

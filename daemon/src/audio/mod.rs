@@ -60,8 +60,10 @@ pub fn sleep_until(t_ns: u64) {
 pub(crate) struct EngineCell {
     busy: AtomicBool,
     engine: UnsafeCell<Engine>,
-    /// The set recorder's tap on the master output, behind the same guard.
+    /// The set recorder's tap on the master output (the cue bus when `record_cue`), behind
+    /// the same guard.
     record: UnsafeCell<Option<RecordTap>>,
+    record_cue: bool,
 }
 
 // SAFETY: the engine is only reached through `try_with`, whose compare-and-swap on `busy`
@@ -71,12 +73,18 @@ unsafe impl Sync for EngineCell {}
 unsafe impl Send for EngineCell {}
 
 impl EngineCell {
-    pub(crate) fn new(engine: Engine, record: Option<RecordTap>) -> Self {
+    pub(crate) fn new(engine: Engine, record: Option<RecordTap>, record_cue: bool) -> Self {
         Self {
             busy: AtomicBool::new(false),
             engine: UnsafeCell::new(engine),
             record: UnsafeCell::new(record),
+            record_cue,
         }
+    }
+
+    /// Recordings take the cue bus instead of the master.
+    pub(crate) fn record_cue(&self) -> bool {
+        self.record_cue
     }
 
     /// Run `f` on the engine unless someone else is; never blocks.
@@ -254,8 +262,13 @@ impl Callback {
                 shared.publish_clock(frame, start_ns, latency);
                 engine.process_with_decks(out, decks, tap, frames);
                 if let Some(r) = record {
-                    let n = frames.min(out.master[0].len()).min(out.master[1].len());
-                    r.block(frame, &out.master[0][..n], &out.master[1][..n]);
+                    let bus = if cell.record_cue() {
+                        &out.cue
+                    } else {
+                        &out.master
+                    };
+                    let n = frames.min(bus[0].len()).min(bus[1].len());
+                    r.block(frame, &bus[0][..n], &bus[1][..n]);
                 }
             });
             if done.is_none() {

@@ -320,25 +320,10 @@ impl OscServer {
                 let live = &self.shared.live;
                 let _ = live.act(self.shared.live_deps(), LiveAction::StartTransition);
             }
-            Request::RecordStart(name) => {
-                let result = self.shared.recorder.get().map_or_else(
-                    || Err("no recorder".to_string()),
-                    |rec| {
-                        let name = name.unwrap_or_else(|| {
-                            let secs = std::time::SystemTime::now()
-                                .duration_since(std::time::UNIX_EPOCH)
-                                .map_or(0, |d| d.as_secs());
-                            format!("segue-{secs}.wav")
-                        });
-                        let path = self.shared.record_dir.join(name);
-                        rec.start(&path).map_err(|e| e.to_string())
-                    },
-                );
-                match result {
-                    Ok(()) => self.reply(src, "/segue/record", record_state(&self.shared)),
-                    Err(e) => self.error(src, "/segue/record/start", e),
-                }
-            }
+            Request::RecordStart(name) => match self.shared.record_start(name) {
+                Ok(_) => self.reply(src, "/segue/record", record_state(&self.shared)),
+                Err(e) => self.error(src, "/segue/record/start", e),
+            },
             Request::RecordStop => {
                 let result = self.shared.recorder.get().map_or_else(
                     || Err("no recorder".to_string()),

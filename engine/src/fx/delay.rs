@@ -8,7 +8,7 @@ use crate::dsp::Smoothed;
 use crate::track::Frame;
 
 /// Largest feedback (knob at 1): every repeat 0.2 dB quieter, so tails always end.
-const MAX_FEEDBACK: f32 = 0.97;
+const MAX_FEEDBACK: f32 = super::ECHO_MAX_FEEDBACK;
 /// A jump in delay time is crossfaded over this long.
 const XFADE_SECS: f64 = 0.02;
 /// A delay change up to this fraction (tempo moves, sync corrections) glides instead.

@@ -40,6 +40,9 @@ pub const FX_PARAMS: usize = 3;
 pub const FX_MIN_BPM: f64 = 40.0;
 /// Longest delay, roll or gate period, in beats.
 pub const FX_MAX_BEATS: f32 = 4.0;
+/// Echo and ping-pong feedback with the feedback knob at 1 (each repeat is this times the
+/// one before it, before the tone filter): 0.2 dB quieter, so tails always end.
+pub const ECHO_MAX_FEEDBACK: f32 = 0.97;
 
 /// One effect a slot can run. Knobs are 0..=1; `beats` is the slot's beat length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
