@@ -61,7 +61,7 @@ const EF_CONSTRUCTION: usize = 100;
 /// Layers at most.
 const MAX_LAYERS: usize = 16;
 /// Candidates examined per query (`ef`), at least `n`.
-const EF_SEARCH: usize = 64;
+const EF_SEARCH: usize = 40;
 /// At or below this many matching tracks, a filtered query is answered by exact search
 /// over just those tracks (a few ms at most, and exact); above it the HNSW graph is searched
 /// without the filter for enough candidates and the filter applied to them.
@@ -184,27 +184,27 @@ impl Compiled {
         }
     }
 
+    /// Without branches (`&`, not `&&`): a scan of 100 k tracks at a selective filter
+    /// mispredicted most of its jumps.
+    #[inline]
     fn matches(&self, meta: &TrackMeta) -> bool {
-        if let Some((lo, hi)) = self.bpm {
-            let b = f64::from(meta.bpm);
-            let within = |x: f64| x >= lo - 1e-9 && x <= hi + 1e-9;
-            let ok = b > 0.0
-                && (within(b) || (!self.exact_tempo && (within(2.0 * b) || within(b / 2.0))));
-            if !ok {
-                return false;
+        let tempo = match self.bpm {
+            None => true,
+            Some((lo, hi)) => {
+                let b = f64::from(meta.bpm);
+                let within = |x: f64| (x >= lo - 1e-9) & (x <= hi + 1e-9);
+                (b > 0.0) & (within(b) | (!self.exact_tempo & (within(2.0 * b) | within(b / 2.0))))
             }
-        }
-        if let Some(keys) = self.keys {
-            if meta.key.is_none_or(|m| keys & key_bit(m) == 0) {
-                return false;
-            }
-        }
-        if let Some((lo, hi)) = self.energy {
-            if !(lo..=hi).contains(&meta.energy) {
-                return false;
-            }
-        }
-        true
+        };
+        let key = match self.keys {
+            None => true,
+            Some(keys) => meta.key.is_some_and(|m| keys & key_bit(m) != 0),
+        };
+        let energy = match self.energy {
+            None => true,
+            Some((lo, hi)) => (meta.energy >= lo) & (meta.energy <= hi),
+        };
+        tempo & key & energy
     }
 }
 
@@ -762,9 +762,7 @@ impl SimilarityIndex {
         let compiled = Compiled::new(filter);
         let passes = |slot: usize| {
             let s = &self.slots[slot];
-            s.alive
-                && Some(s.track) != me
-                && compiled.matches(&s.meta)
+            (s.alive & (Some(s.track) != me) & compiled.matches(&s.meta))
                 && !filter.exclude.contains(&s.track)
         };
         // How many candidates pass: all live tracks for an open filter, else counted (and
