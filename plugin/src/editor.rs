@@ -338,7 +338,6 @@ impl NiceEguiApp for SegueEditor {
                 ui.add(ParamSlider::for_param(&self.params.master, &setter).with_width(120.0));
                 toggle(ui, &setter, &self.params.host_sync, "Follow host");
             });
-            self.record_ui(ui);
             if let Some(e) = self
                 .params
                 .session
@@ -357,6 +356,9 @@ impl NiceEguiApp for SegueEditor {
             self.suggestions_ui(ui);
             ui.separator();
             self.fx_ui(ui, &setter, &status);
+            ui.separator();
+            // Below the browser and the FX (the browser keeps its place under the title row).
+            self.record_ui(ui);
             for (d, view) in views.iter().enumerate() {
                 ui.separator();
                 let r = ui
