@@ -495,7 +495,9 @@ pub(crate) fn deck_state(shared: &Shared, status: &Status, deck: usize) -> OscPa
             OscType::Int((status.on_air == Some(deck as u8)) as i32),
             OscType::Int(energy),
             OscType::String(section),
-            OscType::Int(d.has_stems as i32),
+            // The deck service knows the stems are on their way to the engine a period or
+            // two before the engine's status says it plays them.
+            OscType::Int((d.has_stems || (d.loaded && info.has_stems)) as i32),
             OscType::Float(info.separation.unwrap_or(-1.0)),
             OscType::String(info.state_text()),
         ],
