@@ -1,6 +1,7 @@
 //! Stem separation of a 1-minute 44.1 kHz stereo demo track on one core (one thread).
 //! Prints "× real time" (per CPU second of the thread) besides criterion's statistics.
-//! DSP goal: ≥ 50× real time. ONNX: the tiny fixture model
+//! DSP goal: ≥ 50× real time. The DSP separator's GPU path (`--device cuda`) when a GPU is
+//! usable (else skipped, saying why). ONNX: the tiny fixture model
 //! (`separate/tests/fixtures/tiny_sep.onnx`, two small convolutions, 8190-frame segments),
 //! one ONNX Runtime thread, CPU seconds per minute of audio: what the chunking, the
 //! normalisation and the runtime's per-run overhead cost, not what htdemucs costs (skipped,
@@ -32,7 +33,7 @@ fn separation(c: &mut Criterion) {
     let track = synthesize(&spec, 44_100);
     let mix = track.audio.mix;
     let secs = mix.len() as f64 / 44_100.0;
-    let mut sep = DspSeparator::default();
+    let mut sep = DspSeparator::default().on(Device::Cpu);
     let (t, cpu) = (Instant::now(), thread_cpu_secs());
     let runs = 3;
     for _ in 0..runs {
@@ -50,6 +51,26 @@ fn separation(c: &mut Criterion) {
     group.bench_function("dsp/1min", |b| {
         b.iter(|| sep.separate(&mix, 44_100).unwrap())
     });
+    match segue_separate::cuda_usable() {
+        Ok(()) => {
+            let mut gpu = DspSeparator::default().on(Device::Cuda);
+            gpu.separate(&mix, 44_100).unwrap(); // kernels compiled, context made
+            let (t, cpu) = (Instant::now(), thread_cpu_secs());
+            for _ in 0..runs {
+                std::hint::black_box(gpu.separate(&mix, 44_100).unwrap());
+            }
+            let wall = t.elapsed().as_secs_f64() / runs as f64;
+            let cpu = (thread_cpu_secs() - cpu) / runs as f64;
+            println!(
+                "separate/dsp-cuda: {secs:.0} s track in {wall:.3} s wall, {cpu:.3} s CPU: {:.0}× real time",
+                secs / wall
+            );
+            group.bench_function("dsp-cuda/1min", |b| {
+                b.iter(|| gpu.separate(&mix, 44_100).unwrap())
+            });
+        }
+        Err(why) => println!("separate/dsp-cuda: skipped ({why})"),
+    }
     if let Some(mut onnx) = tiny_onnx() {
         let (t, cpu, pcpu) = (Instant::now(), thread_cpu_secs(), process_cpu_secs());
         for _ in 0..runs {

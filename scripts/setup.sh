@@ -28,18 +28,23 @@ packages=(
 
 # ONNX Runtime for the ONNX separator (ort with load-dynamic, api-22: onnxruntime >= 1.22).
 # ORT_VERSION pins another release; the venv also gets onnx + numpy, which
-# separate/tests/fixtures/make_tiny.py (the parity fixture) needs.
+# separate/tests/fixtures/make_tiny.py (the parity fixture) needs, and NVRTC (CUDA's
+# run-time compiler, no GPU needed) for the test that compiles the GPU kernels.
 onnxruntime() {
   local root venv
   root="$(cd "$(dirname "$0")/.." && pwd)"
   venv="$root/target/onnxruntime"
-  if ls "$venv"/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so* >/dev/null 2>&1; then
-    return 0
+  if ! ls "$venv"/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so* >/dev/null 2>&1; then
+    echo "segue setup: pip install onnxruntime into $venv" >&2
+    mkdir -p "$root/target"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "onnxruntime${ORT_VERSION:+==$ORT_VERSION}" onnx numpy
   fi
-  echo "segue setup: pip install onnxruntime into $venv" >&2
-  mkdir -p "$root/target"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q "onnxruntime${ORT_VERSION:+==$ORT_VERSION}" onnx numpy
+  # NVRTC alone (no GPU needed): the tests compile the DSP separator's CUDA kernels with it.
+  if ! ls "$venv"/lib/python3*/site-packages/nvidia/cuda_nvrtc/lib/libnvrtc.so.12 >/dev/null 2>&1; then
+    echo "segue setup: pip install nvidia-cuda-nvrtc-cu12 into $venv" >&2
+    "$venv/bin/pip" install -q nvidia-cuda-nvrtc-cu12
+  fi
 }
 
 missing=()

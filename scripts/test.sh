@@ -8,6 +8,10 @@ bash scripts/setup.sh
 ORT_DYLIB_PATH="$(ls "$PWD"/target/onnxruntime/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so* | head -n 1)"
 export ORT_DYLIB_PATH
 export SEGUE_REQUIRE_ORT=1
+# NVRTC from the same venv: the DSP separator's CUDA kernels must compile (no GPU needed).
+LD_LIBRARY_PATH="$(dirname "$(ls "$PWD"/target/onnxruntime/lib/python3*/site-packages/nvidia/cuda_nvrtc/lib/libnvrtc.so.12 | head -n 1)")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export LD_LIBRARY_PATH
+export SEGUE_REQUIRE_NVRTC=1
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

@@ -22,8 +22,9 @@ pub struct SeparateArgs {
     /// beside the binary, or `target/onnxruntime/` from scripts/setup.sh.
     #[arg(long, value_name = "FILE.onnx")]
     model: Option<PathBuf>,
-    /// Where to run: auto (GPU when usable, else CPU), cpu or cuda (ONNX models only; needs
-    /// the onnxruntime-gpu build of ONNX Runtime).
+    /// Where to run: auto (GPU when usable, else CPU), cpu or cuda. The DSP separator's GPU
+    /// path needs the CUDA driver and NVRTC (`libnvrtc.so`); an ONNX model on cuda needs the
+    /// onnxruntime-gpu build of ONNX Runtime.
     #[arg(long, default_value = "auto")]
     device: String,
 }
@@ -42,11 +43,17 @@ pub fn run(args: &SeparateArgs) -> anyhow::Result<ExitCode> {
             }
             Box::new(sep)
         }
-        None if device == Device::Cuda => anyhow::bail!(
-            "--device cuda: the DSP separator has no GPU path; give an ONNX model with --model, \
-             or use --device cpu or auto"
-        ),
-        None => Box::new(DspSeparator::default()),
+        None => {
+            match (device, segue_separate::cuda_usable()) {
+                (Device::Cuda, Err(why)) => anyhow::bail!("--device cuda: {why}"),
+                (Device::Auto, Err(why)) => {
+                    eprintln!("segue separate: DSP separator on the CPU ({why})")
+                }
+                (Device::Cpu, _) => {}
+                (_, Ok(())) => eprintln!("segue separate: DSP separator on the GPU (CUDA)"),
+            }
+            Box::new(DspSeparator::default().on(device))
+        }
     };
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir)

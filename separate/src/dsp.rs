@@ -26,7 +26,7 @@
 use realfft::num_complex::Complex32;
 
 use crate::stft::Stft;
-use crate::{assign_residual, Frame, SeparateError, Separator, Stems};
+use crate::{assign_residual, Device, Frame, SeparateError, Separator, Stems};
 
 /// Tuning of [`DspSeparator`]. The defaults are what `cargo xtask eval --separate` measured
 /// best on the demo set.
@@ -74,16 +74,123 @@ impl Default for DspParams {
 
 /// The default separator: median-filter HPSS, low band + tracked harmonics for the bass,
 /// a centred-harmonic mask for the vocals, the residual for "other" (see the module doc).
+///
+/// On [`Device::Auto`] (the default) or [`Device::Cuda`] the per-bin work (magnitudes, both
+/// median filters, the bass tracking and the masks) runs as CUDA kernels when a GPU is usable
+/// (`cuda.rs`); the STFTs stay on the CPU. Both paths give the same stems within float
+/// rounding (tested on a GPU machine). `Auto` falls back to the CPU and says why in
+/// [`DspSeparator::note`].
 #[derive(Debug, Clone, Default)]
 pub struct DspSeparator {
     /// Its tuning.
     pub params: DspParams,
+    /// Where the per-bin work runs.
+    pub device: Device,
+    ran_on: Option<&'static str>,
+    note: Option<String>,
 }
 
 impl DspSeparator {
-    /// A separator with `params`.
+    /// A separator with `params`, on [`Device::Auto`].
     pub fn new(params: DspParams) -> DspSeparator {
-        DspSeparator { params }
+        DspSeparator {
+            params,
+            ..DspSeparator::default()
+        }
+    }
+
+    /// This separator on `device`.
+    pub fn on(mut self, device: Device) -> DspSeparator {
+        self.device = device;
+        self
+    }
+
+    /// Where the last separation ran: `Some("cpu")` or `Some("cuda")` (`None` before the
+    /// first).
+    pub fn ran_on(&self) -> Option<&'static str> {
+        self.ran_on
+    }
+
+    /// Why the last separation on [`Device::Auto`] did not use the GPU, if it did not.
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+}
+
+/// What the CPU and GPU paths share: the STFT and the per-bin weights that do not change
+/// between frames, for one track.
+pub(crate) struct Setup {
+    pub stft: Stft,
+    pub n: usize,
+    pub hop: usize,
+    pub bins: usize,
+    pub bin_hz: f32,
+    /// Half-width (frames) of the harmonic median.
+    pub w: usize,
+    /// Half-width (bins) of the percussive median.
+    pub wf: usize,
+    /// The bass band's weight per bin.
+    pub low: Vec<f32>,
+    /// The voice band's weight per bin.
+    pub band: Vec<f32>,
+    /// The bins searched for the bass fundamental.
+    pub k_min: usize,
+    pub k_max: usize,
+    /// STFT frames covering the track.
+    pub frames: usize,
+}
+
+impl Setup {
+    pub fn new(p: &DspParams, sample_rate: u32, len: usize) -> Setup {
+        let stft = Stft::new(frame_len(sample_rate));
+        let (n, hop, bins) = (stft.n, stft.hop, stft.bins());
+        let bin_hz = sample_rate as f32 / n as f32;
+        let freq = |k: usize| k as f32 * bin_hz;
+        let low = (0..bins)
+            .map(|k| {
+                let f = freq(k);
+                if f <= p.bass_hz {
+                    1.0
+                } else if f >= p.bass_fade_hz {
+                    0.0
+                } else {
+                    let x = (f - p.bass_hz) / (p.bass_fade_hz - p.bass_hz).max(1e-3);
+                    0.5 + 0.5 * (std::f32::consts::PI * x).cos()
+                }
+            })
+            .collect();
+        let band = (0..bins)
+            .map(|k| {
+                let f = freq(k);
+                let lo = ((f / p.vocal_low_hz.max(1.0)).log2() * 2.0 + 1.0).clamp(0.0, 1.0);
+                let hi = ((p.vocal_high_hz / f.max(1.0)).log2() * 2.0 + 1.0).clamp(0.0, 1.0);
+                lo * hi
+            })
+            .collect();
+        Setup {
+            n,
+            hop,
+            bins,
+            bin_hz,
+            w: p.harmonic_frames.max(1),
+            wf: p.percussive_bins.max(1),
+            low,
+            band,
+            k_min: ((30.0 / bin_hz).ceil() as usize).max(1),
+            k_max: ((p.bass_hz / bin_hz) as usize).min(bins - 2),
+            frames: (len + 3 * hop).div_ceil(hop),
+            stft,
+        }
+    }
+
+    /// The first sample of STFT frame `t` (negative for the first frames).
+    pub fn start_of(&self, t: usize) -> isize {
+        (t * self.hop) as isize - (self.n - self.hop) as isize
+    }
+
+    /// Whether the bass fundamental is tracked at all.
+    pub fn tracks_bass(&self, p: &DspParams) -> bool {
+        p.bass_harmonics_hz > 0.0 && self.k_max > self.k_min
     }
 }
 
@@ -137,12 +244,46 @@ impl Separator for DspSeparator {
             assign_residual(mix, &mut stems);
             return Ok(stems);
         }
-        let p = &self.params;
-        let mut stft = Stft::new(frame_len(sample_rate));
-        let (n, hop, bins) = (stft.n, stft.hop, stft.bins());
-        let bin_hz = sample_rate as f32 / n as f32;
-        let w = p.harmonic_frames.max(1);
-        let wf = p.percussive_bins.max(1);
+        let p = self.params.clone();
+        let mut setup = Setup::new(&p, sample_rate, len);
+        self.note = None;
+        if self.device != Device::Cpu {
+            match crate::cuda::separate(&p, &mut setup, mix, &mut stems, progress) {
+                Ok(()) => {
+                    self.ran_on = Some("cuda");
+                    assign_residual(mix, &mut stems);
+                    progress(1.0);
+                    return Ok(stems);
+                }
+                Err(crate::cuda::GpuError::Cancelled) => return Err(SeparateError::Cancelled),
+                Err(crate::cuda::GpuError::Unusable(why)) => {
+                    if self.device == Device::Cuda {
+                        return Err(SeparateError::Device(why));
+                    }
+                    // A GPU that failed half way may have added to the stems.
+                    for s in stems.iter_mut() {
+                        s.fill([0.0; 2]);
+                    }
+                    self.note = Some(why);
+                }
+            }
+        }
+        self.ran_on = Some("cpu");
+        let p = &p;
+        let Setup {
+            mut stft,
+            n,
+            hop,
+            bins,
+            bin_hz,
+            w,
+            wf,
+            low,
+            band,
+            k_min,
+            k_max,
+            frames,
+        } = setup;
         let ring_len = 2 * w + 1;
         let mut ring: Vec<Slot> = (0..ring_len)
             .map(|_| Slot {
@@ -153,33 +294,6 @@ impl Separator for DspSeparator {
             })
             .collect();
 
-        // Per-bin weights that do not change between frames.
-        let freq = |k: usize| k as f32 * bin_hz;
-        let low: Vec<f32> = (0..bins)
-            .map(|k| {
-                let f = freq(k);
-                if f <= p.bass_hz {
-                    1.0
-                } else if f >= p.bass_fade_hz {
-                    0.0
-                } else {
-                    let x = (f - p.bass_hz) / (p.bass_fade_hz - p.bass_hz).max(1e-3);
-                    0.5 + 0.5 * (std::f32::consts::PI * x).cos()
-                }
-            })
-            .collect();
-        let band: Vec<f32> = (0..bins)
-            .map(|k| {
-                let f = freq(k);
-                let lo = ((f / p.vocal_low_hz.max(1.0)).log2() * 2.0 + 1.0).clamp(0.0, 1.0);
-                let hi = ((p.vocal_high_hz / f.max(1.0)).log2() * 2.0 + 1.0).clamp(0.0, 1.0);
-                lo * hi
-            })
-            .collect();
-        let k_min = ((30.0 / bin_hz).ceil() as usize).max(1);
-        let k_max = ((p.bass_hz / bin_hz) as usize).min(bins - 2);
-
-        let frames = (len + 3 * hop).div_ceil(hop);
         let mut col = vec![0u32; ring_len];
         let mut win = vec![0u32; 2 * wf + 1];
         let mut harm = vec![0.0f32; bins];

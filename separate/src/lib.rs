@@ -28,9 +28,10 @@
 //! }
 //! ```
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)] // allowed in `cuda.rs` alone (kernel launches)
 #![deny(missing_docs)]
 
+mod cuda;
 mod dsp;
 mod error;
 mod onnx;
@@ -76,6 +77,12 @@ impl std::str::FromStr for Device {
             ))),
         }
     }
+}
+
+/// Whether the DSP separator's GPU path can run here (a CUDA driver, NVRTC and a device),
+/// or why not. Asked once per process; the answer is kept.
+pub fn cuda_usable() -> Result<(), String> {
+    cuda::available()
 }
 
 /// A way to split a stereo mix into four stems.
