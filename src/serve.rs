@@ -49,6 +49,14 @@ pub struct ServeArgs {
     /// false; default: separate with the DSP separator and switch decks to stems).
     #[arg(long)]
     no_auto_stems: bool,
+    /// An htdemucs ONNX model (file, or a folder with one .onnx) for the stems of live decks
+    /// instead of the DSP separator (config key stem-model).
+    #[arg(long, value_name = "FILE.onnx|DIR")]
+    stem_model: Option<PathBuf>,
+    /// Where the stem separator runs: auto, cpu or cuda (config key stem-device) [default:
+    /// auto].
+    #[arg(long)]
+    stem_device: Option<String>,
     /// What recordings take: master or cue (the headphone bus) (config key record-bus)
     /// [default: master].
     #[arg(long, value_parser = |s: &str| s.parse::<RecordBus>())]
@@ -125,6 +133,12 @@ fn effective(a: ServeArgs) -> anyhow::Result<(Config, bool)> {
     }
     if a.no_auto_stems {
         c.auto_stems = false;
+    }
+    if a.stem_model.is_some() {
+        c.stem_model = a.stem_model;
+    }
+    if let Some(d) = a.stem_device {
+        c.stem_device = d;
     }
     if a.library.is_some() {
         c.library = a.library;

@@ -2256,6 +2256,106 @@ fn a_killed_daemon_leaves_a_readable_recording() {
     assert!(loud > 48_000, "the track is in it ({loud} loud samples)");
 }
 
+/// Loads `track` on deck 1 and waits until the deck plays from separated stems, checking
+/// the deck state on the way (no stems first, progress within 0..=1, -1 when over) and that
+/// exactly one separation ran.
+fn load_and_wait_for_stems(d: &Daemon, track: &std::path::Path) {
+    d.send("/segue/deck/1/load", vec![s(track.to_str().unwrap())]);
+    d.wait_deck(1, "loaded", |a| int(&a[0]) == 1, 60);
+    let first = d.deck(1);
+    assert_eq!(int(&first[15]), 0, "no stems before the separation");
+    let mut progress = vec![float(&first[16])];
+    let t0 = Instant::now();
+    loop {
+        let a = d.deck(1);
+        if int(&a[15]) == 1 {
+            assert_eq!(float(&a[16]), -1.0, "separation over");
+            break;
+        }
+        progress.push(float(&a[16]));
+        assert!(
+            t0.elapsed() < Duration::from_secs(240),
+            "no stems: {a:?}\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        progress.iter().all(|&f| (0.0..=1.0).contains(&f)),
+        "{progress:?}"
+    );
+    let stats = d.stats();
+    assert_eq!((stats["separations"], stats["stems_attached"]), (1, 1));
+}
+
+/// `--stem-model`: live decks get their stems from an ONNX model (the tiny fixture model of
+/// the parity test) instead of the DSP separator, and the daemon says so; a model that
+/// cannot be used stops the daemon at startup with a clear error instead of failing at the
+/// first track.
+#[test]
+fn stem_model_separates_live_decks_and_a_bad_model_is_a_startup_error() {
+    let _serial = serial();
+    let dir = tmp("stem-model");
+    let bad = dir.join("not-a-model.onnx");
+    std::fs::write(&bad, b"this is not ONNX").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_segue"))
+        .args(["serve", "--backend", "null", "--osc-bind", "127.0.0.1:0"])
+        .args(["--library", dir.join("lib.sqlite").to_str().unwrap()])
+        .args(["--stem-device", "cpu", "--stem-model"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("stem separator") && err.contains("not-a-model.onnx"),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_segue"))
+        .args(["serve", "--backend", "null", "--stem-device", "tpu"])
+        .args(["--library", dir.join("lib.sqlite").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tpu"));
+
+    if segue_separate::find_runtime().is_none() {
+        assert!(
+            std::env::var_os("SEGUE_REQUIRE_ORT").is_none(),
+            "SEGUE_REQUIRE_ORT is set but no libonnxruntime was found"
+        );
+        eprintln!("stem_model_...: ONNX part skipped, no libonnxruntime (scripts/setup.sh)");
+        return;
+    }
+    let music = dir.join("music");
+    let (track, _) = demo_track(&music, "model-126", 126.0, 2);
+    for stem in ["drums", "bass", "other", "vocals"] {
+        std::fs::remove_file(music.join(format!("model-126.{stem}.wav"))).unwrap();
+    }
+    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("separate/tests/fixtures/tiny_sep.onnx");
+    let d = Daemon::start(
+        &dir,
+        &[
+            "--backend",
+            "null",
+            "--decks",
+            "2",
+            "--music-root",
+            music.to_str().unwrap(),
+            "--stem-device",
+            "cpu",
+            "--stem-model",
+            model.to_str().unwrap(),
+        ],
+        &[],
+    );
+    load_and_wait_for_stems(&d, &track);
+    let log = d.log_text();
+    assert!(log.contains("stems of live decks: the ONNX model"), "{log}");
+    d.stop();
+}
+
 /// Stems on a live deck, end to end: a track with no stem files is loaded on the file
 /// backend; the daemon separates it in the background (progress in the deck state), the
 /// deck state then reports stems; `/segue/deck/1/stem/drums/mute` removes exactly the
@@ -2285,32 +2385,7 @@ fn a_track_without_stem_files_gets_stems_and_an_osc_stem_mute_removes_them() {
         ],
         &[],
     );
-    d.send("/segue/deck/1/load", vec![s(track.to_str().unwrap())]);
-    d.wait_deck(1, "loaded", |a| int(&a[0]) == 1, 60);
-    let first = d.deck(1);
-    assert_eq!(int(&first[15]), 0, "no stems before the separation");
-    let mut progress = vec![float(&first[16])];
-    let t0 = Instant::now();
-    loop {
-        let a = d.deck(1);
-        if int(&a[15]) == 1 {
-            assert_eq!(float(&a[16]), -1.0, "separation over");
-            break;
-        }
-        progress.push(float(&a[16]));
-        assert!(
-            t0.elapsed() < Duration::from_secs(240),
-            "no stems: {a:?}\n{}",
-            d.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(
-        progress.iter().all(|&f| (0.0..=1.0).contains(&f)),
-        "{progress:?}"
-    );
-    let stats = d.stats();
-    assert_eq!((stats["separations"], stats["stems_attached"]), (1, 1));
+    load_and_wait_for_stems(&d, &track);
 
     // Half gain: the limiter stays out of the way, so the output is the deck's signal.
     d.send("/segue/master/volume", vec![OscType::Float(0.5)]);

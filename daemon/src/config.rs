@@ -199,6 +199,12 @@ pub struct Config {
     /// Separate stems (DSP separator) in the background for every track loaded without
     /// stem files, and switch its deck to stem playback when they are ready.
     pub auto_stems: bool,
+    /// An htdemucs ONNX model for those stems instead of the DSP separator: a file, or a
+    /// folder holding exactly one `.onnx` file (needs ONNX Runtime, see the README).
+    pub stem_model: Option<PathBuf>,
+    /// Where the stem separator runs: `auto` (the GPU when usable, else the CPU), `cpu` or
+    /// `cuda`.
+    pub stem_device: String,
     /// JACK settings.
     pub jack: JackConfig,
     /// ALSA device name for the `alsa` backend (`default` = cpal's default device).
@@ -231,6 +237,8 @@ impl Default for Config {
             push_ms: 100,
             worker_threads: 0,
             auto_stems: true,
+            stem_model: None,
+            stem_device: "auto".into(),
             jack: JackConfig::default(),
             alsa_device: "default".into(),
             midi: MidiConfig::default(),

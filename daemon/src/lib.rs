@@ -121,6 +121,26 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         audio_shared.clone(),
         config.record_folder(),
     ));
+    let stem_separator = segue_library::decks::StemSeparator {
+        model: config.stem_model.clone(),
+        device: config
+            .stem_device
+            .parse()
+            .map_err(|e| DaemonError::Config(format!("stem-device: {e}")))?,
+    };
+    match shared.decks.set_stem_separator(stem_separator) {
+        Ok(note) => {
+            let what = match &config.stem_model {
+                Some(m) => format!("the ONNX model {}", m.display()),
+                None => "the DSP separator".into(),
+            };
+            tracing::info!("stems of live decks: {what} on {}", config.stem_device);
+            if let Some(note) = note {
+                tracing::info!("stems of live decks: {note}");
+            }
+        }
+        Err(e) => return Err(DaemonError::Config(format!("stem separator: {e}"))),
+    }
     {
         let weak = Arc::downgrade(&shared);
         let recorder = segue_library::record::Recorder::new(record_reader, rate, move || {

@@ -46,7 +46,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, Sender};
 use segue_analysis::{Analysis, ANALYSIS_RATE};
 use segue_engine::{Command, DeckId, Position, Status, Stem, TrackAudio, TrackRef, HOT_CUES};
-use segue_separate::{DspSeparator, Separator};
+use segue_separate::{Device, DspSeparator, OnnxOptions, OnnxSeparator, SeparateError, Separator};
 
 use crate::graph::{PlaySession, SessionKind};
 use crate::worker::{deck_commands, Job, JobEvent, JobId, JobKind, JobOutput, Priority, Worker};
@@ -312,6 +312,57 @@ struct Inner {
     counters: DeckCounters,
     stop: AtomicBool,
     history: Mutex<History>,
+    separator: Mutex<SeparatorSlot>,
+}
+
+/// Which separator makes the stems of live decks ([`DeckService::set_stem_separator`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StemSeparator {
+    /// An htdemucs ONNX model: a file, or a folder holding exactly one `.onnx` file. `None`:
+    /// the DSP separator.
+    pub model: Option<PathBuf>,
+    /// Where it runs ([`Device::Auto`]: the GPU when usable, else the CPU).
+    pub device: Device,
+}
+
+impl StemSeparator {
+    /// The model file `model` names: itself, or the only `.onnx` file in it when it is a
+    /// folder.
+    pub fn model_file(&self) -> Result<Option<PathBuf>, SeparateError> {
+        let Some(m) = &self.model else {
+            return Ok(None);
+        };
+        if !m.is_dir() {
+            return Ok(Some(m.clone()));
+        }
+        let bad = |reason: String| SeparateError::Model {
+            path: m.clone(),
+            reason,
+        };
+        let mut found: Vec<PathBuf> = std::fs::read_dir(m)
+            .map_err(|e| bad(format!("cannot read the folder: {e}")))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("onnx"))
+            })
+            .collect();
+        found.sort();
+        match found.len() {
+            1 => Ok(found.pop()),
+            0 => Err(bad("no .onnx file in the folder".into())),
+            n => Err(bad(format!(
+                "{n} .onnx files in the folder; name the one to use"
+            ))),
+        }
+    }
+}
+
+/// The chosen separator, with the ONNX model opened once.
+#[derive(Default)]
+struct SeparatorSlot {
+    choice: StemSeparator,
+    onnx: Option<OnnxSeparator>,
 }
 
 /// The live session being recorded and what is on air.
@@ -360,6 +411,7 @@ impl DeckService {
                     on_air_for: std::time::Duration::ZERO,
                     counted: None,
                 }),
+                separator: Mutex::new(SeparatorSlot::default()),
             }),
             worker_threads: config.worker_threads,
             running: Mutex::new(None),
@@ -380,6 +432,40 @@ impl DeckService {
     /// separation already queued or running goes on).
     pub fn set_auto_stems(&self, on: bool) {
         self.inner.auto_stems.store(on, Ordering::SeqCst);
+    }
+
+    /// Make the stems of tracks loaded from now on with `choice` (default: the DSP
+    /// separator on [`Device::Auto`]). A model is opened here, so an unusable model, ONNX
+    /// Runtime library or device is an error now (the previous choice stays), not at the
+    /// first track. Returns a note when the model runs elsewhere than asked (`auto` on the
+    /// CPU).
+    pub fn set_stem_separator(
+        &self,
+        choice: StemSeparator,
+    ) -> Result<Option<String>, SeparateError> {
+        let onnx = match choice.model_file()? {
+            Some(file) => Some(OnnxSeparator::new(
+                &file,
+                &OnnxOptions {
+                    device: choice.device,
+                    ..OnnxOptions::default()
+                },
+            )?),
+            None => {
+                if choice.device == Device::Cuda {
+                    segue_separate::cuda_usable().map_err(SeparateError::Device)?;
+                }
+                None
+            }
+        };
+        let note = onnx.as_ref().and_then(|o| o.note().map(str::to_string));
+        *lock(&self.inner.separator) = SeparatorSlot { choice, onnx };
+        Ok(note)
+    }
+
+    /// The separator live decks get their stems from.
+    pub fn stem_separator(&self) -> StemSeparator {
+        lock(&self.inner.separator).choice.clone()
     }
 
     /// Whether loaded tracks get their stems separated.
@@ -528,7 +614,8 @@ impl DeckService {
             0 => crate::worker::default_threads(),
             n => n,
         };
-        let worker = Arc::new(Worker::new(threads_n, |job, ctx| match job.kind {
+        let separator_of = self.inner.clone();
+        let worker = Arc::new(Worker::new(threads_n, move |job, ctx| match job.kind {
             JobKind::Analyse => {
                 let analysis = match &job.audio {
                     Some(audio) => analyse_decoded(audio, &job.path)?,
@@ -536,7 +623,7 @@ impl DeckService {
                 };
                 Ok(JobOutput::Analysis(Box::new(analysis)))
             }
-            JobKind::Separate => separate_job(job, ctx),
+            JobKind::Separate => separate_job(job, ctx, &separator_of.separator),
         }));
         let (tx, rx) = crossbeam_channel::unbounded::<LoadRequest>();
         let mut threads = Vec::new();
@@ -799,9 +886,14 @@ fn load_loop(rx: &Receiver<LoadRequest>, inner: &Inner, worker: &Worker) {
     }
 }
 
-/// The worker's separation job: the DSP separator over the deck's audio, reporting progress
-/// about every 1 % and stopping when cancelled.
-fn separate_job(job: &Job, ctx: &crate::worker::JobContext) -> Result<JobOutput, SegueError> {
+/// The worker's separation job: the chosen separator ([`StemSeparator`]; the DSP one by
+/// default) over the deck's audio, reporting progress about every 1 % and stopping when
+/// cancelled. Separations take turns on the separator (an ONNX session is not shared).
+fn separate_job(
+    job: &Job,
+    ctx: &crate::worker::JobContext,
+    slot: &Mutex<SeparatorSlot>,
+) -> Result<JobOutput, SegueError> {
     let err = |reason: String| SegueError::Separation {
         path: job.path.clone(),
         reason,
@@ -811,14 +903,25 @@ fn separate_job(job: &Job, ctx: &crate::worker::JobContext) -> Result<JobOutput,
         .as_ref()
         .ok_or_else(|| err("no decoded audio given".into()))?;
     let mut last = -1.0f32;
-    let stems = DspSeparator::default()
-        .separate_with(&audio.mix, audio.sample_rate, &mut |f| {
-            if f - last >= 0.01 || f >= 1.0 {
-                ctx.progress(f);
-                last = f;
-            }
-            !ctx.cancelled()
-        })
+    let mut report = |f: f32| {
+        if f - last >= 0.01 || f >= 1.0 {
+            ctx.progress(f);
+            last = f;
+        }
+        !ctx.cancelled()
+    };
+    let mut slot = lock(slot);
+    let device = slot.choice.device;
+    let mut dsp;
+    let sep: &mut dyn Separator = match slot.onnx.as_mut() {
+        Some(onnx) => onnx,
+        None => {
+            dsp = DspSeparator::default().on(device);
+            &mut dsp
+        }
+    };
+    let stems = sep
+        .separate_with(&audio.mix, audio.sample_rate, &mut report)
         .map_err(|e| err(e.to_string()))?;
     Ok(JobOutput::Stems(Arc::new(stems)))
 }
