@@ -129,43 +129,25 @@ impl From<StemName> for Stem {
     }
 }
 
-/// An FX unit's effect, by name in JSON (the engine's [`Effect`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FxName {
-    /// Tempo echo.
-    Echo,
-    /// Ping-pong echo.
-    PingPong,
-    /// Reverb.
-    Reverb,
-    /// Flanger.
-    Flanger,
-    /// Phaser.
-    Phaser,
-    /// Gate / trans.
-    Gate,
-    /// Bitcrusher.
-    Bitcrusher,
-    /// Roll / stutter.
-    Roll,
-    /// Beat-synced filter sweep.
-    FilterSweep,
-}
+/// The engine's [`Effect`] in JSON: its stable name (`echo`, `ping_pong`, … —
+/// [`Effect::name`]), so a plan names effects exactly as OSC and the mappings do.
+mod effect_name {
+    use segue_engine::Effect;
+    use serde::{Deserialize, Deserializer, Serializer};
 
-impl From<FxName> for Effect {
-    fn from(f: FxName) -> Effect {
-        match f {
-            FxName::Echo => Effect::Echo,
-            FxName::PingPong => Effect::PingPong,
-            FxName::Reverb => Effect::Reverb,
-            FxName::Flanger => Effect::Flanger,
-            FxName::Phaser => Effect::Phaser,
-            FxName::Gate => Effect::Gate,
-            FxName::Bitcrusher => Effect::Bitcrusher,
-            FxName::Roll => Effect::Roll,
-            FxName::FilterSweep => Effect::FilterSweep,
-        }
+    pub fn serialize<S: Serializer>(e: &Effect, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(e.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Effect, D::Error> {
+        let name = String::deserialize(d)?;
+        Effect::from_name(&name).ok_or_else(|| {
+            let known: Vec<&str> = Effect::ALL.iter().map(|e| e.name()).collect();
+            serde::de::Error::custom(format!(
+                "unknown effect {name:?}: expected one of {}",
+                known.join(", ")
+            ))
+        })
     }
 }
 
@@ -256,7 +238,8 @@ pub enum Action {
         /// FX unit, 0-based.
         unit: u8,
         /// The effect.
-        effect: FxName,
+        #[serde(with = "effect_name")]
+        effect: Effect,
         /// Its beat length.
         beats: f32,
         /// Its three knobs, 0..1.
@@ -662,7 +645,7 @@ pub fn plan_transition(a: &PlanTrack<'_>, b: &PlanTrack<'_>, o: &PlanOptions) ->
                 fx_engage(
                     &mut at,
                     from,
-                    FxName::Echo,
+                    Effect::Echo,
                     echo_beats(aa.bpm),
                     [SWEEP_ECHO_FEEDBACK, SWEEP_ECHO_TONE, 0.0],
                     SWEEP_ECHO_MIX,
@@ -727,7 +710,7 @@ pub fn plan_transition(a: &PlanTrack<'_>, b: &PlanTrack<'_>, o: &PlanOptions) ->
             fx_engage(
                 &mut at,
                 out_beat,
-                FxName::Echo,
+                Effect::Echo,
                 beats,
                 [ECHO_BUILD_FEEDBACK, ECHO_TONE, 0.0],
                 0.0,
@@ -871,7 +854,7 @@ fn tail_feedback(beats: f32, tail_beats: f64) -> f32 {
 fn fx_engage(
     at: &mut dyn FnMut(Option<f64>, Role, Action),
     beat: f64,
-    effect: FxName,
+    effect: Effect,
     beats: f32,
     knobs: [f32; 3],
     mix: f32,
@@ -1014,6 +997,27 @@ fn out_point(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn effects_go_by_the_engines_stable_names_in_json() {
+        for e in Effect::ALL {
+            let a = Action::FxSetup {
+                unit: 1,
+                effect: e,
+                beats: 0.5,
+                knobs: [0.1, 0.2, 0.3],
+            };
+            let v = serde_json::to_value(a).unwrap();
+            assert_eq!(v["effect"], e.name());
+            assert_eq!(serde_json::from_value::<Action>(v).unwrap(), a);
+        }
+        let bad = serde_json::json!({"do": "fx_setup", "unit": 0, "effect": "wobble",
+            "beats": 1.0, "knobs": [0.0, 0.0, 0.0]});
+        let err = serde_json::from_value::<Action>(bad)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("wobble") && err.contains("ping_pong"), "{err}");
+    }
     use segue_analysis::{Cue, Section};
 
     /// A 4/4 track at `bpm` with `bars` bars, an intro and an outro of `outro` bars.
@@ -1203,7 +1207,7 @@ mod tests {
         assert_eq!(
             at(
                 Role::Out,
-                &|a| matches!(a, Action::FxSetup { effect: FxName::Echo, unit, .. } if *unit == u)
+                &|a| matches!(a, Action::FxSetup { effect: Effect::Echo, unit, .. } if *unit == u)
             ),
             vec![Some(p.out_beat)]
         );

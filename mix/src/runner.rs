@@ -239,7 +239,7 @@ impl PlanRunner {
                     Command::FxSelect {
                         unit,
                         slot: 0,
-                        effect: Some(effect.into()),
+                        effect: Some(effect),
                     },
                 ));
                 out.push((
