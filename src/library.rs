@@ -8,7 +8,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use segue_analysis::analyze_file;
 use segue_analysis::music::Key;
-use segue_library::{scan, Library, LibraryEntry, Query, ScanStage, TrackRef};
+use segue_library::{scan, Library, LibraryEntry, Query, ScanStage, StemFiles, TrackRef};
 
 /// Where the library lives unless `--db` or `SEGUE_LIBRARY` says otherwise.
 pub fn default_db() -> PathBuf {
@@ -22,12 +22,21 @@ fn ensure_parent(db: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `segue library add DIR...`
+/// Where and how `segue library add --stems` writes stems.
+pub struct StemsTo {
+    /// The folder (default: `stems/` beside the library file).
+    pub dir: Option<PathBuf>,
+    /// The file format.
+    pub format: crate::separate::StemFormat,
+}
+
+/// `segue library add DIR... [--stems]`
 pub fn add(
     db: &Path,
     dirs: &[PathBuf],
     jobs: Option<usize>,
     quiet: bool,
+    stems: Option<StemsTo>,
 ) -> anyhow::Result<ExitCode> {
     ensure_parent(db)?;
     let jobs = jobs
@@ -78,11 +87,80 @@ pub fn add(
         db.display(),
         jobs
     );
-    Ok(if report.failed.is_empty() {
+    let stems_ok = match stems {
+        Some(to) => add_stems(db, dirs, &to, quiet)?,
+        None => true,
+    };
+    Ok(if report.failed.is_empty() && stems_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `--stems`: separate every library track under `dirs` whose stems are not registered (or
+/// whose files are gone) into `to`, and register them. A track that fails is reported and
+/// the others go on; false if any failed.
+fn add_stems(db: &Path, dirs: &[PathBuf], to: &StemsTo, quiet: bool) -> anyhow::Result<bool> {
+    use crate::separate::{progress_bar, register, separate_to};
+    use segue_separate::{DspSeparator, Stem};
+    let lib = Library::open(db)?;
+    let out = match &to.dir {
+        Some(d) => d.clone(),
+        None => db
+            .parent()
+            .map_or_else(|| PathBuf::from("stems"), |p| p.join("stems")),
+    };
+    let roots: Vec<PathBuf> = dirs
+        .iter()
+        .map(std::path::absolute)
+        .collect::<std::io::Result<_>>()?;
+    let mut have = 0;
+    let todo: Vec<(PathBuf, String)> = lib
+        .list()?
+        .into_iter()
+        .filter_map(|e| {
+            let path = e
+                .track
+                .path
+                .filter(|p| roots.iter().any(|r| p.starts_with(r)))?;
+            if e.stems.as_ref().is_some_and(StemFiles::exist) {
+                have += 1;
+                return None;
+            }
+            Some((path, e.track.content_hash))
+        })
+        .collect();
+    let (mut done, mut failed) = (0, 0);
+    let mut sep = DspSeparator::default();
+    for (i, (path, hash)) in todo.iter().enumerate() {
+        let name = path
+            .file_stem()
+            .map_or_else(|| "track".into(), |s| s.to_string_lossy().into_owned());
+        let folder = out.join(format!("{name}-{}", &hash[..hash.len().min(12)]));
+        let paths = Stem::ALL.map(|s| folder.join(format!("{}.{}", s.name(), to.format.ext())));
+        let bar = progress_bar(quiet, path);
+        bar.set_prefix(format!("{}/{} ", i + 1, todo.len()));
+        let result = separate_to(&mut sep, path, &paths, to.format, &bar)
+            .and_then(|s| register(&lib, path, &paths, "dsp", &s));
+        bar.finish_and_clear();
+        match result {
+            Ok(Some(_)) => done += 1,
+            Ok(None) => {
+                failed += 1;
+                eprintln!("segue: {}: not in the library any more", path.display());
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("segue: stems of {}: {e:#}", path.display());
+            }
+        }
+    }
+    println!(
+        "stems: {done} separated, {have} already registered, {failed} failed (in {})",
+        out.display()
+    );
+    Ok(failed == 0)
 }
 
 fn open(db: &Path) -> anyhow::Result<Library> {
@@ -154,6 +232,18 @@ pub fn show(db: &Path, which: &str, json: bool) -> anyhow::Result<ExitCode> {
         }
         println!("  content hash: {}", e.track.content_hash);
         println!("  played {} times", e.play_count);
+        if let Some(s) = &e.stems {
+            println!(
+                "  stems ({}{}): {}",
+                s.separator,
+                if s.exist() { "" } else { ", files missing" },
+                s.files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         match &e.analysis {
             Some(a) => {
                 println!(

@@ -107,6 +107,17 @@ enum LibraryCmd {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Also separate stems (DSP) for every track under DIR without registered stems,
+        /// after the analysis, and register them.
+        #[arg(long)]
+        stems: bool,
+        /// Where `--stems` writes: DIR/<track name>-<hash>/ [default: `stems/` beside the
+        /// library file].
+        #[arg(long, value_name = "DIR", requires = "stems")]
+        stems_dir: Option<PathBuf>,
+        /// Stem files of `--stems`: flac (24-bit, the default) or wav (32-bit float).
+        #[arg(long, value_enum, default_value = "flac", requires = "stems")]
+        stems_format: separate::StemFormat,
     },
     /// List every track.
     List {
@@ -211,7 +222,23 @@ fn main() -> ExitCode {
         Cmd::Library { db, command } => {
             let db = db.unwrap_or_else(library::default_db);
             match command {
-                LibraryCmd::Add { dirs, jobs, quiet } => library::add(&db, &dirs, jobs, quiet),
+                LibraryCmd::Add {
+                    dirs,
+                    jobs,
+                    quiet,
+                    stems,
+                    stems_dir,
+                    stems_format,
+                } => library::add(
+                    &db,
+                    &dirs,
+                    jobs,
+                    quiet,
+                    stems.then_some(library::StemsTo {
+                        dir: stems_dir,
+                        format: stems_format,
+                    }),
+                ),
                 LibraryCmd::List { json } => library::list(&db, None, json),
                 LibraryCmd::Show { track, json } => library::show(&db, &track, json),
                 LibraryCmd::Search {

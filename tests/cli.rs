@@ -323,7 +323,7 @@ fn separate_writes_stems_the_deck_loader_reads_and_reports_bad_files() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    assert!(out.join("tone mix.vocals.wav").is_file());
+    assert!(out.join("tone mix/vocals.wav").is_file());
     let run = segue()
         .args(["separate", "--device", "tpu"])
         .arg(&track)
@@ -331,6 +331,179 @@ fn separate_writes_stems_the_deck_loader_reads_and_reports_bad_files() {
         .unwrap();
     assert!(!run.status.success());
     assert!(String::from_utf8_lossy(&run.stderr).contains("auto, cpu or cuda"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A 16-bit WAV of a short demo track (drums, bass, chords, voice) at 44.1 kHz.
+fn pcm16_demo_track(path: &std::path::Path, bars: u32) -> Vec<[f32; 2]> {
+    use segue_analysis::music::{Key, Mode};
+    use segue_demo::{synthesize, DemoSpec, SectionLabel::*, Style};
+    let spec = DemoSpec::new("t", 124.0, Key::new(9, Mode::Minor), Style::FourOnFloor)
+        .sections(&[(Intro, bars / 2), (Drop, bars - bars / 2)]);
+    let mix = synthesize(&spec, 44_100).audio.mix;
+    segue_decode::wav::write_wav(path, 44_100, &mix, segue_decode::wav::WavFormat::Pcm16).unwrap();
+    segue_decode::decode_file_native(path).unwrap().0.mix
+}
+
+/// The four stem files decoded, checked to sum to `mix` exactly (f32, the engine's order).
+fn assert_stems_sum_to(files: &[PathBuf], mix: &[[f32; 2]]) {
+    let stems: Vec<_> = files
+        .iter()
+        .map(|f| segue_decode::decode_file_native(f).unwrap().0.mix)
+        .collect();
+    assert_eq!(stems.len(), 4);
+    for (i, m) in mix.iter().enumerate() {
+        for c in 0..2 {
+            let sum = ((stems[0][i][c] + stems[1][i][c]) + stems[2][i][c]) + stems[3][i][c];
+            assert_eq!(sum, m[c], "frame {i} channel {c}");
+        }
+    }
+    // Not everything went to one stem.
+    let energy = |s: &[[f32; 2]]| s.iter().map(|f| f[0] * f[0] + f[1] * f[1]).sum::<f32>();
+    let total: f32 = energy(mix);
+    assert!(stems.iter().all(|s| energy(s) < 0.95 * total));
+}
+
+#[test]
+fn separate_writes_flac_stems_that_sum_to_the_mix_and_decks_play() {
+    let dir = scratch("separate-flac");
+    let track = dir.join("loop.wav");
+    let mix = pcm16_demo_track(&track, 4);
+    let bad = dir.join("empty.flac");
+    std::fs::write(&bad, b"").unwrap();
+    let run = segue()
+        .args(["separate", "--no-library", "--format", "flac"])
+        .arg(&bad)
+        .arg(&track)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(
+        stderr.contains("empty.flac") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    let files: Vec<PathBuf> = ["drums", "bass", "other", "vocals"]
+        .iter()
+        .map(|s| dir.join(format!("loop.{s}.flac")))
+        .collect();
+    for f in &files {
+        let (_, info) = segue_decode::decode_file_native(f).unwrap();
+        assert_eq!(info.container, "flac");
+    }
+    // 24-bit FLAC of a 16-bit source: the stems still sum to the mix exactly.
+    assert_stems_sum_to(&files, &mix);
+    let deck = segue_library::decks::decode_for_deck(&track, 44_100).unwrap();
+    assert!(
+        deck.deck.stems.is_some(),
+        "the deck loader reads FLAC stems"
+    );
+    let run = segue()
+        .args(["separate", "--format", "ogg"])
+        .arg(&track)
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("flac"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn library_add_stems_registers_stems_that_the_deck_loader_plays() {
+    let dir = scratch("library-stems");
+    let music = dir.join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    let track = music.join("one.wav");
+    let mix = pcm16_demo_track(&track, 16);
+    std::fs::write(music.join("bad.mp3"), b"ID3 not an mp3").unwrap();
+    let db = dir.join("lib.sqlite");
+    let add = |extra: &[&str]| {
+        segue()
+            .args(["library", "add", "--quiet", "--stems", "--db"])
+            .arg(&db)
+            .args(extra)
+            .arg(&music)
+            .output()
+            .unwrap()
+    };
+    let run = add(&[]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(!run.status.success(), "the bad file fails the run");
+    assert!(
+        stdout.contains("1 added")
+            && stdout.contains("stems: 1 separated, 0 already registered, 0 failed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // The library reports them (JSON and text), FLAC files in stems/ beside the library.
+    let show = segue()
+        .args(["library", "show", "--json", "--db"])
+        .arg(&db)
+        .arg(&track)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    let files: Vec<PathBuf> = v["stems"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| PathBuf::from(f.as_str().unwrap()))
+        .collect();
+    assert_eq!(v["stems"]["separator"], "dsp");
+    assert_eq!(v["stems"]["frames"], mix.len());
+    assert!(files[0].starts_with(dir.join("stems")), "{files:?}");
+    assert!(files[3].ends_with("vocals.flac"), "{files:?}");
+    assert_stems_sum_to(&files, &mix);
+    // The deck loader: nothing beside the track, the library's stems are played.
+    let lib = segue_library::Library::open(&db).unwrap();
+    let registered = lib.stems_at(&track).unwrap().unwrap();
+    assert!(segue_library::decks::decode_for_deck(&track, 44_100)
+        .unwrap()
+        .deck
+        .stems
+        .is_none());
+    let deck =
+        segue_library::decks::decode_for_deck_with(&track, 44_100, Some(&registered)).unwrap();
+    assert!(deck.deck.stems.is_some());
+    drop(lib);
+    // A second scan separates nothing again.
+    let run = add(&[]);
+    assert!(
+        String::from_utf8_lossy(&run.stdout).contains("stems: 0 separated, 1 already registered")
+    );
+    // `segue separate` registers what it writes for a track of the library.
+    let out = dir.join("out");
+    let run = segue()
+        .args(["separate", "--quiet", "--db"])
+        .arg(&db)
+        .arg(&track)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success() && stdout.contains("registered in the library"),
+        "{stdout}"
+    );
+    let lib = segue_library::Library::open(&db).unwrap();
+    let now = lib.stems_at(&track).unwrap().unwrap();
+    assert_eq!(now.files[0], out.join("one/drums.wav"));
+    // Not in the library: said, and the stems are still written.
+    let other = dir.join("two.wav");
+    pcm16_demo_track(&other, 2);
+    let run = segue()
+        .args(["separate", "--quiet", "--db"])
+        .arg(&db)
+        .arg(&other)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success() && stdout.contains("not in the library"),
+        "{stdout}"
+    );
+    assert!(dir.join("two.drums.wav").is_file());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

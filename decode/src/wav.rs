@@ -73,20 +73,41 @@ fn pcm16(s: f32) -> i16 {
 /// Write stereo frames to `path` as 16-bit FLAC at `sample_rate` (the same samples as
 /// [`WavFormat::Pcm16`], losslessly compressed).
 pub fn write_flac(path: &Path, sample_rate: u32, frames: &[Frame]) -> Result<(), SegueError> {
+    let samples: Vec<[i32; 2]> = frames
+        .iter()
+        .map(|f| f.map(|s| i32::from(pcm16(s))))
+        .collect();
+    write_flac_pcm(path, sample_rate, 16, &samples)
+}
+
+/// Write integer stereo samples of `bits` bits (16 or 24: each in `−2^(bits−1) ..
+/// 2^(bits−1)`, which the caller ensures) to `path` as FLAC at `sample_rate`. Decoded, a
+/// sample `s` reads back as exactly `s / 2^(bits−1)`.
+pub fn write_flac_pcm(
+    path: &Path,
+    sample_rate: u32,
+    bits: u32,
+    frames: &[[i32; 2]],
+) -> Result<(), SegueError> {
     use flacenc::component::BitRepr;
     use flacenc::error::Verify;
     let fail = |reason: String| SegueError::WavWrite {
         path: path.to_path_buf(),
         reason,
     };
+    if bits != 16 && bits != 24 {
+        return Err(fail(format!("FLAC at {bits} bits: 16 or 24 only")));
+    }
+    let lim = 1i32 << (bits - 1);
     let samples: Vec<i32> = frames
         .iter()
-        .flat_map(|f| f.iter().map(|&s| pcm16(s) as i32))
+        .flat_map(|f| f.map(|s| s.clamp(-lim, lim - 1)))
         .collect();
     let config = flacenc::config::Encoder::default()
         .into_verified()
         .map_err(|(_, e)| fail(format!("FLAC encoder settings: {e:?}")))?;
-    let source = flacenc::source::MemSource::from_samples(&samples, 2, 16, sample_rate as usize);
+    let source =
+        flacenc::source::MemSource::from_samples(&samples, 2, bits as usize, sample_rate as usize);
     let stream = flacenc::encode_with_fixed_block_size(&config, source, config.block_size)
         .map_err(|e| fail(format!("FLAC encoding: {e:?}")))?;
     let mut sink = flacenc::bitsink::ByteSink::new();
@@ -146,5 +167,32 @@ mod tests {
         assert_eq!(info.container, "flac");
         assert_eq!(a.mix, b.mix);
         assert!(write_audio(&dir.join("a.mp3"), 44_100, &frames).is_err());
+    }
+
+    #[test]
+    fn flac_24_bit_reads_back_as_the_samples_over_2_to_the_23() {
+        let dir = std::env::temp_dir().join(format!("segue-flac24-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lim = 1i32 << 23;
+        let mut x = 12_345u32;
+        let mut samples: Vec<[i32; 2]> = (0..10_000)
+            .map(|_| {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let a = (x >> 8) as i32 - lim;
+                [a, (a / 7).wrapping_neg()]
+            })
+            .collect();
+        samples[0] = [-lim, lim - 1];
+        let f = dir.join("b.flac");
+        write_flac_pcm(&f, 48_000, 24, &samples).unwrap();
+        let (b, info) = crate::decode_file_native(&f).unwrap();
+        assert_eq!(info.container, "flac");
+        assert_eq!(b.sample_rate, 48_000);
+        assert_eq!(b.mix.len(), samples.len());
+        for (got, want) in b.mix.iter().zip(&samples) {
+            assert_eq!(*got, want.map(|s| s as f32 / lim as f32));
+        }
+        assert!(write_flac_pcm(&f, 48_000, 20, &samples).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! For every load it
 //! 1. decodes the file **once**, at the engine rate, with its stems when
-//!    `<name>.{drums,bass,other,vocals}.wav` lie beside it (the layout `segue demo` and
-//!    `segue separate` write) and match the mix's length;
+//!    `<name>.{drums,bass,other,vocals}.wav` (or `.flac`) lie beside it (the layout `segue
+//!    demo` and `segue separate` without `-o` write), else the stem files the library
+//!    registered for it ([`Library::stems_at`]: `segue separate`, `segue library add
+//!    --stems`), when they match the mix's length;
 //! 2. hands the track to the engine (`Command::Load`) followed by the deck's saved cue points;
 //! 3. takes a current analysis from the library when it has one, or queues the decoded audio
 //!    on the background [`Worker`] with [`Priority::Deck`] (no second decode) and stores the
@@ -50,7 +52,7 @@ use segue_separate::{Device, DspSeparator, OnnxOptions, OnnxSeparator, SeparateE
 
 use crate::graph::{PlaySession, SessionKind};
 use crate::worker::{deck_commands, Job, JobEvent, JobId, JobKind, JobOutput, Priority, Worker};
-use crate::{Library, SegueError, TrackId};
+use crate::{Library, SegueError, StemFiles, TrackId};
 
 /// How long a track must be on air (in one load) to count as played, unless
 /// [`DeckService::set_history`] says otherwise.
@@ -790,10 +792,15 @@ fn load_loop(rx: &Receiver<LoadRequest>, inner: &Inner, worker: &Worker) {
             continue; // loaded again or ejected while waiting
         }
         let t0 = std::time::Instant::now();
+        // Stems the library registered for the track (`segue separate`, `library add
+        // --stems`), played when none lie beside it.
+        let registered = lock(&inner.library)
+            .as_ref()
+            .and_then(|l| l.stems_at(&req.path).ok().flatten());
         let DeckAudio {
             deck: audio,
             native,
-        } = match decode_for_deck(&req.path, inner.rate()) {
+        } = match decode_for_deck_with(&req.path, inner.rate(), registered.as_ref()) {
             Ok(a) => a,
             Err(e) => {
                 tracing::warn!("deck {}: {e}", req.deck + 1);
@@ -1124,10 +1131,21 @@ pub struct DeckAudio {
 }
 
 /// Decode `path` once and make it a deck's track at `rate`. If
-/// `<stem-of-name>.{drums,bass,other,vocals}.wav` all exist beside it (the demo layout) and
-/// match the mix's length, they are loaded as the track's stems; stems that do not match are
-/// ignored (the mix still plays). Errors are one line naming the file.
+/// `<stem-of-name>.{drums,bass,other,vocals}.wav` (or all four `.flac`) exist beside it (the
+/// demo layout, `segue separate`'s without `-o`) and match the mix's length, they are loaded
+/// as the track's stems; stems that do not match are ignored (the mix still plays). Errors
+/// are one line naming the file.
 pub fn decode_for_deck(path: &Path, rate: u32) -> Result<DeckAudio, String> {
+    decode_for_deck_with(path, rate, None)
+}
+
+/// [`decode_for_deck`], with the stem files the library registered for the track
+/// (`registered`) as the second place to look when none lie beside it.
+pub fn decode_for_deck_with(
+    path: &Path,
+    rate: u32,
+    registered: Option<&StemFiles>,
+) -> Result<DeckAudio, String> {
     let (native, info) =
         segue_decode::decode_file_native(path).map_err(|e| format!("cannot load: {e}"))?;
     if let Some(note) = info.truncation_note() {
@@ -1146,7 +1164,18 @@ pub fn decode_for_deck(path: &Path, rate: u32) -> Result<DeckAudio, String> {
         )
     };
     let frames = mix.as_ref().map_or(native.frames(), TrackAudio::frames);
-    let stems = stems_beside(path, rate, frames);
+    let stems = stems_beside(path, rate, frames).or_else(|| {
+        let files = registered?;
+        let stems = read_stems(&files.files, rate, frames);
+        if stems.is_none() {
+            tracing::warn!(
+                "{}: the library's stems ({}) are missing or do not match the track; ignored",
+                path.display(),
+                files.files[0].with_file_name("").display()
+            );
+        }
+        stems
+    });
     let deck = match (mix, stems) {
         (None, None) => native.clone(),
         (Some(m), None) => Arc::new(m),
@@ -1161,19 +1190,24 @@ pub fn decode_for_deck(path: &Path, rate: u32) -> Result<DeckAudio, String> {
     Ok(DeckAudio { deck, native })
 }
 
-/// The four stems beside `path` at `rate`, when all exist and are `frames` long.
+/// The four stems beside `path` at `rate` (`.wav`, else `.flac`), when all exist and are
+/// `frames` long.
 fn stems_beside(path: &Path, rate: u32, frames: usize) -> Option<[Vec<[f32; 2]>; 4]> {
     let dir = path.parent()?;
     let name = path.file_stem().and_then(|s| s.to_str())?;
-    let stem_paths: Vec<PathBuf> = Stem::ALL
-        .iter()
-        .map(|s| dir.join(format!("{name}.{}.wav", s.name())))
-        .collect();
-    if !stem_paths.iter().all(|p| p.is_file()) {
+    ["wav", "flac"].iter().find_map(|ext| {
+        let files = Stem::ALL.map(|s| dir.join(format!("{name}.{}.{ext}", s.name())));
+        read_stems(&files, rate, frames)
+    })
+}
+
+/// The four stem `files` decoded at `rate`, when all exist and are `frames` long.
+fn read_stems(files: &[PathBuf; 4], rate: u32, frames: usize) -> Option<[Vec<[f32; 2]>; 4]> {
+    if !files.iter().all(|p| p.is_file()) {
         return None;
     }
     let mut stems = Vec::with_capacity(4);
-    for p in &stem_paths {
+    for p in files {
         match segue_decode::decode_file(p, rate) {
             Ok(s) if s.frames() == frames => stems.push(s.mix),
             _ => return None,

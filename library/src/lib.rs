@@ -39,7 +39,7 @@
 //! # Ok::<(), segue_decode::SegueError>(())
 //! ```
 //!
-//! # Schema (version 2)
+//! # Schema (version 3)
 //!
 //! ```sql
 //! tracks(id INTEGER PRIMARY KEY,
@@ -75,10 +75,18 @@
 //! scan_state(path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
 //!            analyser_version INTEGER NOT NULL, status TEXT NOT NULL,  -- 'failed'
 //!            reason TEXT NOT NULL, updated_at INTEGER NOT NULL)
+//! stems(track_id INTEGER PRIMARY KEY REFERENCES tracks ON DELETE CASCADE,        -- v3
+//!       drums TEXT NOT NULL, bass TEXT NOT NULL, other TEXT NOT NULL,
+//!       vocals TEXT NOT NULL,               -- absolute paths of the four stem files
+//!       separator TEXT NOT NULL,            -- 'dsp', 'onnx'
+//!       sample_rate INTEGER NOT NULL, frames INTEGER NOT NULL,
+//!       separated_at INTEGER NOT NULL)      -- unix seconds
 //! ```
 //!
 //! Version 2 added the play graph (`sessions`, `transitions`, `play_history.session_id`;
-//! [`graph`]) and the change log the similarity index ([`index`]) catches up from.
+//! [`graph`]) and the change log the similarity index ([`index`]) catches up from. Version 3
+//! added `stems`: where a track's separated stems lie ([`Library::set_stems`],
+//! [`Library::stems`]; the deck loader plays them).
 //!
 //! Only `analyses` columns that queries filter on are broken out of `analysis_json`; the JSON
 //! stays the source of truth, so a new analysis field needs no migration. A scan resumes
@@ -184,6 +192,32 @@ pub struct LibraryEntry {
     pub play_count: u64,
     /// When it was last played, unix seconds.
     pub last_played: Option<i64>,
+    /// Its registered stem files, if any (left out of the JSON when none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stems: Option<StemFiles>,
+}
+
+/// A track's separated stems as the library registers them: four audio files (WAV or
+/// FLAC) in the engine's stem order, and what made them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StemFiles {
+    /// Drums, bass, other, vocals: absolute paths.
+    pub files: [PathBuf; 4],
+    /// The separator that made them ("dsp", "onnx").
+    pub separator: String,
+    /// Their sample rate (the track's own when separated from it).
+    pub sample_rate: u32,
+    /// Their length in frames (each).
+    pub frames: u64,
+    /// When they were registered, unix seconds (0 until stored).
+    pub separated_at: i64,
+}
+
+impl StemFiles {
+    /// Whether all four files are still there.
+    pub fn exist(&self) -> bool {
+        self.files.iter().all(|f| f.is_file())
+    }
 }
 
 /// How to name a track: by row id, by path or by content hash.

@@ -101,8 +101,24 @@ CREATE INDEX transitions_to ON transitions(to_track);
 ALTER TABLE play_history ADD COLUMN session_id INTEGER REFERENCES sessions(id) ON DELETE SET NULL;
 ";
 
+/// Migration 3: the stem files of a track (`segue separate`, `segue library add --stems`),
+/// one row per track, in the engine's stem order.
+const MIGRATION_3: &str = "
+CREATE TABLE stems (
+    track_id INTEGER PRIMARY KEY REFERENCES tracks(id) ON DELETE CASCADE,
+    drums TEXT NOT NULL,
+    bass TEXT NOT NULL,
+    other TEXT NOT NULL,
+    vocals TEXT NOT NULL,
+    separator TEXT NOT NULL,
+    sample_rate INTEGER NOT NULL,
+    frames INTEGER NOT NULL,
+    separated_at INTEGER NOT NULL
+);
+";
+
 /// The migration steps, in order. Append new ones; never edit a released one.
-const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];
+const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3];
 
 /// The schema version this build writes (`PRAGMA user_version` after [`Library::open`]).
 ///

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::hash::{content_hash, stat, stored_path, Stat};
-use super::{schema, LibraryEntry, Query, Track, TrackId, TrackRef};
+use super::{schema, LibraryEntry, Query, StemFiles, Track, TrackId, TrackRef};
 use crate::SegueError;
 use segue_analysis::music::Key;
 use segue_analysis::{Analysis, ANALYSER_VERSION};
@@ -348,8 +348,11 @@ const ENTRY_SELECT: &str = "
 SELECT t.id, t.content_hash, t.path, t.size, t.mtime_ns, t.title, t.duration, t.added_at,
        a.analysis_json, a.analysed_at,
        (SELECT count(*) FROM play_history p WHERE p.track_id = t.id),
-       (SELECT max(p.played_at) FROM play_history p WHERE p.track_id = t.id)
-FROM tracks t LEFT JOIN analyses a ON a.track_id = t.id";
+       (SELECT max(p.played_at) FROM play_history p WHERE p.track_id = t.id),
+       s.drums, s.bass, s.other, s.vocals, s.separator, s.sample_rate, s.frames,
+       s.separated_at
+FROM tracks t LEFT JOIN analyses a ON a.track_id = t.id
+     LEFT JOIN stems s ON s.track_id = t.id";
 
 const ENTRY_ORDER: &str = " ORDER BY t.title COLLATE NOCASE, t.id";
 
@@ -360,6 +363,26 @@ struct RawEntry {
     analysed_at: Option<i64>,
     play_count: u64,
     last_played: Option<i64>,
+    stems: Option<StemFiles>,
+}
+
+/// The stem columns of a row, from column `at` on (all NULL when none are registered).
+pub(super) fn stem_row(r: &Row<'_>, at: usize) -> rusqlite::Result<Option<StemFiles>> {
+    let Some(drums) = r.get::<_, Option<String>>(at)? else {
+        return Ok(None);
+    };
+    Ok(Some(StemFiles {
+        files: [
+            PathBuf::from(drums),
+            PathBuf::from(r.get::<_, String>(at + 1)?),
+            PathBuf::from(r.get::<_, String>(at + 2)?),
+            PathBuf::from(r.get::<_, String>(at + 3)?),
+        ],
+        separator: r.get(at + 4)?,
+        sample_rate: r.get(at + 5)?,
+        frames: r.get::<_, i64>(at + 6)? as u64,
+        separated_at: r.get(at + 7)?,
+    }))
 }
 
 fn raw_entry(r: &Row<'_>) -> rusqlite::Result<RawEntry> {
@@ -378,6 +401,7 @@ fn raw_entry(r: &Row<'_>) -> rusqlite::Result<RawEntry> {
         analysed_at: r.get(9)?,
         play_count: r.get::<_, i64>(10)? as u64,
         last_played: r.get(11)?,
+        stems: stem_row(r, 12)?,
     })
 }
 
@@ -561,6 +585,73 @@ impl Library {
         Ok(n > 0)
     }
 
+    /// Registers `stems` as the stem files of track `id` (replacing earlier ones), stamped
+    /// now. The paths are stored absolute.
+    pub fn set_stems(&self, id: TrackId, stems: &StemFiles) -> Result<(), SegueError> {
+        let mut text = Vec::with_capacity(4);
+        for f in &stems.files {
+            text.push(stored_path(f)?.1);
+        }
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO stems (track_id, drums, bass, other, vocals, separator,
+                 sample_rate, frames, separated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                params![
+                    id,
+                    text[0],
+                    text[1],
+                    text[2],
+                    text[3],
+                    stems.separator,
+                    stems.sample_rate,
+                    stems.frames as i64,
+                    now()
+                ],
+            )
+            .map_err(|e| self.no_track(id, e))?;
+        Ok(())
+    }
+
+    /// The stem files registered for track `id`, if any (whether or not they still exist:
+    /// see [`StemFiles::exist`]).
+    pub fn stems(&self, id: TrackId) -> Result<Option<StemFiles>, SegueError> {
+        self.conn
+            .query_row(
+                "SELECT drums, bass, other, vocals, separator, sample_rate, frames, separated_at
+                 FROM stems WHERE track_id = ?",
+                [id],
+                |r| stem_row(r, 0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(db_err(&self.path))
+    }
+
+    /// The stem files registered for the track last seen at `path`, if any.
+    pub fn stems_at(&self, path: &Path) -> Result<Option<StemFiles>, SegueError> {
+        let text = stored_path(path)?.1;
+        self.conn
+            .query_row(
+                "SELECT s.drums, s.bass, s.other, s.vocals, s.separator, s.sample_rate, s.frames,
+                        s.separated_at
+                 FROM stems s JOIN tracks t ON t.id = s.track_id WHERE t.path = ?",
+                [text],
+                |r| stem_row(r, 0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(db_err(&self.path))
+    }
+
+    /// Forgets the stems of track `id` (the files stay). Returns whether there were any.
+    pub fn remove_stems(&self, id: TrackId) -> Result<bool, SegueError> {
+        let n = self
+            .conn
+            .execute("DELETE FROM stems WHERE track_id = ?", [id])
+            .map_err(db_err(&self.path))?;
+        Ok(n > 0)
+    }
+
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
@@ -624,6 +715,7 @@ impl Library {
             analysed_at: raw.analysed_at,
             play_count: raw.play_count,
             last_played: raw.last_played,
+            stems: raw.stems,
         })
     }
 }

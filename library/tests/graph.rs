@@ -372,3 +372,79 @@ fn the_deck_service_records_what_was_on_air_as_a_session() {
     assert_eq!(lib.get(idb).unwrap().unwrap().play_count, 1);
     assert!(session > 0);
 }
+
+#[test]
+fn the_deck_service_plays_the_stems_the_library_registered() {
+    let s = Scratch::new("decks-stems");
+    let (a, b) = (s.file("a.wav"), s.file("b.wav"));
+    tone(&a, 5.0, 440.0);
+    tone(&b, 5.0, 330.0);
+    let mut lib = Library::open(&s.db()).unwrap();
+    let ida = lib.add_analysis(&a, &analysis(120.0, dna(1, 0.0))).unwrap();
+    let idb = lib.add_analysis(&b, &analysis(121.0, dna(2, 0.0))).unwrap();
+    // Stems in a folder of their own (not beside the track), registered for a; b's
+    // registered stems are one frame short, so the loader ignores them.
+    let mix = segue_decode::decode_file(&a, 48_000).unwrap().mix;
+    let stem_dir = s.file("stems/a");
+    std::fs::create_dir_all(&stem_dir).unwrap();
+    let files = ["drums", "bass", "other", "vocals"].map(|n| stem_dir.join(format!("{n}.wav")));
+    for (i, f) in files.iter().enumerate() {
+        let frames: Vec<[f32; 2]> = if i == 2 {
+            mix.clone()
+        } else {
+            vec![[0.0; 2]; mix.len()]
+        };
+        segue_decode::wav::write_wav(f, 48_000, &frames, segue_decode::wav::WavFormat::Float32)
+            .unwrap();
+    }
+    let short_dir = s.file("stems/b");
+    std::fs::create_dir_all(&short_dir).unwrap();
+    let short = ["drums", "bass", "other", "vocals"].map(|n| short_dir.join(format!("{n}.wav")));
+    for f in &short {
+        let frames = vec![[0.0f32; 2]; mix.len() - 1];
+        segue_decode::wav::write_wav(f, 48_000, &frames, segue_decode::wav::WavFormat::Float32)
+            .unwrap();
+    }
+    let stems = |files: [PathBuf; 4]| segue_library::StemFiles {
+        files,
+        separator: "dsp".into(),
+        sample_rate: 48_000,
+        frames: mix.len() as u64,
+        separated_at: 0,
+    };
+    lib.set_stems(ida, &stems(files.clone())).unwrap();
+    lib.set_stems(idb, &stems(short)).unwrap();
+    assert_eq!(lib.stems_at(&a).unwrap().unwrap().files, files);
+    assert!(lib.get(ida).unwrap().unwrap().stems.is_some());
+    drop(lib);
+
+    let sink = EngineSink::start();
+    let service = DeckService::new(
+        DeckServiceConfig {
+            decks: 2,
+            rate: 48_000,
+            worker_threads: 1,
+            library: Some(Library::open(&s.db()).unwrap()),
+            auto_stems: false,
+        },
+        sink.clone(),
+    );
+    assert!(service.load(0, a.clone(), None));
+    assert!(service.load(1, b.clone(), None));
+    wait_for("both decks ready", Duration::from_secs(60), || {
+        service.decks().iter().all(|d| d.analysis.is_some())
+    });
+    wait_for(
+        "deck 1 on stems in the engine",
+        Duration::from_secs(10),
+        || sink.status().decks[0].has_stems,
+    );
+    assert!(service.deck(0).has_stems);
+    assert!(
+        !service.deck(1).has_stems,
+        "stems of the wrong length are ignored"
+    );
+    assert!(!sink.status().decks[1].has_stems);
+    assert_eq!(service.counters().separations.load(Ordering::Relaxed), 0);
+    service.shutdown();
+}

@@ -135,10 +135,10 @@ fn pragma_text(conn: &Connection, pragma: &str) -> String {
 // --- opening and migrations -------------------------------------------------------------------
 
 #[test]
-fn fresh_library_is_at_schema_version_2_in_wal_mode() {
+fn fresh_library_is_at_schema_version_3_in_wal_mode() {
     let s = Scratch::new("fresh");
     let lib = Library::open(&s.db()).unwrap();
-    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(SCHEMA_VERSION, 3);
     let conn = read_only(&s.db());
     let version: u32 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -162,12 +162,62 @@ fn fresh_library_is_at_schema_version_2_in_wal_mode() {
             "scan_state",
             "sessions",
             "sqlite_sequence",
+            "stems",
             "tracks",
             "transitions"
         ]
     );
     assert_eq!(lib.check().unwrap(), "ok");
     assert!(lib.list().unwrap().is_empty());
+}
+
+#[test]
+fn stems_are_registered_listed_replaced_and_go_with_their_track() {
+    let s = Scratch::new("stems");
+    let a = s.track("a.flac", 124.0, "8A", 7);
+    let b = s.track("b.flac", 125.0, "9A", 6);
+    let mut lib = Library::open(&s.db()).unwrap();
+    let ida = lib.add_analysis(&a, &analysis(124.0, "8A", 7)).unwrap();
+    let idb = lib.add_analysis(&b, &analysis(125.0, "9A", 6)).unwrap();
+    let files = ["d", "b", "o", "v"].map(|n| s.path(&format!("stems/{n}.wav")));
+    let stems = segue_library::StemFiles {
+        files: files.clone(),
+        separator: "dsp".into(),
+        sample_rate: 44_100,
+        frames: 1234,
+        separated_at: 0,
+    };
+    assert_eq!(lib.stems(ida).unwrap(), None);
+    lib.set_stems(ida, &stems).unwrap();
+    let got = lib.stems(ida).unwrap().unwrap();
+    assert_eq!(got.files, files);
+    assert_eq!((got.sample_rate, got.frames), (44_100, 1234));
+    assert!(got.separated_at > 0);
+    assert!(!got.exist(), "the files were never written");
+    assert_eq!(lib.stems_at(&a).unwrap().unwrap().files, files);
+    assert_eq!(lib.stems_at(&b).unwrap(), None);
+    // In `get`/`list` (and their JSON); a track without stems has no "stems" key.
+    assert_eq!(lib.get(ida).unwrap().unwrap().stems.unwrap().files, files);
+    let listed = lib.list().unwrap();
+    assert!(listed
+        .iter()
+        .any(|e| e.track.id == idb && e.stems.is_none()));
+    let json = serde_json::to_value(lib.get(idb).unwrap().unwrap()).unwrap();
+    assert!(json.get("stems").is_none());
+    // Replaced, then gone with the track; an unknown track is an error naming it.
+    let onnx = segue_library::StemFiles {
+        separator: "onnx".into(),
+        ..stems.clone()
+    };
+    lib.set_stems(ida, &onnx).unwrap();
+    assert_eq!(lib.stems(ida).unwrap().unwrap().separator, "onnx");
+    assert!(lib.remove(ida).unwrap());
+    assert_eq!(lib.stems(ida).unwrap(), None);
+    let err = lib.set_stems(ida, &stems).unwrap_err().to_string();
+    assert!(err.contains(&format!("no track with id {ida}")), "{err}");
+    assert!(lib.set_stems(idb, &stems).is_ok());
+    assert!(lib.remove_stems(idb).unwrap());
+    assert!(!lib.remove_stems(idb).unwrap());
 }
 
 #[test]

@@ -214,10 +214,61 @@ struct Slot {
     perc: Vec<f32>,
 }
 
-/// Median of non-negative values given as their bit patterns (which order like the values).
-fn median(buf: &mut [u32]) -> f32 {
-    let mid = buf.len() / 2;
-    f32::from_bits(*buf.select_nth_unstable(mid).1)
+/// In the sorted `s`, replace one `old` (which `s` holds) by `new`, keeping `s` sorted: find
+/// `old` (count the values below it), then move `new` from its place towards its own, shifting the
+/// values in between by one. The medians of the separator are read from such sorted windows
+/// (their middle element) instead of selected anew for every bin and frame: the same
+/// multiset gives the same median, bit for bit. Values are non-negative floats given as
+/// their bit patterns (which order like the values).
+fn replace_sorted(s: &mut [u32], old: u32, new: u32) {
+    // A branch-free count beats a binary search on these short windows.
+    let mut i = s.iter().filter(|&&x| x < old).count();
+    if new < old {
+        while i > 0 && s[i - 1] > new {
+            s[i] = s[i - 1];
+            i -= 1;
+        }
+    } else {
+        while i + 1 < s.len() && s[i + 1] < new {
+            s[i] = s[i + 1];
+            i += 1;
+        }
+    }
+    s[i] = new;
+}
+
+/// Insert `v` into the sorted `s` (which has room: its capacity is the window's).
+fn insert_sorted(s: &mut Vec<u32>, v: u32) {
+    let j = s.partition_point(|&x| x < v);
+    s.insert(j, v);
+}
+
+/// `out[k]` = the median of `mag[k − wf ..= k + wf]` (cut at both ends; the upper median
+/// of an even count), for every bin: a sorted window slid along the bins, one value in and
+/// one out per bin. `win` is scratch with capacity `2·wf + 1`.
+fn sliding_median(mag: &[f32], wf: usize, out: &mut [f32], win: &mut Vec<u32>) {
+    let bins = mag.len();
+    win.clear();
+    for &m in &mag[..(wf + 1).min(bins)] {
+        insert_sorted(win, m.to_bits());
+    }
+    for k in 0..bins {
+        if k > 0 {
+            let add = k + wf;
+            let drop = k.checked_sub(wf + 1);
+            match (add < bins, drop) {
+                (true, Some(d)) => replace_sorted(win, mag[d].to_bits(), mag[add].to_bits()),
+                (true, None) => insert_sorted(win, mag[add].to_bits()),
+                (false, Some(d)) => {
+                    let v = mag[d].to_bits();
+                    let i = win.partition_point(|&x| x < v);
+                    win.remove(i);
+                }
+                (false, None) => {}
+            }
+        }
+        out[k] = f32::from_bits(win[win.len() / 2]);
+    }
 }
 
 impl Separator for DspSeparator {
@@ -294,8 +345,9 @@ impl Separator for DspSeparator {
             })
             .collect();
 
-        let mut col = vec![0u32; ring_len];
-        let mut win = vec![0u32; 2 * wf + 1];
+        // Per bin, the magnitudes of the ring's frames, sorted (all slots start silent).
+        let mut by_bin = vec![0u32; bins * ring_len];
+        let mut win = Vec::with_capacity(2 * wf + 1);
         let mut harm = vec![0.0f32; bins];
         let mut bass_w = vec![0.0f32; bins];
         let (mut sd, mut sb, mut sv) = (
@@ -323,18 +375,14 @@ impl Separator for DspSeparator {
                     slot.l.fill(Complex32::default());
                     slot.r.fill(Complex32::default());
                 }
-                for k in 0..bins {
-                    slot.mag[k] = (0.5 * (slot.l[k].norm_sqr() + slot.r[k].norm_sqr())).sqrt();
+                // The new magnitude replaces the one of frame t − ring_len in its bin's
+                // sorted column.
+                for (k, col) in by_bin.chunks_exact_mut(ring_len).enumerate() {
+                    let m = (0.5 * (slot.l[k].norm_sqr() + slot.r[k].norm_sqr())).sqrt();
+                    replace_sorted(col, slot.mag[k].to_bits(), m.to_bits());
+                    slot.mag[k] = m;
                 }
-                for k in 0..bins {
-                    let a = k.saturating_sub(wf);
-                    let b = (k + wf + 1).min(bins);
-                    let wv = &mut win[..b - a];
-                    for (x, m) in wv.iter_mut().zip(&slot.mag[a..b]) {
-                        *x = m.to_bits();
-                    }
-                    slot.perc[k] = median(wv);
-                }
+                sliding_median(&slot.mag, wf, &mut slot.perc, &mut win);
             }
             if t < w {
                 continue;
@@ -348,11 +396,8 @@ impl Separator for DspSeparator {
                 return Err(SeparateError::Cancelled);
             }
             // 2. Masks of the centre frame c.
-            for (k, h) in harm.iter_mut().enumerate() {
-                for (j, s) in ring.iter().enumerate() {
-                    col[j] = s.mag[k].to_bits();
-                }
-                *h = median(&mut col);
+            for (h, col) in harm.iter_mut().zip(by_bin.chunks_exact(ring_len)) {
+                *h = f32::from_bits(col[ring_len / 2]);
             }
             let slot = &ring[c % ring_len];
             bass_w.copy_from_slice(&low);
@@ -401,7 +446,12 @@ impl Separator for DspSeparator {
                     0.0
                 };
                 let mb = mh * bass_w[k];
-                let mv = (mh - mb) * centre.powi(p.centre_power) * band[k];
+                // (Outside the voice band the weight is 0: no power to take.)
+                let mv = if band[k] > 0.0 {
+                    (mh - mb) * centre.powi(p.centre_power) * band[k]
+                } else {
+                    0.0
+                };
                 sd[k] = l * mp;
                 sd_r[k] = r * mp;
                 sb[k] = l * mb;
@@ -545,6 +595,64 @@ mod tests {
         }
         assert!(ok, "{report}");
         eprint!("{report}");
+    }
+
+    /// The median as the separator used to take it: select the middle of a copy.
+    fn select_median(v: &[u32]) -> u32 {
+        let mut b = v.to_vec();
+        let mid = b.len() / 2;
+        *b.select_nth_unstable(mid).1
+    }
+
+    #[test]
+    fn sliding_median_equals_selecting_each_window() {
+        let mut rng = Lcg(11);
+        for (bins, wf) in [
+            (1, 8),
+            (5, 8),
+            (17, 8),
+            (18, 8),
+            (2049, 8),
+            (300, 1),
+            (64, 3),
+        ] {
+            // Quantised so that equal values occur, zeros and a NaN among them.
+            let mut mag: Vec<f32> = (0..bins)
+                .map(|_| (rng.next().abs() * 8.0).floor() / 8.0)
+                .collect();
+            if bins > 3 {
+                mag[bins / 2] = f32::NAN;
+            }
+            let mut out = vec![0.0; bins];
+            let mut win = Vec::with_capacity(2 * wf + 1);
+            sliding_median(&mag, wf, &mut out, &mut win);
+            for k in 0..bins {
+                let w: Vec<u32> = mag[k.saturating_sub(wf)..(k + wf + 1).min(bins)]
+                    .iter()
+                    .map(|m| m.to_bits())
+                    .collect();
+                assert_eq!(
+                    out[k].to_bits(),
+                    select_median(&w),
+                    "bins {bins} wf {wf} k {k}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_sorted_column_updated_in_place_keeps_the_ring_median() {
+        let mut rng = Lcg(5);
+        let ring_len = 17;
+        let mut ring = vec![0u32; ring_len];
+        let mut col = vec![0u32; ring_len];
+        for t in 0..2000 {
+            let v = ((rng.next().abs() * 6.0).floor() / 6.0).to_bits();
+            replace_sorted(&mut col, ring[t % ring_len], v);
+            ring[t % ring_len] = v;
+            assert!(col.windows(2).all(|w| w[0] <= w[1]));
+            assert_eq!(col[ring_len / 2], select_median(&ring), "t {t}");
+        }
     }
 
     #[test]

@@ -124,19 +124,22 @@ pub fn separate_track(
         .map_err(|_| SeparateError::Internal("stems do not match the mix".into()))
 }
 
-/// The stem files of the track at `track`, as the deck loader reads them:
-/// `<dir>/<name>.{drums,bass,other,vocals}.wav` with `<name>` the track's file stem, `<dir>`
-/// the track's folder unless `out_dir` is given.
-pub fn stem_paths(track: &Path, out_dir: Option<&Path>) -> [PathBuf; 4] {
+/// The stem files of the track at `track`, with extension `ext` (`wav`, `flac`): beside
+/// it as `<name>.{drums,bass,other,vocals}.<ext>` (`<name>` the track's file stem: the
+/// names the deck loader looks for beside a track), or, given `out_dir`, in a folder of
+/// its own there: `<out_dir>/<name>/{drums,bass,other,vocals}.<ext>`.
+pub fn stem_paths(track: &Path, out_dir: Option<&Path>, ext: &str) -> [PathBuf; 4] {
     let name = track
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "track".into());
-    let dir = out_dir
-        .map(Path::to_path_buf)
-        .or_else(|| track.parent().map(Path::to_path_buf))
-        .unwrap_or_default();
-    Stem::ALL.map(|s| dir.join(format!("{name}.{}.wav", s.name())))
+    match out_dir {
+        Some(out) => Stem::ALL.map(|s| out.join(&name).join(format!("{}.{ext}", s.name()))),
+        None => {
+            let dir = track.parent().map(Path::to_path_buf).unwrap_or_default();
+            Stem::ALL.map(|s| dir.join(format!("{name}.{}.{ext}", s.name())))
+        }
+    }
 }
 
 /// Make "other" the residual: `other = mix − drums − bass − vocals`, adjusted so that
@@ -156,14 +159,16 @@ pub fn assign_residual(mix: &[Frame], stems: &mut Stems) -> usize {
             // An exact residual needs the last addend not to dwarf the mix sample (it cannot
             // carry the sample's fine bits otherwise): give up the vocals, then the bass and
             // drums, at this sample only, until one exists.
-            let tries = [
-                (d[i][c], b[i][c], v[i][c]),
-                (d[i][c], b[i][c], fit_last(m, v[i][c])),
-                (d[i][c], b[i][c], 0.0),
-                (d[i][c], 0.0, 0.0),
-                (0.0, 0.0, 0.0),
-            ];
-            for (n, (dd, bb, vv)) in tries.into_iter().enumerate() {
+            // (Made one at a time: almost every sample takes the first.)
+            let (d0, b0, v0) = (d[i][c], b[i][c], v[i][c]);
+            let tries = (0..5).map(|n| match n {
+                0 => (d0, b0, v0),
+                1 => (d0, b0, fit_last(m, v0)),
+                2 => (d0, b0, 0.0),
+                3 => (d0, 0.0, 0.0),
+                _ => (0.0, 0.0, 0.0),
+            });
+            for (n, (dd, bb, vv)) in tries.enumerate() {
                 let oo = if dd == 0.0 && bb == 0.0 && vv == 0.0 {
                     Some(m)
                 } else {
@@ -190,8 +195,10 @@ fn fit_last(m: f32, v: f32) -> f32 {
     let bits = m.to_bits() & 0x7fff_ffff;
     let exp = (bits >> 23) as i32;
     let mant = if exp == 0 { bits } else { bits | 0x80_0000 };
-    // m = ±mant · 2^(max(exp, 1) − 150); its lowest set bit:
-    let g = 2f64.powi(mant.trailing_zeros() as i32 + exp.max(1) - 150);
+    // m = ±mant · 2^(max(exp, 1) − 150); its lowest set bit, 2^e with −149 ≤ e ≤ 127 (a
+    // normal f64, built from its exponent bits: exact, as 2^e is):
+    let e = mant.trailing_zeros() as i32 + exp.max(1) - 150;
+    let g = f64::from_bits(((e + 1023) as u64) << 52);
     let range = g * f64::from(1u32 << 24);
     let q = (f64::from(v) / g).round() * g;
     let lo = f64::from(m) - range + g;
@@ -229,6 +236,46 @@ fn residual(m: f32, d: f32, b: f32, v: f32) -> Option<f32> {
     None
 }
 
+/// The stems as 24-bit integer samples (`round(x · 2^23)`, as 24-bit FLAC holds them) whose
+/// integer sum is the 24-bit mix: drums, bass and vocals are rounded, and "other" is the
+/// integer residual. Where that residual would not fit 24 bits, the sample of vocals, then
+/// bass, then drums goes into "other" instead (as [`assign_residual`] does). Read back as
+/// `s / 2^23` in f32, `((drums + bass) + other) + vocals` is exactly the mix rounded to 24
+/// bits (every partial sum is a multiple of 2^-23 below 2 in magnitude, so f32 holds it);
+/// that is the mix itself for 16- and 24-bit sources.
+pub fn stems_pcm24(mix: &[Frame], stems: &Stems) -> [Vec<[i32; 2]>; 4] {
+    const LIM: i32 = 1 << 23;
+    let q = |x: f32| -> i32 {
+        if x.is_finite() {
+            (x * LIM as f32)
+                .round()
+                .clamp(-(LIM as f32), (LIM - 1) as f32) as i32
+        } else {
+            0
+        }
+    };
+    let mut out: [Vec<[i32; 2]>; 4] = std::array::from_fn(|_| vec![[0; 2]; mix.len()]);
+    for i in 0..mix.len() {
+        for c in 0..2 {
+            let m = q(mix[i][c]);
+            let mut s = [stems[0][i][c], stems[1][i][c], 0.0, stems[3][i][c]].map(q);
+            // Give up vocals, then bass, then drums until the residual fits.
+            for k in [3, 1, 0, 2] {
+                let o = m - s[0] - s[1] - s[3];
+                if (-LIM..LIM).contains(&o) {
+                    s[2] = o;
+                    break;
+                }
+                s[k] = 0;
+            }
+            for (st, v) in out.iter_mut().zip(s) {
+                st[i][c] = v;
+            }
+        }
+    }
+    out
+}
+
 /// Whether the four stems sum to `mix` exactly (in the order of [`assign_residual`]).
 pub fn sums_to_mix(mix: &[Frame], stems: &Stems) -> bool {
     stems.iter().all(|s| s.len() == mix.len())
@@ -254,6 +301,32 @@ mod tests {
         for (m, d, b, v) in cases {
             let o = residual(m, d, b, v).expect("a residual exists");
             assert_eq!(((d + b) + o) + v, m, "{m} {d} {b} {v}");
+        }
+    }
+
+    #[test]
+    fn fit_last_keeps_audio_range_values_on_a_pcm_grid_and_fits_fine_ones() {
+        // 16-bit grid: v is kept as long as it is a multiple of the mix's lowest bit.
+        let m = 1234.0 / 32768.0;
+        assert_eq!(fit_last(m, 0.5), 0.5);
+        // The grid step of the smallest subnormal and of a large value.
+        assert_eq!(fit_last(f32::from_bits(1), 0.0), 0.0);
+        let big = fit_last(3.0e38, 1.0);
+        assert!(big.is_finite());
+        for (m, v) in [
+            (1e-30f32, 0.1f32),
+            (0.3, 0.7),
+            (f32::from_bits(1), 1e-44),
+            (-2.5e-20, 3.0),
+        ] {
+            let f = fit_last(m, v);
+            let g = 2f64.powi(
+                (m.to_bits() & 0x7f_ffff | 0x80_0000).trailing_zeros() as i32
+                    + (((m.to_bits() >> 23) & 0xff) as i32).max(1)
+                    - 150,
+            );
+            let q = f64::from(f) / g;
+            assert_eq!(q, q.round(), "{m} {v}: {f} is not a multiple of {g}");
         }
     }
 
@@ -290,12 +363,40 @@ mod tests {
 
     #[test]
     fn stem_paths_follow_the_deck_loaders_naming() {
-        let p = stem_paths(Path::new("/music/set/track 01.flac"), None);
+        let p = stem_paths(Path::new("/music/set/track 01.flac"), None, "wav");
         assert_eq!(p[0], Path::new("/music/set/track 01.drums.wav"));
         assert_eq!(p[3], Path::new("/music/set/track 01.vocals.wav"));
-        let p = stem_paths(Path::new("a/b.mp3"), Some(Path::new("out")));
-        assert_eq!(p[1], Path::new("out/b.bass.wav"));
-        assert_eq!(p[2], Path::new("out/b.other.wav"));
+        let p = stem_paths(Path::new("a/b.mp3"), Some(Path::new("out")), "flac");
+        assert_eq!(p[1], Path::new("out/b/bass.flac"));
+        assert_eq!(p[2], Path::new("out/b/other.flac"));
+    }
+
+    #[test]
+    fn pcm24_stems_sum_to_the_24_bit_mix_in_f32() {
+        let lim = (1 << 23) as f32;
+        // A 16-bit-grid mix and stems far from it (out of 24-bit range, NaN) on purpose.
+        let mix: Vec<Frame> = (0..5000)
+            .map(|i| [((i * 37 % 65_536) as f32 - 32_768.0) / 32_768.0, -0.25])
+            .collect();
+        let stems: Stems = [
+            mix.iter().map(|m| [m[0] * 0.3, 0.9]).collect(),
+            mix.iter().map(|m| [m[0] * 0.2, 0.9]).collect(),
+            vec![[0.0; 2]; mix.len()],
+            (0..mix.len())
+                .map(|i| [if i % 7 == 0 { f32::NAN } else { -0.1 }, 0.9])
+                .collect(),
+        ];
+        let pcm = stems_pcm24(&mix, &stems);
+        let read: Stems =
+            std::array::from_fn(|k| pcm[k].iter().map(|f| f.map(|x| x as f32 / lim)).collect());
+        assert!(sums_to_mix(&mix, &read));
+        assert!(pcm
+            .iter()
+            .flatten()
+            .flatten()
+            .all(|&x| (-(1 << 23)..1 << 23).contains(&x)));
+        // Where the residual fitted, the estimates were kept (rounded).
+        assert_eq!(pcm[0][1][0], (stems[0][1][0] * lim).round() as i32);
     }
 
     #[test]

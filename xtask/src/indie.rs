@@ -634,6 +634,79 @@ impl Events {
 
 /// Write `song` as a Standard MIDI File (format 0) and return its ground truth.
 pub fn compose(song: &Song) -> (Vec<u8>, SongTruth) {
+    let (mut ev, truth) = compose_events(song);
+    (smf(&mut ev), truth)
+}
+
+/// The song's parts as true stems for separation: Standard MIDI Files of the drums (channel
+/// 10), the bass, and everything else (chords, pad, lead), in that order. Each keeps every
+/// event of the song except the notes of the other parts, so each renders as long as the
+/// song. There is no voice: the generator has no vocals.
+pub fn compose_stems(song: &Song) -> [Vec<u8>; 3] {
+    let (ev, _) = compose_events(song);
+    let part = |ch: u8| match ch {
+        CH_DRUMS => 0,
+        CH_BASS => 1,
+        _ => 2,
+    };
+    std::array::from_fn(|k| {
+        let mut mine: Vec<_> = ev
+            .iter()
+            .filter(|(_, _, b)| {
+                let note = matches!(b[0] & 0xF0, 0x80 | 0x90);
+                !note || part(b[0] & 0x0F) == k
+            })
+            .cloned()
+            .collect();
+        smf(&mut mine)
+    })
+}
+
+/// Render the song's three parts ([`compose_stems`]) with the same FluidSynth settings as
+/// the mix into `dir` as 16-bit WAVs `<name>.{drums,bass,other}.wav` (kept and reused when
+/// their MIDI has not changed); returns their paths.
+pub fn render_stems(song: &Song, dir: &Path) -> anyhow::Result<[PathBuf; 3]> {
+    let midis = compose_stems(song);
+    let mut out = Vec::new();
+    for (midi, part) in midis.iter().zip(["drums", "bass", "other"]) {
+        let mid = dir.join(format!("{}.{part}.mid", song.name));
+        let wav = dir.join(format!("{}.{part}.wav", song.name));
+        let fresh = std::fs::read(&mid).ok().as_deref() != Some(&midi[..]);
+        if fresh || !wav.exists() {
+            std::fs::write(&mid, midi).with_context(|| format!("writing {}", mid.display()))?;
+            fluidsynth(song, &mid, &wav)?;
+        }
+        out.push(wav);
+    }
+    Ok([out[0].clone(), out[1].clone(), out[2].clone()])
+}
+
+/// Render `mid` to the 16-bit WAV `wav` at 44.1 kHz with the song's soundfont and reverb.
+fn fluidsynth(song: &Song, mid: &Path, wav: &Path) -> anyhow::Result<()> {
+    let status = Command::new("fluidsynth")
+        .args([
+            "-n", "-i", "-q", "-r", "44100", "-g", "0.45", "-R", "1", "-C", "1",
+        ])
+        .arg("-o")
+        .arg(format!("synth.reverb.room-size={:.2}", song.reverb.0))
+        .arg("-o")
+        .arg(format!("synth.reverb.level={:.2}", song.reverb.1))
+        .arg("-o")
+        .arg("synth.reverb.width=0.8")
+        .arg("-F")
+        .arg(wav)
+        .arg(song.soundfont)
+        .arg(mid)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .context("running fluidsynth (apt-get install fluidsynth fluid-soundfont-gm)")?;
+    if !status.success() {
+        bail!("fluidsynth failed on {} ({status})", mid.display());
+    }
+    Ok(())
+}
+
+fn compose_events(song: &Song) -> (Vec<(f64, u8, Vec<u8>)>, SongTruth) {
     let mut e = Events {
         ev: Vec::new(),
         rng: Rng::new(song.seed ^ 0xA5A5_5A5A),
@@ -812,7 +885,7 @@ pub fn compose(song: &Song) -> (Vec<u8>, SongTruth) {
         key: song.key,
         bounds,
     };
-    (smf(&mut e.ev), truth)
+    (e.ev, truth)
 }
 
 fn bass_bar(e: &mut Events, song: &Song, root: i32, bt: f64, beat: f64, step: f64) {
@@ -1013,26 +1086,7 @@ pub fn render(song: &Song, dir: &Path) -> anyhow::Result<(PathBuf, SongTruth)> {
         std::fs::write(&mid, &midi).with_context(|| format!("writing {}", mid.display()))?;
     }
     if fresh || !wav.exists() {
-        let status = Command::new("fluidsynth")
-            .args([
-                "-n", "-i", "-q", "-r", "44100", "-g", "0.45", "-R", "1", "-C", "1",
-            ])
-            .arg("-o")
-            .arg(format!("synth.reverb.room-size={:.2}", song.reverb.0))
-            .arg("-o")
-            .arg(format!("synth.reverb.level={:.2}", song.reverb.1))
-            .arg("-o")
-            .arg("synth.reverb.width=0.8")
-            .arg("-F")
-            .arg(&wav)
-            .arg(song.soundfont)
-            .arg(&mid)
-            .stdin(std::process::Stdio::null())
-            .status()
-            .context("running fluidsynth (apt-get install fluidsynth fluid-soundfont-gm)")?;
-        if !status.success() {
-            bail!("fluidsynth failed on {} ({status})", mid.display());
-        }
+        fluidsynth(song, &mid, &wav)?;
         let _ = std::fs::remove_file(&mp3);
     }
     if !mp3.exists() {
@@ -1126,5 +1180,58 @@ mod tests {
         let mut v = Vec::new();
         vlq(&mut v, 0x0FFF_FFFF);
         assert_eq!(v, [0xFF, 0xFF, 0xFF, 0x7F]);
+    }
+
+    /// Note-ons per channel of a file `smf` wrote (no running status, meta events only).
+    fn note_ons(midi: &[u8]) -> [usize; 16] {
+        let mut n = [0; 16];
+        let mut i = 22;
+        let vlq = |i: &mut usize| {
+            let mut v = 0usize;
+            loop {
+                let b = midi[*i];
+                *i += 1;
+                v = (v << 7) | (b & 0x7F) as usize;
+                if b < 0x80 {
+                    return v;
+                }
+            }
+        };
+        while i < midi.len() {
+            vlq(&mut i);
+            let status = midi[i];
+            i += 1;
+            match status & 0xF0 {
+                0xF0 => {
+                    i += 1; // meta type
+                    let len = vlq(&mut i);
+                    i += len;
+                }
+                0xC0 | 0xD0 => i += 1,
+                kind => {
+                    if kind == 0x90 && midi[i + 1] > 0 {
+                        n[(status & 0x0F) as usize] += 1;
+                    }
+                    i += 2;
+                }
+            }
+        }
+        n
+    }
+
+    #[test]
+    fn the_stem_midis_split_the_notes_by_part() {
+        let s = song(5);
+        let all = note_ons(&compose(&s).0);
+        let [drums, bass, other] = compose_stems(&s).map(|m| note_ons(&m));
+        assert!(drums[CH_DRUMS as usize] > 0 && bass[CH_BASS as usize] > 0);
+        for ch in 0..16 {
+            assert_eq!(drums[ch] + bass[ch] + other[ch], all[ch], "channel {ch}");
+            let ch8 = ch as u8;
+            assert!(drums[ch] == 0 || ch8 == CH_DRUMS);
+            assert!(bass[ch] == 0 || ch8 == CH_BASS);
+            assert!(other[ch] == 0 || (ch8 != CH_DRUMS && ch8 != CH_BASS));
+        }
+        assert!(other[CH_CHORDS as usize] + other[CH_LEAD as usize] > 0);
     }
 }

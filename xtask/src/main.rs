@@ -23,9 +23,11 @@
 //!   next-track recommendations with held-out transitions (`recommend.rs`): hit-rate@10 for
 //!   play history + DNA, DNA only and random picks.
 //!
-//! * `eval --separate [--dir DIR] [--baselines]` — stem separation on the demo set (true
-//!   stems): BSS Eval v3 SDR per stem and of "everything but drums" for the DSP separator,
-//!   the mix as the estimate (baseline) and, with `--baselines`, librosa's HPSS.
+//! * `eval --separate [--set demo|indie] [--every K] [--dir DIR] [--baselines]` — stem
+//!   separation on the demo set or on the indie set's songs with their parts rendered apart
+//!   (true stems): BSS Eval v3 SDR per stem and of "everything but drums" for the DSP
+//!   separator, the mix as the estimate (baseline) and, with `--baselines`, librosa's HPSS
+//!   (`separate_eval.rs`).
 //! * `bundle <package> [--release] [cargo build options]` — build a plugin and bundle it
 //!   with nice-plug-xtask: `cargo xtask bundle segue-plugin --release` writes
 //!   `target/bundled/Segue.clap` and `target/bundled/Segue.vst3` (names from `bundler.toml`).
@@ -67,7 +69,9 @@ const COMMANDS: &[Command] = &[
              score the analysis on the demo fixture set or the independent FluidSynth set\n      \
              (and madmom, librosa, essentia)\n  \
              eval --recommend [--tracks N] [--sessions S] [--seed K]\n      \
-             hit-rate@10 of held-out transitions: play history + DNA vs DNA vs random",
+             hit-rate@10 of held-out transitions: play history + DNA vs DNA vs random\n  \
+             eval --separate [--set demo|indie] [--every K] [--baselines]\n      \
+             stem separation SDR against true stems (DSP, the mix, librosa HPSS)",
         run: eval_cmd,
     },
     Command {
