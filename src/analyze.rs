@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use segue_analysis::{analyze_file_with_info, Analysis, Cue, DecodedInfo, Section, SegueError};
+use segue_analysis::{
+    analyze_file_with_info, Analysis, BpmRange, Cue, DecodedInfo, Section, SegueError,
+};
 use serde::Serialize;
 
 /// One file's `--json` object (the keys are documented in the README). A file with nothing
@@ -21,6 +23,13 @@ struct Report<'a> {
     camelot: Option<&'a str>,
     open_key: Option<&'a str>,
     key_confidence: Option<f64>,
+    /// The runner-up key when the key is unsure (confidence below 0.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_runner_up: Option<&'a str>,
+    /// Beats per bar.
+    beats_per_bar: Option<u32>,
+    /// True when the groove is half-time at `bpm` (backbeat on 3).
+    half_time: Option<bool>,
     lufs: Option<f64>,
     loudness_range: Option<f64>,
     true_peak_db: Option<f64>,
@@ -45,13 +54,24 @@ enum Outcome {
     Unanalysable(String, f64, Option<String>),
 }
 
-pub fn run(files: &[PathBuf], json: bool, plot: Option<&Path>) -> anyhow::Result<ExitCode> {
+/// Analyse `files`; with `bpm_range` each tempo is moved by octaves into it
+/// ([`Analysis::with_bpm_range`]).
+pub fn run(
+    files: &[PathBuf],
+    json: bool,
+    plot: Option<&Path>,
+    bpm_range: Option<BpmRange>,
+) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
     let mut done: Vec<(PathBuf, Outcome, f64)> = Vec::new();
     for (i, f) in files.iter().enumerate() {
         let t = Instant::now();
         match analyze_file_with_info(f) {
             Ok((a, info)) => {
+                let a = match bpm_range {
+                    Some(r) => a.with_bpm_range(r),
+                    None => a,
+                };
                 let secs = t.elapsed().as_secs_f64();
                 if !json {
                     print_summary(f, &a, secs);
@@ -139,6 +159,9 @@ fn report<'a>(path: &'a Path, outcome: &'a Outcome, seconds: f64) -> Report<'a> 
                 camelot: key(&a.camelot),
                 open_key: key(&a.open_key),
                 key_confidence: has_key.then_some(a.key_confidence),
+                key_runner_up: a.key_runner_up.as_deref().filter(|_| has_key),
+                beats_per_bar: Some(a.beats_per_bar),
+                half_time: Some(a.half_time),
                 lufs: Some(a.lufs),
                 loudness_range: Some(a.loudness_range),
                 true_peak_db: Some(a.true_peak_db),
@@ -162,6 +185,9 @@ fn report<'a>(path: &'a Path, outcome: &'a Outcome, seconds: f64) -> Report<'a> 
             camelot: None,
             open_key: None,
             key_confidence: None,
+            key_runner_up: None,
+            beats_per_bar: None,
+            half_time: None,
             lufs: None,
             loudness_range: None,
             true_peak_db: None,
@@ -198,14 +224,21 @@ fn print_summary(path: &Path, a: &Analysis, secs: f64) {
         "no key found".to_string()
     } else {
         format!(
-            "{} ({} / {}, confidence {:.2})",
-            a.key, a.camelot, a.open_key, a.key_confidence
+            "{} ({} / {}, confidence {:.2}{})",
+            a.key,
+            a.camelot,
+            a.open_key,
+            a.key_confidence,
+            a.key_runner_up
+                .as_deref()
+                .map_or(String::new(), |r| format!(", or {r}"))
         )
     };
     println!(
-        "  {:.2} BPM{} · {key} · energy {}/10 · {:.1} LUFS, LRA {:.1} LU, true peak {:.1} dBTP",
+        "  {:.2} BPM{}{} · {key} · energy {}/10 · {:.1} LUFS, LRA {:.1} LU, true peak {:.1} dBTP",
         a.bpm,
         if a.constant_tempo { "" } else { " (variable)" },
+        if a.half_time { " (half-time)" } else { "" },
         a.energy,
         a.lufs,
         a.loudness_range,

@@ -61,6 +61,11 @@ enum Cmd {
         /// Draw a picture of the track to OUT.png or OUT.svg (numbered when several files).
         #[arg(long, value_name = "OUT")]
         plot: Option<PathBuf>,
+        /// Report the tempo in this range, BPM (e.g. 70-140 or 85-170): the detected tempo
+        /// is moved by octaves (×2, ÷2) into it, with the beats thinned or doubled to match
+        /// and the downbeats kept. Without it the tempo is the one the groove is written in.
+        #[arg(long, value_name = "LO-HI", value_parser = |s: &str| s.parse::<segue_analysis::BpmRange>())]
+        bpm_range: Option<segue_analysis::BpmRange>,
     },
     /// The track library (one SQLite file).
     Library {
@@ -218,7 +223,12 @@ fn main() -> ExitCode {
             out,
             rate,
         }),
-        Cmd::Analyze { files, json, plot } => analyze::run(&files, json, plot.as_deref()),
+        Cmd::Analyze {
+            files,
+            json,
+            plot,
+            bpm_range,
+        } => analyze::run(&files, json, plot.as_deref(), bpm_range),
         Cmd::Library { db, command } => {
             let db = db.unwrap_or_else(library::default_db);
             match command {

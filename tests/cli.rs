@@ -178,6 +178,51 @@ fn analyze_prints_json_with_the_documented_keys_and_draws_a_picture() {
 }
 
 #[test]
+fn analyze_bpm_range_moves_the_tempo_octave_and_rejects_a_bad_range() {
+    let dir = scratch("bpm-range");
+    let truths = small_collection(&dir);
+    let json = |range: Option<&str>| {
+        let mut cmd = segue();
+        cmd.arg("analyze").arg(dir.join("dnb-b.wav")).arg("--json");
+        if let Some(r) = range {
+            cmd.args(["--bpm-range", r]);
+        }
+        let run = cmd.output().unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&run.stdout).unwrap()
+    };
+    let plain = json(None);
+    let folded = json(Some("70-120"));
+    let (b0, b1) = (
+        plain["bpm"].as_f64().unwrap(),
+        folded["bpm"].as_f64().unwrap(),
+    );
+    assert!((b0 - truths[1].bpm).abs() < 0.5, "bpm {b0}");
+    assert!((b1 - truths[1].bpm / 2.0).abs() < 0.25, "folded bpm {b1}");
+    let n0 = plain["beats"].as_array().unwrap().len();
+    let n1 = folded["beats"].as_array().unwrap().len();
+    assert!(n1.abs_diff(n0 / 2) <= 1, "{n0} beats, {n1} at half tempo");
+    assert_eq!(plain["downbeats"], folded["downbeats"]);
+    assert!(folded.get("half_time").is_some() && folded.get("beats_per_bar").is_some());
+    for bad in ["140-70", "fast", "10-500"] {
+        let run = segue()
+            .arg("analyze")
+            .arg(dir.join("dnb-b.wav"))
+            .args(["--bpm-range", bad])
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(2), "--bpm-range {bad}");
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(err.contains("--bpm-range"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn library_add_then_list_search_and_show() {
     let dir = scratch("library");
     let music = dir.join("music");

@@ -1,10 +1,13 @@
 //! Structure: bar-aligned sections with labels (intro, verse, build, drop, break, outro).
 //!
-//! Each bar gets a small feature vector from the spectrogram (overall, low, mid and high band
-//! levels in dB and the share of low-band onsets, i.e. a kick). Boundaries are bars where the
-//! two bars before and the two bars after differ most, kept where they are local maxima
-//! above an adaptive threshold, at least [`MIN_SECTION_BARS`] apart, and preferably on the
-//! 4-bar phrase grid. Labels then follow from level and drums: the loudest sections with a
+//! Boundaries come from a bar-synchronous novelty curve: each bar of the music (leading
+//! silence and the final chord's tail left out) is described by 16 log-spaced band levels,
+//! how percussive each band is, and a chroma, every dimension z-scored over the track; the
+//! novelty at a bar line is the distance between the mean of the 4 bars before and the 4
+//! bars after (a box-kernel Foote novelty). Boundaries are its local maxima above a share of
+//! its peak, at least [`MIN_SECTION_BARS`] apart, and preferably on the 4-bar phrase grid (the grid offset the novelty peaks agree on).
+//! Labels use simpler bar features (overall, low, mid and high band levels in dB and the
+//! share of low-band onsets, i.e. a kick) and follow from level and drums: the loudest sections with a
 //! kick are drops, quiet kick-less sections between them are breaks, a section that leads
 //! into a drop while rising is a build, the lower-energy opening is the intro, the part after
 //! the last drop the outro, and everything else a verse.
@@ -88,17 +91,6 @@ fn bar_features(spec: &Spectrogram, downbeats: &[f64], end_secs: f64) -> Vec<Bar
         .collect()
 }
 
-fn distance(a: &BarFeatures, b: &BarFeatures) -> f32 {
-    let d = [
-        a.all - b.all,
-        a.low - b.low,
-        a.mid - b.mid,
-        a.high - b.high,
-        6.0 * (a.kick - b.kick),
-    ];
-    d.iter().map(|x| x * x).sum::<f32>().sqrt()
-}
-
 fn mean(bars: &[BarFeatures]) -> BarFeatures {
     let n = bars.len().max(1) as f32;
     let mut m = BarFeatures::default();
@@ -112,6 +104,134 @@ fn mean(bars: &[BarFeatures]) -> BarFeatures {
     m
 }
 
+/// Bands of the timbre part of the bar features: log-spaced from 40 Hz to 16 kHz.
+const TIMBRE_BANDS: usize = 16;
+
+/// Half-width of the novelty kernel, bars: the bars before and after a candidate boundary
+/// that are compared.
+const NOVELTY_BARS: usize = 4;
+
+/// A boundary's novelty must reach this share of the track's highest novelty.
+const RELATIVE_THRESHOLD: f32 = 0.3;
+
+/// ... and this much (mean z-score distance per dimension): a track without sections has
+/// none.
+const MIN_NOVELTY: f32 = 0.3;
+
+/// Weight of a candidate on the 4-bar phrase grid against one off it.
+const PHRASE_BONUS: f32 = 1.3;
+
+/// Bars this far (dB) below the median bar are silence before the music.
+const SILENCE_BELOW_DB: f32 = 30.0;
+
+/// Bars this far (dB) below the median bar at the end are the final chord's tail.
+const TAIL_BELOW_DB: f32 = 8.0;
+
+/// Per-bar description for the novelty curve: per-band mean level (dB), per-band mean of
+/// the frames' dB (their difference is how percussive a band is: a band of steady pads
+/// has none, one of drum hits a lot) and a 12-bin chroma of 80 Hz-2 kHz; each dimension
+/// z-scored over the bars given, with a floor on the spread so that a dimension that
+/// barely changes stays quiet.
+fn bar_vectors(spec: &Spectrogram, downbeats: &[f64], end_secs: f64) -> Vec<Vec<f32>> {
+    let fr = spec.frame_rate();
+    let n = spec.frames();
+    let hz = spec.bin_hz(1);
+    // Band edges in bins.
+    let (lo_hz, hi_hz) = (40.0f64, 16_000.0f64.min(0.5 * spec.sample_rate as f64 - hz));
+    let edges: Vec<usize> = (0..=TIMBRE_BANDS)
+        .map(|i| {
+            let f = lo_hz * (hi_hz / lo_hz).powf(i as f64 / TIMBRE_BANDS as f64);
+            ((f / hz).round() as usize).clamp(1, spec.bins - 1)
+        })
+        .collect();
+    // Chroma bins: 80 Hz - 2 kHz, each bin to its pitch class.
+    let chroma_bins: Vec<(usize, usize)> = (1..spec.bins)
+        .filter_map(|k| {
+            let f = k as f64 * hz;
+            (80.0..2_000.0).contains(&f).then(|| {
+                let midi = 69.0 + 12.0 * (f / 440.0).log2();
+                (k, (midi.round() as i64).rem_euclid(12) as usize)
+            })
+        })
+        .collect();
+    let dims = 2 * TIMBRE_BANDS + 12;
+    let mut frame_band = [0.0f32; TIMBRE_BANDS];
+    let mut out = Vec::with_capacity(downbeats.len());
+    for k in 0..downbeats.len() {
+        let s = ((downbeats[k] * fr).round() as usize).min(n);
+        let e =
+            ((downbeats.get(k + 1).copied().unwrap_or(end_secs) * fr).round() as usize).clamp(s, n);
+        let mut v = vec![0.0f32; dims];
+        if e <= s {
+            out.push(v);
+            continue;
+        }
+        let mut power = [0.0f64; TIMBRE_BANDS];
+        let mut chroma = [0.0f64; 12];
+        for i in s..e {
+            let f = spec.frame(i);
+            for (b, fb) in frame_band.iter_mut().enumerate() {
+                let (a, z) = (edges[b], edges[b + 1].max(edges[b] + 1));
+                let p: f32 =
+                    f[a..z.min(spec.bins)].iter().map(|m| m * m).sum::<f32>() / (z - a) as f32;
+                *fb = p;
+                power[b] += p as f64;
+            }
+            for (b, &p) in frame_band.iter().enumerate() {
+                v[TIMBRE_BANDS + b] += db(p as f64);
+            }
+            for &(bin, pc) in &chroma_bins {
+                chroma[pc] += f[bin] as f64;
+            }
+        }
+        let len = (e - s) as f32;
+        for b in 0..TIMBRE_BANDS {
+            v[b] = db(power[b] / len as f64);
+            v[TIMBRE_BANDS + b] = v[b] - v[TIMBRE_BANDS + b] / len;
+        }
+        let total: f64 = chroma.iter().sum::<f64>().max(1e-12);
+        for (c, x) in chroma.iter().enumerate() {
+            v[2 * TIMBRE_BANDS + c] = (x / total) as f32;
+        }
+        out.push(v);
+    }
+    // z-score each dimension over the bars that have sound.
+    let nb = out.len().max(1) as f32;
+    for d in 0..dims {
+        let floor = if d < 2 * TIMBRE_BANDS { 2.0 } else { 0.03 };
+        let m = out.iter().map(|v| v[d]).sum::<f32>() / nb;
+        let sd = (out.iter().map(|v| (v[d] - m).powi(2)).sum::<f32>() / nb).sqrt();
+        let sd = sd.max(floor);
+        for v in out.iter_mut() {
+            v[d] = (v[d] - m) / sd;
+        }
+    }
+    out
+}
+
+/// Novelty at each bar boundary `0..=n`: the distance between the mean vectors of the
+/// `half` bars before and after (fewer near the ends), per dimension.
+fn novelty_curve(v: &[Vec<f32>], half: usize) -> Vec<f32> {
+    let n = v.len();
+    let dims = v.first().map_or(0, |x| x.len()).max(1);
+    (0..=n)
+        .map(|b| {
+            let l = half.min(b).min(n - b);
+            if l == 0 {
+                return 0.0;
+            }
+            let mut d2 = 0.0f32;
+            for d in 0..dims {
+                let a: f32 = v[b - l..b].iter().map(|x| x[d]).sum::<f32>() / l as f32;
+                let c: f32 = v[b..b + l].iter().map(|x| x[d]).sum::<f32>() / l as f32;
+                d2 += (a - c) * (a - c);
+            }
+            // Fewer bars are less sure: shrink towards zero.
+            (d2 / dims as f32).sqrt() * (l as f32 / half as f32).sqrt()
+        })
+        .collect()
+}
+
 /// Find bar-aligned sections. `downbeats` and `end_secs` in seconds; `spec` is the track's
 /// spectrogram. Returns an empty list when there are fewer than 2 bars.
 pub fn segment(spec: &Spectrogram, downbeats: &[f64], end_secs: f64) -> Vec<Segment> {
@@ -120,35 +240,57 @@ pub fn segment(spec: &Spectrogram, downbeats: &[f64], end_secs: f64) -> Vec<Segm
     if n < 2 {
         return Vec::new();
     }
-    // Novelty at each bar boundary: 2 bars before vs 2 bars after.
-    let novelty: Vec<f32> = (0..=n)
-        .map(|b| {
-            if b < 1 || b + 1 > n {
-                return 0.0;
-            }
-            let before = mean(&bars[b.saturating_sub(2)..b]);
-            let after = mean(&bars[b..(b + 2).min(n)]);
-            distance(&before, &after)
+    // Bars of the music itself: the leading silence and the reverb tail after the last
+    // chord are left out (their level change is no section boundary).
+    let mut levels: Vec<f32> = bars.iter().map(|b| b.all).collect();
+    levels.sort_by(f32::total_cmp);
+    let median_level = levels[n / 2];
+    let first = bars
+        .iter()
+        .position(|b| b.all >= median_level - SILENCE_BELOW_DB)
+        .unwrap_or(0);
+    let last = bars
+        .iter()
+        .rposition(|b| b.all >= median_level - TAIL_BELOW_DB)
+        .map_or(n, |l| l + 1)
+        .max(first + 1);
+    let music_end = downbeats.get(last).copied().unwrap_or(end_secs);
+    let vectors = bar_vectors(spec, &downbeats[first..last], music_end);
+    let mut novelty = vec![0.0f32; n + 1];
+    for (i, v) in novelty_curve(&vectors, NOVELTY_BARS)
+        .into_iter()
+        .enumerate()
+    {
+        novelty[first + i] = v;
+    }
+    let top = novelty[1..n].iter().copied().fold(0.0f32, f32::max);
+    let threshold = (RELATIVE_THRESHOLD * top).max(MIN_NOVELTY);
+    let local_max = |b: usize| novelty[b] >= novelty[b - 1] && novelty[b] >= novelty[b + 1];
+    // The 4-bar phrase grid: the offset whose local maxima carry the most novelty.
+    let offset = (0..4)
+        .max_by(|&a, &b| {
+            let s = |o: usize| {
+                (1..n)
+                    .filter(|&b| b % 4 == o && local_max(b))
+                    .map(|b| novelty[b].powi(2))
+                    .sum::<f32>()
+            };
+            s(a).total_cmp(&s(b))
         })
-        .collect();
-    let mut sorted: Vec<f32> = novelty[1..n].to_vec();
-    sorted.sort_by(f32::total_cmp);
-    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
-    let threshold = (median * 1.5).max(2.0);
-    // Candidates: local maxima above threshold, moved onto the 4-bar phrase grid when they
-    // are one bar off it and the grid bar is nearly as novel; grid ones rank higher.
+        .unwrap_or(0);
+    let on_grid = |b: usize| b % 4 == offset;
+    // Candidates: local maxima above threshold, moved onto the phrase grid when they are one
+    // bar off it and the grid bar is nearly as novel; grid ones rank higher.
     let mut cands: Vec<(usize, f32)> = (1..n)
-        .filter(|&b| {
-            novelty[b] > threshold && novelty[b] >= novelty[b - 1] && novelty[b] >= novelty[b + 1]
-        })
+        .filter(|&b| novelty[b] > threshold && local_max(b))
         .map(|b| {
             let snapped = [b - 1, b + 1]
                 .into_iter()
-                .find(|&g| g % 4 == 0 && g > 0 && g < n && novelty[g] > 0.5 * novelty[b]);
-            let b = if b % 4 == 0 { b } else { snapped.unwrap_or(b) };
+                .find(|&g| on_grid(g) && g > 0 && g < n && novelty[g] > 0.5 * novelty[b]);
+            let b = if on_grid(b) { b } else { snapped.unwrap_or(b) };
             (
                 b,
-                novelty[b].max(threshold) * if b % 4 == 0 { 1.5 } else { 1.0 },
+                novelty[b].max(threshold) * if on_grid(b) { PHRASE_BONUS } else { 1.0 },
             )
         })
         .collect();
