@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use segue_engine::{Command, FxMode, Status, TempoRange, MAX_DECKS};
+use segue_engine::{Command, FxMode, Position, Status, TempoRange, MAX_DECKS};
 
 use crate::mapping::{Control, ControlType, Mapping, Output};
 use crate::message::{Address, MidiMessage};
@@ -32,6 +32,8 @@ struct DeckMemory {
     tempo_range: TempoRange,
     jog_touched: bool,
     last_loop_beats: f32,
+    /// The loop-in point set by `loop_in` (frames).
+    loop_in: Option<f64>,
 }
 
 impl Default for DeckMemory {
@@ -46,6 +48,7 @@ impl Default for DeckMemory {
             tempo_range: TempoRange::Narrow,
             jog_touched: false,
             last_loop_beats: 4.0,
+            loop_in: None,
         }
     }
 }
@@ -296,7 +299,10 @@ impl Controller {
                         self.state[i].latched = on;
                         self.switch(target, deck, on, status, out);
                     }
-                    TargetKind::Continuous { .. } | TargetKind::Jog | TargetKind::Value => {}
+                    TargetKind::Continuous { .. }
+                    | TargetKind::Jog
+                    | TargetKind::Value
+                    | TargetKind::Relative => {}
                 }
             }
             ControlType::Fader { min, max } => {
@@ -325,6 +331,15 @@ impl Controller {
                 self.set(target, deck, x, status, out);
             }
             ControlType::Encoder { encoding, step } => {
+                if target.kind() == TargetKind::Relative {
+                    let ticks = (encoding.ticks(value) as f32 * step).round();
+                    if let Some(a) = target.live_action_on(deck, Value::Number(ticks as f64)) {
+                        if self.live.len() < LIVE_QUEUE {
+                            self.live.push(a);
+                        }
+                    }
+                    return;
+                }
                 let TargetKind::Continuous { min, max } = target.kind() else {
                     return;
                 };
@@ -460,7 +475,7 @@ impl Controller {
     }
 
     fn trigger(&mut self, target: Target, deck: u8, status: &Status, out: &mut Vec<Command>) {
-        if let Some(a) = target.live_action(Value::Press(true)) {
+        if let Some(a) = target.live_action_on(deck, Value::Press(true)) {
             // Within the reserved capacity: no allocation.
             if self.live.len() < LIVE_QUEUE {
                 self.live.push(a);
@@ -483,6 +498,31 @@ impl Controller {
                     TempoRange::Wide => 50.0,
                 };
                 out.extend(target.command(deck, Value::Number(percent), status));
+            }
+            // Loop in / out: the in point is remembered here; a running loop is resized.
+            Target::LoopIn => {
+                mem.loop_in = Some(d.position);
+                if d.looping && d.position < d.loop_end {
+                    out.push(Command::SetLoop {
+                        deck,
+                        start: Position::Frames(d.position),
+                        end: Position::Frames(d.loop_end),
+                    });
+                }
+            }
+            Target::LoopOut => {
+                let start = if d.looping {
+                    Some(d.loop_start)
+                } else {
+                    mem.loop_in
+                };
+                if let Some(start) = start.filter(|s| *s < d.position) {
+                    out.push(Command::SetLoop {
+                        deck,
+                        start: Position::Frames(start),
+                        end: Position::Frames(d.position),
+                    });
+                }
             }
             // Halve/double also the length remembered while not looping.
             Target::LoopHalve | Target::LoopDouble => {

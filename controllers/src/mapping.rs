@@ -641,6 +641,13 @@ fn control(
             return Err(mismatch("fader, fader14 or encoder"))
         }
         ("button" | "toggle", TargetKind::Jog) => return Err(mismatch("jog")),
+        ("button" | "toggle", TargetKind::Relative) => {
+            return Err(mismatch("encoder (buttons: browse_next / browse_prev)"))
+        }
+        ("encoder", TargetKind::Relative) => ControlType::Encoder {
+            encoding: encoding(ctx, &c.encoding)?,
+            step: positive(ctx, &c.step, "step", 1.0)? * if c.invert { -1.0 } else { 1.0 },
+        },
         (_, TargetKind::Value) => {
             return Err(ctx.err(
                 c.target.span(),

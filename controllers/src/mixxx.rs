@@ -249,6 +249,8 @@ enum Group {
     EqRack(u8),
     QuickEffect(u8),
     Mixer,
+    /// `[Library]` / `[Playlist]`: the browser.
+    Library,
 }
 
 fn group(g: &str) -> Result<Group, String> {
@@ -260,6 +262,9 @@ fn group(g: &str) -> Result<Group, String> {
     };
     if g == "[Master]" || g == "[Mixer]" {
         return Ok(Group::Mixer);
+    }
+    if g == "[Library]" || g == "[Playlist]" {
+        return Ok(Group::Library);
     }
     if let Some(n) = g.strip_prefix("[Channel").and_then(|r| r.strip_suffix(']')) {
         return deck(n).map(Group::Deck);
@@ -318,6 +323,14 @@ fn target(g: &Group, key: &str) -> Result<(Target, Press), String> {
                 unknown()
             }
         }
+        Group::Library => Ok(match key {
+            "MoveVertical" | "SelectTrackKnob" => (Target::Browse, Hold),
+            "MoveDown" | "SelectNextTrack" => (Target::BrowseNext, Hold),
+            "MoveUp" | "SelectPrevTrack" => (Target::BrowsePrev, Hold),
+            "GoToItem" | "MoveFocusForward" => (Target::BrowseEnter, Hold),
+            "MoveFocusBackward" => (Target::BrowseBack, Hold),
+            _ => return unknown(),
+        }),
         Group::QuickEffect(_) => match key {
             "super1" => Ok((Target::Filter, Hold)),
             _ => unknown(),
@@ -348,6 +361,9 @@ fn target(g: &Group, key: &str) -> Result<(Target, Press), String> {
                 "filterMidKill" => Some((Target::EqKill(EqBand::Mid), Toggle)),
                 "filterHighKill" => Some((Target::EqKill(EqBand::High), Toggle)),
                 "jog" => Some((Target::Jog, Hold)),
+                "LoadSelectedTrack" => Some((Target::LoadSelected, Hold)),
+                "loop_in" => Some((Target::LoopIn, Hold)),
+                "loop_out" => Some((Target::LoopOut, Hold)),
                 _ => None,
             };
             if let Some(t) = simple {
@@ -366,6 +382,10 @@ fn target(g: &Group, key: &str) -> Result<(Target, Press), String> {
                 name(format!("beatloop_{n}")).map(|t| (t, Toggle))
             } else if let Some(n) = mid("beatlooproll_", "_activate") {
                 name(format!("loop_roll_{n}")).map(|t| (t, Hold))
+            } else if let Some(n) = mid("beatjump_", "_forward") {
+                name(format!("beatjump_forward_{n}")).map(|t| (t, Hold))
+            } else if let Some(n) = mid("beatjump_", "_backward") {
+                name(format!("beatjump_backward_{n}")).map(|t| (t, Hold))
             } else {
                 None
             };
@@ -406,7 +426,7 @@ fn control(node: roxmltree::Node<'_, '_>, group_s: &str, key: &str) -> Result<Pa
     let midi = address(node)?;
     let deck = match g {
         Group::Deck(d) | Group::EqRack(d) | Group::QuickEffect(d) => Some(d),
-        Group::Mixer => None,
+        Group::Mixer | Group::Library => None,
     };
     let invert = has("invert");
     if has("fourteen-bit-msb") || has("fourteen-bit-lsb") {
@@ -469,6 +489,14 @@ fn control(node: roxmltree::Node<'_, '_>, group_s: &str, key: &str) -> Result<Pa
             scratch: false,
         },
         TargetKind::Value => return Err(format!("target {target} has no MIDI form")),
+        TargetKind::Relative => ControlType::Encoder {
+            encoding: if has("rot64") || has("rot64inv") || has("rot64fast") {
+                Encoding::Offset
+            } else {
+                Encoding::TwosComplement
+            },
+            step: if invert ^ has("rot64inv") { -1.0 } else { 1.0 },
+        },
         TargetKind::Switch | TargetKind::Momentary | TargetKind::Trigger => {
             if midi.kind == MidiKind::PitchBend {
                 return Err("a button on pitch bend is not supported".into());

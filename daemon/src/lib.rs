@@ -27,6 +27,7 @@
 static ALLOC: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
 
 pub mod audio;
+pub mod browse;
 pub mod config;
 mod error;
 pub mod feed;
@@ -129,6 +130,7 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         .map_err(|e| DaemonError::Other(format!("cannot start the recorder: {e}")))?;
         let _ = shared.recorder.set(recorder);
     }
+    let _ = shared.roots.set(roots.clone());
 
     let socket = UdpSocket::bind(config.osc_bind).map_err(|source| DaemonError::Net {
         what: "OSC bind",

@@ -124,6 +124,11 @@ impl Dispatch {
                 LiveAction::RecordToggle | LiveAction::RecordStart | LiveAction::RecordStop => {
                     shared.record_action(a)
                 }
+                LiveAction::Browse(_)
+                | LiveAction::BrowseEnter
+                | LiveAction::BrowseBack
+                | LiveAction::BrowseSort
+                | LiveAction::LoadSelected(_) => shared.browse_action(a).map(drop),
                 _ => shared.live.act(shared.live_deps(), a),
             };
             if let Err(e) = done {
