@@ -101,6 +101,8 @@ pub struct Controller {
     slots: HashMap<Address, Slot>,
     /// Shift buttons by address: layer index.
     shift_keys: HashMap<Address, usize>,
+    /// Mode buttons by address: the bits of every layer in their mode group.
+    mode_masks: HashMap<Address, u32>,
     /// Bit set of layers held.
     held: u32,
     deck_mem: [DeckMemory; MAX_DECKS],
@@ -134,6 +136,17 @@ impl Controller {
             };
             shift_keys.insert(s.midi, i.min(31));
         }
+        let mut mode_masks = HashMap::new();
+        for s in &mapping.shifts {
+            let Some(group) = &s.mode else { continue };
+            let mask = mapping
+                .shifts
+                .iter()
+                .filter(|o| o.mode.as_ref() == Some(group))
+                .filter_map(|o| shift_keys.get(&o.midi))
+                .fold(0u32, |m, &i| m | 1 << i);
+            mode_masks.insert(s.midi, mask);
+        }
         let mut slots: HashMap<Address, Slot> = HashMap::new();
         let mut layers = Vec::with_capacity(mapping.controls.len());
         for (i, c) in mapping.controls.iter().enumerate() {
@@ -162,6 +175,7 @@ impl Controller {
             layers,
             slots,
             shift_keys,
+            mode_masks,
             held: 0,
             deck_mem: [DeckMemory::default(); MAX_DECKS],
             master_gain: 1.0,
@@ -203,6 +217,13 @@ impl Controller {
         if let Some(&layer) = self.shift_keys.get(&addr) {
             let bit = 1u32 << layer;
             let pressed = value > 0;
+            if let Some(&mask) = self.mode_masks.get(&addr) {
+                // A pad-mode button: this layer, none other of its group.
+                if pressed {
+                    self.held = (self.held & !mask) | bit;
+                }
+                return;
+            }
             let toggle = self
                 .mapping
                 .shifts

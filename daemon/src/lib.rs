@@ -65,12 +65,19 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
     config.validate()?;
     let controller = match &config.midi.mapping {
         Some(path) => {
-            let mapping = segue_controllers::Mapping::load(path)?;
-            tracing::info!("MIDI mapping {}", path.display());
+            let mapping = midi::load_mapping(path)?;
+            tracing::info!("MIDI mapping {} (\"{}\")", path.display(), mapping.name);
             Some(segue_controllers::Controller::new(mapping, config.decks))
         }
-        None => None,
+        None => {
+            tracing::info!(
+                "no MIDI mapping configured: one of the shipped mappings is picked by the name \
+                 of the port connected to midi_in"
+            );
+            None
+        }
     };
+    let auto_mapping = config.midi.mapping.is_none();
     let roots = MusicRoots::new(&config.music_root)?;
     let allow = config.allow_list()?;
     let stop = stop.unwrap_or_default();
@@ -223,7 +230,7 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         let (s, sh) = (threads_stop.clone(), shared.clone());
         threads.push(spawn(
             "segue-midi",
-            Box::new(move || midi::run(&rings_rx, controller, &sh, &s)),
+            Box::new(move || midi::run(&rings_rx, controller, auto_mapping, &sh, &s)),
         )?);
     }
     tracing::info!(
