@@ -80,9 +80,11 @@ pub struct ServeArgs {
     /// JACK client name.
     #[arg(long)]
     client_name: Option<String>,
-    /// MIDI controller mapping (TOML, see controllers/mappings/example.toml; config key
-    /// midi.mapping); JACK backend: connect your controller to segue:midi_in (and
-    /// segue:midi_out for LEDs).
+    /// MIDI controller mapping (TOML, see controllers/mappings/example.toml), or
+    /// builtin:NAME for a shipped one (pioneer-ddj-400, hercules-inpulse-300,
+    /// numark-mixtrack-pro-fx, denon-mc7000); config key `mapping` or midi.mapping. Unset:
+    /// picked from the name of the port connected to segue:midi_in. JACK backend: connect
+    /// your controller to segue:midi_in (and segue:midi_out for LEDs).
     #[arg(long, value_name = "MAPPING.toml")]
     mapping: Option<PathBuf>,
     /// Print the effective configuration (TOML) and exit.

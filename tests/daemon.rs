@@ -1500,14 +1500,17 @@ type MidiSendFn = Box<dyn FnMut(&jack::Client, &jack::ProcessScope) -> jack::Con
 
 impl MidiSender {
     fn start(to: &str) -> MidiSender {
-        let (client, _) = jack::Client::new(
-            "segue-test-midi-frame",
-            jack::ClientOptions::NO_START_SERVER,
-        )
-        .unwrap();
+        Self::named("segue-test-midi-frame", "out", to)
+    }
+
+    /// A sender whose JACK client and port have these names (a controller as `a2jmidid`
+    /// or a class-compliant device shows up: `DDJ-400:DDJ-400 MIDI 1`).
+    fn named(client_name: &str, port_name: &str, to: &str) -> MidiSender {
+        let (client, _) =
+            jack::Client::new(client_name, jack::ClientOptions::NO_START_SERVER).unwrap();
         let me = client.name().to_string();
         let mut port = client
-            .register_port("out", jack::MidiOut::default())
+            .register_port(port_name, jack::MidiOut::default())
             .unwrap();
         let pending: Arc<Mutex<Vec<TimedMidi>>> = Arc::new(Mutex::new(Vec::new()));
         let sent_at = Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX));
@@ -1533,7 +1536,7 @@ impl MidiSender {
             .unwrap();
         active
             .as_client()
-            .connect_ports_by_name(&format!("{me}:out"), to)
+            .connect_ports_by_name(&format!("{me}:{port_name}"), to)
             .unwrap();
         MidiSender {
             _client: active,
@@ -2442,4 +2445,296 @@ fn a_track_without_stem_files_gets_stems_and_an_osc_stem_mute_removes_them() {
         ratio < 1e-3,
         "output − (mix − drums) is {ratio:.2e} of the drums' level"
     );
+}
+
+/// A reader of every message segue sends on `midi_out` (the LEDs).
+struct LedReader {
+    _client: jack::AsyncClient<(), jack::contrib::ClosureProcessHandler<(), CaptureFn>>,
+    seen: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl LedReader {
+    fn start() -> LedReader {
+        let (client, _) =
+            jack::Client::new("segue-test-leds", jack::ClientOptions::NO_START_SERVER).unwrap();
+        let me = client.name().to_string();
+        let port = client.register_port("in", jack::MidiIn::default()).unwrap();
+        let seen: Arc<Mutex<Vec<Vec<u8>>>> = Arc::new(Mutex::new(Vec::new()));
+        let l = seen.clone();
+        let cb: CaptureFn = Box::new(move |_, ps| {
+            if let Ok(mut v) = l.try_lock() {
+                v.extend(port.iter(ps).map(|m| m.bytes.to_vec()));
+            }
+            jack::Control::Continue
+        });
+        let active = client
+            .activate_async((), jack::contrib::ClosureProcessHandler::new(cb))
+            .unwrap();
+        active
+            .as_client()
+            .connect_ports_by_name("segue:midi_out", &format!("{me}:in"))
+            .unwrap();
+        LedReader {
+            _client: active,
+            seen,
+        }
+    }
+
+    /// Wait (up to 5 s) until the last message to `status`/`data1` satisfies `ok`.
+    fn wait(&self, status: u8, data1: u8, what: &str, ok: impl Fn(u8) -> bool) {
+        let t0 = Instant::now();
+        loop {
+            let last = self
+                .seen
+                .lock()
+                .unwrap()
+                .iter()
+                .rev()
+                .find(|m| m.len() == 3 && m[0] == status && m[1] == data1)
+                .map(|m| m[2]);
+            if last.is_some_and(&ok) {
+                return;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "LED {status:02X} {data1:02X} ({what}): last {last:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The shipped controller mappings over real JACK MIDI, one daemon and one jackd for all
+/// four: with no `--mapping`, `segue serve` picks each controller's mapping from the name
+/// of the port connected to `midi_in` and says so; its messages (hand-completed ones:
+/// jog wheels, 14-bit tempo faders, shift layers, pad modes; the browser) drive the
+/// engine, checked over OSC, and its LEDs come back on `midi_out`.
+#[test]
+fn jack_shipped_mappings_are_picked_by_port_name_and_drive_engine_and_leds() {
+    let _serial = serial();
+    let server = format!("segue-test-ctl-{}", std::process::id());
+    let Some(_jackd) = jackd_or_skip(&server) else {
+        return;
+    };
+    let dir = tmp("controllers");
+    let music = dir.join("music");
+    let (a, _) = demo_track(&music, "ctl-a", 124.0, 0);
+    let (b, _) = demo_track(&music, "ctl-b", 126.0, 7);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_segue"))
+        .args(["library", "--db"])
+        .arg(dir.join("library.sqlite"))
+        .arg("add")
+        .arg(&music)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let d = jack_daemon(&dir, &server, 4, &[]);
+    let leds = LedReader::start();
+    let wait_log = |what: &str| {
+        let t0 = Instant::now();
+        while !d.log_text().contains(what) {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "no {what:?} in the log:\n{}",
+                d.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let title = |t: &'static str| move |a: &[OscType]| a[7] == s(t);
+    let position = |n: usize| float(&d.deck(n)[2]);
+    let browse_label = || match &d.query("/segue/query/browse", "/segue/browse")[4] {
+        OscType::String(l) => l.clone(),
+        o => panic!("{o:?}"),
+    };
+
+    // ---- Pioneer DDJ-400 (deck 1 on channel 1) ----
+    {
+        let ctl = MidiSender::named("DDJ-400", "DDJ-400 MIDI 1", "segue:midi_in");
+        wait_log("mapping \"Pioneer DDJ-400\"");
+        // Browse: open Tracks (sorted by title), one down, load onto deck 1.
+        ctl.send_at(0, [0x96, 0x41, 0x7F]);
+        ctl.send_at(0, [0xB6, 0x40, 0x01]);
+        let t0 = Instant::now();
+        while browse_label() != "ctl-b" {
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "browser: {}",
+                browse_label()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        ctl.send_at(0, [0x96, 0x46, 0x7F]);
+        d.wait_deck(1, "ctl-b loaded by LOAD", title("ctl-b"), 30);
+        d.wait_deck(
+            1,
+            "loaded with its grid",
+            |a| int(&a[0]) == 1 && int(&a[6]) == 1,
+            60,
+        );
+        // The hand-made 14-bit tempo fader: bottom = +8 %.
+        ctl.send_all(vec![(0, [0xB0, 0x00, 0x7F]), (1, [0xB0, 0x20, 0x7F])]);
+        d.wait_deck(1, "tempo +8 %", |a| (float(&a[9]) - 8.0).abs() < 0.01, 5);
+        // Jog side ring while paused nudges: 32 ticks of 1 ms.
+        let p0 = position(1);
+        for _ in 0..4 {
+            ctl.send_all((0..8).map(|i| (i, [0xB0, 0x22, 0x41])).collect());
+        }
+        let t0 = Instant::now();
+        while (position(1) - p0 - 0.032).abs() > 0.004 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "jog: {} → {}",
+                p0,
+                position(1)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // PLAY (imported) and its LED; the VU meter (hand-made output) moves.
+        ctl.send_at(0, [0x90, 0x0B, 0x7F]);
+        ctl.send_at(0, [0x80, 0x0B, 0x00]);
+        d.wait_deck(1, "playing", |a| int(&a[1]) == 1, 5);
+        leds.wait(0x90, 0x0B, "PLAY lit", |v| v == 0x7F);
+        leds.wait(0xB0, 0x02, "VU meter", |v| v > 0);
+        // LOOP IN, then LOOP OUT half a second later: a loop.
+        ctl.send_at(0, [0x90, 0x10, 0x7F]);
+        std::thread::sleep(Duration::from_millis(500));
+        ctl.send_at(0, [0x90, 0x11, 0x7F]);
+        d.wait_deck(1, "looping after LOOP OUT", |a| int(&a[11]) == 1, 5);
+        ctl.send_at(0, [0x90, 0x0B, 0x7F]);
+        d.wait_deck(1, "paused", |a| int(&a[1]) == 0, 5);
+        leds.wait(0x90, 0x0B, "PLAY dark", |v| v == 0x00);
+    }
+
+    // ---- Numark Mixtrack Pro FX (deck 2 on channel 2, its pads on channel 6) ----
+    {
+        let ctl = MidiSender::named("Mixtrack Pro FX", "Mixtrack Pro FX MIDI 1", "segue:midi_in");
+        wait_log("mapping \"Numark Mixtrack Pro FX\"");
+        // The browser is where the DDJ-400 left it: one up, LOAD 2.
+        ctl.send_at(0, [0xBF, 0x00, 0x7F]);
+        let t0 = Instant::now();
+        while browse_label() != "ctl-a" {
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "browser: {}",
+                browse_label()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        ctl.send_at(0, [0x9F, 0x03, 0x7F]);
+        d.wait_deck(2, "ctl-a loaded", title("ctl-a"), 30);
+        d.wait_deck(2, "loaded", |a| int(&a[0]) == 1, 30);
+        ctl.send_at(0, [0x91, 0x00, 0x7F]);
+        d.wait_deck(2, "playing", |a| int(&a[1]) == 1, 5);
+        leds.wait(0x91, 0x00, "PLAY lit", |v| v == 0x7F);
+        // Pad modes: AUTO LOOP, pad 5 = a 1-beat loop (toggled off by the same pad).
+        ctl.send_at(0, [0x95, 0x0D, 0x7F]);
+        ctl.send_at(0, [0x95, 0x18, 0x7F]);
+        d.wait_deck(2, "looping (auto loop pad)", |a| int(&a[11]) == 1, 5);
+        ctl.send_at(0, [0x85, 0x18, 0x00]);
+        ctl.send_at(0, [0x95, 0x18, 0x7F]);
+        d.wait_deck(2, "loop off", |a| int(&a[11]) == 0, 5);
+        // Back to HOT CUE mode: pad 1 sets hot cue 1, its LED lights.
+        ctl.send_at(0, [0x95, 0x00, 0x7F]);
+        leds.wait(0x95, 0x14, "hot cue 1 dark", |v| v == 0x01);
+        ctl.send_at(0, [0x95, 0x14, 0x7F]);
+        leds.wait(0x95, 0x14, "hot cue 1 set", |v| v == 0x7F);
+        // Channel fader down.
+        ctl.send_at(0, [0xB1, 0x1C, 0x00]);
+        d.wait_deck(2, "fader down", |a| float(&a[8]) == 0.0, 5);
+    }
+
+    // ---- Hercules DJControl Inpulse 300 (deck 1 on channel 2) ----
+    {
+        let ctl = MidiSender::named(
+            "DJControl Inpulse 300",
+            "DJControl Inpulse 300 MIDI 1",
+            "segue:midi_in",
+        );
+        wait_log("mapping \"Hercules DJControl Inpulse 300\"");
+        // The outer ring (hand-made jog, twos complement) nudges the paused deck 1 back.
+        d.send("/segue/deck/1/loop_exit", vec![]);
+        d.wait_deck(1, "out of the loop", |a| int(&a[11]) == 0, 5);
+        let p0 = position(1);
+        ctl.send_all((0..20).map(|i| (i, [0xB1, 0x09, 0x7F])).collect());
+        let t0 = Instant::now();
+        while (p0 - position(1) - 0.020).abs() > 0.004 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "jog: {} → {}",
+                p0,
+                position(1)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        ctl.send_at(0, [0x91, 0x07, 0x7F]);
+        d.wait_deck(1, "playing", |a| int(&a[1]) == 1, 5);
+        leds.wait(0x91, 0x07, "PLAY lit", |v| v == 0x7F);
+        ctl.send_at(0, [0x91, 0x07, 0x7F]);
+        d.wait_deck(1, "paused", |a| int(&a[1]) == 0, 5);
+        ctl.send_at(0, [0xB1, 0x00, 0x40]);
+        d.wait_deck(
+            1,
+            "fader at the middle",
+            |a| (float(&a[8]) - 0.5).abs() < 0.01,
+            5,
+        );
+    }
+
+    // ---- Denon MC7000 (deck 3 on channel 3, its pads on channel 7) ----
+    {
+        d.send("/segue/deck/3/load", vec![s(a.to_str().unwrap())]);
+        d.wait_deck(
+            3,
+            "loaded with its grid",
+            |a| int(&a[0]) == 1 && int(&a[6]) == 1,
+            60,
+        );
+        let ctl = MidiSender::named("MC7000", "MC7000 MIDI 1", "segue:midi_in");
+        wait_log("mapping \"Denon MC7000\"");
+        // SHIFT (a Segue shift layer here) + jog searches 40 ms a tick; without, 1 ms.
+        let p0 = position(3);
+        ctl.send_all(vec![(0, [0x92, 0x32, 0x7F]), (1, [0xB2, 0x06, 0x05])]);
+        ctl.send_at(0, [0x82, 0x32, 0x00]);
+        ctl.send_at(0, [0xB2, 0x06, 0x05]);
+        let t0 = Instant::now();
+        while (position(3) - p0 - 0.205).abs() > 0.004 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(5),
+                "jog: {} → {}",
+                p0,
+                position(3)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // CUE pad mode: pad 1 sets hot cue 1 (LED velocity 4 = blue); ROLL mode: pad 1
+        // rolls while held.
+        leds.wait(0x96, 0x14, "hot cue 1 dark blue", |v| v == 0x02);
+        ctl.send_at(0, [0x96, 0x14, 0x7F]);
+        leds.wait(0x96, 0x14, "hot cue 1 blue", |v| v == 0x04);
+        ctl.send_at(0, [0x92, 0x00, 0x7F]);
+        d.wait_deck(3, "playing", |a| int(&a[1]) == 1, 5);
+        ctl.send_at(0, [0x96, 0x07, 0x7F]);
+        ctl.send_at(0, [0x96, 0x14, 0x7F]);
+        d.wait_deck(3, "rolling (roll pad held)", |a| int(&a[11]) == 1, 5);
+        ctl.send_at(0, [0x86, 0x14, 0x00]);
+        d.wait_deck(3, "roll released", |a| int(&a[11]) == 0, 5);
+        // The sort buttons cycle the browser's sort.
+        ctl.send_at(0, [0x9F, 0x12, 0x7F]);
+        let t0 = Instant::now();
+        while d.query("/segue/query/browse", "/segue/browse")[1] != s("bpm") {
+            assert!(t0.elapsed() < Duration::from_secs(5), "sort");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let stats = d.stats();
+    assert_eq!(stats["midi_alloc_violations"], 0);
+    assert_eq!(stats["alloc_violations"], 0);
+    let _ = b;
+    d.stop();
 }

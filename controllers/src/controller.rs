@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use segue_engine::{Command, FxMode, Status, TempoRange, MAX_DECKS};
+use segue_engine::{Command, FxMode, Position, Status, TempoRange, MAX_DECKS};
 
 use crate::mapping::{Control, ControlType, Mapping, Output};
 use crate::message::{Address, MidiMessage};
@@ -32,6 +32,8 @@ struct DeckMemory {
     tempo_range: TempoRange,
     jog_touched: bool,
     last_loop_beats: f32,
+    /// The loop-in point set by `loop_in` (frames).
+    loop_in: Option<f64>,
 }
 
 impl Default for DeckMemory {
@@ -46,6 +48,7 @@ impl Default for DeckMemory {
             tempo_range: TempoRange::Narrow,
             jog_touched: false,
             last_loop_beats: 4.0,
+            loop_in: None,
         }
     }
 }
@@ -98,6 +101,8 @@ pub struct Controller {
     slots: HashMap<Address, Slot>,
     /// Shift buttons by address: layer index.
     shift_keys: HashMap<Address, usize>,
+    /// Mode buttons by address: the bits of every layer in their mode group.
+    mode_masks: HashMap<Address, u32>,
     /// Bit set of layers held.
     held: u32,
     deck_mem: [DeckMemory; MAX_DECKS],
@@ -131,6 +136,17 @@ impl Controller {
             };
             shift_keys.insert(s.midi, i.min(31));
         }
+        let mut mode_masks = HashMap::new();
+        for s in &mapping.shifts {
+            let Some(group) = &s.mode else { continue };
+            let mask = mapping
+                .shifts
+                .iter()
+                .filter(|o| o.mode.as_ref() == Some(group))
+                .filter_map(|o| shift_keys.get(&o.midi))
+                .fold(0u32, |m, &i| m | 1 << i);
+            mode_masks.insert(s.midi, mask);
+        }
         let mut slots: HashMap<Address, Slot> = HashMap::new();
         let mut layers = Vec::with_capacity(mapping.controls.len());
         for (i, c) in mapping.controls.iter().enumerate() {
@@ -159,6 +175,7 @@ impl Controller {
             layers,
             slots,
             shift_keys,
+            mode_masks,
             held: 0,
             deck_mem: [DeckMemory::default(); MAX_DECKS],
             master_gain: 1.0,
@@ -200,6 +217,13 @@ impl Controller {
         if let Some(&layer) = self.shift_keys.get(&addr) {
             let bit = 1u32 << layer;
             let pressed = value > 0;
+            if let Some(&mask) = self.mode_masks.get(&addr) {
+                // A pad-mode button: this layer, none other of its group.
+                if pressed {
+                    self.held = (self.held & !mask) | bit;
+                }
+                return;
+            }
             let toggle = self
                 .mapping
                 .shifts
@@ -296,7 +320,10 @@ impl Controller {
                         self.state[i].latched = on;
                         self.switch(target, deck, on, status, out);
                     }
-                    TargetKind::Continuous { .. } | TargetKind::Jog | TargetKind::Value => {}
+                    TargetKind::Continuous { .. }
+                    | TargetKind::Jog
+                    | TargetKind::Value
+                    | TargetKind::Relative => {}
                 }
             }
             ControlType::Fader { min, max } => {
@@ -325,6 +352,15 @@ impl Controller {
                 self.set(target, deck, x, status, out);
             }
             ControlType::Encoder { encoding, step } => {
+                if target.kind() == TargetKind::Relative {
+                    let ticks = (encoding.ticks(value) as f32 * step).round();
+                    if let Some(a) = target.live_action_on(deck, Value::Number(ticks as f64)) {
+                        if self.live.len() < LIVE_QUEUE {
+                            self.live.push(a);
+                        }
+                    }
+                    return;
+                }
                 let TargetKind::Continuous { min, max } = target.kind() else {
                     return;
                 };
@@ -460,7 +496,7 @@ impl Controller {
     }
 
     fn trigger(&mut self, target: Target, deck: u8, status: &Status, out: &mut Vec<Command>) {
-        if let Some(a) = target.live_action(Value::Press(true)) {
+        if let Some(a) = target.live_action_on(deck, Value::Press(true)) {
             // Within the reserved capacity: no allocation.
             if self.live.len() < LIVE_QUEUE {
                 self.live.push(a);
@@ -483,6 +519,31 @@ impl Controller {
                     TempoRange::Wide => 50.0,
                 };
                 out.extend(target.command(deck, Value::Number(percent), status));
+            }
+            // Loop in / out: the in point is remembered here; a running loop is resized.
+            Target::LoopIn => {
+                mem.loop_in = Some(d.position);
+                if d.looping && d.position < d.loop_end {
+                    out.push(Command::SetLoop {
+                        deck,
+                        start: Position::Frames(d.position),
+                        end: Position::Frames(d.loop_end),
+                    });
+                }
+            }
+            Target::LoopOut => {
+                let start = if d.looping {
+                    Some(d.loop_start)
+                } else {
+                    mem.loop_in
+                };
+                if let Some(start) = start.filter(|s| *s < d.position) {
+                    out.push(Command::SetLoop {
+                        deck,
+                        start: Position::Frames(start),
+                        end: Position::Frames(d.position),
+                    });
+                }
             }
             // Halve/double also the length remembered while not looping.
             Target::LoopHalve | Target::LoopDouble => {

@@ -111,7 +111,7 @@ impl Detected {
                 TargetKind::Continuous { .. }
             ) | (
                 Detected::Encoder(..),
-                TargetKind::Continuous { .. } | TargetKind::Jog
+                TargetKind::Continuous { .. } | TargetKind::Jog | TargetKind::Relative
             )
         )
     }
@@ -142,6 +142,13 @@ impl Detected {
                     ticks_per_rev: 128.0,
                     nudge_ms: 1.0,
                     scratch: true,
+                },
+            ),
+            (Detected::Encoder(a, encoding), TargetKind::Relative) => (
+                a,
+                ControlType::Encoder {
+                    encoding,
+                    step: 1.0,
                 },
             ),
             (Detected::Encoder(a, encoding), TargetKind::Continuous { min, max }) => (

@@ -58,7 +58,7 @@ impl MappingError {
         }
     }
 
-    fn with_file(self, path: &Path) -> Self {
+    pub(crate) fn with_file(self, path: &Path) -> Self {
         match self {
             MappingError::Invalid {
                 line,
@@ -198,6 +198,10 @@ pub struct Shift {
     pub layer: String,
     /// Latching (each press flips the layer) instead of held.
     pub toggle: bool,
+    /// A pad-mode group (`mode = "pads"`): a press selects this layer and leaves the other
+    /// layers of the group (the mode buttons of one pad section); pressing it again keeps
+    /// it. A mode button with no controls on its layer selects the base layer.
+    pub mode: Option<String>,
 }
 
 /// A controller mapping.
@@ -205,6 +209,10 @@ pub struct Shift {
 pub struct Mapping {
     /// Controller name.
     pub name: String,
+    /// MIDI port names this mapping is for: `segue serve` picks it automatically when a
+    /// port whose name (or JACK alias) contains one of these (case-insensitive) is
+    /// connected to its `midi_in` ([`crate::builtin`]).
+    pub ports: Vec<String>,
     /// Shift buttons.
     pub shifts: Vec<Shift>,
     /// Input bindings.
@@ -220,6 +228,8 @@ pub struct Mapping {
 struct RawMapping {
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    ports: Vec<String>,
     #[serde(default)]
     shift: Vec<Spanned<RawShift>>,
     #[serde(default)]
@@ -262,6 +272,8 @@ struct RawShift {
     layer: Spanned<String>,
     #[serde(default)]
     toggle: bool,
+    #[serde(default)]
+    mode: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -445,6 +457,7 @@ impl Mapping {
         let ctx = Ctx { text };
         let mut m = Mapping {
             name: raw.name.unwrap_or_default(),
+            ports: raw.ports,
             ..Default::default()
         };
         for s in &raw.shift {
@@ -457,6 +470,7 @@ impl Mapping {
                 midi: ctx.address(raw_address!(s), span)?,
                 layer: s.layer.get_ref().clone(),
                 toggle: s.toggle,
+                mode: s.mode.clone(),
             });
         }
         for c in &raw.control {
@@ -505,11 +519,18 @@ impl Mapping {
     pub fn to_toml(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "name = {}", toml_str(&self.name));
+        if !self.ports.is_empty() {
+            let ports: Vec<String> = self.ports.iter().map(|p| toml_str(p)).collect();
+            let _ = writeln!(s, "ports = [{}]", ports.join(", "));
+        }
         for sh in &self.shifts {
             let _ = writeln!(s, "\n[[shift]]\n{}", address_toml(sh.midi));
             let _ = writeln!(s, "layer = {}", toml_str(&sh.layer));
             if sh.toggle {
                 let _ = writeln!(s, "toggle = true");
+            }
+            if let Some(m) = &sh.mode {
+                let _ = writeln!(s, "mode = {}", toml_str(m));
             }
         }
         for c in &self.controls {
@@ -641,6 +662,13 @@ fn control(
             return Err(mismatch("fader, fader14 or encoder"))
         }
         ("button" | "toggle", TargetKind::Jog) => return Err(mismatch("jog")),
+        ("button" | "toggle", TargetKind::Relative) => {
+            return Err(mismatch("encoder (buttons: browse_next / browse_prev)"))
+        }
+        ("encoder", TargetKind::Relative) => ControlType::Encoder {
+            encoding: encoding(ctx, &c.encoding)?,
+            step: positive(ctx, &c.step, "step", 1.0)? * if c.invert { -1.0 } else { 1.0 },
+        },
         (_, TargetKind::Value) => {
             return Err(ctx.err(
                 c.target.span(),

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use segue_engine::{EqBand, MAX_DECKS};
+use segue_engine::{EqBand, FX_SLOTS, FX_UNITS, MAX_DECKS};
 
 use crate::mapping::{Control, ControlType, Mapping, Output};
 use crate::message::{Address, Encoding, MidiKind};
@@ -249,6 +249,12 @@ enum Group {
     EqRack(u8),
     QuickEffect(u8),
     Mixer,
+    /// `[Library]` / `[Playlist]`: the browser.
+    Library,
+    /// `[EffectRack1_EffectUnitN]` (N = 1..2): an FX unit (0-based).
+    FxUnit(u8),
+    /// `[EffectRack1_EffectUnitN_EffectM]`: a slot of an FX unit (unit, slot; 0-based).
+    FxSlot(u8, u8),
 }
 
 fn group(g: &str) -> Result<Group, String> {
@@ -260,6 +266,28 @@ fn group(g: &str) -> Result<Group, String> {
     };
     if g == "[Master]" || g == "[Mixer]" {
         return Ok(Group::Mixer);
+    }
+    if g == "[Library]" || g == "[Playlist]" {
+        return Ok(Group::Library);
+    }
+    if let Some(rest) = g
+        .strip_prefix("[EffectRack1_EffectUnit")
+        .and_then(|r| r.strip_suffix(']'))
+    {
+        let n = |s: &str, max: usize| {
+            s.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .map(|n| (n - 1) as u8)
+        };
+        let fx = format!("group {g} is beyond Segue's {FX_UNITS} FX units of {FX_SLOTS} slots");
+        return match rest.split_once("_Effect") {
+            None => n(rest, FX_UNITS).map(Group::FxUnit).ok_or(fx),
+            Some((u, s)) => match (n(u, FX_UNITS), n(s, FX_SLOTS)) {
+                (Some(u), Some(s)) => Ok(Group::FxSlot(u, s)),
+                _ => Err(fx),
+            },
+        };
     }
     if let Some(n) = g.strip_prefix("[Channel").and_then(|r| r.strip_suffix(']')) {
         return deck(n).map(Group::Deck);
@@ -283,6 +311,15 @@ fn group(g: &str) -> Result<Group, String> {
         .trim_matches(|c| c == '[' || c == ']')
         .trim_end_matches(|c: char| c.is_ascii_digit());
     Err(format!("group [{kind}…] has no Segue equivalent"))
+}
+
+/// `group_[ChannelN]_enable` → deck N − 1.
+fn fx_assign_deck(key: &str) -> Option<u8> {
+    key.strip_prefix("group_[Channel")
+        .and_then(|r| r.strip_suffix("]_enable"))
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|n| (1..=MAX_DECKS).contains(n))
+        .map(|n| (n - 1) as u8)
 }
 
 /// Default control style of a Mixxx key for buttons: toggled on press, or held.
@@ -318,6 +355,33 @@ fn target(g: &Group, key: &str) -> Result<(Target, Press), String> {
                 unknown()
             }
         }
+        Group::Library => Ok(match key {
+            "MoveVertical" | "SelectTrackKnob" => (Target::Browse, Hold),
+            "MoveDown" | "SelectNextTrack" => (Target::BrowseNext, Hold),
+            "MoveUp" | "SelectPrevTrack" => (Target::BrowsePrev, Hold),
+            "GoToItem" | "MoveFocusForward" => (Target::BrowseEnter, Hold),
+            "MoveFocusBackward" => (Target::BrowseBack, Hold),
+            _ => return unknown(),
+        }),
+        Group::FxUnit(u) => {
+            let u = *u;
+            Ok(match key {
+                "mix" => (Target::FxMix(u), Hold),
+                "enabled" => (Target::FxOn(u), Toggle),
+                "group_[Master]_enable" => (Target::FxMaster(u), Toggle),
+                k if fx_assign_deck(k).is_some() => (Target::FxAssign(u), Toggle),
+                _ => return unknown(),
+            })
+        }
+        Group::FxSlot(u, s) => {
+            let (u, s) = (*u, *s);
+            Ok(match key {
+                "enabled" => (Target::FxSlotOn(u, s), Toggle),
+                "meta" => (Target::FxKnob(u, s, 0), Hold),
+                "effect_selector" => (Target::FxEffect(u, s), Hold),
+                _ => return unknown(),
+            })
+        }
         Group::QuickEffect(_) => match key {
             "super1" => Ok((Target::Filter, Hold)),
             _ => unknown(),
@@ -348,6 +412,9 @@ fn target(g: &Group, key: &str) -> Result<(Target, Press), String> {
                 "filterMidKill" => Some((Target::EqKill(EqBand::Mid), Toggle)),
                 "filterHighKill" => Some((Target::EqKill(EqBand::High), Toggle)),
                 "jog" => Some((Target::Jog, Hold)),
+                "LoadSelectedTrack" => Some((Target::LoadSelected, Hold)),
+                "loop_in" => Some((Target::LoopIn, Hold)),
+                "loop_out" => Some((Target::LoopOut, Hold)),
                 _ => None,
             };
             if let Some(t) = simple {
@@ -366,6 +433,10 @@ fn target(g: &Group, key: &str) -> Result<(Target, Press), String> {
                 name(format!("beatloop_{n}")).map(|t| (t, Toggle))
             } else if let Some(n) = mid("beatlooproll_", "_activate") {
                 name(format!("loop_roll_{n}")).map(|t| (t, Hold))
+            } else if let Some(n) = mid("beatjump_", "_forward") {
+                name(format!("beatjump_forward_{n}")).map(|t| (t, Hold))
+            } else if let Some(n) = mid("beatjump_", "_backward") {
+                name(format!("beatjump_backward_{n}")).map(|t| (t, Hold))
             } else {
                 None
             };
@@ -398,7 +469,12 @@ fn control(node: roxmltree::Node<'_, '_>, group_s: &str, key: &str) -> Result<Pa
         .map(|c| c.tag_name().name().to_ascii_lowercase())
         .collect();
     let has = |o: &str| opts.iter().any(|x| x == o);
-    if has("script-binding") || key.contains('.') {
+    // `Object.function` is a script; `beatloop_0.25_toggle` is a key with a number.
+    let scripted = key
+        .split('.')
+        .skip(1)
+        .any(|rest| !rest.starts_with(|c: char| c.is_ascii_digit()));
+    if has("script-binding") || scripted {
         return Err("script-bound (needs Mixxx's JavaScript)".into());
     }
     let g = group(group_s)?;
@@ -406,7 +482,8 @@ fn control(node: roxmltree::Node<'_, '_>, group_s: &str, key: &str) -> Result<Pa
     let midi = address(node)?;
     let deck = match g {
         Group::Deck(d) | Group::EqRack(d) | Group::QuickEffect(d) => Some(d),
-        Group::Mixer => None,
+        Group::FxUnit(_) => fx_assign_deck(key),
+        Group::Mixer | Group::Library | Group::FxSlot(..) => None,
     };
     let invert = has("invert");
     if has("fourteen-bit-msb") || has("fourteen-bit-lsb") {
@@ -469,6 +546,14 @@ fn control(node: roxmltree::Node<'_, '_>, group_s: &str, key: &str) -> Result<Pa
             scratch: false,
         },
         TargetKind::Value => return Err(format!("target {target} has no MIDI form")),
+        TargetKind::Relative => ControlType::Encoder {
+            encoding: if has("rot64") || has("rot64inv") || has("rot64fast") {
+                Encoding::Offset
+            } else {
+                Encoding::TwosComplement
+            },
+            step: if invert ^ has("rot64inv") { -1.0 } else { 1.0 },
+        },
         TargetKind::Switch | TargetKind::Momentary | TargetKind::Trigger => {
             if midi.kind == MidiKind::PitchBend {
                 return Err("a button on pitch bend is not supported".into());
@@ -549,6 +634,10 @@ fn output(node: roxmltree::Node<'_, '_>, group_s: &str, key: &str) -> Result<Out
     let g = group(group_s)?;
     let source = match (&g, key) {
         (Group::Mixer, "VuMeter" | "VuMeterL" | "VuMeterR") => Source::VuMaster,
+        (Group::FxUnit(u), "enabled") => Source::FxOn(*u),
+        (Group::FxUnit(u), "group_[Master]_enable") => Source::FxMaster(*u),
+        (Group::FxUnit(u), k) if fx_assign_deck(k).is_some() => Source::FxAssign(*u),
+        (Group::FxSlot(u, s), "enabled") => Source::FxSlotOn(*u, *s),
         (Group::Deck(_), k) => match k {
             "play" | "play_indicator" => Source::Play,
             "cue_default" | "cue_indicator" => Source::Cue,
@@ -601,6 +690,7 @@ fn output(node: roxmltree::Node<'_, '_>, group_s: &str, key: &str) -> Result<Out
     };
     let deck = match g {
         Group::Deck(d) => Some(d),
+        Group::FxUnit(_) => fx_assign_deck(key),
         _ => None,
     };
     Ok(Output {

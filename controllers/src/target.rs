@@ -62,6 +62,9 @@ pub enum TargetKind {
     /// A number in its own units with no fader range (seconds, beats, milliseconds, a
     /// deck number): sent over OSC; a MIDI mapping cannot bind it to a fader.
     Value,
+    /// Steps with no value of their own (the library browser's list): an encoder's
+    /// ticks move by that many items.
+    Relative,
 }
 
 /// Something a control drives. Deck targets need a `deck` in the mapping.
@@ -201,6 +204,29 @@ pub enum Target {
     FxBeatsHalve(u8, u8),
     /// Double a slot's beat length (unit, slot).
     FxBeatsDouble(u8, u8),
+    /// The library browser's list: an encoder scrolls it by its ticks (a
+    /// [`LiveAction`] for the shell's browser).
+    Browse,
+    /// One item down the browser's list (a button).
+    BrowseNext,
+    /// One item up the browser's list (a button).
+    BrowsePrev,
+    /// Open the selected folder / view of the browser.
+    BrowseEnter,
+    /// Back to the parent folder / view.
+    BrowseBack,
+    /// Cycle the sort of the browser's track list: title → BPM → key → energy.
+    BrowseSort,
+    /// Load the browser's selected track onto the deck (a deck target).
+    LoadSelected,
+    /// Set the loop-in point at the playhead (a mapping remembers it; with a loop
+    /// running, moves its start).
+    LoopIn,
+    /// Set the loop-out point at the playhead: loops from the loop-in point (with a loop
+    /// running, moves its end).
+    LoopOut,
+    /// Jump this many beats (negative: back) from the playhead.
+    BeatJump(f32),
 }
 
 /// What a live target asks of the shell's live service (suggestions, Auto DJ) rather than
@@ -219,6 +245,16 @@ pub enum LiveAction {
     RecordStart,
     /// Stop recording the set.
     RecordStop,
+    /// Scroll the browser's list by this many items (negative: up).
+    Browse(i16),
+    /// Open the browser's selected folder / view.
+    BrowseEnter,
+    /// Back to the browser's parent folder / view.
+    BrowseBack,
+    /// Cycle the sort of the browser's track list.
+    BrowseSort,
+    /// Load the browser's selected track onto this deck (0-based).
+    LoadSelected(u8),
 }
 
 /// Suggestions a mapping can load (`suggestion_load_1` .. `_10`).
@@ -393,7 +429,22 @@ impl Target {
             "record_toggle" => return Some(Target::RecordToggle),
             "record_start" => return Some(Target::RecordStart),
             "record_stop" => return Some(Target::RecordStop),
+            "browse" => return Some(Target::Browse),
+            "browse_next" => return Some(Target::BrowseNext),
+            "browse_prev" => return Some(Target::BrowsePrev),
+            "browse_enter" => return Some(Target::BrowseEnter),
+            "browse_back" => return Some(Target::BrowseBack),
+            "browse_sort" => return Some(Target::BrowseSort),
+            "load_selected" => return Some(Target::LoadSelected),
+            "loop_in" => return Some(Target::LoopIn),
+            "loop_out" => return Some(Target::LoopOut),
             _ => {}
+        }
+        if let Some(n) = s.strip_prefix("beatjump_forward_") {
+            return loop_beats(n).map(Target::BeatJump);
+        }
+        if let Some(n) = s.strip_prefix("beatjump_backward_") {
+            return loop_beats(n).map(|b| Target::BeatJump(-b));
         }
         if s.starts_with("fx") {
             return fx_target(s);
@@ -477,6 +528,17 @@ impl Target {
             Target::RecordToggle => "record_toggle".into(),
             Target::RecordStart => "record_start".into(),
             Target::RecordStop => "record_stop".into(),
+            Target::Browse => "browse".into(),
+            Target::BrowseNext => "browse_next".into(),
+            Target::BrowsePrev => "browse_prev".into(),
+            Target::BrowseEnter => "browse_enter".into(),
+            Target::BrowseBack => "browse_back".into(),
+            Target::BrowseSort => "browse_sort".into(),
+            Target::LoadSelected => "load_selected".into(),
+            Target::LoopIn => "loop_in".into(),
+            Target::LoopOut => "loop_out".into(),
+            Target::BeatJump(b) if b < 0.0 => format!("beatjump_backward_{}", fmt_beats(-b)),
+            Target::BeatJump(b) => format!("beatjump_forward_{}", fmt_beats(b)),
             Target::FxOn(u) => format!("fx{}_on", u + 1),
             Target::FxChain(u) => format!("fx{}_chain", u + 1),
             Target::FxMix(u) => format!("fx{}_mix", u + 1),
@@ -526,6 +588,24 @@ impl Target {
         v.push("autodj_toggle".into());
         v.push("transition_start".into());
         v.extend(["record_toggle", "record_start", "record_stop"].map(String::from));
+        v.extend(
+            [
+                "browse",
+                "browse_next",
+                "browse_prev",
+                "browse_enter",
+                "browse_back",
+                "browse_sort",
+                "load_selected",
+                "loop_in",
+                "loop_out",
+            ]
+            .map(String::from),
+        );
+        for b in ["1", "2", "4", "8", "16", "32"] {
+            v.push(format!("beatjump_forward_{b}"));
+            v.push(format!("beatjump_backward_{b}"));
+        }
         v.extend(Self::fx_targets().map(|t| t.name()));
         v
     }
@@ -566,7 +646,10 @@ impl Target {
             CueSet | CueReturn | Eject | HotCue(_) | HotCueClear(_) | HotCueSet(_) | LoopToggle
             | LoopExit | Reloop | LoopHalve | LoopDouble | TempoRangeCycle | Pause
             | SuggestionLoad(_) | AutoDjToggle | TransitionStart | RecordToggle | RecordStart
-            | RecordStop | FxBeatsHalve(..) | FxBeatsDouble(..) => TargetKind::Trigger,
+            | RecordStop | FxBeatsHalve(..) | FxBeatsDouble(..) | BrowseNext | BrowsePrev
+            | BrowseEnter | BrowseBack | BrowseSort | LoadSelected | LoopIn | LoopOut
+            | BeatJump(_) => TargetKind::Trigger,
+            Browse => TargetKind::Relative,
             Seek | SeekBeats | Nudge | Loop | CrossfaderAssign | SyncLeader | FxBeats(..) => {
                 TargetKind::Value
             }
@@ -608,6 +691,12 @@ impl Target {
                 | Target::RecordToggle
                 | Target::RecordStart
                 | Target::RecordStop
+                | Target::Browse
+                | Target::BrowseNext
+                | Target::BrowsePrev
+                | Target::BrowseEnter
+                | Target::BrowseBack
+                | Target::BrowseSort
                 | Target::FxOn(_)
                 | Target::FxChain(_)
                 | Target::FxMix(_)
@@ -619,6 +708,22 @@ impl Target {
                 | Target::FxBeatsHalve(..)
                 | Target::FxBeatsDouble(..)
         )
+    }
+
+    /// The live action of a live target (suggestions, Auto DJ, the browser), fired by a
+    /// press or a number ≠ 0 (`browse`: the number is the items to scroll; `load_selected`
+    /// takes `deck`); `None` for every other target and for a release. Allocation-free.
+    pub fn live_action_on(self, deck: u8, value: Value) -> Option<LiveAction> {
+        match (self, value) {
+            (Target::Browse, Value::Number(x)) if x.is_finite() && x.round() != 0.0 => {
+                Some(LiveAction::Browse(x.round().clamp(-1000.0, 1000.0) as i16))
+            }
+            (Target::Browse, _) => None,
+            (Target::LoadSelected, v) if v != Value::Press(false) && v != Value::Number(0.0) => {
+                Some(LiveAction::LoadSelected(deck))
+            }
+            _ => self.live_action(value),
+        }
     }
 
     /// The live action of a live target (suggestions, Auto DJ), fired by a press or a
@@ -638,6 +743,11 @@ impl Target {
             Target::RecordToggle => LiveAction::RecordToggle,
             Target::RecordStart => LiveAction::RecordStart,
             Target::RecordStop => LiveAction::RecordStop,
+            Target::BrowseNext => LiveAction::Browse(1),
+            Target::BrowsePrev => LiveAction::Browse(-1),
+            Target::BrowseEnter => LiveAction::BrowseEnter,
+            Target::BrowseBack => LiveAction::BrowseBack,
+            Target::BrowseSort => LiveAction::BrowseSort,
             _ => return None,
         })
     }
@@ -731,6 +841,12 @@ impl Target {
                 },
             },
             Target::CueReturn => C::CueReturn { deck },
+            Target::BeatJump(beats) => C::Seek {
+                deck,
+                to: Position::Beats(d.beat + beats as f64),
+            },
+            // Loop in / out need the point a Controller remembers.
+            Target::LoopIn | Target::LoopOut => return None,
             Target::Eject => C::Eject { deck },
             Target::Pause => C::Play { deck, on: false },
             Target::HotCue(index) => C::HotCue { deck, index },
@@ -863,7 +979,14 @@ impl Target {
             | Target::TransitionStart
             | Target::RecordToggle
             | Target::RecordStart
-            | Target::RecordStop => return None,
+            | Target::RecordStop
+            | Target::Browse
+            | Target::BrowseNext
+            | Target::BrowsePrev
+            | Target::BrowseEnter
+            | Target::BrowseBack
+            | Target::BrowseSort
+            | Target::LoadSelected => return None,
             Target::SyncLeader => {
                 let n = number?;
                 if n == 0.0 {
@@ -998,6 +1121,19 @@ impl Target {
                 "start recording the set (a new file in the record folder)",
             ),
             RecordStop => ("", "stop recording the set"),
+            Browse => ("i", "scroll the library browser by i items"),
+            BrowseNext => ("", "the next item of the library browser"),
+            BrowsePrev => ("", "the previous item of the library browser"),
+            BrowseEnter => ("", "open the browser's selected folder or view"),
+            BrowseBack => ("", "back to the browser's parent folder or view"),
+            BrowseSort => ("", "cycle the browser's sort: title, BPM, key, energy"),
+            LoadSelected => ("", "load the browser's selected track onto the deck"),
+            LoopIn => ("", "set the loop-in point at the playhead"),
+            LoopOut => (
+                "",
+                "set the loop-out point at the playhead and loop from loop-in",
+            ),
+            BeatJump(_) => ("", "jump b beats forward or backward"),
         }
     }
 

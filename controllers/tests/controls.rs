@@ -3,7 +3,7 @@
 use segue_controllers::{
     Controller, LiveAction, LiveState, Mapping, Target, BEND_BUTTON_PERCENT, SECONDS_PER_REV,
 };
-use segue_engine::{Command, EqBand, Status, TempoRange};
+use segue_engine::{Command, EqBand, Position, Status, TempoRange};
 
 fn controller(toml: &str) -> Controller {
     Controller::new(Mapping::from_str(toml).unwrap(), 4)
@@ -714,4 +714,127 @@ fn record_targets_are_live_actions_and_the_shell_lights_their_leds() {
     leds.clear();
     c.feedback(&st, &mut leds);
     assert_eq!(leds, vec![[0x90, 0x30, 0], [0x90, 0x33, 0x7F]]);
+}
+
+#[test]
+fn browse_targets_become_browser_actions() {
+    let mut c = controller(
+        "[[control]]\ncc = 0x40\nchannel = 7\ntype = \"encoder\"\nencoding = \"twos_complement\"\ntarget = \"browse\"\n\
+         [[control]]\nnote = 0x41\nchannel = 7\ntype = \"button\"\ntarget = \"browse_enter\"\n\
+         [[control]]\nnote = 0x42\nchannel = 7\ntype = \"button\"\ntarget = \"browse_back\"\n\
+         [[control]]\nnote = 0x43\nchannel = 7\ntype = \"button\"\ntarget = \"browse_sort\"\n\
+         [[control]]\nnote = 0x44\nchannel = 7\ntype = \"button\"\ntarget = \"browse_next\"\n\
+         [[control]]\nnote = 0x45\nchannel = 7\ntype = \"button\"\ntarget = \"browse_prev\"\n\
+         [[control]]\nnote = 0x47\nchannel = 7\ntype = \"button\"\ntarget = \"load_selected\"\ndeck = 2\n",
+    );
+    let out = run(
+        &mut c,
+        &status(),
+        &[
+            [0xB6, 0x40, 0x01],
+            [0xB6, 0x40, 0x7D],
+            [0xB6, 0x40, 0x00],
+            [0x96, 0x41, 0x7F],
+            [0x86, 0x41, 0x00],
+            [0x96, 0x42, 0x7F],
+            [0x96, 0x43, 0x7F],
+            [0x96, 0x44, 0x7F],
+            [0x96, 0x45, 0x7F],
+            [0x96, 0x47, 0x7F],
+            [0x96, 0x47, 0x00],
+        ],
+    );
+    assert!(out.is_empty(), "no engine command: {out:?}");
+    assert_eq!(
+        c.take_live().collect::<Vec<_>>(),
+        vec![
+            LiveAction::Browse(1),
+            LiveAction::Browse(-3),
+            LiveAction::BrowseEnter,
+            LiveAction::BrowseBack,
+            LiveAction::BrowseSort,
+            LiveAction::Browse(1),
+            LiveAction::Browse(-1),
+            LiveAction::LoadSelected(1),
+        ]
+    );
+    // A button cannot drive the encoder target.
+    let err =
+        Mapping::from_str("[[control]]\nnote = 0x40\ntype = \"button\"\ntarget = \"browse\"\n")
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("browse_next"), "{err}");
+}
+
+#[test]
+fn loop_in_out_and_beat_jumps() {
+    let mut c = controller(
+        "[[control]]\nnote = 0x10\ntype = \"button\"\ntarget = \"loop_in\"\ndeck = 1\n\
+         [[control]]\nnote = 0x11\ntype = \"button\"\ntarget = \"loop_out\"\ndeck = 1\n\
+         [[control]]\nnote = 0x12\ntype = \"button\"\ntarget = \"beatjump_forward_4\"\ndeck = 1\n\
+         [[control]]\nnote = 0x13\ntype = \"button\"\ntarget = \"beatjump_backward_1/2\"\ndeck = 1\n",
+    );
+    let mut st = status();
+    st.decks[0].loaded = true;
+    st.decks[0].position = 48_000.0;
+    st.decks[0].beat = 10.0;
+    let press = |n: u8| [0x90, n, 0x7F];
+    // Loop out before any loop in: nothing.
+    assert!(run(&mut c, &st, &[press(0x11)]).is_empty());
+    assert!(
+        run(&mut c, &st, &[press(0x10)]).is_empty(),
+        "loop in only remembers"
+    );
+    st.decks[0].position = 96_000.0;
+    assert_eq!(
+        run(&mut c, &st, &[press(0x11)]),
+        vec![Command::SetLoop {
+            deck: 0,
+            start: Position::Frames(48_000.0),
+            end: Position::Frames(96_000.0)
+        }]
+    );
+    // With a loop running, loop in moves its start and loop out its end.
+    st.decks[0].looping = true;
+    st.decks[0].loop_start = 48_000.0;
+    st.decks[0].loop_end = 96_000.0;
+    st.decks[0].position = 60_000.0;
+    assert_eq!(
+        run(&mut c, &st, &[press(0x10)]),
+        vec![Command::SetLoop {
+            deck: 0,
+            start: Position::Frames(60_000.0),
+            end: Position::Frames(96_000.0)
+        }]
+    );
+    st.decks[0].position = 72_000.0;
+    assert_eq!(
+        run(&mut c, &st, &[press(0x11)]),
+        vec![Command::SetLoop {
+            deck: 0,
+            start: Position::Frames(48_000.0),
+            end: Position::Frames(72_000.0)
+        }]
+    );
+    assert_eq!(
+        run(&mut c, &st, &[press(0x12), press(0x13)]),
+        vec![
+            Command::Seek {
+                deck: 0,
+                to: Position::Beats(14.0)
+            },
+            Command::Seek {
+                deck: 0,
+                to: Position::Beats(9.5)
+            }
+        ]
+    );
+    for name in [
+        "loop_in",
+        "loop_out",
+        "beatjump_forward_4",
+        "beatjump_backward_1/2",
+    ] {
+        assert_eq!(Target::from_name(name).unwrap().name(), name);
+    }
 }

@@ -163,8 +163,10 @@ impl Default for JackConfig {
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct MidiConfig {
     /// Controller mapping file (TOML, see `controllers/mappings/example.toml`) applied to
-    /// the JACK backend's `midi_in`; `--mapping` overrides it. A relative path is read
-    /// from the working directory.
+    /// the JACK backend's `midi_in`, or `builtin:NAME` for a shipped one
+    /// (`builtin:pioneer-ddj-400`…); `--mapping` overrides it. A relative path is read
+    /// from the working directory. Unset: a shipped mapping is picked by the name of the
+    /// MIDI port connected to `midi_in` (`segue_controllers::builtin::for_port`).
     pub mapping: Option<PathBuf>,
 }
 
@@ -211,6 +213,10 @@ pub struct Config {
     pub alsa_device: String,
     /// MIDI controller settings.
     pub midi: MidiConfig,
+    /// The controller mapping, as the top-level key `mapping` (the same as
+    /// `midi.mapping`; read into it, an error when both are set and differ).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<PathBuf>,
     /// Folder set recordings go to (`/segue/record/start NAME` writes `NAME` there; without
     /// a name, `segue-<unix time>.wav`). Default: `recordings` in the working directory.
     pub record_dir: Option<PathBuf>,
@@ -242,6 +248,7 @@ impl Default for Config {
             jack: JackConfig::default(),
             alsa_device: "default".into(),
             midi: MidiConfig::default(),
+            mapping: None,
             record_dir: None,
             record: None,
             record_bus: RecordBus::Master,
@@ -264,7 +271,20 @@ impl Config {
 
     /// Parse TOML text.
     pub fn from_toml(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        let mut c: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        if let Some(m) = c.mapping.take() {
+            match &c.midi.mapping {
+                Some(other) if *other != m => {
+                    return Err(format!(
+                        "`mapping = {:?}` and `[midi] mapping = {:?}` disagree: set one",
+                        m.display().to_string(),
+                        other.display().to_string()
+                    ))
+                }
+                _ => c.midi.mapping = Some(m),
+            }
+        }
+        Ok(c)
     }
 
     /// The configuration as TOML (what `--print-config` prints; reads back the same).
@@ -427,6 +447,21 @@ mod tests {
         c.midi.mapping = Some("/maps/ddj-400.toml".into());
         let back = Config::from_toml(&c.to_toml()).unwrap();
         assert_eq!(back, c);
+    }
+
+    #[test]
+    fn mapping_is_also_a_top_level_key() {
+        let c = Config::from_toml("mapping = \"builtin:pioneer-ddj-400\"\n").unwrap();
+        assert_eq!(c.midi.mapping, Some("builtin:pioneer-ddj-400".into()));
+        assert_eq!(c.mapping, None);
+        let same = "mapping = \"a.toml\"\n[midi]\nmapping = \"a.toml\"\n";
+        assert_eq!(
+            Config::from_toml(same).unwrap().midi.mapping,
+            Some("a.toml".into())
+        );
+        let err =
+            Config::from_toml("mapping = \"a.toml\"\n[midi]\nmapping = \"b.toml\"\n").unwrap_err();
+        assert!(err.contains("disagree"), "{err}");
     }
 
     #[test]

@@ -27,6 +27,7 @@
 static ALLOC: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;
 
 pub mod audio;
+pub mod browse;
 pub mod config;
 mod error;
 pub mod feed;
@@ -64,12 +65,19 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
     config.validate()?;
     let controller = match &config.midi.mapping {
         Some(path) => {
-            let mapping = segue_controllers::Mapping::load(path)?;
-            tracing::info!("MIDI mapping {}", path.display());
+            let mapping = midi::load_mapping(path)?;
+            tracing::info!("MIDI mapping {} (\"{}\")", path.display(), mapping.name);
             Some(segue_controllers::Controller::new(mapping, config.decks))
         }
-        None => None,
+        None => {
+            tracing::info!(
+                "no MIDI mapping configured: one of the shipped mappings is picked by the name \
+                 of the port connected to midi_in"
+            );
+            None
+        }
     };
+    let auto_mapping = config.midi.mapping.is_none();
     let roots = MusicRoots::new(&config.music_root)?;
     let allow = config.allow_list()?;
     let stop = stop.unwrap_or_default();
@@ -149,6 +157,7 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         .map_err(|e| DaemonError::Other(format!("cannot start the recorder: {e}")))?;
         let _ = shared.recorder.set(recorder);
     }
+    let _ = shared.roots.set(roots.clone());
 
     let socket = UdpSocket::bind(config.osc_bind).map_err(|source| DaemonError::Net {
         what: "OSC bind",
@@ -241,7 +250,7 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         let (s, sh) = (threads_stop.clone(), shared.clone());
         threads.push(spawn(
             "segue-midi",
-            Box::new(move || midi::run(&rings_rx, controller, &sh, &s)),
+            Box::new(move || midi::run(&rings_rx, controller, auto_mapping, &sh, &s)),
         )?);
     }
     tracing::info!(

@@ -36,6 +36,87 @@ use crate::state::Shared;
 /// How often LED feedback is sent.
 const FEEDBACK_EVERY: Duration = Duration::from_millis(33);
 
+/// A mapping file, or `builtin:NAME` for one shipped with Segue
+/// ([`segue_controllers::builtin`]).
+pub fn load_mapping(
+    path: &std::path::Path,
+) -> Result<segue_controllers::Mapping, crate::DaemonError> {
+    use segue_controllers::builtin;
+    if let Some(name) = path.to_str().and_then(|p| p.strip_prefix("builtin:")) {
+        let b = builtin::by_name(name).ok_or_else(|| {
+            crate::DaemonError::Config(format!(
+                "no shipped mapping called {name:?} (shipped: {})",
+                builtin::BUILTIN
+                    .iter()
+                    .map(|b| b.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        return Ok(b.mapping()?);
+    }
+    Ok(segue_controllers::Mapping::load(path)?)
+}
+
+/// Picks a shipped mapping by the name of what is connected to `midi_in` (when no mapping
+/// is configured): on a change of the connected ports, the first shipped mapping whose
+/// `ports` match one of the names (or aliases) replaces the controller, and says so.
+struct AutoMapping {
+    /// The port names last looked at.
+    seen: String,
+    last_check: Instant,
+}
+
+impl AutoMapping {
+    /// A new controller when the connected ports changed and a shipped mapping fits them.
+    fn check(&mut self, shared: &Shared) -> Option<Controller> {
+        if self.last_check.elapsed() < Duration::from_millis(100) {
+            return None;
+        }
+        self.last_check = Instant::now();
+        let now = shared
+            .audio
+            .midi_in_sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if now == self.seen {
+            return None;
+        }
+        self.seen = now.clone();
+        if now.is_empty() {
+            tracing::info!("MIDI: nothing connected to midi_in (the mapping stays)");
+            return None;
+        }
+        let ports: Vec<&str> = now.lines().collect();
+        let found = ports
+            .iter()
+            .find_map(|p| segue_controllers::builtin::for_port(p).map(|b| (p, b)));
+        let Some((port, b)) = found else {
+            tracing::warn!(
+                "MIDI: no shipped mapping for {} (pass --mapping FILE, or `[midi] mapping`)",
+                ports.join(" / ")
+            );
+            return None;
+        };
+        match b.mapping() {
+            Ok(m) => {
+                tracing::info!(
+                    "MIDI controller on {port}: mapping \"{}\" (builtin:{}; --mapping or \
+                     `mapping` in the config chooses another)",
+                    m.name,
+                    b.name
+                );
+                Some(Controller::new(m, shared.deck_count))
+            }
+            Err(e) => {
+                tracing::warn!("MIDI: shipped mapping {} does not load: {e}", b.name);
+                None
+            }
+        }
+    }
+}
+
 /// The engine frame at which a command made from a MIDI event is applied: the event's
 /// stamped frame plus the length of the block it arrived in (see the module's timing
 /// policy).
@@ -124,6 +205,11 @@ impl Dispatch {
                 LiveAction::RecordToggle | LiveAction::RecordStart | LiveAction::RecordStop => {
                     shared.record_action(a)
                 }
+                LiveAction::Browse(_)
+                | LiveAction::BrowseEnter
+                | LiveAction::BrowseBack
+                | LiveAction::BrowseSort
+                | LiveAction::LoadSelected(_) => shared.browse_action(a).map(drop),
                 _ => shared.live.act(shared.live_deps(), a),
             };
             if let Err(e) = done {
@@ -179,16 +265,24 @@ fn checked<R>(shared: &Shared, f: impl FnOnce() -> R) -> R {
 pub(crate) fn run(
     rings: &Receiver<MidiRings>,
     controller: Option<Controller>,
+    auto_mapping: bool,
     shared: &Arc<Shared>,
     stop: &AtomicBool,
 ) {
     let _ = shared.audio.midi_thread.set(std::thread::current());
     let mut dispatch = Dispatch::new(controller);
+    let mut auto = auto_mapping.then(|| AutoMapping {
+        seen: String::new(),
+        last_check: Instant::now(),
+    });
     let mut current: Option<MidiRings> = None;
     let mut warned = false;
     while !stop.load(Ordering::Acquire) {
         while let Ok(r) = rings.try_recv() {
             current = Some(r);
+        }
+        if let Some(c) = auto.as_mut().and_then(|a| a.check(shared)) {
+            dispatch.controller = Some(c);
         }
         let Some(r) = current.as_mut() else {
             std::thread::park_timeout(Duration::from_millis(20));

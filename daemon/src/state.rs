@@ -42,6 +42,10 @@ pub struct Shared {
     pub recorder: std::sync::OnceLock<segue_library::record::Recorder>,
     /// Where `/segue/record/start NAME` writes.
     pub record_dir: std::path::PathBuf,
+    /// The headless library browser (MIDI `browse*` targets, `/segue/browse/…`).
+    pub browser: crate::browse::Browser,
+    /// The music roots a browsed track must be under to load (set once at startup).
+    pub roots: std::sync::OnceLock<crate::MusicRoots>,
 }
 
 impl Shared {
@@ -62,6 +66,8 @@ impl Shared {
             live: Default::default(),
             recorder: std::sync::OnceLock::new(),
             record_dir,
+            browser: Default::default(),
+            roots: std::sync::OnceLock::new(),
         }
     }
 
@@ -131,6 +137,41 @@ impl Shared {
             L::RecordToggle => self.record_start(None).map(drop),
             _ => Ok(()),
         }
+    }
+
+    /// A browser action (a MIDI `browse*` / `load_selected` target, or `/segue/browse/…`).
+    /// Loading checks the track against the music roots like `/load`; returns the deck
+    /// loaded (0-based) for `LoadSelected`.
+    pub fn browse_action(&self, a: segue_controllers::LiveAction) -> Result<Option<usize>, String> {
+        use segue_controllers::LiveAction as L;
+        let src = || crate::browse::Sources::read(self);
+        match a {
+            L::Browse(n) => self.browser.scroll(n as i32, &src),
+            L::BrowseEnter => self.browser.enter(&src),
+            L::BrowseBack => self.browser.back(&src),
+            L::BrowseSort => self.browser.cycle_sort(&src),
+            L::LoadSelected(deck) => {
+                let deck = deck as usize;
+                if deck >= self.deck_count {
+                    return Err(format!("there is no deck {}", deck + 1));
+                }
+                let path = self
+                    .browser
+                    .selected_track()
+                    .ok_or("no track is selected in the browser")?;
+                let roots = self.roots.get().ok_or("no music roots")?;
+                let real = roots
+                    .check(&path.to_string_lossy())
+                    .map_err(|e| e.to_string())?;
+                tracing::info!("browser: loading {} onto deck {}", real.display(), deck + 1);
+                if !self.decks.load(deck, real, None) {
+                    return Err("the loader is busy".into());
+                }
+                return Ok(Some(deck));
+            }
+            _ => return Err(format!("{a:?} is not a browser action")),
+        }
+        Ok(None)
     }
 
     /// A copy of one deck's view.

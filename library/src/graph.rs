@@ -159,6 +159,51 @@ impl PlaySession {
     }
 }
 
+/// A session with its tracks in play order (an imported playlist's entries that are in the
+/// library, in file order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionTracks {
+    /// Row id.
+    pub id: SessionId,
+    /// Live set or imported playlist.
+    pub kind: SessionKind,
+    /// Its name (playlist file stem, rekordbox folder path, or the live set's name).
+    pub name: String,
+    /// Its plays, in order.
+    pub tracks: Vec<TrackId>,
+}
+
+/// Every session of `kind`, oldest first, with its plays in order (what the headless
+/// browser of `segue serve` lists as playlists).
+pub fn sessions(lib: &Library, kind: SessionKind) -> Result<Vec<SessionTracks>, SegueError> {
+    let conn = lib.conn();
+    let mut stmt = conn
+        .prepare("SELECT id, name FROM sessions WHERE kind = ? ORDER BY id")
+        .map_err(db_err(lib.path()))?;
+    let heads = stmt
+        .query_map([kind.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<(SessionId, String)>>>())
+        .map_err(db_err(lib.path()))?;
+    let mut plays = conn
+        .prepare("SELECT track_id FROM play_history WHERE session_id = ? ORDER BY id")
+        .map_err(db_err(lib.path()))?;
+    heads
+        .into_iter()
+        .map(|(id, name)| {
+            let tracks = plays
+                .query_map([id], |r| r.get(0))
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<TrackId>>>())
+                .map_err(db_err(lib.path()))?;
+            Ok(SessionTracks {
+                id,
+                kind,
+                name,
+                tracks,
+            })
+        })
+        .collect()
+}
+
 /// How often `from` was followed by `to`, over all sessions (live and imported).
 pub fn transition_count(lib: &Library, from: TrackId, to: TrackId) -> Result<u32, SegueError> {
     lib.conn()

@@ -285,6 +285,15 @@ impl Live {
             LiveAction::RecordToggle | LiveAction::RecordStart | LiveAction::RecordStop => {
                 Err("recording belongs to the shell's recorder, not to the live service".into())
             }
+            LiveAction::Browse(_)
+            | LiveAction::BrowseEnter
+            | LiveAction::BrowseBack
+            | LiveAction::BrowseSort
+            | LiveAction::LoadSelected(_) => Err(
+                "the library browser belongs to the shell (segue serve), not to the live \
+                     service"
+                    .into(),
+            ),
         }
     }
 

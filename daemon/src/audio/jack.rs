@@ -340,6 +340,32 @@ impl JackBackend {
         }
     }
 
+    /// Publish what is connected to `midi_in` (names and aliases) for the MIDI dispatch.
+    fn update_midi_sources(&self) {
+        let Some(active) = &self.active else { return };
+        let c = active.as_client();
+        let Some(port) = c.port_by_name(&format!("{}:midi_in", c.name())) else {
+            return;
+        };
+        let mut names: Vec<String> = Vec::new();
+        for src in port.get_connections() {
+            if let Some(p) = c.port_by_name(&src) {
+                names.extend(p.aliases().unwrap_or_default());
+            }
+            names.push(src);
+        }
+        names.sort();
+        let text = names.join("\n");
+        let mut slot = self
+            .shared
+            .midi_in_sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if *slot != text {
+            *slot = text;
+        }
+    }
+
     /// Output latency = the playback latency JACK reports for master_L (at least a period).
     fn update_latency(&mut self) {
         let Some(active) = &self.active else { return };
@@ -388,6 +414,7 @@ impl Backend for JackBackend {
         if self.last_latency_check.elapsed() > Duration::from_millis(500) {
             self.last_latency_check = Instant::now();
             self.update_latency();
+            self.update_midi_sources();
         }
     }
 

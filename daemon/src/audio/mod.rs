@@ -183,6 +183,10 @@ pub(crate) struct AudioShared {
     pub clock_request: AtomicU8,
     /// MIDI clock messages sent.
     pub clock_ticks: AtomicU64,
+    /// What is connected to `midi_in` (JACK backend, polled by the main thread): each
+    /// source port's name and its aliases, one line per name, sorted; the MIDI dispatch
+    /// picks a shipped mapping by it ([`crate::midi`]).
+    pub midi_in_sources: std::sync::Mutex<String>,
 }
 
 /// `clock_request` values.

@@ -16,7 +16,7 @@
 //! out-of-range deck is an error for that message only — the rest of a bundle still applies.
 
 use rosc::{OscMessage, OscPacket, OscTime, OscType};
-use segue_controllers::{effect_number, Target, TargetKind, Value};
+use segue_controllers::{effect_number, LiveAction, Target, TargetKind, Value};
 use segue_engine::{Command, DeckId, Effect, Position, Status, Stem};
 
 /// Deepest bundle nesting accepted (the decoder recurses; hostile packets could nest
@@ -82,6 +82,10 @@ pub enum Request {
     RecordStop,
     /// Answer `/segue/record` (the recorder's state) to the sender.
     QueryRecord,
+    /// A library browser action (scroll, enter, back, sort, load the selected track).
+    Browse(segue_controllers::LiveAction),
+    /// Answer `/segue/browse` (the browser's selected item) to the sender.
+    QueryBrowse,
     /// Load suggestion `index` (0-based) onto `deck`, or onto a free deck.
     LoadSuggestion {
         /// Which suggestion.
@@ -270,6 +274,12 @@ enum To {
     Help,
     QuerySuggest,
     LoadSuggestion,
+    BrowseScroll,
+    BrowseEnter,
+    BrowseBack,
+    BrowseSort,
+    BrowseLoad,
+    QueryBrowse,
     AutoDj,
     TransitionStart,
     RecordStart,
@@ -502,6 +512,50 @@ const ROUTES: &[Route] = &[
          playing nor on air",
     ),
     other(
+        "/segue/browse/scroll",
+        To::BrowseScroll,
+        "i",
+        "move the library browser's selection by i items (negative: up); MIDI target \
+         `browse` (an encoder), `browse_next`, `browse_prev`",
+    ),
+    other(
+        "/segue/browse/enter",
+        To::BrowseEnter,
+        "",
+        "open the selected view or folder (Tracks, Folders, Playlists, Suggestions); MIDI \
+         target `browse_enter`",
+    ),
+    other(
+        "/segue/browse/back",
+        To::BrowseBack,
+        "",
+        "back to the parent list; MIDI target `browse_back`",
+    ),
+    other(
+        "/segue/browse/sort",
+        To::BrowseSort,
+        "",
+        "cycle the track lists' sort: title, BPM, key (Camelot), energy; MIDI target \
+         `browse_sort`",
+    ),
+    other(
+        "/segue/browse/load",
+        To::BrowseLoad,
+        "i",
+        "load the selected track onto deck i (under a music root, as /load); MIDI deck \
+         target `load_selected`",
+    ),
+    other(
+        "/segue/query/browse",
+        To::QueryBrowse,
+        "",
+        "reply `/segue/browse`: location s (`Tracks`, `Folders/house`, `` at the root), \
+         sort s (title, bpm, key, energy), index i (1-based, 0 = empty list), count i, \
+         label s, detail s (`124.0 BPM · 8A · energy 7`, `12 tracks`), track path s (`` for \
+         a folder or view); pushed to subscribers when it changes, and replied to every \
+         /segue/browse/… message",
+    ),
+    other(
         "/segue/subscribe",
         To::Subscribe,
         "[i]",
@@ -605,7 +659,22 @@ pub fn addresses_markdown() -> String {
 
 /// Targets that OSC reaches (the jog wheel's relative ticks need a mapping's jog control).
 fn over_osc(t: Target) -> bool {
+    // The browser has its own addresses (/segue/browse/…); loop in/out keep their point in
+    // a mapping's memory and beat jumps are /seek_beats over OSC.
     t.kind() != TargetKind::Jog
+        && !matches!(
+            t,
+            Target::Browse
+                | Target::BrowseNext
+                | Target::BrowsePrev
+                | Target::BrowseEnter
+                | Target::BrowseBack
+                | Target::BrowseSort
+                | Target::LoadSelected
+                | Target::LoopIn
+                | Target::LoopOut
+                | Target::BeatJump(_)
+        )
 }
 
 /// A representative name for a template (`hotcue_{k}` → `hotcue_1`,
@@ -807,6 +876,34 @@ fn message(m: &OscMessage, decks: usize) -> Result<Vec<Request>, DecodeError> {
         To::Ping => Ok(vec![Request::Ping]),
         To::Help => Ok(vec![Request::Help]),
         To::QuerySuggest => a.none().map(|_| vec![Request::QuerySuggest]),
+        To::QueryBrowse => a.none().map(|_| vec![Request::QueryBrowse]),
+        To::BrowseEnter => a
+            .none()
+            .map(|_| vec![Request::Browse(LiveAction::BrowseEnter)]),
+        To::BrowseBack => a
+            .none()
+            .map(|_| vec![Request::Browse(LiveAction::BrowseBack)]),
+        To::BrowseSort => a
+            .none()
+            .map(|_| vec![Request::Browse(LiveAction::BrowseSort)]),
+        To::BrowseScroll => match a.args {
+            [x] => match num(x) {
+                Some(v) if v.fract() == 0.0 && v.abs() <= 1000.0 => {
+                    Ok(vec![Request::Browse(LiveAction::Browse(v as i16))])
+                }
+                _ => Err(a.bad("one whole number of items, -1000..1000")),
+            },
+            _ => Err(a.bad("one whole number of items, -1000..1000")),
+        },
+        To::BrowseLoad => match a.args {
+            [x] => match num(x) {
+                Some(v) if v.fract() == 0.0 && v >= 1.0 && v <= decks as f64 => {
+                    Ok(vec![Request::Browse(LiveAction::LoadSelected(v as u8 - 1))])
+                }
+                _ => Err(a.bad("a deck number")),
+            },
+            _ => Err(a.bad("a deck number")),
+        },
         To::TransitionStart => a.none().map(|_| vec![Request::TransitionStart]),
         To::RecordStop => a.none().map(|_| vec![Request::RecordStop]),
         To::QueryRecord => a.none().map(|_| vec![Request::QueryRecord]),
@@ -1107,7 +1204,7 @@ mod tests {
                 TargetKind::Continuous { max, .. } => {
                     ("fader", [0xB0, 0x10, 0x7F], vec![OscType::Float(max)])
                 }
-                TargetKind::Jog | TargetKind::Value => continue,
+                TargetKind::Jog | TargetKind::Value | TargetKind::Relative => continue,
             };
             let addr = if t.is_deck() {
                 format!("/segue/deck/1/{name}")

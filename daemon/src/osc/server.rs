@@ -77,6 +77,8 @@ pub(crate) struct OscServer {
     subscribers: HashMap<SocketAddr, (Duration, Instant)>,
     /// Generation of the suggestions last pushed.
     pushed_suggestions: u64,
+    /// Generation of the browser's announcement last pushed.
+    pushed_browse: u64,
     scheduled: Vec<u64>,
     limits: [RateLimit; 4],
 }
@@ -97,6 +99,7 @@ impl OscServer {
             default_push: Duration::from_millis(push_ms),
             subscribers: HashMap::new(),
             pushed_suggestions: 0,
+            pushed_browse: 0,
             scheduled: Vec::new(),
             limits: std::array::from_fn(|_| RateLimit::new(5)),
         }
@@ -335,6 +338,18 @@ impl OscServer {
                 }
             }
             Request::QueryRecord => self.reply(src, "/segue/record", record_state(&self.shared)),
+            Request::QueryBrowse => {
+                let msg = browse_message(&self.shared);
+                self.send_packet(src, msg);
+            }
+            Request::Browse(action) => {
+                match self.shared.browse_action(action) {
+                    Ok(_) => {}
+                    Err(e) => self.error(src, "/segue/browse", e),
+                }
+                let msg = browse_message(&self.shared);
+                self.send_packet(src, msg);
+            }
             Request::QuerySuggest => {
                 let msg = suggest_message(&self.shared);
                 self.send_packet(src, msg);
@@ -399,6 +414,12 @@ impl OscServer {
             self.pushed_suggestions = generation;
             content.push(suggest_message(&self.shared));
         }
+        // The browser's selection, when it changed (a controller's browse encoder).
+        let generation = self.shared.browser.generation.load(Ordering::SeqCst);
+        if generation != self.pushed_browse {
+            self.pushed_browse = generation;
+            content.push(browse_message(&self.shared));
+        }
         let bundle = OscPacket::Bundle(rosc::OscBundle {
             timetag: OscTime::from((0, 1)),
             content,
@@ -438,6 +459,26 @@ impl OscServer {
             let _ = self.socket.send_to(&bytes, to);
         }
     }
+}
+
+/// `/segue/browse`: location s, sort s, index i (1-based, 0 = empty), count i, label s,
+/// detail s, track path s (empty for a folder or view) — [`crate::browse::Announce`].
+pub(crate) fn browse_message(shared: &Shared) -> OscPacket {
+    let a = shared
+        .browser
+        .announce(&|| crate::browse::Sources::read(shared));
+    OscPacket::Message(OscMessage {
+        addr: "/segue/browse".into(),
+        args: vec![
+            OscType::String(a.location),
+            OscType::String(a.sort.name().into()),
+            OscType::Int(a.index as i32),
+            OscType::Int(a.count as i32),
+            OscType::String(a.label),
+            OscType::String(a.detail),
+            OscType::String(a.path.map(|p| p.display().to_string()).unwrap_or_default()),
+        ],
+    })
 }
 
 /// `/segue/suggest`: the deck the list follows (1-based, 0 = none on air), then for each
