@@ -536,6 +536,7 @@ mod tests {
             analysed_at: None,
             play_count: 0,
             last_played: None,
+            stems: None,
         }
     }
 
