@@ -2639,7 +2639,9 @@ fn jack_shipped_mappings_are_picked_by_port_name_and_drive_engine_and_leds() {
         ctl.send_at(0, [0x85, 0x18, 0x00]);
         ctl.send_at(0, [0x95, 0x18, 0x7F]);
         d.wait_deck(2, "loop off", |a| int(&a[11]) == 0, 5);
-        // Back to HOT CUE mode: pad 1 sets hot cue 1, its LED lights.
+        // Back to HOT CUE mode: pad 1 sets hot cue 1, its LED lights (the track may come
+        // with a hot cue 1 from its analysis or library: cleared first).
+        d.send("/segue/deck/2/hotcue/1/clear", vec![]);
         ctl.send_at(0, [0x95, 0x00, 0x7F]);
         leds.wait(0x95, 0x14, "hot cue 1 dark", |v| v == 0x01);
         ctl.send_at(0, [0x95, 0x14, 0x7F]);
@@ -2714,6 +2716,7 @@ fn jack_shipped_mappings_are_picked_by_port_name_and_drive_engine_and_leds() {
         }
         // CUE pad mode: pad 1 sets hot cue 1 (LED velocity 4 = blue); ROLL mode: pad 1
         // rolls while held.
+        d.send("/segue/deck/3/hotcue/1/clear", vec![]);
         leds.wait(0x96, 0x14, "hot cue 1 dark blue", |v| v == 0x02);
         ctl.send_at(0, [0x96, 0x14, 0x7F]);
         leds.wait(0x96, 0x14, "hot cue 1 blue", |v| v == 0x04);
