@@ -577,8 +577,10 @@ fn deck_service_separates_a_playing_track_and_switches_it_to_stems_without_a_jum
             }
         }
     }
+    // At least the 40 blocks asserted above were compared before the switch (the DSP
+    // separator is fast now: the stems may come within a second of the start).
     assert!(
-        before > RATE as usize && after > RATE as usize / 2,
+        before >= 38 * 256 && after > RATE as usize / 2,
         "{before} {after}"
     );
     // No jump anywhere: no step larger than the track's own, with or without its vocals.
