@@ -200,16 +200,20 @@ struct Gpu {
 }
 
 /// The process's GPU, or why there is none (asked once; the answer is kept).
-fn gpu() -> Result<&'static Gpu, GpuError> {
+fn gpu_state() -> &'static Result<Gpu, String> {
     static GPU: OnceLock<Result<Gpu, String>> = OnceLock::new();
     GPU.get_or_init(|| {
         open().map_err(|e| match e {
             GpuError::Unusable(why) => why,
-            GpuError::Cancelled => "cancelled".into(),
+            GpuError::Cancelled => "cancelled".into(), // opening reports no progress
         })
     })
-    .as_ref()
-    .map_err(|why| GpuError::Unusable(why.clone()))
+}
+
+fn gpu() -> Result<&'static Gpu, GpuError> {
+    gpu_state()
+        .as_ref()
+        .map_err(|why| GpuError::Unusable(why.clone()))
 }
 
 fn open() -> Result<Gpu, GpuError> {
@@ -254,10 +258,7 @@ fn open() -> Result<Gpu, GpuError> {
 
 /// Whether the GPU path can run on this machine, or why not.
 pub(crate) fn available() -> Result<(), String> {
-    gpu().map(|_| ()).map_err(|e| match e {
-        GpuError::Unusable(why) => why,
-        GpuError::Cancelled => "cancelled".into(),
-    })
+    gpu_state().as_ref().map(|_| ()).map_err(Clone::clone)
 }
 
 /// 256 threads a block: the mask kernel's registers fit any GPU at that size.
