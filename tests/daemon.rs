@@ -1965,7 +1965,10 @@ fn beat_index(beats: &[f64], secs: f64) -> f64 {
 
 /// Auto DJ over OSC: from the first track, it loads the suggestions and performs two
 /// planned transitions; while both decks play, their heard positions (one status snapshot)
-/// are on the same beat phase of the tracks' true grids.
+/// are on the same beat phase of the tracks' true grids. The tracks have stems (files
+/// beside them), so Auto DJ plans stem swaps from the decks' vocal levels: the plan is
+/// announced over OSC (`/segue/transition`, read back as JSON) and the two decks' vocals
+/// are never up at once while both are heard.
 #[test]
 fn autodj_plays_three_library_tracks_in_a_row_beat_aligned() {
     let _serial = serial();
@@ -1994,10 +1997,33 @@ fn autodj_plays_three_library_tracks_in_a_row_beat_aligned() {
     };
     let mut heard = Vec::new(); // titles in the order they were on air
     let mut offsets = Vec::new();
+    let mut techniques = Vec::new(); // (from, to, technique) of each announced plan
+    let (mut both_heard, mut both_sing) = (0, 0);
     let t0 = Instant::now();
     while t0.elapsed() < Duration::from_secs(150) {
         std::thread::sleep(Duration::from_millis(100));
+        let t = d.query("/segue/query/transition", "/segue/transition");
+        if int(&t[0]) == 1 {
+            let entry = (text(&t[3]), text(&t[4]), text(&t[5]));
+            if techniques.last() != Some(&entry) {
+                let plan = segue_mix::plan::TransitionPlan::from_json(&text(&t[9])).unwrap();
+                assert_eq!(plan.technique.name(), entry.2);
+                assert_eq!(
+                    (plan.from.clone(), plan.to.clone()),
+                    (entry.0.clone(), entry.1.clone())
+                );
+                techniques.push(entry);
+            }
+        }
         let states = [d.deck(1), d.deck(2)];
+        // Heard: playing and the channel fader up; singing: its vocal stem's gain up.
+        let up = |st: &[OscType]| int(&st[1]) == 1 && float(&st[8]) > 0.01;
+        if up(&states[0]) && up(&states[1]) {
+            both_heard += 1;
+            if states.iter().all(|st| float(&st[21]) > 0.01) {
+                both_sing += 1;
+            }
+        }
         for st in &states {
             if int(&st[12]) == 1 && heard.last() != Some(&text(&st[7])) {
                 heard.push(text(&st[7]));
@@ -2016,10 +2042,20 @@ fn autodj_plays_three_library_tracks_in_a_row_beat_aligned() {
         }
     }
     eprintln!(
-        "Auto DJ on air: {heard:?}; {} overlap samples",
+        "Auto DJ on air: {heard:?}; {} overlap samples; plans {techniques:?}; both decks \
+         heard {both_heard} times, both vocals up {both_sing} times",
         offsets.len()
     );
     assert!(d.stats()["autodj_transitions"] >= 2, "{heard:?}");
+    assert!(
+        techniques.len() >= 2 && techniques.iter().all(|t| t.2 == "stem swap"),
+        "every track has stems, so every plan is a stem swap: {techniques:?}"
+    );
+    assert!(both_heard >= 20, "both decks heard in {both_heard} samples");
+    assert_eq!(
+        both_sing, 0,
+        "two vocals at once in {both_sing} of {both_heard} samples"
+    );
     let mut unique = heard.clone();
     unique.sort();
     unique.dedup();
@@ -2043,7 +2079,7 @@ fn autodj_plays_three_library_tracks_in_a_row_beat_aligned() {
 /// EQ, filter, crossfader, loops, FX) runs; the take holds exactly the master output the
 /// file backend wrote for the same stretch (sample for sample), its cue sheet names the
 /// track; bad names are errors, not files outside the record folder.
-/// `SEGUE_RECORD_SECS` sets the take's length (default 20 s; 60 for the issue's soak).
+/// `SEGUE_RECORD_SECS` sets the take's length (default 60 s, as issue #16 asks).
 #[test]
 fn recording_holds_exactly_the_master_output_under_a_command_storm() {
     let _serial = serial();
@@ -2094,7 +2130,7 @@ fn recording_holds_exactly_the_master_output_under_a_command_storm() {
     let secs: u64 = std::env::var("SEGUE_RECORD_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
+        .unwrap_or(60);
     let t0 = Instant::now();
     let mut i = 0u32;
     while t0.elapsed() < Duration::from_secs(secs) {

@@ -51,6 +51,7 @@ use segue_engine::{Command, DeckId, Position, Status, Stem, TrackAudio, TrackRef
 use segue_separate::{Device, DspSeparator, OnnxOptions, OnnxSeparator, SeparateError, Separator};
 
 use crate::graph::{PlaySession, SessionKind};
+use crate::vocals::VocalEnvelope;
 use crate::worker::{deck_commands, Job, JobEvent, JobId, JobKind, JobOutput, Priority, Worker};
 use crate::{Library, SegueError, StemFiles, TrackId};
 
@@ -171,6 +172,8 @@ pub struct DeckView {
     pub separation_error: Option<String>,
     /// The analysis, once known.
     pub analysis: Option<Arc<Analysis>>,
+    /// Where the track sings, once it plays from stems (for plans that keep vocals apart).
+    pub vocals: Option<Arc<VocalEnvelope>>,
 }
 
 impl DeckView {
@@ -813,6 +816,12 @@ fn load_loop(rx: &Receiver<LoadRequest>, inner: &Inner, worker: &Worker) {
         }
         let overview: Arc<[f32]> = overview(&audio).into();
         let (duration, has_stems) = (audio.duration_secs(), audio.stems.is_some());
+        let vocals = audio.stems.as_ref().map(|s| {
+            Arc::new(VocalEnvelope::of(
+                &s[Stem::Vocals as usize],
+                audio.sample_rate,
+            ))
+        });
         let deck = req.deck as DeckId;
         if !inner.sink.send(Command::Load {
             deck,
@@ -837,6 +846,7 @@ fn load_loop(rx: &Receiver<LoadRequest>, inner: &Inner, worker: &Worker) {
                     d.overview = overview;
                     d.duration = duration;
                     d.has_stems = has_stems;
+                    d.vocals = vocals;
                     d.separation = separate.then_some(0.0);
                     d.state = DeckState::Analysing;
                 }
@@ -1080,6 +1090,10 @@ fn stems_ready(inner: &Inner, id: JobId, job: &Job, result: Result<JobOutput, Se
             let Some((deck, generation, track)) = holder else {
                 return; // loaded again or ejected meanwhile
             };
+            let vocals = Arc::new(VocalEnvelope::of(
+                &stems[Stem::Vocals as usize],
+                track.sample_rate,
+            ));
             let sent = inner.sink.send(Command::AttachStems {
                 deck: deck as DeckId,
                 track: TrackRef::of(&track),
@@ -1099,6 +1113,7 @@ fn stems_ready(inner: &Inner, id: JobId, job: &Job, result: Result<JobOutput, Se
             set_separation(inner, deck, generation, |d| {
                 d.separation = None;
                 d.has_stems = sent;
+                d.vocals = sent.then_some(vocals);
                 if !sent {
                     d.separation_error = Some(
                         "the engine is not taking commands (queue full); stems dropped".into(),

@@ -126,6 +126,7 @@ pub mod record;
 mod scan;
 mod schema;
 mod store;
+pub mod vocals;
 pub mod worker;
 
 use std::path::{Path, PathBuf};

@@ -503,6 +503,10 @@ fn deck_service_separates_a_playing_track_and_switches_it_to_stems_without_a_jum
         std::thread::sleep(Duration::from_millis(5));
     }
     assert!(!service.deck(0).has_stems);
+    assert!(
+        service.deck(0).vocals.is_none(),
+        "no vocal levels without stems"
+    );
     assert_eq!(service.deck(0).separation, Some(0.0), "separation queued");
     sink.send(Command::StemMute {
         deck: 0,
@@ -519,6 +523,8 @@ fn deck_service_separates_a_playing_track_and_switches_it_to_stems_without_a_jum
             }
         } else {
             assert!(v.has_stems, "separation ended without stems: {v:?}");
+            // The planner's view of where it sings comes with the stems.
+            assert!(v.vocals.is_some(), "stems without vocal levels");
             break;
         }
         assert!(

@@ -25,13 +25,16 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use segue_analysis::Analysis;
 use segue_controllers::LiveAction;
 use segue_engine::{Command, Status, TimedCommand, MAX_DECKS};
-use segue_library::decks::{CommandSink, DeckService, DeckState, EngineSink};
+use segue_library::decks::{CommandSink, DeckService, DeckState, DeckView, EngineSink};
 use segue_library::graph::TransitionGraph;
 
 use crate::compat::{suggest, Candidate, Prefs, Suggestion};
-use crate::plan::{plan_transition, PlanOptions, PlanTrack, Role, TRANSITION_FX_UNIT};
+use crate::plan::{
+    plan_transition, PlanOptions, PlanTrack, Role, TransitionPlan, TRANSITION_FX_UNIT,
+};
 use crate::runner::{Control, PlanRunner};
 
 /// Suggestions kept.
@@ -77,6 +80,44 @@ impl Suggestions {
     fn set(&self, l: SuggestList) {
         *self.list.lock().unwrap_or_else(|e| e.into_inner()) = l;
         self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// The transition Auto DJ planned or performs now (or none), for whoever shows it: a tablet
+/// over OSC, the editor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedTransition {
+    /// A's deck (0-based).
+    pub out_deck: usize,
+    /// B's deck (0-based).
+    pub in_deck: usize,
+    /// The plan, as it is performed.
+    pub plan: TransitionPlan,
+}
+
+/// The current [`PlannedTransition`], shared like [`Suggestions`].
+#[derive(Debug, Default)]
+pub struct TransitionSlot {
+    current: Mutex<Option<PlannedTransition>>,
+    /// Bumped on every change.
+    pub generation: AtomicU64,
+}
+
+impl TransitionSlot {
+    /// A copy of the transition being performed, if any.
+    pub fn get(&self) -> Option<PlannedTransition> {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn set(&self, t: Option<PlannedTransition>) {
+        let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if *cur != t {
+            *cur = t;
+            self.generation.fetch_add(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -198,6 +239,8 @@ pub struct Live {
     pub suggestions: Suggestions,
     /// Auto DJ's switch and the controls the DJ took over.
     pub autodj: AutoDj,
+    /// The transition being performed.
+    pub transition: TransitionSlot,
 }
 
 /// Two paths name the same file.
@@ -367,6 +410,16 @@ impl Live {
     }
 }
 
+/// Auto DJ waits for a deck's stems still being separated while A has more than this
+/// left to play (seconds): a plan with both tracks' vocals can keep them apart.
+const STEM_WAIT_SECS: f64 = 45.0;
+
+/// A deck's vocal level per beat of its analysed grid, when it plays from stems.
+fn deck_vocals(view: &DeckView, analysis: &Analysis) -> Option<Vec<f32>> {
+    let env = view.vocals.as_ref()?;
+    Some(env.per_beat(analysis.beatgrid(env.rate())?.beats()))
+}
+
 /// A transition being performed.
 struct Active {
     runner: PlanRunner,
@@ -405,6 +458,7 @@ impl AutoDjLoop {
             self.pending = None;
             self.tails.clear();
             dj.forget_touched();
+            live.transition.set(None);
             return;
         }
         let status = deps.engine.status();
@@ -432,6 +486,7 @@ impl AutoDjLoop {
             if a.runner.done() || a.runner.handed_over() {
                 dj.transitions.fetch_add(1, Ordering::Relaxed);
                 dj.requested.store(false, Ordering::Relaxed);
+                live.transition.set(None);
                 if !a.runner.done() {
                     self.tails.push(a.runner);
                 }
@@ -466,13 +521,14 @@ impl AutoDjLoop {
                     }
                 }
             }
-            Some((free, a_deck)) => self.plan(dj, deps, &status, (free, a_deck, on_air)),
+            Some((free, a_deck)) => self.plan(live, deps, &status, (free, a_deck, on_air)),
         }
     }
 
     /// B is loading on `free` while A plays on `a_deck` (`b`: free, A's deck, the deck on
     /// air): plan once both are analysed.
-    fn plan(&mut self, dj: &AutoDj, deps: Deps<'_>, status: &Status, b: (usize, usize, usize)) {
+    fn plan(&mut self, live: &Live, deps: Deps<'_>, status: &Status, b: (usize, usize, usize)) {
+        let dj = &live.autodj;
         let (free, a_deck, on_air) = b;
         if a_deck != on_air || !status.decks[a_deck].playing {
             self.pending = None; // the DJ changed the deck on air
@@ -494,17 +550,24 @@ impl AutoDjLoop {
         if !status.decks[free].has_grid || !status.decks[a_deck].has_grid {
             return;
         }
+        // Stems on their way (separated in the background): wait for them while A has
+        // time left, so the plan can keep the vocals apart (a stem swap).
+        let a_left = status.decks[a_deck].duration_secs - status.decks[a_deck].position_secs;
+        if (va.separation.is_some() || vb.separation.is_some()) && a_left > STEM_WAIT_SECS {
+            return;
+        }
+        let (vocals_a, vocals_b) = (deck_vocals(&va, aa), deck_vocals(&vb, ab));
         let bpb = aa.beats_per_bar.max(1) as f64;
         let plan = plan_transition(
             &PlanTrack {
                 name: &va.title,
                 analysis: aa,
-                vocals: None,
+                vocals: vocals_a.as_deref(),
             },
             &PlanTrack {
                 name: &vb.title,
                 analysis: ab,
-                vocals: None,
+                vocals: vocals_b.as_deref(),
             },
             &PlanOptions {
                 earliest_out_beat: status.decks[a_deck].beat + 2.0 * bpb,
@@ -518,6 +581,11 @@ impl AutoDjLoop {
             plan.out_beat,
             plan.reason
         );
+        live.transition.set(Some(PlannedTransition {
+            out_deck: a_deck,
+            in_deck: free,
+            plan: plan.clone(),
+        }));
         self.active = Some(Active {
             runner: PlanRunner::new(&plan, a_deck as u8, free as u8, status.sample_rate),
             out: a_deck as u8,

@@ -324,6 +324,11 @@ pub struct TransitionPlan {
 }
 
 impl TransitionPlan {
+    /// The plan as compact JSON (what [`TransitionPlan::from_json`] reads back).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
     /// Read a plan written by this or an earlier version (see the module doc); a newer
     /// version or malformed JSON is an error that says so.
     pub fn from_json(text: &str) -> Result<TransitionPlan, String> {

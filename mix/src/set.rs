@@ -14,6 +14,8 @@ use segue_engine::{
     Beatgrid, Command, DeckTap, Engine, EngineConfig, Outputs, Position, Stem, TrackAudio,
 };
 
+use segue_library::vocals::VocalEnvelope;
+
 use crate::plan::{plan_transition, trim_db, PlanOptions, PlanTrack, Technique, TransitionPlan};
 use crate::runner::PlanRunner;
 use crate::SegueError;
@@ -53,29 +55,12 @@ impl SetTrack {
     }
 }
 
-/// RMS of the vocal stem over each beat of the grid (None without stems).
+/// RMS of the vocal stem over each beat of the grid (None without stems): the same
+/// [`VocalEnvelope`] a live deck keeps, so offline and live plans read vocals alike.
 pub fn vocal_levels(audio: &TrackAudio, grid: &Beatgrid) -> Option<Vec<f32>> {
     let stems = audio.stems.as_ref()?;
-    let v = &stems[Stem::Vocals as usize];
-    let beats = grid.beats();
-    Some(
-        beats
-            .iter()
-            .enumerate()
-            .map(|(i, &b)| {
-                let s = (b.max(0.0) as usize).min(v.len());
-                let e = beats
-                    .get(i + 1)
-                    .map_or(v.len(), |n| (*n as usize).min(v.len()));
-                let n = e.saturating_sub(s).max(1);
-                let sum: f64 = v[s..e.max(s)]
-                    .iter()
-                    .map(|f| (f[0] * f[0] + f[1] * f[1]) as f64 / 2.0)
-                    .sum();
-                (sum / n as f64).sqrt() as f32
-            })
-            .collect(),
-    )
+    let env = VocalEnvelope::of(&stems[Stem::Vocals as usize], audio.sample_rate);
+    Some(env.per_beat(grid.beats()))
 }
 
 /// Version of the set plan format: 2 since its transitions may be version-2 plans (the

@@ -75,6 +75,8 @@ pub enum Request {
     TransitionStart,
     /// Answer `/segue/suggest` (the next-track suggestions) to the sender.
     QuerySuggest,
+    /// Answer `/segue/transition` (the transition being performed) to the sender.
+    QueryTransition,
     /// Start recording the master output into the record folder: a file name (`.wav` or
     /// `.flac`, no folders), or `None` for `segue-<unix time>.wav`.
     RecordStart(Option<String>),
@@ -273,6 +275,7 @@ enum To {
     Ping,
     Help,
     QuerySuggest,
+    QueryTransition,
     LoadSuggestion,
     BrowseScroll,
     BrowseEnter,
@@ -463,6 +466,15 @@ const ROUTES: &[Route] = &[
          124 → 126 BPM (+1.6 %) · energy 7 → 7 · timbre 0.77`). From the library, \
          recomputed when the track on air changes; pushed to subscribers when the list \
          changes",
+    ),
+    other(
+        "/segue/query/transition",
+        To::QueryTransition,
+        "",
+        "reply `/segue/transition`: active i (0 = none), out deck i, in deck i (1-based), \
+         from s, to s, technique s (`bass swap`, `stem swap`…), A's out beat f, bars i, \
+         reason s, the plan as JSON s (version 2, see segue mix); pushed to subscribers \
+         when it changes",
     ),
     other(
         "/segue/autodj",
@@ -876,6 +888,7 @@ fn message(m: &OscMessage, decks: usize) -> Result<Vec<Request>, DecodeError> {
         To::Ping => Ok(vec![Request::Ping]),
         To::Help => Ok(vec![Request::Help]),
         To::QuerySuggest => a.none().map(|_| vec![Request::QuerySuggest]),
+        To::QueryTransition => a.none().map(|_| vec![Request::QueryTransition]),
         To::QueryBrowse => a.none().map(|_| vec![Request::QueryBrowse]),
         To::BrowseEnter => a
             .none()

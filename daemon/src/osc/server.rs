@@ -79,6 +79,8 @@ pub(crate) struct OscServer {
     pushed_suggestions: u64,
     /// Generation of the browser's announcement last pushed.
     pushed_browse: u64,
+    /// Generation of the performed transition last pushed.
+    pushed_transition: u64,
     scheduled: Vec<u64>,
     limits: [RateLimit; 4],
 }
@@ -100,6 +102,7 @@ impl OscServer {
             subscribers: HashMap::new(),
             pushed_suggestions: 0,
             pushed_browse: 0,
+            pushed_transition: 0,
             scheduled: Vec::new(),
             limits: std::array::from_fn(|_| RateLimit::new(5)),
         }
@@ -354,6 +357,10 @@ impl OscServer {
                 let msg = suggest_message(&self.shared);
                 self.send_packet(src, msg);
             }
+            Request::QueryTransition => {
+                let msg = transition_message(&self.shared);
+                self.send_packet(src, msg);
+            }
             Request::LoadSuggestion { index, deck } => {
                 let picked = self.shared.live.pick_suggestion(
                     self.shared.live_deps(),
@@ -413,6 +420,17 @@ impl OscServer {
         if generation != self.pushed_suggestions {
             self.pushed_suggestions = generation;
             content.push(suggest_message(&self.shared));
+        }
+        // The transition Auto DJ performs, when it changed.
+        let generation = self
+            .shared
+            .live
+            .transition
+            .generation
+            .load(Ordering::SeqCst);
+        if generation != self.pushed_transition {
+            self.pushed_transition = generation;
+            content.push(transition_message(&self.shared));
         }
         // The browser's selection, when it changed (a controller's browse encoder).
         let generation = self.shared.browser.generation.load(Ordering::SeqCst);
@@ -498,12 +516,48 @@ pub(crate) fn suggest_message(shared: &Shared) -> OscPacket {
     })
 }
 
+/// `/segue/transition`: active i (0 = none), out deck i, in deck i (1-based), from s, to s,
+/// technique s, A's out beat f, bars i, reason s, plan JSON s.
+pub(crate) fn transition_message(shared: &Shared) -> OscPacket {
+    let args = match shared.live.transition.get() {
+        None => vec![
+            OscType::Int(0),
+            OscType::Int(0),
+            OscType::Int(0),
+            OscType::String(String::new()),
+            OscType::String(String::new()),
+            OscType::String(String::new()),
+            OscType::Float(0.0),
+            OscType::Int(0),
+            OscType::String(String::new()),
+            OscType::String(String::new()),
+        ],
+        Some(t) => vec![
+            OscType::Int(1),
+            OscType::Int(t.out_deck as i32 + 1),
+            OscType::Int(t.in_deck as i32 + 1),
+            OscType::String(t.plan.from.clone()),
+            OscType::String(t.plan.to.clone()),
+            OscType::String(t.plan.technique.name().into()),
+            OscType::Float(t.plan.out_beat as f32),
+            OscType::Int(t.plan.bars as i32),
+            OscType::String(t.plan.reason.clone()),
+            OscType::String(t.plan.to_json()),
+        ],
+    };
+    OscPacket::Message(OscMessage {
+        addr: "/segue/transition".into(),
+        args,
+    })
+}
+
 /// `/segue/deck/{n}/state`: loaded i, playing i, position f (s), bpm f, key s, then
 /// duration f (s), has_grid i, title s, volume f, tempo f (%), sync i, looping i,
 /// on_air i, energy i (0 = unknown), section s, has_stems i (the deck plays from stems:
 /// files beside the track, or separated in the background), separation f (fraction done
 /// while the track's stems are being separated, -1 otherwise), load/analysis state s
-/// ([`segue_library::decks::DeckView::state_text`]).
+/// ([`segue_library::decks::DeckView::state_text`]), then the stem gains f (drums, bass,
+/// other, vocals; 0 when muted).
 pub(crate) fn deck_state(shared: &Shared, status: &Status, deck: usize) -> OscPacket {
     let d = status.decks.get(deck).copied().unwrap_or_default();
     let info = shared.deck(deck);
@@ -541,6 +595,10 @@ pub(crate) fn deck_state(shared: &Shared, status: &Status, deck: usize) -> OscPa
             OscType::Int((d.has_stems || (d.loaded && info.has_stems)) as i32),
             OscType::Float(info.separation.unwrap_or(-1.0)),
             OscType::String(info.state_text()),
+            OscType::Float(d.stems[0]),
+            OscType::Float(d.stems[1]),
+            OscType::Float(d.stems[2]),
+            OscType::Float(d.stems[3]),
         ],
     })
 }
