@@ -1,6 +1,8 @@
 //! Engine render cost: 4 decks playing, each with 4 stems mixed live and key lock engaged at
 //! +3 % tempo, 48 kHz, blocks of 64 and 512 frames. Prints "× real time" and "% of one core"
-//! besides criterion's own statistics.
+//! besides criterion's own statistics, and the worst blocks (p99.9 and maximum block time),
+//! also while tempo faders move through zero with key lock on (the stretcher engaging and
+//! warming up again and again).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -10,6 +12,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use segue_engine::{
     Command, Engine, EngineConfig, EngineParts, Outputs, Position, Stem, TrackAudio,
 };
+
+mod common;
 
 const RATE: u32 = 48_000;
 
@@ -119,6 +123,60 @@ fn ratio_line(parts: &mut EngineParts, bufs: &mut Bufs, block: usize, what: &str
     );
 }
 
+/// Time every block of 20 s of audio (after `change` ran before each block) and print the
+/// mean, p99.9 and maximum block time, the maximum also as a share of the block's period.
+/// Times are the thread's CPU time, so a block the scheduler preempted (other work on the
+/// machine) is not counted as costly: what is measured is what the block costs.
+fn block_times(
+    parts: &mut EngineParts,
+    bufs: &mut Bufs,
+    block: usize,
+    what: &str,
+    mut change: impl FnMut(usize, &mut segue_engine::EngineHandle),
+) {
+    let blocks = 20 * RATE as usize / block;
+    let mut times = Vec::with_capacity(blocks);
+    for i in 0..blocks {
+        change(i, &mut parts.handle);
+        let t = common::thread_cpu_secs();
+        bufs.process(&mut parts.engine, block);
+        times.push(common::thread_cpu_secs() - t);
+    }
+    let mean = times.iter().sum::<f64>() / blocks as f64;
+    times.sort_by(f64::total_cmp);
+    let p999 = times[(blocks * 999 / 1000).min(blocks - 1)];
+    let max = times[blocks - 1];
+    let period = block as f64 / RATE as f64;
+    println!(
+        "engine_render/{block}: {what}: block time mean {:.1} µs, p99.9 {:.1} µs, max {:.1} µs \
+         ({:.0} % of the {:.2} ms period)",
+        mean * 1e6,
+        p999 * 1e6,
+        max * 1e6,
+        100.0 * max / period,
+        period * 1e3
+    );
+}
+
+/// Every 6 blocks one deck's tempo fader moves through zero (+2 %, 0, −2 %, 0, …: with key
+/// lock on, the stretcher disengages at zero and engages again off it), and every 96 blocks
+/// one deck's key lock is switched (engaging at its ±2 % when switched on).
+fn pitch_through_zero(i: usize, h: &mut segue_engine::EngineHandle) {
+    if i % 6 == 0 {
+        let deck = (i / 6 % 4) as u8;
+        let percent = [2.0, 0.0, -2.0, 0.0][i / 24 % 4];
+        h.send(Command::Tempo { deck, percent }).unwrap();
+    }
+    if i % 96 == 48 {
+        let deck = (i / 96 % 4) as u8;
+        h.send(Command::KeyLock {
+            deck,
+            on: i / 384 % 2 == 1,
+        })
+        .unwrap();
+    }
+}
+
 fn engine_render(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine_render");
     for block in [64usize, 512] {
@@ -136,6 +194,15 @@ fn engine_render(c: &mut Criterion) {
             .iter()
             .all(|d| d.playing && d.stretching));
         ratio_line(&mut parts, &mut bufs, block, "key lock at +3 %");
+        block_times(&mut parts, &mut bufs, block, "key lock at +3 %", |_, _| {});
+        let mut moving = setup(block, true);
+        block_times(
+            &mut moving,
+            &mut bufs,
+            block,
+            "key lock, tempo faders moving through 0 %, key lock switched",
+            pitch_through_zero,
+        );
 
         group.throughput(Throughput::Elements(block as u64));
         group.bench_function(format!("{block}_frames_key_lock"), |b| {

@@ -551,8 +551,10 @@ impl Engine {
         } else {
             self.fx.settle();
         }
+        // One stretcher engage per block (see `Deck::render`).
+        let mut engages = 1;
         for d in &mut self.decks {
-            d.render(n);
+            d.render(n, &mut engages);
             let gain = channel_fader_gain(d.volume, self.channel_curve)
                 * crossfader_gain(d.side, self.crossfader, self.crossfader_curve);
             d.out_gain.set(gain);

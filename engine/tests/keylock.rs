@@ -93,3 +93,62 @@ fn key_lock_at_unity_tempo_is_bypassed_bit_exact() {
     let (_, st) = render_pitch(true, 0.0, 0.0);
     assert!(!st.stretching, "the stretcher must only run when needed");
 }
+
+/// Moving the tempo off zero with key lock on engages the stretcher; its start-up is spread
+/// over the blocks of one analysis interval while the deck is heard from the direct path.
+/// The heard position runs on without a jump, the switch to the stretcher's output does not
+/// click, and the pitch is kept afterwards. 64-frame blocks, as a live rig would run.
+#[test]
+fn engaging_key_lock_mid_play_keeps_the_position_and_does_not_click() {
+    let mut rig = Rig::new(RATE, 1, 64);
+    rig.load(0, sine(RATE, 440.0, 0.5, 6.0));
+    rig.send(Command::KeyLock { deck: 0, on: true });
+    rig.send(Command::Play { deck: 0, on: true });
+    let mut out = rig.run(RATE as usize / 2, 64);
+    let before = rig.parts.handle.status().decks[0];
+    assert!(!before.stretching);
+    rig.send(Command::Tempo {
+        deck: 0,
+        percent: 4.0,
+    });
+    let mut positions = Vec::new();
+    let mut engaged_at = None;
+    for b in 0..(RATE as usize / 64) {
+        let (m, _) = rig.block(64);
+        out.extend_from_slice(&m);
+        let st = rig.parts.handle.status().decks[0];
+        positions.push(st.position_secs);
+        if st.stretching && engaged_at.is_none() {
+            engaged_at = Some(b);
+        }
+    }
+    assert!(engaged_at.is_some(), "the stretcher never engaged");
+    // The heard position advances by 64 frames × 1.04 every block: no jump at the engage
+    // or when the warm-up ends (at most a frame of rounding).
+    let step = 64.0 * 1.04 / RATE as f64;
+    let worst = positions
+        .windows(2)
+        .map(|w| ((w[1] - w[0]) - step).abs() * RATE as f64)
+        .fold(0.0, f64::max);
+    assert!(
+        worst <= 2.0,
+        "the heard position jumped by {worst:.2} frames"
+    );
+    // No click: a 440 Hz sine at 0.5 moves at most 0.03 per sample (0.033 at +4 %).
+    let l = left(&out);
+    let (i, jump) = l
+        .windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .enumerate()
+        .fold((0, 0.0f32), |a, (i, d)| if d > a.1 { (i, d) } else { a });
+    eprintln!(
+        "largest sample step {jump:.4} at {i} (engage at {})",
+        RATE as usize / 2
+    );
+    assert!(jump < 0.06, "a click of {jump:.3} at sample {i}");
+    let f = pitch(&l[l.len() - RATE as usize / 2..]);
+    assert!(
+        cents(f, 440.0).abs() <= 10.0,
+        "heard {f:.2} Hz after the engage"
+    );
+}

@@ -17,6 +17,20 @@ pub enum KeylockQuality {
     Default,
 }
 
+/// A zeroed buffer whose pages are written now (a fresh `vec![0.0; n]` is mapped lazily,
+/// and the first write to each page would fault on the audio thread).
+fn touched(len: usize) -> Vec<f32> {
+    let mut v = vec![0.0; len];
+    for x in &mut v {
+        *x = std::hint::black_box(0.0);
+    }
+    v
+}
+
+/// Frames over which the stretcher's output is crossfaded in after its warm-up (the direct
+/// path and the stretcher differ in phase: a cut would click).
+pub(crate) const WARM_XFADE: usize = 256;
+
 /// Engage the stretcher when the rate is further than this from 1 (with key lock on).
 const ENGAGE_RATE_DIFF: f64 = 5e-4;
 
@@ -28,6 +42,8 @@ pub(crate) struct KeyLock {
     output: Vec<f32>,
     /// Output discarded while warming up after (re)engaging.
     warm: Vec<f32>,
+    /// Output frames of warm-up still to run (see [`KeyLock::warm_up`]).
+    warming: usize,
     /// The stretcher's analysis interval in frames: after a seek it outputs silence for
     /// about this long, so engaging runs it this far ahead (see [`KeyLock::warm_up`]).
     interval: usize,
@@ -51,11 +67,12 @@ impl KeyLock {
         let latency_out = stretch.output_latency() as f64;
         let preroll = 2 * stretch.input_latency();
         let in_frames = ((max_block.max(interval) as f64 * MAX_RATE) as usize + 2).max(preroll);
-        Self {
+        let mut k = Self {
             stretch,
-            input: vec![0.0; 2 * in_frames],
-            output: vec![0.0; 2 * max_block],
-            warm: vec![0.0; 2 * interval],
+            input: touched(2 * in_frames),
+            output: touched(2 * max_block),
+            warm: touched(2 * max_block),
+            warming: 0,
             interval,
             acc: 0.0,
             engaged: false,
@@ -63,7 +80,24 @@ impl KeyLock {
             transpose: 0.0,
             latency_in,
             latency_out,
+        };
+        k.prime();
+        k
+    }
+
+    /// Run the stretcher once through an engage and a few intervals of silence, here on the
+    /// control thread, so that the first engage on the audio thread finds every page of its
+    /// memory mapped and warm rather than faulting them in inside one block.
+    fn prime(&mut self) {
+        let pre = self.preroll_frames().min(self.input.len() / 2);
+        self.stretch.reset();
+        self.stretch.seek(&self.input[..2 * pre], 1.0);
+        let block = (self.output.len() / 2).max(1);
+        for _ in 0..(4 * self.interval).div_ceil(block) {
+            self.stretch
+                .process(&self.input[..self.output.len()], &mut self.output[..]);
         }
+        self.stretch.reset();
     }
 
     pub fn engaged(&self) -> bool {
@@ -91,9 +125,12 @@ impl KeyLock {
         2 * self.latency_in as usize
     }
 
+    /// Start the stretcher afresh; it then warms up over the next
+    /// analysis interval's output frames ([`KeyLock::warming`]).
     pub fn engage(&mut self, rate: f64, key_lock: bool, shift: f32) {
         self.stretch.reset();
         self.engaged = true;
+        self.warming = self.interval + WARM_XFADE;
         self.reseed = false;
         self.acc = 0.0;
         self.transpose = f32::NAN;
@@ -103,6 +140,12 @@ impl KeyLock {
     pub fn disengage(&mut self) {
         self.engaged = false;
         self.reseed = false;
+        self.warming = 0;
+    }
+
+    /// Still warming up: what the stretcher outputs is not heard yet.
+    pub fn warming(&self) -> bool {
+        self.engaged && self.warming > 0
     }
 
     /// After a jump: restart from the new cursor on the next block.
@@ -148,16 +191,27 @@ impl KeyLock {
         self.stretch.seek(pre, rate);
     }
 
-    /// Output frames to run (and discard) after a seek so the first heard frame is real
-    /// output, not the stretcher's start-up silence.
-    pub fn warm_up_frames(&self) -> usize {
-        self.interval
-    }
-
-    /// Feed `input` (interleaved) for [`Self::warm_up_frames`] output frames and throw the
-    /// output away. Costs one analysis interval of one deck's stretching, once per engage.
-    pub fn warm_up(&mut self, input: &[f32]) {
-        self.stretch.process(input, &mut self.warm[..]);
+    /// One block of the warm-up: feed `input` (interleaved) for `out.len()` output frames.
+    /// `out` holds the direct path (what is heard meanwhile): for the first analysis
+    /// interval the stretcher's output is thrown away, then it is crossfaded in over
+    /// [`WARM_XFADE`] frames. Run block by block while [`KeyLock::warming`], it spreads the
+    /// stretcher's start-up (one interval, and the re-analysis a seek asks for) over the
+    /// interval's blocks instead of one block paying for all of it: the Cheaper preset
+    /// splits its spectral work across the calls of an interval.
+    pub fn warm_up(&mut self, input: &[f32], out: &mut [Frame]) {
+        let n = out.len().min(self.warm.len() / 2);
+        self.stretch.process(input, &mut self.warm[..2 * n]);
+        let total = self.interval + WARM_XFADE;
+        let done = total - self.warming.min(total);
+        for (j, f) in out[..n].iter_mut().enumerate() {
+            let k = done + j;
+            if k >= self.interval {
+                let w = (((k - self.interval + 1) as f32) / WARM_XFADE as f32).min(1.0);
+                let (sl, sr) = (self.warm[2 * j], self.warm[2 * j + 1]);
+                *f = [f[0] + (sl - f[0]) * w, f[1] + (sr - f[1]) * w];
+            }
+        }
+        self.warming = self.warming.saturating_sub(n);
     }
 
     /// Stretch `input` (interleaved) into `out.len()` frames.

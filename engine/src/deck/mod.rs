@@ -64,6 +64,8 @@ pub(crate) struct Deck {
     /// Read cursor into the track (frames). Equals the heard position unless the
     /// stretcher is engaged, where it runs ahead by the stretcher's latency.
     read_pos: f64,
+    /// While the stretcher warms up: the heard position, played from the direct path.
+    warm_heard: f64,
     play_gain: Smoothed,
     /// Crossfade from an old read position after a jump: (old position, frames left).
     jump_from: Option<(f64, u32)>,
@@ -159,6 +161,7 @@ impl Deck {
             park: None,
             at_end: false,
             read_pos: 0.0,
+            warm_heard: 0.0,
             play_gain: Smoothed::new(0.0, ramp(PLAY_FADE_SECS)),
             jump_from: None,
             jump_fade: ramp(JUMP_FADE_SECS),
@@ -208,7 +211,9 @@ impl Deck {
 
     /// The position heard now (frames).
     pub fn position(&self) -> f64 {
-        if self.keylock.engaged() {
+        if self.keylock.warming() {
+            self.warm_heard
+        } else if self.keylock.engaged() {
             let p = self.read_pos - self.keylock.lead(self.rate);
             self.loops.unwrap_heard(p)
         } else {
@@ -519,7 +524,13 @@ impl Deck {
     }
 
     /// Render `n` frames into `self.buf[..n]` (post trim/EQ/filter, pre-fader).
-    pub fn render(&mut self, n: usize) {
+    ///
+    /// `engages` is how many decks may still engage their stretcher in this block (the
+    /// engine gives one per block): a deck that wants to engage when none is left plays
+    /// this block on the direct path and engages in a later one, so that several decks
+    /// engaging at once (a sync start, four pitch faders moved together) never stack their
+    /// start-up in one block.
+    pub fn render(&mut self, n: usize, engages: &mut u32) {
         let n = n.min(self.buf.len());
         let active = self.track.is_some()
             && (self.playing || !self.play_gain.is_settled() || self.scratching());
@@ -540,9 +551,16 @@ impl Deck {
                 self.apply_play_gain(n);
             }
         } else {
-            let stretch = self
+            let mut stretch = self
                 .keylock
                 .wanted(self.key_lock, self.rate, self.key_shift);
+            if stretch && !self.keylock.engaged() {
+                if *engages == 0 {
+                    stretch = false; // engage in a later block
+                } else {
+                    *engages -= 1;
+                }
+            }
             if stretch {
                 self.render_stretched(n);
             } else {
@@ -575,28 +593,27 @@ impl Deck {
 
     fn render_stretched(&mut self, n: usize) {
         if !self.keylock.engaged() || self.keylock.needs_reseed() {
+            // Engaged, this is a reseed: a jump put `read_pos` where to go.
             let heard = if self.keylock.engaged() {
                 self.read_pos
             } else {
                 self.position()
             };
             let lead = self.keylock.lead(self.rate);
-            let warm = self.keylock.warm_up_frames();
             self.keylock
                 .engage(self.rate, self.key_lock, self.key_shift);
             let mut input = self.keylock.take_input();
-            // Pre-roll (input history), then a warm-up run whose output is discarded, so that
-            // reading continues at heard + lead and what comes out next is what is heard.
+            // Pre-roll (input history) so that the stretcher reads on from heard + lead; then
+            // it warms up over the next blocks while the deck is heard from the direct path,
+            // and after the warm-up what comes out of it is what is heard.
             let pre = self.keylock.preroll_frames().min(input.len() / 2);
-            let warm_in = ((warm as f64 * self.rate).round() as usize).min(input.len() / 2);
             // Whole frames: the stretcher reads at rate 1, so every read is then exact
             // (no interpolation needed).
-            self.read_pos = (heard + lead - (warm_in + pre) as f64).round();
+            self.read_pos = (heard + lead - pre as f64).round();
             self.pull_raw(&mut input, pre, 1.0);
             self.keylock.seek(&input[..2 * pre], self.rate);
-            self.pull_raw(&mut input, warm_in, 1.0);
-            self.keylock.warm_up(&input[..2 * warm_in]);
             self.keylock.give_input(input);
+            self.warm_heard = heard;
         }
         self.keylock
             .configure(self.rate, self.key_lock, self.key_shift);
@@ -604,7 +621,17 @@ impl Deck {
         let mut input = self.keylock.take_input();
         self.pull_raw(&mut input, m, 1.0);
         let mut out = std::mem::take(&mut self.buf);
-        self.keylock.process(&input[..2 * m], &mut out[..n]);
+        if self.keylock.warming() {
+            // Warm-up block: the deck is heard from the direct path (varispeed for these few
+            // milliseconds), its own cursor advancing at the same rate as the stretcher's
+            // input; the stretcher's output is crossfaded in at the end of the warm-up.
+            let ahead = std::mem::replace(&mut self.read_pos, self.warm_heard);
+            self.pull(&mut out[..n], self.rate);
+            self.warm_heard = std::mem::replace(&mut self.read_pos, ahead);
+            self.keylock.warm_up(&input[..2 * m], &mut out[..n]);
+        } else {
+            self.keylock.process(&input[..2 * m], &mut out[..n]);
+        }
         self.keylock.give_input(input);
         self.buf = out;
         // The heard position must not run past the end.
