@@ -80,7 +80,7 @@ enum Cmd {
     Mix(mix::MixArgs),
     /// The vocals of A over the instrumental of B, tempo- and key-matched.
     Mashup(mix::MashupArgs),
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Decode audio files and print what they contain (format check).
     Decode {
         /// Files to decode.
@@ -299,7 +299,7 @@ fn main() -> ExitCode {
         Cmd::Decode { files, rate } => decode(&files, rate),
         Cmd::Mix(args) => mix::run(&args),
         Cmd::Mashup(args) => mix::mashup(&args),
-        Cmd::Serve(args) => serve::run(args),
+        Cmd::Serve(args) => serve::run(*args),
         Cmd::Midi { command } => midi::run(command),
         Cmd::Separate(args) => separate::run(&args),
     };

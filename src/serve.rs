@@ -67,6 +67,10 @@ pub struct ServeArgs {
     /// Library file [default: $SEGUE_LIBRARY or ~/.local/share/segue/library.sqlite].
     #[arg(long)]
     library: Option<PathBuf>,
+    /// Session file (config key session): the decks are saved to it while serving and put
+    /// back from it at startup (track, position, cues, tempo, key lock, play state).
+    #[arg(long, value_name = "FILE.json")]
+    session: Option<PathBuf>,
     /// JACK: connect master_L/R to the first physical playback ports.
     #[arg(long)]
     auto_connect: bool,
@@ -126,6 +130,9 @@ fn effective(a: ServeArgs) -> anyhow::Result<(Config, bool)> {
     }
     if a.record_dir.is_some() {
         c.record_dir = a.record_dir;
+    }
+    if a.session.is_some() {
+        c.session = a.session;
     }
     if let Some(b) = a.record_bus {
         c.record_bus = b;

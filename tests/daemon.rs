@@ -2777,3 +2777,119 @@ fn jack_shipped_mappings_are_picked_by_port_name_and_drive_engine_and_leds() {
     let _ = b;
     d.stop();
 }
+
+/// `kill -9` while two decks are loaded, one playing, the worker analysing and the library
+/// being written: the restarted daemon (same `--session` file) puts both decks back — the
+/// same tracks, within a second of where they were, the hot cue set over OSC, the playing
+/// deck playing, the key lock and tempo as they were — and the library still holds every
+/// track it had committed. A session file that does not parse is refused, kept aside as
+/// `.bad`, and the daemon starts anyway with empty decks.
+#[test]
+fn a_killed_daemon_comes_back_with_its_decks_from_the_session_file() {
+    let _serial = serial();
+    let dir = tmp("session-kill");
+    let music = dir.join("music");
+    let (a, _) = demo_track(&music, "sess-124", 124.0, 5);
+    let (b, _) = demo_track(&music, "sess-128", 128.0, 7);
+    let session = dir.join("state/session.json");
+    let args = [
+        "--music-root",
+        music.to_str().unwrap(),
+        "--decks",
+        "2",
+        "--session",
+        session.to_str().unwrap(),
+    ];
+    let mut d = Daemon::start(&dir, &args, &[]);
+    d.send("/segue/deck/1/load", vec![s(a.to_str().unwrap())]);
+    d.send("/segue/deck/2/load", vec![s(b.to_str().unwrap())]);
+    d.wait_deck(1, "analysed", |x| int(&x[6]) == 1, 120);
+    d.wait_deck(2, "analysed", |x| int(&x[6]) == 1, 120);
+    d.send("/segue/deck/2/seek", vec![OscType::Float(10.0)]);
+    d.send("/segue/deck/2/keylock", vec![OscType::Int(1)]);
+    d.send("/segue/deck/2/tempo", vec![OscType::Float(3.0)]);
+    d.send("/segue/deck/1/hotcue_set_3", vec![OscType::Float(5.0)]);
+    d.send("/segue/deck/1/play", vec![OscType::Int(1)]);
+    std::thread::sleep(Duration::from_secs(3));
+    let cues_before = d.query("/segue/query/cues/1", "/segue/deck/1/cues");
+    let hot3 = float(&cues_before[3]);
+    assert!((hot3 - 5.0).abs() < 0.01, "hot cue 3 set: {cues_before:?}");
+    let tracks_before = library_tracks(&dir);
+    let pos_before = float(&d.deck(1)[2]);
+    d.child.kill().unwrap();
+    d.child.wait().unwrap();
+    assert!(session.exists(), "a session file was written");
+    assert_eq!(
+        library_tracks(&dir),
+        tracks_before,
+        "the library lost nothing"
+    );
+
+    let d = Daemon::start(&dir, &args, &[]);
+    let t0 = Instant::now();
+    let (one, two) = loop {
+        let (one, two) = (d.deck(1), d.deck(2));
+        if int(&one[1]) == 1 && int(&two[0]) == 1 && float(&two[9]) > 2.9 {
+            break (one, two);
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "not restored: {one:?} {two:?}\n{}",
+            d.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(text_of(&one[7]), "sess-124");
+    assert_eq!(text_of(&two[7]), "sess-128");
+    let p1 = float(&one[2]);
+    assert!(
+        (p1 - pos_before).abs() < 1.0,
+        "deck 1 back at {p1:.2} s, was at {pos_before:.2} s"
+    );
+    let p2 = float(&two[2]);
+    assert!((p2 - 10.0).abs() < 1.0, "deck 2 back at {p2:.2} s");
+    assert_eq!(int(&two[1]), 0, "deck 2 was paused");
+    let cues = d.query("/segue/query/cues/1", "/segue/deck/1/cues");
+    assert!(
+        (float(&cues[3]) - hot3).abs() < 0.01,
+        "hot cue 3 {cues:?} (was {hot3})"
+    );
+    d.stop();
+
+    // A damaged session file: kept aside, the daemon starts with empty decks.
+    std::fs::write(&session, "{ not json").unwrap();
+    let d = Daemon::start(&dir, &args, &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(int(&d.deck(1)[0]), 0, "nothing restored from garbage");
+    assert!(d.log_text().contains("not used"), "{}", d.log_text());
+    let mut bad = session.clone().into_os_string();
+    bad.push(".bad");
+    assert_eq!(
+        std::fs::read_to_string(&bad).unwrap(),
+        "{ not json",
+        "the damaged file is kept"
+    );
+    d.stop();
+}
+
+/// The tracks of the test library, as `segue library list` prints them.
+fn library_tracks(dir: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_segue"))
+        .args(["library", "list", "--db"])
+        .arg(dir.join("library.sqlite"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn text_of(v: &OscType) -> String {
+    match v {
+        OscType::String(t) => t.clone(),
+        o => panic!("{o:?}"),
+    }
+}

@@ -194,6 +194,10 @@ pub struct Config {
     pub out: Option<PathBuf>,
     /// Library file (default: `$SEGUE_LIBRARY` or `~/.local/share/segue/library.sqlite`).
     pub library: Option<PathBuf>,
+    /// Session file: the decks (tracks, positions, cues, tempo, play state) are written to
+    /// it while the daemon runs and put back from it when it starts, so a crashed or killed
+    /// daemon comes back where it was. Unset: no session is kept.
+    pub session: Option<PathBuf>,
     /// Interval of state pushes to `/segue/subscribe`rs, milliseconds.
     pub push_ms: u64,
     /// Threads of the analysis worker (0 = all cores but one).
@@ -240,6 +244,7 @@ impl Default for Config {
             feed: Vec::new(),
             out: None,
             library: None,
+            session: None,
             push_ms: 100,
             worker_threads: 0,
             auto_stems: true,

@@ -34,6 +34,7 @@ pub mod feed;
 pub mod midi;
 pub mod osc;
 mod roots;
+mod session;
 mod state;
 
 use std::net::UdpSocket;
@@ -251,6 +252,32 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         threads.push(spawn(
             "segue-midi",
             Box::new(move || midi::run(&rings_rx, controller, auto_mapping, &sh, &s)),
+        )?);
+    }
+    if let Some(path) = &config.session {
+        // Put the decks back first (a restart after a crash), then keep the file current.
+        let doc = match session::load(path) {
+            Ok(doc) => doc,
+            Err(e) => {
+                tracing::warn!("{e}");
+                None
+            }
+        };
+        let (s, sh, p, r) = (
+            threads_stop.clone(),
+            shared.clone(),
+            path.clone(),
+            roots.clone(),
+        );
+        threads.push(spawn(
+            "segue-session",
+            Box::new(move || {
+                if let Some(doc) = doc {
+                    tracing::info!("session: restoring the decks from {}", p.display());
+                    session::restore(&sh, &r, &doc, &s);
+                }
+                session::run(&sh, &p, &s);
+            }),
         )?);
     }
     tracing::info!(
