@@ -75,6 +75,12 @@ const COMMANDS: &[Command] = &[
         run: eval_cmd,
     },
     Command {
+        name: "soak",
+        usage: "soak [--minutes N]   the daemon on jackd: 4 decks, key lock, stems, OSC + MIDI storm\n      \
+                (xruns, overruns, audio-thread allocations, RSS, longest callback; default 10 min)",
+        run: soak_cmd,
+    },
+    Command {
         name: "bundle",
         usage: "bundle <package> [--release]   build and bundle a plugin (target/bundled/*.clap, *.vst3)",
         run: bundle_cmd,
@@ -139,6 +145,43 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `soak`: run the soak test (`tests/daemon.rs`,
+/// `jack_soak_four_decks_key_lock_stems_osc_and_midi_storm`) for `--minutes` minutes. It is
+/// a debug build on purpose: allocations on the audio thread are only checked there.
+fn soak_cmd(args: &[String]) -> anyhow::Result<()> {
+    let mut minutes = "10".to_string();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--minutes" => {
+                let v = value(&mut it, arg)?;
+                match v.parse::<f64>() {
+                    Ok(m) if m > 0.0 && m.is_finite() => minutes = v.to_string(),
+                    _ => {
+                        return Err(UsageError(format!("--minutes {v:?}: a positive number")).into())
+                    }
+                }
+            }
+            other => return Err(UsageError(format!("soak: unknown option {other:?}")).into()),
+        }
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args(["test", "--workspace", "--test", "daemon", "--"])
+        .args([
+            "--exact",
+            "jack_soak_four_decks_key_lock_stems_osc_and_midi_storm",
+        ])
+        .arg("--nocapture")
+        .env("SEGUE_SOAK_MINUTES", &minutes)
+        .status()
+        .context("running cargo test")?;
+    if !status.success() {
+        bail!("the soak failed ({status})");
+    }
+    Ok(())
 }
 
 /// Pull the value following option `opt` out of `args`.
