@@ -1060,6 +1060,7 @@ fn vst3_bundle_loads_and_processes() {
     let copy = std::env::temp_dir().join(format!("segue-vst3-{}.so", std::process::id()));
     std::fs::copy(&so, &copy).unwrap();
     let report = vst3_host::load_and_process(&copy, 48_000.0, 512, 20);
+    let _ = std::fs::remove_file(&copy);
     assert_eq!(report.class_name, "Segue");
     assert!(report.blocks == 20 && report.finite);
 }

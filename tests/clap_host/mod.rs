@@ -108,6 +108,8 @@ impl Library {
                 (*entry).init.unwrap()(cpath.as_ptr()),
                 "clap_entry.init failed"
             );
+            // The mapping stays; the 400 MB copy need not outlive the test.
+            let _ = std::fs::remove_file(path);
             (*entry).get_factory.unwrap()(CLAP_PLUGIN_FACTORY_ID.as_ptr())
                 as *const clap_plugin_factory
         };
