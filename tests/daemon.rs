@@ -2994,35 +2994,39 @@ fn jack_soak_four_decks_key_lock_stems_osc_and_midi_storm() {
             vec![OscType::String("fast".into())],
         );
         if i % 50 == 0 {
-            // Tempo through zero (the stretcher disengages and engages), key lock switched.
+            // Each deck in turn: tempo through zero (the stretcher disengages and engages),
+            // key lock switched now and then.
+            let (k, d) = (i / 50, i / 50 % 4 + 1);
             osc(
-                format!("/segue/deck/{n}/tempo"),
-                vec![OscType::Float([3.0, 0.0, -3.0, 0.0][(i / 50 % 4) as usize])],
+                format!("/segue/deck/{d}/tempo"),
+                vec![OscType::Float([3.0, 0.0, -3.0, 0.0][(k / 4 % 4) as usize])],
             );
             osc(
-                format!("/segue/deck/{n}/keylock"),
-                vec![OscType::Int((i / 200 % 2) as i32)],
+                format!("/segue/deck/{d}/keylock"),
+                vec![OscType::Int((k / 16 % 2) as i32)],
             );
         }
         if i % 120 == 0 {
-            // Never reach the end: back to 2 s, sometimes a 4-beat loop and out again.
+            // Each deck in turn, every few seconds: back to 2 s (the 23 s tracks never end),
+            // a 4-beat loop on or off, FX unit 1 on it with another effect.
+            let (k, d) = (i / 120, i / 120 % 4 + 1);
             osc(
-                format!("/segue/deck/{n}/seek"),
+                format!("/segue/deck/{d}/seek"),
                 vec![OscType::Float(2.0 + x)],
             );
             osc(
-                format!("/segue/deck/{n}/beatloop_4"),
-                vec![OscType::Int((i / 120 % 2) as i32)],
+                format!("/segue/deck/{d}/beatloop_4"),
+                vec![OscType::Int((k / 4 % 2) as i32)],
             );
-            let effect = ["echo", "reverb", "flanger"][(i / 120 % 3) as usize];
+            let effect = ["echo", "reverb", "flanger"][(k % 3) as usize];
             osc(
                 "/segue/mixer/fx1_slot_1_effect".into(),
                 vec![OscType::String(effect.into())],
             );
-            osc(format!("/segue/deck/{n}/fx1_assign"), vec![OscType::Int(1)]);
+            osc(format!("/segue/deck/{d}/fx1_assign"), vec![OscType::Int(1)]);
             osc(
                 "/segue/mixer/fx1_on".into(),
-                vec![OscType::Int((i / 120 % 2) as i32)],
+                vec![OscType::Int((k / 2 % 2) as i32)],
             );
         }
         if i % 4 == 0 {
