@@ -159,10 +159,11 @@ pub struct Engine {
 }
 
 /// A deck following an outside timeline ([`Command::External`]) jumps back onto it when it
-/// is further off than this (2 ms), instead of closing the gap by rate: after an xrun (the
-/// engine's clock stood still while the timeline went on) or a Link peer forcing the beat.
-/// Ordinary phase errors stay far below (a few µs).
-pub const EXTERNAL_RESNAP_SECS: f64 = 0.002;
+/// is further off than this (1 ms, the tolerance Link promises between peers), instead of
+/// closing the gap by rate: after an xrun or a late audio cycle (the engine's clock stood
+/// still while the timeline went on) or a Link peer forcing the beat. Ordinary phase errors
+/// stay far below (tens of µs).
+pub const EXTERNAL_RESNAP_SECS: f64 = 0.001;
 
 impl Engine {
     /// Build an engine; everything the audio thread will need is allocated here.
