@@ -3066,3 +3066,222 @@ fn link_master_deck_follows_a_real_peer_within_a_millisecond() {
     }
     d.stop();
 }
+
+// ---------------------------------------------------------------- OSC layout
+
+/// One OSC message a layout widget can send.
+#[derive(Debug, Clone)]
+struct LayoutMessage {
+    widget: String,
+    addr: String,
+    args: Vec<OscType>,
+}
+
+fn json_osc(v: &serde_json::Value) -> OscType {
+    match v {
+        serde_json::Value::Number(n) if n.is_i64() => OscType::Int(n.as_i64().unwrap() as i32),
+        serde_json::Value::Number(n) => OscType::Float(n.as_f64().unwrap() as f32),
+        serde_json::Value::String(s) => OscType::String(s.clone()),
+        serde_json::Value::Bool(b) => OscType::Int(*b as i32),
+        other => panic!("a layout value OSC cannot carry: {other}"),
+    }
+}
+
+/// Every message the shipped Open Stage Control session (controllers/layouts/segue.json)
+/// can send: for each widget with an address, its `preArgs` followed by each value it can
+/// produce — a button's `on` (and `off`, unless it is a `tap` button), a fader's or knob's
+/// range ends and default, each value of a dropdown.
+fn layout_messages() -> Vec<LayoutMessage> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("controllers/layouts/segue.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let session: serde_json::Value = serde_json::from_str(&text).expect("the layout is JSON");
+    assert_eq!(
+        session["type"], "session",
+        "an Open Stage Control session file"
+    );
+    assert_eq!(session["content"]["type"], "root");
+    fn walk<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a serde_json::Value>) {
+        for key in ["widgets", "tabs"] {
+            for c in v[key].as_array().into_iter().flatten() {
+                out.push(c);
+                walk(c, out);
+            }
+        }
+    }
+    let mut widgets = Vec::new();
+    walk(&session["content"], &mut widgets);
+    let mut out = Vec::new();
+    for w in widgets {
+        let id = w["id"].as_str().unwrap_or("?").to_string();
+        let ty = w["type"].as_str().expect("every widget has a type");
+        let addr = w["address"].as_str().unwrap_or("auto");
+        if matches!(ty, "panel" | "tab") {
+            continue;
+        }
+        assert!(
+            addr.starts_with("/segue/"),
+            "widget {id} ({ty}) sends to {addr:?}, not a Segue address"
+        );
+        let pre: Vec<OscType> = w["preArgs"]
+            .as_array()
+            .map(|a| a.iter().map(json_osc).collect())
+            .unwrap_or_default();
+        let values: Vec<&serde_json::Value> = match ty {
+            "button" => match w["mode"].as_str() {
+                Some("tap") => vec![&w["on"]],
+                Some("toggle" | "push") => vec![&w["on"], &w["off"]],
+                m => panic!("widget {id}: button mode {m:?}"),
+            },
+            "fader" | "knob" => vec![&w["range"]["min"], &w["range"]["max"], &w["default"]],
+            "dropdown" => w["values"]
+                .as_object()
+                .expect("dropdown values")
+                .values()
+                .collect(),
+            other => panic!("widget {id}: the test cannot replay a {other:?} widget"),
+        };
+        for v in values {
+            let mut args = pre.clone();
+            args.push(json_osc(v));
+            out.push(LayoutMessage {
+                widget: id.clone(),
+                addr: addr.to_string(),
+                args,
+            });
+        }
+    }
+    out
+}
+
+/// Issue #15: the shipped Open Stage Control layout drives `segue serve`: every message
+/// any of its widgets can send is accepted by a real daemon over loopback (no unknown
+/// address, no bad arguments), and its faders, buttons and dropdowns change the engine.
+#[test]
+fn open_stage_control_layout_is_accepted_and_drives_the_engine() {
+    let _serial = serial();
+    let messages = layout_messages();
+    let addrs: std::collections::BTreeSet<&str> =
+        messages.iter().map(|m| m.addr.as_str()).collect();
+    // What the issue asks the layout to cover.
+    for needle in [
+        "/play",
+        "/cue",
+        "/sync",
+        "/tempo",
+        "/eq_low",
+        "/filter",
+        "/volume",
+        "/crossfader",
+        "/hotcue_1",
+        "/beatloop_4",
+        "/loop_exit",
+        "/fx1_on",
+        "/fx2_slot_1_effect",
+        "/fx1_assign",
+        "/browse/scroll",
+        "/browse/load",
+        "/suggest/load",
+        "/autodj",
+        "/record/start",
+        "/record/stop",
+        "/link",
+    ] {
+        assert!(
+            addrs.iter().any(|a| a.ends_with(needle)),
+            "the layout has no {needle} control"
+        );
+    }
+    let dir = tmp("layout");
+    let music = dir.join("music");
+    std::fs::create_dir_all(&music).unwrap();
+    let rec = dir.join("rec");
+    let d = Daemon::start(
+        &dir,
+        &[
+            "--music-root",
+            music.to_str().unwrap(),
+            "--decks",
+            "2",
+            "--record-dir",
+            rec.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let refused = |st: &HashMap<String, i64>| {
+        st["osc_unknown"] + st["osc_bad_args"] + st["osc_malformed"] + st["osc_denied"]
+    };
+    let mut before = refused(&d.stats());
+    let mut bad = Vec::new();
+    for m in &messages {
+        d.send(&m.addr, m.args.clone());
+        let now = refused(&d.stats());
+        if now != before {
+            bad.push(format!("{} {:?} (widget {})", m.addr, m.args, m.widget));
+            before = now;
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} of {} layout messages refused:\n{}\n{}",
+        bad.len(),
+        messages.len(),
+        bad.join("\n"),
+        d.log_text()
+    );
+    eprintln!(
+        "layout: {} messages to {} addresses, all accepted",
+        messages.len(),
+        addrs.len()
+    );
+
+    // Widgets change the engine: send one widget's message with a chosen value.
+    let send = |id: &str, v: OscType| {
+        let m = messages
+            .iter()
+            .find(|m| m.widget == id)
+            .unwrap_or_else(|| panic!("no widget {id}"));
+        let mut args = m.args.clone();
+        *args.last_mut().unwrap() = v;
+        d.send(&m.addr, args);
+    };
+    send("deck1_volume", OscType::Float(0.25));
+    send("deck2_tempo", OscType::Float(4.0));
+    send("crossfader", OscType::Float(-1.0));
+    send("fx1_on", OscType::Int(1));
+    send("fx1_effect", OscType::Int(3));
+    send("fx1_mix", OscType::Float(0.75));
+    send("autodj", OscType::Int(0));
+    let t0 = Instant::now();
+    loop {
+        let d1 = d.deck(1);
+        let d2 = d.deck(2);
+        let mixer = d.query("/segue/query/mixer", "/segue/mixer/state");
+        let fx = d.query("/segue/query/fx", "/segue/fx/1/state");
+        let ok = (float(&d1[8]) - 0.25).abs() < 1e-6
+            && (float(&d2[9]) - 4.0).abs() < 1e-6
+            && (float(&mixer[0]) + 1.0).abs() < 1e-6
+            && int(&fx[0]) == 1
+            && (float(&fx[2]) - 0.75).abs() < 1e-6
+            && matches!(&fx[6], OscType::String(e) if e == "reverb");
+        if ok {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "the layout's controls did not reach the engine: deck 1 {d1:?}, deck 2 {d2:?}, \
+             mixer {mixer:?}, fx 1 {fx:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(d.stats()["autodj"], 0, "the Auto DJ toggle turned it off");
+    send("autodj", OscType::Int(1));
+    let t0 = Instant::now();
+    while d.stats()["autodj"] != 1 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "Auto DJ did not turn on"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    d.stop();
+}
