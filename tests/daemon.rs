@@ -3053,6 +3053,14 @@ fn link_master_deck_follows_a_real_peer_within_a_millisecond() {
     eprintln!("Link lead: {lead_samples} samples, phase gap worst {worst:.3} ms");
     assert!(worst < 1.0, "lead: phase gap up to {worst:.3} ms");
 
+    // Subscribers get the Link state pushed with the deck states.
+    d.send("/segue/subscribe", vec![OscType::Int(50)]);
+    let pushed = d
+        .recv_addr("/segue/link/state", Duration::from_secs(2))
+        .expect("/segue/link/state pushed to subscribers");
+    assert_eq!(pushed[1], s("lead"), "{pushed:?}");
+    d.send("/segue/unsubscribe", vec![]);
+
     // Link off: the daemon leaves the session.
     d.send("/segue/link", vec![OscType::Int(0)]);
     d.wait_link("Link off", 5.0, |l| !l.enabled);
