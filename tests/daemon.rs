@@ -3072,6 +3072,16 @@ fn link_master_deck_follows_a_real_peer_within_a_millisecond() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+
+    // Alone (the peer gone), follow does not pull the deck to Link's tempo: the session
+    // takes the deck's (122.4 BPM, its tempo fader at +2 %).
+    drop(peer);
+    d.send("/segue/link/mode", vec![s("follow")]);
+    d.send("/segue/link", vec![OscType::Int(1)]);
+    let l = d.wait_link("alone, the session at the deck's tempo", 5.0, |l| {
+        l.enabled && l.peers == 0 && (l.tempo - 122.4).abs() < 1e-3
+    });
+    assert!((l.master_bpm - 122.4).abs() < 0.05, "{l:?}");
     d.stop();
 }
 

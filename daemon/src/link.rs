@@ -22,6 +22,10 @@
 //!   the session timeline (all peers move with it, as they do when any peer changes tempo;
 //!   at most every 100 ms).
 //!
+//! Alone in the session (no peers), follow acts as lead: the session takes the master
+//! deck's tempo instead of pulling the deck to Link's start tempo; it follows again as soon
+//! as a peer joins.
+//!
 //! With start/stop sync on, a session start or stop starts or stops the master deck
 //! (follow), and the master deck's play/pause starts or stops the session (lead).
 //!
@@ -233,6 +237,7 @@ impl LinkThread {
         let mut last_session_playing: Option<bool> = None;
         let mut last_deck_playing: Option<bool> = None;
         let mut last_force_us = i64::MIN;
+        let mut last_acting = None;
         while !stop.load(Ordering::Acquire) {
             let tick_start = now_ns();
             let requests = ls.requests.load(Ordering::Acquire);
@@ -262,7 +267,19 @@ impl LinkThread {
                 master: m.map(|d| d as u8),
                 ..LinkState::default()
             };
-            let follow = state.enabled && mode == LinkMode::Follow;
+            // Alone in the session, follow would pull the master deck to Link's own tempo
+            // (120 BPM at start): until a peer joins, the session follows the deck instead.
+            let acting = if mode == LinkMode::Follow && state.enabled && link.num_peers() == 0 {
+                LinkMode::Lead
+            } else {
+                mode
+            };
+            if last_acting != Some(acting) {
+                last_acting = Some(acting);
+                last_session_playing = None;
+                last_deck_playing = None;
+            }
+            let follow = state.enabled && acting == LinkMode::Follow;
             if !follow && steering {
                 steering = !sh.send(TimedCommand {
                     at: None,
@@ -292,7 +309,7 @@ impl LinkThread {
                     state.master_phase = deck_phase(&d, q);
                 }
                 if clock.rate > 0 {
-                    match mode {
+                    match acting {
                         LinkMode::Follow => {
                             // The session's beat at the last block's first frame (past:
                             // the engine extrapolates from it at the session tempo).
