@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Segue needs to build and test, if any are missing, and the
+# Installs the Debian packages Segue needs to build and test, if any are missing, the
 # ONNX Runtime library (the `onnxruntime` wheel from PyPI in a venv at target/onnxruntime/,
-# which the ONNX separator and its tests find by default; see separate/src/onnx/runtime.rs).
+# which the ONNX separator and its tests find by default; see separate/src/onnx/runtime.rs),
+# and a second Ableton Link peer for the daemon's Link test (the `aalink` wheel in a venv at
+# target/aalink/).
 # Safe to run repeatedly; does nothing when everything is there.
 set -euo pipefail
 
@@ -23,7 +25,8 @@ packages=(
   xauth              # ... which xvfb-run needs
   libgl1-mesa-dri    # Mesa's software OpenGL: the egui editor draws with GL under Xvfb
   libx11-6           # the editor test reads the screen back with libX11 (dlopened)
-  python3-venv       # the venv for ONNX Runtime below
+  python3-venv       # the venvs for ONNX Runtime and aalink below
+  cmake              # rusty_link builds Ableton Link's abl_link C wrapper with CMake
 )
 
 # ONNX Runtime for the ONNX separator (ort with load-dynamic, api-22: onnxruntime >= 1.22).
@@ -47,6 +50,19 @@ onnxruntime() {
   fi
 }
 
+# A real second Ableton Link peer for tests/daemon.rs (the official Link library in Python).
+aalink() {
+  local root venv
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  venv="$root/target/aalink"
+  if ! "$venv/bin/python" -c "import aalink" >/dev/null 2>&1; then
+    echo "segue setup: pip install aalink into $venv" >&2
+    mkdir -p "$root/target"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "aalink${AALINK_VERSION:+==$AALINK_VERSION}"
+  fi
+}
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -56,6 +72,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   onnxruntime
+  aalink
   exit 0
 fi
 
@@ -68,3 +85,4 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 onnxruntime
+aalink

@@ -12,6 +12,8 @@ export SEGUE_REQUIRE_ORT=1
 LD_LIBRARY_PATH="$(dirname "$(ls "$PWD"/target/onnxruntime/lib/python3*/site-packages/nvidia/cuda_nvrtc/lib/libnvrtc.so.12 | head -n 1)")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export LD_LIBRARY_PATH
 export SEGUE_REQUIRE_NVRTC=1
+# The Link test must run against the aalink peer scripts/setup.sh put in target/aalink.
+export SEGUE_REQUIRE_LINK=1
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use segue_daemon::{BackendKind, Config, DeckTapKind, RecordBus, ServeOptions};
+use segue_daemon::{BackendKind, Config, DeckTapKind, LinkMode, RecordBus, ServeOptions};
 
 /// The `segue serve` flags; each overrides the config file's key of the same name.
 #[derive(clap::Args)]
@@ -91,6 +91,17 @@ pub struct ServeArgs {
     /// your controller to segue:midi_in (and segue:midi_out for LEDs).
     #[arg(long, value_name = "MAPPING.toml")]
     mapping: Option<PathBuf>,
+    /// Join the Ableton Link session at startup (config key link.enabled): the master deck
+    /// follows the session's tempo and bar phase (or leads it, --link-mode lead).
+    #[arg(long)]
+    link: bool,
+    /// Ableton Link: follow the session or lead it (config key link.mode) [default: follow].
+    #[arg(long, value_parser = |s: &str| s.parse::<LinkMode>())]
+    link_mode: Option<LinkMode>,
+    /// Ableton Link start/stop sync: session start/stop ↔ the master deck's play/pause
+    /// (config key link.start-stop-sync).
+    #[arg(long)]
+    link_start_stop: bool,
     /// Print the effective configuration (TOML) and exit.
     #[arg(long)]
     print_config: bool,
@@ -169,6 +180,15 @@ fn effective(a: ServeArgs) -> anyhow::Result<(Config, bool)> {
     }
     if a.mapping.is_some() {
         c.midi.mapping = a.mapping;
+    }
+    if a.link {
+        c.link.enabled = true;
+    }
+    if let Some(m) = a.link_mode {
+        c.link.mode = m;
+    }
+    if a.link_start_stop {
+        c.link.start_stop_sync = true;
     }
     Ok((c, a.print_config))
 }

@@ -181,6 +181,8 @@ pub enum Target {
     RecordStart,
     /// Stop recording the set (nothing when it does not record): a [`LiveAction`].
     RecordStop,
+    /// Ableton Link on/off (flips on each press): a [`LiveAction`] for the daemon.
+    LinkToggle,
     /// FX unit 0..=1 (written 1..=2) on/off.
     FxOn(u8),
     /// FX unit in chain mode (three slots in series) / off: one effect (slot 1).
@@ -245,6 +247,8 @@ pub enum LiveAction {
     RecordStart,
     /// Stop recording the set.
     RecordStop,
+    /// Flip Ableton Link on/off (the daemon; hosts without Link ignore it).
+    LinkToggle,
     /// Scroll the browser's list by this many items (negative: up).
     Browse(i16),
     /// Open the browser's selected folder / view.
@@ -429,6 +433,7 @@ impl Target {
             "record_toggle" => return Some(Target::RecordToggle),
             "record_start" => return Some(Target::RecordStart),
             "record_stop" => return Some(Target::RecordStop),
+            "link_toggle" => return Some(Target::LinkToggle),
             "browse" => return Some(Target::Browse),
             "browse_next" => return Some(Target::BrowseNext),
             "browse_prev" => return Some(Target::BrowsePrev),
@@ -528,6 +533,7 @@ impl Target {
             Target::RecordToggle => "record_toggle".into(),
             Target::RecordStart => "record_start".into(),
             Target::RecordStop => "record_stop".into(),
+            Target::LinkToggle => "link_toggle".into(),
             Target::Browse => "browse".into(),
             Target::BrowseNext => "browse_next".into(),
             Target::BrowsePrev => "browse_prev".into(),
@@ -588,6 +594,7 @@ impl Target {
         v.push("autodj_toggle".into());
         v.push("transition_start".into());
         v.extend(["record_toggle", "record_start", "record_stop"].map(String::from));
+        v.push("link_toggle".into());
         v.extend(
             [
                 "browse",
@@ -646,9 +653,9 @@ impl Target {
             CueSet | CueReturn | Eject | HotCue(_) | HotCueClear(_) | HotCueSet(_) | LoopToggle
             | LoopExit | Reloop | LoopHalve | LoopDouble | TempoRangeCycle | Pause
             | SuggestionLoad(_) | AutoDjToggle | TransitionStart | RecordToggle | RecordStart
-            | RecordStop | FxBeatsHalve(..) | FxBeatsDouble(..) | BrowseNext | BrowsePrev
-            | BrowseEnter | BrowseBack | BrowseSort | LoadSelected | LoopIn | LoopOut
-            | BeatJump(_) => TargetKind::Trigger,
+            | RecordStop | LinkToggle | FxBeatsHalve(..) | FxBeatsDouble(..) | BrowseNext
+            | BrowsePrev | BrowseEnter | BrowseBack | BrowseSort | LoadSelected | LoopIn
+            | LoopOut | BeatJump(_) => TargetKind::Trigger,
             Browse => TargetKind::Relative,
             Seek | SeekBeats | Nudge | Loop | CrossfaderAssign | SyncLeader | FxBeats(..) => {
                 TargetKind::Value
@@ -691,6 +698,7 @@ impl Target {
                 | Target::RecordToggle
                 | Target::RecordStart
                 | Target::RecordStop
+                | Target::LinkToggle
                 | Target::Browse
                 | Target::BrowseNext
                 | Target::BrowsePrev
@@ -743,6 +751,7 @@ impl Target {
             Target::RecordToggle => LiveAction::RecordToggle,
             Target::RecordStart => LiveAction::RecordStart,
             Target::RecordStop => LiveAction::RecordStop,
+            Target::LinkToggle => LiveAction::LinkToggle,
             Target::BrowseNext => LiveAction::Browse(1),
             Target::BrowsePrev => LiveAction::Browse(-1),
             Target::BrowseEnter => LiveAction::BrowseEnter,
@@ -980,6 +989,7 @@ impl Target {
             | Target::RecordToggle
             | Target::RecordStart
             | Target::RecordStop
+            | Target::LinkToggle
             | Target::Browse
             | Target::BrowseNext
             | Target::BrowsePrev
@@ -1121,6 +1131,7 @@ impl Target {
                 "start recording the set (a new file in the record folder)",
             ),
             RecordStop => ("", "stop recording the set"),
+            LinkToggle => ("", "Ableton Link on/off (segue serve; OSC: /segue/link)"),
             Browse => ("i", "scroll the library browser by i items"),
             BrowseNext => ("", "the next item of the library browser"),
             BrowsePrev => ("", "the previous item of the library browser"),

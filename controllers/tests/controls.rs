@@ -838,3 +838,24 @@ fn loop_in_out_and_beat_jumps() {
         assert_eq!(Target::from_name(name).unwrap().name(), name);
     }
 }
+
+#[test]
+fn link_toggle_is_a_live_action_on_each_press() {
+    let mut c = controller(
+        "[[control]]\nnote = 0x40\nchannel = 1\ntype = \"button\"\ntarget = \"link_toggle\"\n",
+    );
+    let out = run(
+        &mut c,
+        &status(),
+        &[[0x90, 0x40, 0x7F], [0x80, 0x40, 0], [0x90, 0x40, 0x7F]],
+    );
+    assert!(out.is_empty(), "no engine command: {out:?}");
+    assert_eq!(
+        c.take_live().collect::<Vec<_>>(),
+        vec![LiveAction::LinkToggle, LiveAction::LinkToggle]
+    );
+    let t = Target::from_name("link_toggle").unwrap();
+    assert_eq!(t.name(), "link_toggle");
+    assert!(!t.is_deck());
+    assert!(Target::names().contains(&"link_toggle".to_string()));
+}

@@ -158,6 +158,33 @@ impl Default for JackConfig {
     }
 }
 
+/// Ableton Link settings (`[link]` table).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LinkConfig {
+    /// Join the Link session at startup (`--link`); OSC `/segue/link` and the MIDI target
+    /// `link_toggle` switch it at run time.
+    pub enabled: bool,
+    /// `follow`: the master deck follows the session's tempo and phase; `lead`: the session
+    /// follows the master deck.
+    pub mode: crate::link::LinkMode,
+    /// Start/stop sync: session start/stop ↔ the master deck's play/pause.
+    pub start_stop_sync: bool,
+    /// Beats per phase cycle (Link's quantum), 1..=16.
+    pub quantum: f64,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            mode: crate::link::LinkMode::Follow,
+            start_stop_sync: false,
+            quantum: crate::link::DEFAULT_QUANTUM,
+        }
+    }
+}
+
 /// MIDI controller settings (`[midi]` table).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
@@ -213,6 +240,8 @@ pub struct Config {
     pub stem_device: String,
     /// JACK settings.
     pub jack: JackConfig,
+    /// Ableton Link (`[link]`).
+    pub link: LinkConfig,
     /// ALSA device name for the `alsa` backend (`default` = cpal's default device).
     pub alsa_device: String,
     /// MIDI controller settings.
@@ -251,6 +280,7 @@ impl Default for Config {
             stem_model: None,
             stem_device: "auto".into(),
             jack: JackConfig::default(),
+            link: LinkConfig::default(),
             alsa_device: "default".into(),
             midi: MidiConfig::default(),
             mapping: None,
@@ -349,6 +379,12 @@ impl Config {
         }
         if !(self.push_ms >= 5 && self.push_ms <= 60_000) {
             return bad(format!("push-ms {} is outside 5..=60000", self.push_ms));
+        }
+        if !(self.link.quantum >= 1.0 && self.link.quantum <= 16.0) {
+            return bad(format!(
+                "link.quantum {} is outside 1..=16 beats",
+                self.link.quantum
+            ));
         }
         if !(self.jack.reconnect_secs > 0.0 && self.jack.reconnect_secs <= 60.0) {
             return bad(format!(

@@ -31,6 +31,7 @@ pub mod browse;
 pub mod config;
 mod error;
 pub mod feed;
+pub mod link;
 pub mod midi;
 pub mod osc;
 mod roots;
@@ -44,8 +45,9 @@ use std::time::{Duration, Instant};
 
 use segue_engine::{Engine, EngineConfig};
 
-pub use config::{BackendKind, Config, DeckTapKind, JackConfig, MidiConfig, RecordBus};
+pub use config::{BackendKind, Config, DeckTapKind, JackConfig, LinkConfig, MidiConfig, RecordBus};
 pub use error::DaemonError;
+pub use link::LinkMode;
 pub use roots::MusicRoots;
 
 use audio::{AlsaBackend, AudioShared, Backend, EngineCell, FileBackend, JackBackend, NullBackend};
@@ -159,6 +161,10 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         let _ = shared.recorder.set(recorder);
     }
     let _ = shared.roots.set(roots.clone());
+    shared.link.set_quantum(config.link.quantum);
+    shared.link.set_mode(config.link.mode);
+    shared.link.set_start_stop(config.link.start_stop_sync);
+    shared.link.set_enabled(config.link.enabled);
 
     let socket = UdpSocket::bind(config.osc_bind).map_err(|source| DaemonError::Net {
         what: "OSC bind",
@@ -234,6 +240,10 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
         threads.push(spawn("segue-feed", Box::new(move || feed.run(&s)))?);
     }
     {
+        let (s, link) = (threads_stop.clone(), link::LinkThread::new(shared.clone()));
+        threads.push(spawn("segue-link", Box::new(move || link.run(&s)))?);
+    }
+    {
         let (s, sh) = (threads_stop.clone(), shared.clone());
         threads.push(spawn(
             "segue-suggest",
@@ -297,6 +307,18 @@ pub fn serve(options: ServeOptions) -> Result<(), DaemonError> {
     );
     if !config.feed.is_empty() {
         tracing::info!("lighting feed to {}", config.feed.join(", "));
+    }
+    if config.link.enabled {
+        tracing::info!(
+            "Ableton Link on: {} the session, quantum {}, start/stop sync {}",
+            config.link.mode.name(),
+            config.link.quantum,
+            if config.link.start_stop_sync {
+                "on"
+            } else {
+                "off"
+            }
+        );
     }
 
     let mut xruns = 0;

@@ -205,6 +205,10 @@ impl Dispatch {
                 LiveAction::RecordToggle | LiveAction::RecordStart | LiveAction::RecordStop => {
                     shared.record_action(a)
                 }
+                LiveAction::LinkToggle => {
+                    shared.link.toggle();
+                    Ok(())
+                }
                 LiveAction::Browse(_)
                 | LiveAction::BrowseEnter
                 | LiveAction::BrowseBack

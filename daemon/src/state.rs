@@ -46,6 +46,8 @@ pub struct Shared {
     pub browser: crate::browse::Browser,
     /// The music roots a browsed track must be under to load (set once at startup).
     pub roots: std::sync::OnceLock<crate::MusicRoots>,
+    /// Ableton Link requests and state.
+    pub link: crate::link::LinkShared,
 }
 
 impl Shared {
@@ -68,6 +70,7 @@ impl Shared {
             record_dir,
             browser: Default::default(),
             roots: std::sync::OnceLock::new(),
+            link: Default::default(),
         }
     }
 

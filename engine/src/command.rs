@@ -60,6 +60,37 @@ pub enum CrossfaderSide {
     Thru,
 }
 
+/// An outside beat timeline (Ableton Link): `beat` at engine frame `anchor_frame`, going
+/// on at `bpm`. The engine extrapolates it frame by frame until the next one arrives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExternalClock {
+    /// The engine frame `beat` belongs to (the frame whose audio is heard at that beat).
+    pub anchor_frame: u64,
+    /// Fractional beat of the timeline at `anchor_frame`.
+    pub beat: f64,
+    /// Tempo of the timeline, BPM (1..=999).
+    pub bpm: f64,
+    /// Beats per phase cycle (Link's quantum; 4 = a bar), 1..=16: the leader's phase within
+    /// the bar (from its grid's downbeat) is matched to the timeline's `beat % quantum`.
+    pub quantum: f64,
+}
+
+impl ExternalClock {
+    /// Valid: finite, tempo 1..=999 BPM, quantum 1..=16.
+    pub fn is_sane(&self) -> bool {
+        self.beat.is_finite()
+            && self.bpm.is_finite()
+            && (1.0..=999.0).contains(&self.bpm)
+            && (1.0..=16.0).contains(&self.quantum)
+    }
+
+    /// The timeline's beat at engine frame `frame` at `rate` Hz.
+    pub fn beat_at(&self, frame: u64, rate: u32) -> f64 {
+        self.beat
+            + (frame as f64 - self.anchor_frame as f64) * self.bpm / (60.0 * rate.max(1) as f64)
+    }
+}
+
 /// One instruction to the engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -190,6 +221,15 @@ pub enum Command {
     SyncLeader {
         /// The leader.
         deck: Option<DeckId>,
+    },
+    /// Follow an outside timeline (Ableton Link): the sync leader (or, with no leader, every
+    /// synced deck) matches its tempo and its phase within the quantum, as a synced deck
+    /// follows its leader (snapped when it engages or the leader starts, then held by rate),
+    /// whatever the leader's own sync switch; decks synced to the leader follow as before.
+    /// `None` lets the leader run free again. An insane clock is rejected.
+    External {
+        /// The timeline, or `None`.
+        clock: Option<ExternalClock>,
     },
     /// Snap cue points and loop starts to the beatgrid.
     Quantize {
@@ -512,6 +552,7 @@ impl Command {
             | CrossfaderAssign { deck, .. }
             | FxAssign { deck, .. } => Some(deck),
             SyncLeader { .. }
+            | External { .. }
             | Crossfader { .. }
             | CrossfaderCurve { .. }
             | ChannelFaderCurve { .. }

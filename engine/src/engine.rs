@@ -2,7 +2,7 @@
 //! blocks, publishes status. `process` reads as the list of its steps.
 
 use crate::command::{Command, TimedCommand};
-use crate::deck::{Deck, KeylockQuality, Released, MAX_RELEASED};
+use crate::deck::{Deck, KeylockQuality, Released, SyncRef, MAX_RELEASED};
 use crate::dsp::{sane, Smoothed};
 use crate::fx::{DeckClock, FxControl, FxRack};
 use crate::handle::{Collector, EngineHandle, Garbage, Schedule, SendError};
@@ -137,6 +137,11 @@ pub struct Engine {
 
     leader_choice: Option<u8>,
     leader: Option<usize>,
+    /// The outside timeline the leader follows (Ableton Link), if any.
+    external: Option<crate::command::ExternalClock>,
+    /// The deck that followed `external` in the last piece and whether it was playing:
+    /// a new leader, or one that just started, snaps to the timeline's phase.
+    external_follower: Option<(usize, bool)>,
     crossfader: f32,
     crossfader_curve: f32,
     channel_curve: f32,
@@ -152,6 +157,13 @@ pub struct Engine {
     applied: u64,
     rejected: u64,
 }
+
+/// A deck following an outside timeline ([`Command::External`]) jumps back onto it when it
+/// is further off than this (1 ms, the tolerance Link promises between peers), instead of
+/// closing the gap by rate: after an xrun or a late audio cycle (the engine's clock stood
+/// still while the timeline went on) or a Link peer forcing the beat. Ordinary phase errors
+/// stay far below (tens of µs).
+pub const EXTERNAL_RESNAP_SECS: f64 = 0.001;
 
 impl Engine {
     /// Build an engine; everything the audio thread will need is allocated here.
@@ -189,6 +201,8 @@ impl Engine {
             clock: 0,
             leader_choice: None,
             leader: None,
+            external: None,
+            external_follower: None,
             crossfader: 0.0,
             crossfader_curve: 0.0,
             channel_curve: 0.5,
@@ -303,7 +317,7 @@ impl Engine {
                 Some(&(t, _)) if !deferred && t > now => n.min(s + (t - now) as usize),
                 _ => n,
             };
-            self.update_rates();
+            self.update_rates(now);
             self.render(out, decks, tap, offset + s, e - s);
             s = e;
         }
@@ -387,6 +401,18 @@ impl Engine {
             SyncLeader { deck } => {
                 self.leader_choice = deck.filter(|&d| (d as usize) < self.decks.len())
             }
+            External { clock } => match clock {
+                Some(c) if !c.is_sane() => {
+                    self.applied -= 1;
+                    self.rejected += 1;
+                }
+                c => {
+                    if c.is_none() {
+                        self.external_follower = None;
+                    }
+                    self.external = c;
+                }
+            },
             Quantize { deck, on } => self.decks[deck as usize].set_quantize(on),
             BeatLoop { deck, beats } => self.decks[deck as usize].beat_loop(beats),
             SetLoop { deck, start, end } => self.decks[deck as usize].set_loop(start, end),
@@ -492,15 +518,33 @@ impl Engine {
         }
     }
 
-    /// Pick the sync leader and give every deck its rate for the next piece.
-    fn update_rates(&mut self) {
+    /// Pick the sync leader and give every deck its rate for the next piece (starting at
+    /// engine frame `now`).
+    fn update_rates(&mut self, now: u64) {
         self.leader = self.pick_leader();
-        let leader_ref = match self.leader {
-            Some(l) => {
+        let external = self.external.map(|c| SyncRef {
+            bpm: c.bpm,
+            beat: c.beat_at(now, self.rate),
+            playing: true,
+            quantum: c.quantum,
+            resnap_secs: EXTERNAL_RESNAP_SECS,
+        });
+        let leader_ref = match (self.leader, external) {
+            (Some(l), Some(x)) => {
+                let playing = self.decks[l].is_playing();
+                let snap = playing && self.external_follower != Some((l, true));
+                self.external_follower = Some((l, playing));
+                self.decks[l].follow_external(x, snap);
+                self.decks[l].sync_ref()
+            }
+            (Some(l), None) => {
                 self.decks[l].update_rate(None);
                 self.decks[l].sync_ref()
             }
-            None => None,
+            (None, x) => {
+                self.external_follower = None;
+                x
+            }
         };
         for (i, d) in self.decks.iter_mut().enumerate() {
             if Some(i) != self.leader {

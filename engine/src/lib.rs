@@ -46,12 +46,14 @@ mod render;
 mod status;
 mod track;
 
-pub use command::{Command, CrossfaderSide, DeckId, FxUnitId, Position, TempoRange, TimedCommand};
+pub use command::{
+    Command, CrossfaderSide, DeckId, ExternalClock, FxUnitId, Position, TempoRange, TimedCommand,
+};
 pub use deck::{EqBand, KeylockQuality, EQ_MAX_GAIN};
 pub use dsp::{db_to_gain, gain_to_db};
 pub use engine::{
-    ConfigError, DeckOut, DeckTap, Engine, EngineConfig, EngineParts, Outputs, MAX_SAMPLE_RATE,
-    MIN_SAMPLE_RATE, PENDING_CAPACITY, SAMPLE_RATES,
+    ConfigError, DeckOut, DeckTap, Engine, EngineConfig, EngineParts, Outputs,
+    EXTERNAL_RESNAP_SECS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, PENDING_CAPACITY, SAMPLE_RATES,
 };
 pub use fx::{
     Effect, FxMode, FxSlotStatus, FxUnitStatus, ECHO_MAX_FEEDBACK, FX_MAX_BEATS, FX_MIN_BPM,

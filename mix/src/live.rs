@@ -328,6 +328,9 @@ impl Live {
             LiveAction::RecordToggle | LiveAction::RecordStart | LiveAction::RecordStop => {
                 Err("recording belongs to the shell's recorder, not to the live service".into())
             }
+            LiveAction::LinkToggle => Err(
+                "Ableton Link belongs to the daemon (segue serve), not to the live service".into(),
+            ),
             LiveAction::Browse(_)
             | LiveAction::BrowseEnter
             | LiveAction::BrowseBack

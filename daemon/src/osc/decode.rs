@@ -88,6 +88,10 @@ pub enum Request {
     Browse(segue_controllers::LiveAction),
     /// Answer `/segue/browse` (the browser's selected item) to the sender.
     QueryBrowse,
+    /// An Ableton Link setting.
+    Link(LinkRequest),
+    /// Answer `/segue/link/state` to the sender.
+    QueryLink,
     /// Load suggestion `index` (0-based) onto `deck`, or onto a free deck.
     LoadSuggestion {
         /// Which suggestion.
@@ -95,6 +99,19 @@ pub enum Request {
         /// Engine deck, or `None` for the first deck that is neither playing nor on air.
         deck: Option<DeckId>,
     },
+}
+
+/// What `/segue/link…` asks of Ableton Link.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LinkRequest {
+    /// Join (`true`) or leave the session.
+    Enable(bool),
+    /// Follow or lead the session.
+    Mode(crate::link::LinkMode),
+    /// Start/stop sync on or off.
+    StartStop(bool),
+    /// Beats per phase cycle, 1..=16.
+    Quantum(f64),
 }
 
 /// A request with the OSC time tag of its bundle (`None`: as soon as possible).
@@ -243,6 +260,19 @@ impl Args<'_> {
             Err(self.bad("no arguments"))
         }
     }
+    /// An action: no argument, or a button's press (a number ≠ 0) fires it; its release
+    /// (0) does nothing — what touch surfaces (TouchOSC, Open Stage Control) send.
+    fn press(&self, r: Request) -> Result<Vec<Request>, DecodeError> {
+        match self.args {
+            [] => Ok(vec![r]),
+            [x] => match num(x) {
+                Some(v) if v != 0.0 => Ok(vec![r]),
+                Some(_) => Ok(vec![]),
+                None => Err(self.bad("nothing, or a button press (≠ 0; 0 is ignored)")),
+            },
+            _ => Err(self.bad("nothing, or a button press (≠ 0; 0 is ignored)")),
+        }
+    }
 }
 
 /// How the addresses of one [`Route`] are handled.
@@ -288,6 +318,11 @@ enum To {
     RecordStart,
     RecordStop,
     QueryRecord,
+    Link,
+    LinkMode,
+    LinkStartStop,
+    LinkQuantum,
+    QueryLink,
 }
 
 /// One row of the OSC address table: the single source of both the decoder and the
@@ -488,7 +523,7 @@ const ROUTES: &[Route] = &[
     other(
         "/segue/transition/start",
         To::TransitionStart,
-        "",
+        "[i]",
         "perform the planned transition from the deck on air to the track waiting on another \
          deck, once (Auto DJ need not be on); MIDI target `transition_start`",
     ),
@@ -505,7 +540,7 @@ const ROUTES: &[Route] = &[
     other(
         "/segue/record/stop",
         To::RecordStop,
-        "",
+        "[i]",
         "stop recording: the file is finalised (FLAC encoded) and the cue sheet written; \
          replies `/segue/record`",
     ),
@@ -533,20 +568,20 @@ const ROUTES: &[Route] = &[
     other(
         "/segue/browse/enter",
         To::BrowseEnter,
-        "",
+        "[i]",
         "open the selected view or folder (Tracks, Folders, Playlists, Suggestions); MIDI \
          target `browse_enter`",
     ),
     other(
         "/segue/browse/back",
         To::BrowseBack,
-        "",
+        "[i]",
         "back to the parent list; MIDI target `browse_back`",
     ),
     other(
         "/segue/browse/sort",
         To::BrowseSort,
-        "",
+        "[i]",
         "cycle the track lists' sort: title, BPM, key (Camelot), energy; MIDI target \
          `browse_sort`",
     ),
@@ -566,6 +601,43 @@ const ROUTES: &[Route] = &[
          label s, detail s (`124.0 BPM · 8A · energy 7`, `12 tracks`), track path s (`` for \
          a folder or view); pushed to subscribers when it changes, and replied to every \
          /segue/browse/… message",
+    ),
+    other(
+        "/segue/link",
+        To::Link,
+        "[0/1]",
+        "Ableton Link on (default) or off: join the session on the local network; MIDI target \
+         `link_toggle`; the Link thread applies it within 10 ms (query `/segue/query/link`)",
+    ),
+    other(
+        "/segue/link/mode",
+        To::LinkMode,
+        "s",
+        "`follow`: the master deck (the sync leader) follows the session's tempo and bar \
+         phase; `lead`: the session follows the master deck's tempo and phase; replies \
+         `/segue/link/state`",
+    ),
+    other(
+        "/segue/link/startstop",
+        To::LinkStartStop,
+        "[0/1]",
+        "Link start/stop sync on (default) or off: follow — a session start/stop plays/pauses \
+         the master deck; lead — the master deck's play/pause starts/stops the session",
+    ),
+    other(
+        "/segue/link/quantum",
+        To::LinkQuantum,
+        "f",
+        "Link quantum, beats per phase cycle 1..16 (default 4, a bar)",
+    ),
+    other(
+        "/segue/query/link",
+        To::QueryLink,
+        "",
+        "reply `/segue/link/state`: on i, mode s, start/stop sync i, peers i, tempo d, \
+         session playing i, quantum d, Link time µs h, session beat d and phase d at that \
+         time, master deck i (1-based, 0 = none), its phase d (0..quantum from its bar's \
+         downbeat) and tempo d heard at that time, master playing i; pushed to subscribers",
     ),
     other(
         "/segue/subscribe",
@@ -890,15 +962,9 @@ fn message(m: &OscMessage, decks: usize) -> Result<Vec<Request>, DecodeError> {
         To::QuerySuggest => a.none().map(|_| vec![Request::QuerySuggest]),
         To::QueryTransition => a.none().map(|_| vec![Request::QueryTransition]),
         To::QueryBrowse => a.none().map(|_| vec![Request::QueryBrowse]),
-        To::BrowseEnter => a
-            .none()
-            .map(|_| vec![Request::Browse(LiveAction::BrowseEnter)]),
-        To::BrowseBack => a
-            .none()
-            .map(|_| vec![Request::Browse(LiveAction::BrowseBack)]),
-        To::BrowseSort => a
-            .none()
-            .map(|_| vec![Request::Browse(LiveAction::BrowseSort)]),
+        To::BrowseEnter => a.press(Request::Browse(LiveAction::BrowseEnter)),
+        To::BrowseBack => a.press(Request::Browse(LiveAction::BrowseBack)),
+        To::BrowseSort => a.press(Request::Browse(LiveAction::BrowseSort)),
         To::BrowseScroll => match a.args {
             [x] => match num(x) {
                 Some(v) if v.fract() == 0.0 && v.abs() <= 1000.0 => {
@@ -917,13 +983,45 @@ fn message(m: &OscMessage, decks: usize) -> Result<Vec<Request>, DecodeError> {
             },
             _ => Err(a.bad("a deck number")),
         },
-        To::TransitionStart => a.none().map(|_| vec![Request::TransitionStart]),
-        To::RecordStop => a.none().map(|_| vec![Request::RecordStop]),
+        To::TransitionStart => a.press(Request::TransitionStart),
+        To::QueryLink => a.none().map(|_| vec![Request::QueryLink]),
+        To::Link | To::LinkStartStop => {
+            const USAGE: &str = "nothing (on) or one number (0 = off)";
+            let on = match m.args.as_slice() {
+                [] => true,
+                [x] => num(x).ok_or_else(|| a.bad(USAGE))? != 0.0,
+                _ => return Err(a.bad(USAGE)),
+            };
+            Ok(vec![Request::Link(if route.to == To::Link {
+                LinkRequest::Enable(on)
+            } else {
+                LinkRequest::StartStop(on)
+            })])
+        }
+        To::LinkMode => match a.args {
+            [OscType::String(name)] => match name.parse() {
+                Ok(mode) => Ok(vec![Request::Link(LinkRequest::Mode(mode))]),
+                Err(_) => Err(a.bad("`follow` or `lead`")),
+            },
+            _ => Err(a.bad("`follow` or `lead`")),
+        },
+        To::LinkQuantum => match a.args {
+            [x] => match num(x) {
+                Some(q) if (1.0..=16.0).contains(&q) => {
+                    Ok(vec![Request::Link(LinkRequest::Quantum(q))])
+                }
+                _ => Err(a.bad("beats per cycle, 1..16")),
+            },
+            _ => Err(a.bad("beats per cycle, 1..16")),
+        },
+        To::RecordStop => a.press(Request::RecordStop),
         To::QueryRecord => a.none().map(|_| vec![Request::QueryRecord]),
         To::RecordStart => {
-            const USAGE: &str = "nothing, or a file name ending in .wav or .flac (no folders)";
+            const USAGE: &str = "nothing (or a button press), or a file name ending in .wav or \
+                                 .flac (no folders)";
             match m.args.as_slice() {
                 [] => Ok(vec![Request::RecordStart(None)]),
+                [x] if num(x).is_some() => a.press(Request::RecordStart(None)),
                 [OscType::String(name)] => {
                     let lower = name.to_ascii_lowercase();
                     let plain = !name.contains(['/', '\\'])
@@ -1055,7 +1153,9 @@ mod tests {
         spec.split_whitespace()
             .filter(|t| !t.starts_with('['))
             .map(|t| match t {
+                "f" if addr.ends_with("link/quantum") => OscType::Float(4.0),
                 "f" => OscType::Float(0.5),
+                "s" if addr.ends_with("link/mode") => OscType::String("lead".into()),
                 "i" if addr.ends_with("tempo/range") || addr.ends_with("tempo_range") => {
                     OscType::Int(8)
                 }

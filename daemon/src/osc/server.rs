@@ -20,10 +20,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rosc::{OscMessage, OscPacket, OscTime, OscType};
-use segue_controllers::LiveAction;
+use segue_controllers::{LiveAction, Target};
 use segue_engine::{FxMode, Status, TimedCommand, FX_UNITS};
 
-use super::decode::{decode, DecodeError, Request};
+use super::decode::{decode, DecodeError, LinkRequest, Request};
 use crate::audio::now_ns;
 use crate::config::{source_allowed, AllowRule};
 use crate::roots::MusicRoots;
@@ -196,6 +196,9 @@ impl OscServer {
                 // toggle/halve/double): made now, from the latest status.
                 match target.command(deck, value, &self.shared.status()) {
                     Some(command) => self.request(Request::Engine(command), at, src),
+                    // No loop to halve or double (a tablet's button pressed with no loop
+                    // on): nothing to do, not a bad argument.
+                    None if matches!(target, Target::LoopHalve | Target::LoopDouble) => {}
                     None => {
                         self.shared
                             .counters
@@ -341,6 +344,16 @@ impl OscServer {
                 }
             }
             Request::QueryRecord => self.reply(src, "/segue/record", record_state(&self.shared)),
+            Request::Link(r) => {
+                let link = &self.shared.link;
+                match r {
+                    LinkRequest::Enable(on) => link.set_enabled(on),
+                    LinkRequest::Mode(m) => link.set_mode(m),
+                    LinkRequest::StartStop(on) => link.set_start_stop(on),
+                    LinkRequest::Quantum(q) => link.set_quantum(q),
+                }
+            }
+            Request::QueryLink => self.send_packet(src, link_state(&self.shared)),
             Request::QueryBrowse => {
                 let msg = browse_message(&self.shared);
                 self.send_packet(src, msg);
@@ -410,6 +423,9 @@ impl OscServer {
             .collect();
         content.push(mixer_state(&status));
         content.extend((0..FX_UNITS).map(|u| fx_state(&status, u)));
+        if self.shared.link.enabled() || self.shared.link.state().enabled {
+            content.push(link_state(&self.shared));
+        }
         // The suggestions, when they changed since the last push.
         let generation = self
             .shared
@@ -477,6 +493,31 @@ impl OscServer {
             let _ = self.socket.send_to(&bytes, to);
         }
     }
+}
+
+/// `/segue/link/state` (see `/segue/query/link` in the address table).
+pub(crate) fn link_state(shared: &Shared) -> OscPacket {
+    let l = shared.link.state();
+    let b = |v: bool| OscType::Int(v as i32);
+    OscPacket::Message(OscMessage {
+        addr: "/segue/link/state".into(),
+        args: vec![
+            b(l.enabled),
+            OscType::String(l.mode.name().into()),
+            b(l.start_stop),
+            OscType::Int(l.peers.min(i32::MAX as u64) as i32),
+            OscType::Double(l.tempo),
+            b(l.playing),
+            OscType::Double(l.quantum),
+            OscType::Long(l.time_us),
+            OscType::Double(l.beat),
+            OscType::Double(l.phase),
+            OscType::Int(l.master.map_or(0, |d| d as i32 + 1)),
+            OscType::Double(l.master_phase),
+            OscType::Double(l.master_bpm),
+            b(l.master_playing),
+        ],
+    })
 }
 
 /// `/segue/browse`: location s, sort s, index i (1-based, 0 = empty), count i, label s,

@@ -229,6 +229,16 @@ impl Deck {
         }
     }
 
+    /// Where `beat` falls in a cycle of `q` beats counted from the grid's downbeat (from
+    /// beat 0 without a grid): 0..q.
+    pub fn phase_in(&self, beat: f64, q: f64) -> f64 {
+        let first = self
+            .grid
+            .as_ref()
+            .map_or(0.0, |g| g.downbeat_index() as f64);
+        (beat - first).rem_euclid(q)
+    }
+
     /// Track position of a fractional beat index.
     pub fn frame_at_beat(&self, beat: f64) -> f64 {
         match &self.grid {
@@ -486,13 +496,24 @@ impl Deck {
 
     /// Choose this segment's rate: the deck's own, or the one sync gives it.
     pub fn update_rate(&mut self, leader: Option<SyncRef>) {
+        self.rate_following(leader.filter(|_| self.sync));
+    }
+
+    /// Follow an outside timeline (Ableton Link) whatever the sync switch; `snap` jumps to
+    /// its phase first (as sync does when it engages).
+    pub fn follow_external(&mut self, clock: SyncRef, snap: bool) {
+        self.sync_snap |= snap;
+        self.rate_following(Some(clock));
+    }
+
+    fn rate_following(&mut self, leader: Option<SyncRef>) {
         if self.scratching() {
             // The platter drives the rate (set per segment in `render`).
             return;
         }
         let manual = self.manual_rate();
-        self.rate = match (self.sync, leader, self.grid.is_some()) {
-            (true, Some(l), true) if self.track.is_some() => {
+        self.rate = match (leader, self.grid.is_some()) {
+            (Some(l), true) if self.track.is_some() => {
                 let (rate, snap) = sync::follow(self, l, self.sync_snap && self.playing);
                 if let Some(offset) = snap {
                     let p = self.position();
@@ -520,6 +541,8 @@ impl Deck {
             bpm: self.native_bpm() * self.rate,
             beat: self.beat_at(pos),
             playing: self.playing && !self.stopping,
+            quantum: 1.0,
+            resnap_secs: 0.0,
         })
     }
 

@@ -13,6 +13,13 @@ pub(crate) struct SyncRef {
     pub beat: f64,
     /// The leader is playing (a paused leader gives its tempo, not its phase).
     pub playing: bool,
+    /// Beats per phase cycle: 1 between decks (beat phase), Link's quantum (bar phase,
+    /// counted from the follower's downbeat) for an outside timeline.
+    pub quantum: f64,
+    /// A phase error above this many seconds is snapped at once, not only when sync
+    /// engages (0: never). An outside timeline can jump (an xrun stops the engine's clock
+    /// while the timeline goes on; a Link peer forces the beat); a deck leader cannot.
+    pub resnap_secs: f64,
 }
 
 /// A phase error is corrected over this many seconds.
@@ -45,11 +52,18 @@ pub(super) fn follow(deck: &Deck, leader: SyncRef, snap: bool) -> (f64, Option<f
     if !leader.playing {
         return (base, None);
     }
-    let target = (leader.beat * k).rem_euclid(1.0);
-    let mine = deck.beat_at(pos).rem_euclid(1.0);
-    let err = (target - mine + 0.5).rem_euclid(1.0) - 0.5;
+    let q = if leader.quantum.is_finite() {
+        leader.quantum.clamp(1.0, 16.0)
+    } else {
+        1.0
+    };
+    let target = (leader.beat * k).rem_euclid(q);
+    let mine = deck.phase_in(deck.beat_at(pos), q);
+    let err = (target - mine + 0.5 * q).rem_euclid(q) - 0.5 * q;
     let beat_len = deck.grid.as_ref().map_or(0.0, |g| g.beat_length_at(pos));
-    if snap && err.abs() > SNAP_BEATS {
+    let resnap =
+        leader.resnap_secs > 0.0 && (err * beat_len).abs() > leader.resnap_secs * deck.rate_hz;
+    if (snap && err.abs() > SNAP_BEATS) || resnap {
         // Jump back to the matching phase, or forward a beat if that would leave the track.
         // A deck started on its very first beat a few milliseconds late is not moved a beat
         // ahead (its bars would fall on the leader's beat 2): the rate correction below
@@ -59,7 +73,7 @@ pub(super) fn follow(deck: &Deck, leader: SyncRef, snap: bool) -> (f64, Option<f
             return (base, Some(back));
         }
         if back.abs() > SMALL_GAP_SECS * deck.rate_hz {
-            return (base, Some(back + beat_len));
+            return (base, Some(back + q * beat_len));
         }
     }
     let correction = (err * beat_len / (CORRECTION_SECS * deck.rate_hz))
