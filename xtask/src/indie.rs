@@ -468,6 +468,13 @@ pub fn songs() -> Vec<Song> {
     (0..SONGS).map(song).collect()
 }
 
+/// `n` more songs for the TUNE part beyond the set's [`SONGS`] (even seeds from [`SONGS`] on;
+/// `eval --set indie --extra-tune N`): more material to tune on, drawn by the same generator,
+/// while the hold-out part stays the odd seeds below [`SONGS`].
+pub fn extra_tune_songs(n: u64) -> Vec<Song> {
+    (0..n).map(|k| song(SONGS + 2 * k)).collect()
+}
+
 /// The song of `seed`. Within each part, the i-th song takes the i-th key of a fixed
 /// permutation of the 24 keys, so each part covers all 24 keys.
 pub fn song(seed: u64) -> Song {
