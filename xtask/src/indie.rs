@@ -1165,6 +1165,20 @@ mod tests {
     }
 
     #[test]
+    fn extra_tune_songs_are_new_tune_songs_and_leave_the_hold_out_alone() {
+        let extra = extra_tune_songs(24);
+        assert_eq!(extra.len(), 24);
+        assert!(extra
+            .iter()
+            .all(|s| s.part() == Part::Tune && s.seed >= SONGS));
+        let set = songs();
+        assert!(extra
+            .iter()
+            .all(|e| set.iter().all(|s| s.seed != e.seed && s.name != e.name)));
+        assert!(extra_tune_songs(0).is_empty());
+    }
+
+    #[test]
     fn the_midi_is_well_formed_and_the_truth_is_its_grid() {
         let s = song(3);
         let (midi, truth) = compose(&s);
