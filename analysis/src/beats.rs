@@ -18,7 +18,14 @@
 //!    beats (house at 128, drum & bass at 174), or every 4 when that would be slower than
 //!    70 BPM (half-time trap and hip-hop at 70-95). A slower octave keeps every 2nd (4th)
 //!    beat of the fastest level, on the phase that carries the backbeat. Without a clear
-//!    backbeat, the prior-weighted autocorrelation decides.
+//!    backbeat, the prior-weighted autocorrelation decides. Three readings, the slowest
+//!    wins: the backbeat's spacing, the accents of the off-beats ([`OFFBEAT_SHARE`]), and
+//!    the backbeat *pair*: a snare or clap on one of every 4 beats of the fastest level
+//!    (one strong position of two alternate ones, see [`backbeat_pair_every_four`]) means
+//!    the fastest level runs on the hats at double tempo (sparse kicks and busy hats at
+//!    85-100 BPM, as in trap and hip-hop), so the tempo is at least one octave down. A DJ
+//!    who counts such tracks at the double asks for it with a preferred range
+//!    (`segue analyze --bpm-range 140-200`, [`crate::BpmRange`]).
 //! 5. Meter and bar phase: 4/4 or 3/4, and which beat is the "1": where chords change
 //!    (log-compressed chroma of the two beats before against the two after) and the kick
 //!    lands most, and the backbeat least; a wrong meter spreads these cues evenly.
@@ -160,13 +167,19 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
     // Two readings of the octave: where the backbeat falls (the snare band folded over the
     // bar) and which level's off-beats are bare (kick and snare weight); the slower wins,
     // then the half-time convention may double it again.
-    let (by_backbeat, snare_at, spacing) = choose_octave(&env, family, &fastest);
+    let (by_backbeat, snare_at, spacing, pair_at) = choose_octave(&env, family, &fastest);
     let backbeat_step = (by_backbeat.period / family[0].period).round().max(1.0) as usize;
     let (accent_step, accent_offset) = octave_by_accents(&env, &norm, family, &fastest);
     let (step, offset) = if backbeat_step >= accent_step {
         (backbeat_step, snare_at.unwrap_or(accent_offset))
     } else {
         (accent_step, accent_offset)
+    };
+    // A third reading: the backbeat pair every 4 beats of the fastest level (sparse kicks
+    // and busy hats at double tempo) puts the tempo at least one octave down.
+    let (step, offset) = match pair_at {
+        Some(r) if step < 2 => (2, r),
+        _ => (step, offset),
     };
     // The backbeat already once a bar at that octave: half-time as it stands.
     let (step, offset, half_time) = if spacing.is_some_and(|k| k == 4 * step) {
@@ -411,14 +424,14 @@ fn choose_octave(
     env: &OnsetEnvelopes,
     family: &[TempoCandidate],
     fastest: &Rhythm,
-) -> (TempoCandidate, Option<usize>, Option<usize>) {
+) -> (TempoCandidate, Option<usize>, Option<usize>, Option<usize>) {
     let by_score = family
         .iter()
         .copied()
         .max_by(|a, b| a.score.total_cmp(&b.score))
         .unwrap_or(family[0]);
     if family.len() == 1 || fastest.beats.len() < 16 {
-        return (by_score, None, None);
+        return (by_score, None, None, None);
     }
     // Fold over 24 beats (2, 3, 4, 6 and 8 all divide it) when there are enough beats to
     // fill every position twice, else over 8.
@@ -436,8 +449,9 @@ fn choose_octave(
     let max = fold.iter().copied().fold(f64::MIN, f64::max);
     let min = fold.iter().copied().fold(f64::MAX, f64::min);
     if !(max > 0.0 && (max - min) > 0.3 * max) {
-        return (by_score, None, None);
+        return (by_score, None, None, None);
     }
+    let pair_at = backbeat_pair_every_four(fold);
     let loudest = (0..span).max_by(|&a, &b| fold[a].total_cmp(&fold[b]));
     let strong: Vec<usize> = (0..span)
         .filter(|&i| fold[i] > min + 0.5 * (max - min))
@@ -464,7 +478,49 @@ fn choose_octave(
             da.total_cmp(&db)
         })
         .unwrap_or(by_score);
-    (cand, loudest, Some(k))
+    (cand, loudest, Some(k), pair_at)
+}
+
+/// The backbeat pair must hold this share of the snare band's weight at most in the other
+/// pair of positions (a clear backbeat phase)...
+const PAIR_DOMINANCE: f64 = 0.8;
+/// ... and the weaker of its two positions less than this share of the stronger: the
+/// backbeat falls every 4 beats, not every 2.
+const PAIR_IMBALANCE: f64 = 0.5;
+
+/// Where the backbeat recurs every 4 beats of the fastest level, from the snare band `fold`
+/// over the fastest level's beats (its length a multiple of 4): averaged over the four
+/// positions of each 4 beats, the pair of alternate positions (0 and 2, or 1 and 3) holding
+/// the backbeat must clearly outweigh the other pair ([`PAIR_DOMINANCE`]) and one of its two
+/// positions must clearly outweigh the other ([`PAIR_IMBALANCE`]). Then snare or clap hits
+/// fall on every 4th beat: at the true tempo, that is every other beat (2 and 4), and the
+/// fastest level runs at double tempo on the hats (trap and hip-hop at 85-100 BPM, whose
+/// sparse kicks and busy hats read as 170-200). A backbeat on every other beat of the
+/// fastest level (house, drum & bass) has two equal positions and is left alone. Returns the
+/// stronger position (0..4), the phase of the slower level's beats.
+fn backbeat_pair_every_four(fold: &[f64]) -> Option<usize> {
+    if fold.len() < 4 || fold.len() % 4 != 0 {
+        return None;
+    }
+    let mut m = [0.0f64; 4];
+    for (i, &v) in fold.iter().enumerate() {
+        m[i % 4] += v;
+    }
+    let (hi, lo) = if m[0] + m[2] >= m[1] + m[3] {
+        (0, 1)
+    } else {
+        (1, 0)
+    };
+    let (pair, other) = (m[hi] + m[hi + 2], m[lo] + m[lo + 2]);
+    if !(pair > 0.0 && other <= PAIR_DOMINANCE * pair) {
+        return None;
+    }
+    let (strong, weak) = if m[hi] >= m[hi + 2] {
+        (hi, hi + 2)
+    } else {
+        (hi + 2, hi)
+    };
+    (m[weak] < PAIR_IMBALANCE * m[strong]).then_some(strong)
 }
 
 /// Beat period of `r`, seconds.
@@ -1007,4 +1063,23 @@ fn meter_and_phase(beats: &[f64], env: &OnsetEnvelopes, harm: &Harmony) -> (usiz
         }
     }
     (4, phase4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backbeat_pair_every_four;
+
+    #[test]
+    fn a_backbeat_every_fourth_beat_is_found_and_every_second_is_not() {
+        // Claps every 4 fast beats (positions 2, 6), hats everywhere: the slow level keeps
+        // the even beats.
+        let every_four = [5.0, 3.0, 60.0, 3.0, 5.0, 3.0, 58.0, 3.0];
+        assert_eq!(backbeat_pair_every_four(&every_four), Some(2));
+        // Snares every 2 fast beats (drum & bass on 2 and 4): left alone.
+        let every_two = [5.0, 60.0, 5.0, 58.0, 5.0, 61.0, 5.0, 57.0];
+        assert_eq!(backbeat_pair_every_four(&every_two), None);
+        // No clear backbeat phase, or a fold of the wrong length: nothing.
+        assert_eq!(backbeat_pair_every_four(&[10.0; 8]), None);
+        assert_eq!(backbeat_pair_every_four(&[1.0, 2.0, 3.0]), None);
+    }
 }

@@ -525,3 +525,107 @@ fn twelve_eight_is_counted_in_dotted_quarters() {
         assert!(beat_f >= 0.95, "12/8 at {bpm} BPM: beat F {beat_f}");
     }
 }
+
+/// A groove on a sixteenth-note grid built sample by sample: `kick`, `snare` and `hat` are
+/// one-bar step patterns (16 steps of 4/4, `x` a hit) played for `bars` bars at `bpm`.
+/// Returns the audio and the beat times.
+fn step_groove(
+    bpm: f64,
+    bars: usize,
+    kick: &str,
+    snare: &str,
+    hat: &str,
+    rate: u32,
+) -> (Vec<f32>, Vec<f64>) {
+    let beat = 60.0 / bpm;
+    let step = beat / 4.0;
+    let secs = bars as f64 * 4.0 * beat + 1.0;
+    let n = (secs * rate as f64) as usize;
+    let mut x = vec![0.0f32; n];
+    let mut rng = Lcg(11);
+    let mut add = |x: &mut Vec<f32>, t0: f64, f: &dyn Fn(f64, &mut Lcg) -> f32, len: f64| {
+        let a = (t0 * rate as f64) as usize;
+        let b = ((t0 + len) * rate as f64) as usize;
+        for (i, v) in x.iter_mut().enumerate().take(b.min(n)).skip(a) {
+            *v += f((i - a) as f64 / rate as f64, &mut rng);
+        }
+    };
+    let hit = |p: &str, s: usize| p.as_bytes()[s % 16] == b'x';
+    let mut beats = Vec::new();
+    for s in 0..bars * 16 {
+        let t = 0.5 + s as f64 * step;
+        if s % 4 == 0 {
+            beats.push(t);
+        }
+        if hit(hat, s) {
+            add(
+                &mut x,
+                t,
+                &|u, r| r.next() * 0.15 * (-u / 0.012).exp() as f32,
+                0.04,
+            );
+        }
+        if hit(kick, s) {
+            add(
+                &mut x,
+                t,
+                &|u, _| {
+                    let ph = std::f64::consts::TAU
+                        * (50.0 * u + 60.0 * (1.0 - (-u / 0.03).exp()) * 0.03);
+                    (0.8 * ph.sin() * (-u / 0.15).exp()) as f32
+                },
+                0.3,
+            );
+        }
+        if hit(snare, s) {
+            add(
+                &mut x,
+                t,
+                &|u, r| {
+                    let tone = (std::f64::consts::TAU * 190.0 * u).sin() * 0.2;
+                    ((r.next() as f64 * 0.45 + tone) * (-u / 0.08).exp()) as f32
+                },
+                0.25,
+            );
+        }
+    }
+    (x, beats)
+}
+
+/// Tempo octave policy in the slow band: a groove with sparse kicks, a clap on 2 and 4 and
+/// hats on every sixteenth (trap, hip-hop at 85-100 BPM) is read at its tempo, not at the
+/// double (the hats' eighth notes); the same backbeat-on-2-and-4 groove with eighth-note
+/// hats at drum & bass tempo keeps its tempo, not the half.
+#[test]
+fn sparse_kicks_and_busy_hats_are_not_read_at_double_tempo() {
+    let cases = [
+        // (bpm, kick, snare/clap, hats)
+        (
+            88.0,
+            "x.........x.....",
+            "....x.......x...",
+            "xxxxxxxxxxxxxxxx",
+        ),
+        (
+            95.8,
+            "x......x......x.",
+            "....x.......x...",
+            "xxxxxxxxxxxx.xxx",
+        ),
+        (
+            172.0,
+            "x.........x.....",
+            "....x.......x...",
+            "x.x.x.x.x.x.x.x.",
+        ),
+    ];
+    for (bpm, kick, snare, hat) in cases {
+        let (x, truth) = step_groove(bpm, 32, kick, snare, hat, 44_100);
+        let r = analyse_rhythm(&x, 44_100);
+        let beat_f = f_measure(&r.beats, &truth, WINDOW);
+        println!("{bpm} BPM: read {:.2} BPM, beat F {beat_f:.3}", r.bpm);
+        assert!(acc1(r.bpm, bpm), "{bpm} BPM read as {:.2}", r.bpm);
+        assert!(!r.half_time, "{bpm} BPM flagged half-time");
+        assert!(beat_f >= 0.95, "{bpm} BPM: beat F {beat_f}");
+    }
+}

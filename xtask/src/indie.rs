@@ -468,6 +468,13 @@ pub fn songs() -> Vec<Song> {
     (0..SONGS).map(song).collect()
 }
 
+/// `n` more songs for the TUNE part beyond the set's [`SONGS`] (even seeds from [`SONGS`] on;
+/// `eval --set indie --extra-tune N`): more material to tune on, drawn by the same generator,
+/// while the hold-out part stays the odd seeds below [`SONGS`].
+pub fn extra_tune_songs(n: u64) -> Vec<Song> {
+    (0..n).map(|k| song(SONGS + 2 * k)).collect()
+}
+
 /// The song of `seed`. Within each part, the i-th song takes the i-th key of a fixed
 /// permutation of the 24 keys, so each part covers all 24 keys.
 pub fn song(seed: u64) -> Song {
@@ -1155,6 +1162,20 @@ mod tests {
         assert!(set.iter().all(|s| (70.0..=180.0).contains(&s.bpm)));
         // No progression starts on the tonic.
         assert!(set.iter().all(|s| s.progression[0] != 0));
+    }
+
+    #[test]
+    fn extra_tune_songs_are_new_tune_songs_and_leave_the_hold_out_alone() {
+        let extra = extra_tune_songs(24);
+        assert_eq!(extra.len(), 24);
+        assert!(extra
+            .iter()
+            .all(|s| s.part() == Part::Tune && s.seed >= SONGS));
+        let set = songs();
+        assert!(extra
+            .iter()
+            .all(|e| set.iter().all(|s| s.seed != e.seed && s.name != e.name)));
+        assert!(extra_tune_songs(0).is_empty());
     }
 
     #[test]

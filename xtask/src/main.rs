@@ -18,7 +18,8 @@
 //!   independent set instead ([`indie`]): General-MIDI songs from a seeded generator, rendered
 //!   with FluidSynth and Debian's GM soundfonts into `target/eval-indie`, analysed from MP3;
 //!   the scores are also printed per tempo band. Hold-out rows are not printed unless
-//!   `--show-holdout` is given (tune on the tune part only).
+//!   `--show-holdout` is given (tune on the tune part only). `--extra-tune N` adds N more
+//!   tune songs (even seeds from 48 on) to tune on.
 //! * `eval --recommend [--tracks N] [--sessions S] [--seed K]` — offline evaluation of
 //!   next-track recommendations with held-out transitions (`recommend.rs`): hit-rate@10 for
 //!   play history + DNA, DNA only and random picks.
@@ -64,7 +65,8 @@ const COMMANDS: &[Command] = &[
     Command {
         name: "eval",
         usage:
-            "eval [--set demo|indie] [--part tune|holdout|all] [--show-holdout] [--dir DIR]\n      \
+            "eval [--set demo|indie] [--part tune|holdout|all] [--show-holdout] [--extra-tune N]\n      \
+             [--dir DIR] \
              [--no-compressed] [--every K] [--baselines | --baselines-from FILE]\n      \
              score the analysis on the demo fixture set or the independent FluidSynth set\n      \
              (and madmom, librosa, essentia)\n  \
@@ -335,6 +337,7 @@ fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
     let mut set = "demo".to_string();
     let mut part: Option<indie::Part> = None;
     let mut show_holdout = false;
+    let mut extra_tune = 0;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -365,6 +368,12 @@ fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
                 }
             }
             "--show-holdout" => show_holdout = true,
+            "--extra-tune" => {
+                let v = value(&mut it, arg)?;
+                extra_tune = v
+                    .parse()
+                    .map_err(|_| UsageError(format!("--extra-tune {v:?}: expected a count")))?;
+            }
             "--baselines" => baselines = Some(Baselines::Run),
             "--baselines-from" => {
                 baselines = Some(Baselines::From(PathBuf::from(value(&mut it, arg)?)))
@@ -381,7 +390,7 @@ fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
     });
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let items = if set == "indie" {
-        indie_items(&dir, part, every)?
+        indie_items(&dir, part, every, extra_tune)?
     } else {
         demo_items(&dir, compressed, every)?
     };
@@ -606,10 +615,12 @@ fn indie_items(
     dir: &Path,
     part: Option<indie::Part>,
     every: usize,
+    extra_tune: u64,
 ) -> anyhow::Result<Vec<EvalItem>> {
     indie::check_tools()?;
     let songs: Vec<indie::Song> = indie::songs()
         .into_iter()
+        .chain(indie::extra_tune_songs(extra_tune))
         .filter(|s| part.is_none_or(|p| s.part() == p))
         .step_by(every)
         .collect();
