@@ -1425,6 +1425,8 @@ fn editor_midi_learn_binding_survives_save_and_restore() {
         a.idle();
         std::thread::sleep(Duration::from_millis(25));
     }
+    // Learn mode adds a hint line under the top row: the controls moved down.
+    let layout = wait_layout(&a, size, "mixer.A.volume");
     display.click(window, layout.centre("mixer.A.volume"));
     let cc = |value| Event::Cc {
         time: 0,
