@@ -812,7 +812,7 @@ fn state_round_trips_tracks_cues_mapping_and_parameters() {
         s["midi"]["notes"]
             .as_array_mut()
             .unwrap()
-            .push(serde_json::json!({"channel": 9, "note": 60, "deck": 3, "action": "play"}));
+            .push(serde_json::json!({"channel": 9, "note": 60, "deck": 3, "action": "play", "learned": false}));
     });
     assert!(a.load_state(&state));
     assert!(a.activate(48_000.0, 512));
@@ -836,7 +836,7 @@ fn state_round_trips_tracks_cues_mapping_and_parameters() {
     p.stop();
     let saved = a.save_state();
     let session = session_of(&saved);
-    assert_eq!(session["version"], 1);
+    assert_eq!(session["version"], 2);
     assert_eq!(session["decks"][1]["track"], track.to_str().unwrap());
     assert_eq!(session["decks"][1]["hot_cues"][2].as_f64(), Some(3.5));
     assert_eq!(session["browse_dir"], "/music/sets", "the browser's folder");
@@ -1071,15 +1071,7 @@ fn vst3_bundle_loads_and_processes() {
 /// under `xvfb-run` (Debian's `xvfb` + `xauth`, installed by `scripts/setup.sh`).
 #[test]
 fn editor_renders_headless_to_png() {
-    if std::env::var_os("DISPLAY").is_none() {
-        let status = std::process::Command::new("xvfb-run")
-            .args(["-a", "-s", "-screen 0 1280x1024x24"])
-            .arg(std::env::current_exe().unwrap())
-            .args(["editor_renders_headless_to_png", "--exact", "--nocapture"])
-            .env("SEGUE_BUNDLED_DIR", clap_host::bundle(false))
-            .status()
-            .expect("xvfb-run (apt-get install xvfb xauth) to render the editor headless");
-        assert!(status.success(), "the editor test failed under xvfb-run");
+    if rerun_under_xvfb("editor_renders_headless_to_png") {
         return;
     }
     let display = clap_host::screen::Display::open().expect("open $DISPLAY with libX11");
@@ -1159,12 +1151,29 @@ fn editor_renders_headless_to_png() {
         // The suggestion thread follows the deck on air (every 200 ms).
         std::thread::sleep(Duration::from_millis(1500));
         let (w, h) = inst.open_gui(display.root());
-        assert!(w >= 400 && h >= 300, "editor size {w}x{h}");
+        assert!(w >= 1280 && h >= 720, "editor size {w}x{h}");
         for _ in 0..60 {
             inst.idle();
             std::thread::sleep(Duration::from_millis(25));
         }
+        // The layout at the default size, and at 1280x720, the smallest size the editor
+        // allows (resized like a host does); checked once the audio thread stopped.
+        let layout = wait_layout(&inst, (w, h), "library.row.0");
         let rgb = display.capture(w, h);
+        let resized = inst.set_gui_size(1280, 720);
+        let small = wait_layout(&inst, if resized { (1280, 720) } else { (w, h) }, "learn");
+        for _ in 0..20 {
+            inst.idle();
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let rgb_small = display.capture(1280, 720);
+        std::fs::create_dir_all(clap_host::repo_root().join("target")).unwrap();
+        clap_host::screen::write_png(
+            &clap_host::repo_root().join("target/plugin-editor-1280x720.png"),
+            1280,
+            720,
+            &rgb_small,
+        );
         inst.close_gui();
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
         audio.join().unwrap();
@@ -1182,6 +1191,17 @@ fn editor_renders_headless_to_png() {
             "only {} colours: blank editor?",
             colours.len()
         );
+        // Every control inside the window, none over another, at both sizes.
+        assert!(resized, "the editor refused 1280x720");
+        for l in [&layout, &small] {
+            l.check_has(EDITOR_WIDGETS);
+            l.check_inside_and_apart();
+        }
+        eprintln!(
+            "editor {w}x{h}: {} widgets; 1280x720: {} widgets, all inside and apart",
+            layout.widgets.len(),
+            small.widgets.len()
+        );
     });
 }
 
@@ -1191,19 +1211,7 @@ fn editor_renders_headless_to_png() {
 /// names it). A text file dropped the same way loads nothing.
 #[test]
 fn editor_accepts_files_dropped_over_xdnd() {
-    if std::env::var_os("DISPLAY").is_none() {
-        let status = std::process::Command::new("xvfb-run")
-            .args(["-a", "-s", "-screen 0 1280x1024x24"])
-            .arg(std::env::current_exe().unwrap())
-            .args([
-                "editor_accepts_files_dropped_over_xdnd",
-                "--exact",
-                "--nocapture",
-            ])
-            .env("SEGUE_BUNDLED_DIR", clap_host::bundle(false))
-            .status()
-            .expect("xvfb-run (apt-get install xvfb xauth) to run the editor headless");
-        assert!(status.success(), "the drop test failed under xvfb-run");
+    if rerun_under_xvfb("editor_accepts_files_dropped_over_xdnd") {
         return;
     }
     let display = clap_host::screen::Display::open().expect("open $DISPLAY with libX11");
@@ -1284,19 +1292,7 @@ fn editor_accepts_files_dropped_over_xdnd() {
 /// first track on deck A; Backspace opens the parent, which the session then remembers.
 #[test]
 fn editor_browser_loads_a_track_by_mouse_and_keyboard() {
-    if std::env::var_os("DISPLAY").is_none() {
-        let status = std::process::Command::new("xvfb-run")
-            .args(["-a", "-s", "-screen 0 1280x1024x24"])
-            .arg(std::env::current_exe().unwrap())
-            .args([
-                "editor_browser_loads_a_track_by_mouse_and_keyboard",
-                "--exact",
-                "--nocapture",
-            ])
-            .env("SEGUE_BUNDLED_DIR", clap_host::bundle(false))
-            .status()
-            .expect("xvfb-run (apt-get install xvfb xauth) to run the editor headless");
-        assert!(status.success(), "the browser test failed under xvfb-run");
+    if rerun_under_xvfb("editor_browser_loads_a_track_by_mouse_and_keyboard") {
         return;
     }
     use clap_host::screen::keycode;
@@ -1313,7 +1309,7 @@ fn editor_browser_loads_a_track_by_mouse_and_keyboard() {
     assert!(inst.load_state(&state));
     assert!(inst.activate(48_000.0, 512));
     let before = display.xdnd_targets();
-    inst.open_gui(display.root());
+    let size = inst.open_gui(display.root());
     let start = Instant::now();
     let window = loop {
         inst.idle();
@@ -1342,8 +1338,9 @@ fn editor_browser_loads_a_track_by_mouse_and_keyboard() {
         sub.to_str().unwrap(),
         "keys acted without focus"
     );
-    // The first row (under the browser's header; see docs/plugin-editor.png).
-    display.click(window, (40, 68));
+    // The first row, where the editor laid it out.
+    let row = wait_layout(&inst, size, "browser.row.0").centre("browser.row.0");
+    display.click(window, row);
     let start = Instant::now();
     loop {
         settle(&inst);
@@ -1387,6 +1384,305 @@ fn editor_browser_loads_a_track_by_mouse_and_keyboard() {
         );
     }
     inst.close_gui();
+}
+
+/// MIDI learn in the real editor (under Xvfb): "MIDI learn", a click on deck A's volume
+/// fader, then a CC the default layout leaves free (channel 3, CC 50) reaches the plugin:
+/// it is bound, saved in the session (version 2, marked learned), and after the state is
+/// restored into a new instance that CC drives deck A's volume (0: silence, 127: sound) in
+/// `process` (the debug bundle aborts on an allocation there). A version-1 session (no
+/// learned flags) still loads.
+#[test]
+fn editor_midi_learn_binding_survives_save_and_restore() {
+    if rerun_under_xvfb("editor_midi_learn_binding_survives_save_and_restore") {
+        return;
+    }
+    let display = clap_host::screen::Display::open().expect("open $DISPLAY with libX11");
+    let track = &tracks()[0];
+    let mut a = lib().create(ID);
+    let state = with_session(&a.save_state(), |s| {
+        s["decks"][0]["track"] = Value::from(track.to_str().unwrap());
+    });
+    assert!(a.load_state(&state));
+    assert!(a.activate(48_000.0, 256));
+    let mut p = a.processor(256);
+    let before = display.xdnd_targets();
+    let size = a.open_gui(display.root());
+    let start = Instant::now();
+    let window = loop {
+        a.idle();
+        if let Some(&t) = display.xdnd_targets().iter().find(|t| !before.contains(t)) {
+            break t;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no editor window"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let layout = wait_layout(&a, size, "mixer.A.volume");
+    display.click(window, layout.centre("learn"));
+    for _ in 0..10 {
+        a.idle();
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    // Learn mode adds a hint line under the top row: the controls moved down.
+    let layout = wait_layout(&a, size, "mixer.A.volume");
+    display.click(window, layout.centre("mixer.A.volume"));
+    let cc = |value| Event::Cc {
+        time: 0,
+        channel: 2,
+        cc: 50,
+        value,
+    };
+    let learned = |s: &Value| {
+        s["midi"]["ccs"].as_array().unwrap().iter().any(|b| {
+            b["channel"] == 2
+                && b["cc"] == 50
+                && b["deck"] == 0
+                && b["control"] == "volume"
+                && b["learned"] == true
+        })
+    };
+    let start = Instant::now();
+    loop {
+        a.idle();
+        run(&mut p, 256, 256, &[cc(100)]);
+        if learned(&session_of(&a.save_state())) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "CC 50 on channel 3 was not learned: {}",
+            session_of(&a.save_state())["midi"]["ccs"]
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    a.close_gui();
+    p.stop();
+    let saved = a.save_state();
+    let session = session_of(&saved);
+    assert_eq!(session["version"], 2);
+    drop(p);
+    drop(a);
+
+    let mut b = lib().create(ID);
+    assert!(b.load_state(&saved));
+    assert!(learned(&session_of(&b.save_state())));
+    assert!(b.activate(48_000.0, 256));
+    let mut p = b.processor(256);
+    run(&mut p, 256, 256, &[on("play_1", 0, true)]);
+    until_audible(&mut p, 256);
+    run(&mut p, 4800, 256, &[cc(0)]);
+    assert_eq!(
+        run(&mut p, 2400, 256, &[]),
+        0.0,
+        "the learned CC at 0 silences deck A"
+    );
+    run(&mut p, 4800, 256, &[cc(127)]);
+    assert!(
+        run(&mut p, 2400, 256, &[]) > 0.01,
+        "the learned CC at 127 opens deck A again"
+    );
+    p.stop();
+
+    // The same session as a version-1 document (before MIDI learn) still loads.
+    let old = with_session(&saved, |s| {
+        s["version"] = Value::from(1);
+        for list in ["notes", "ccs"] {
+            for binding in s["midi"][list].as_array_mut().unwrap() {
+                binding.as_object_mut().unwrap().remove("learned");
+            }
+        }
+    });
+    let c = lib().create(ID);
+    assert!(c.load_state(&old));
+    let s = session_of(&c.save_state());
+    assert_eq!(s["version"], 2);
+    assert_eq!(s["decks"][0]["track"], track.to_str().unwrap());
+    assert!(
+        s["midi"]["ccs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["channel"] == 2 && b["cc"] == 50 && b["learned"] == false),
+        "the version-1 binding, not marked learned"
+    );
+}
+
+/// Controls the editor must lay out (inside the window, apart) at every size it allows.
+const EDITOR_WIDGETS: &[&str] = &[
+    "pair.A/B",
+    "pair.C/D",
+    "host_sync",
+    "learn",
+    "learn.reset",
+    "record",
+    "record.folder",
+    "wave.A",
+    "wave.B",
+    "deck.A.file",
+    "deck.A.load",
+    "deck.A.play",
+    "deck.A.sync",
+    "deck.A.key lock",
+    "deck.A.tempo",
+    "deck.A.cue1",
+    "deck.B.cue8",
+    "deck.A.drums",
+    "deck.B.vocals",
+    "mixer.A.trim",
+    "mixer.A.high",
+    "mixer.A.mid",
+    "mixer.A.low",
+    "mixer.A.filter",
+    "mixer.B.filter",
+    "mixer.B.volume",
+    "mixer.xfader",
+    "mixer.master",
+    "fx1.on",
+    "fx1.D",
+    "fx1.mix",
+    "fx1.slot1.effect",
+    "fx2.slot3.knob3",
+    "fx2.slot3.beats",
+    "browser.target.D",
+    "browser.up",
+    "browser.refresh",
+    "browser.row.0",
+    "library.sort",
+    "library.desc",
+    "library.refresh",
+    "library.bpm_min",
+    "library.bpm_max",
+    "library.key",
+    "library.energy_min",
+    "library.energy_max",
+    "library.text",
+    "library.row.0",
+    "autodj",
+    "suggest.0",
+];
+
+/// Rerun test `name` under `xvfb-run` when there is no `$DISPLAY` (true: it ran there),
+/// with the debug editor writing its widget rectangles to a file (`SEGUE_EDITOR_RECTS`).
+fn rerun_under_xvfb(name: &str) -> bool {
+    if std::env::var_os("DISPLAY").is_some() {
+        return false;
+    }
+    let rects = std::env::temp_dir().join(format!(
+        "segue-editor-rects-{name}-{}.txt",
+        std::process::id()
+    ));
+    let status = std::process::Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1920x1200x24"])
+        .arg(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture"])
+        .env("SEGUE_BUNDLED_DIR", clap_host::bundle(false))
+        .env("SEGUE_EDITOR_RECTS", &rects)
+        .status()
+        .expect("xvfb-run (apt-get install xvfb xauth) to run the editor headless");
+    let _ = std::fs::remove_file(&rects);
+    assert!(status.success(), "{name} failed under xvfb-run");
+    true
+}
+
+/// The widget rectangles of one editor frame, as the debug editor wrote them.
+struct Layout {
+    window: (f32, f32),
+    widgets: Vec<(String, [f32; 4])>,
+}
+
+impl Layout {
+    /// The last frame written to `$SEGUE_EDITOR_RECTS` (None before the first).
+    fn read() -> Option<Layout> {
+        let text = std::fs::read_to_string(std::env::var_os("SEGUE_EDITOR_RECTS")?).ok()?;
+        let mut lines = text.lines();
+        let head: Vec<f32> = lines
+            .next()?
+            .strip_prefix("window ")?
+            .split(' ')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let widgets = lines
+            .map(|l| {
+                // Names may hold spaces ("deck.A.key lock"): the last four fields are numbers.
+                let mut f: Vec<&str> = l.rsplitn(5, ' ').collect();
+                f.reverse();
+                let n = |i: usize| f[i].parse::<f32>().unwrap();
+                (f[0].to_string(), [n(1), n(2), n(3), n(4)])
+            })
+            .collect();
+        Some(Layout {
+            window: (head[0], head[1]),
+            widgets,
+        })
+    }
+
+    fn get(&self, name: &str) -> Option<[f32; 4]> {
+        self.widgets.iter().find(|w| w.0 == name).map(|w| w.1)
+    }
+
+    /// The centre of widget `name`, in window pixels (the X server's scale is 1).
+    fn centre(&self, name: &str) -> (i32, i32) {
+        let r = self
+            .get(name)
+            .unwrap_or_else(|| panic!("no widget {name} in the layout"));
+        (((r[0] + r[2]) / 2.0) as i32, ((r[1] + r[3]) / 2.0) as i32)
+    }
+
+    /// Every widget lies inside the window, and no two overlap (a panel that clipped
+    /// another's controls would make them overlap).
+    fn check_inside_and_apart(&self) {
+        let (w, h) = self.window;
+        for (name, r) in &self.widgets {
+            assert!(
+                r[0] >= -0.5 && r[1] >= -0.5 && r[2] <= w + 0.5 && r[3] <= h + 0.5,
+                "{name} at {r:?} is outside the {w}x{h} window"
+            );
+        }
+        for (i, (a, ra)) in self.widgets.iter().enumerate() {
+            for (b, rb) in &self.widgets[i + 1..] {
+                let apart = ra[2] <= rb[0] + 0.5
+                    || rb[2] <= ra[0] + 0.5
+                    || ra[3] <= rb[1] + 0.5
+                    || rb[3] <= ra[1] + 0.5;
+                assert!(
+                    apart,
+                    "{a} {ra:?} overlaps {b} {rb:?} in the {w}x{h} window"
+                );
+            }
+        }
+    }
+
+    fn check_has(&self, names: &[&str]) {
+        let missing: Vec<_> = names.iter().filter(|n| self.get(n).is_none()).collect();
+        assert!(
+            missing.is_empty(),
+            "not laid out at {:?}: {missing:?}",
+            self.window
+        );
+    }
+}
+
+/// Wait (idling the host) until the editor laid out a frame in a `size` window with the
+/// widget `name` in it.
+fn wait_layout(inst: &clap_host::Instance, size: (u32, u32), name: &str) -> Layout {
+    let start = Instant::now();
+    loop {
+        inst.idle();
+        if let Some(l) = Layout::read() {
+            if l.window == (size.0 as f32, size.1 as f32) && l.get(name).is_some() {
+                return l;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no editor frame at {size:?} with {name}: {:?}",
+            Layout::read().map(|l| (l.window, l.widgets.len()))
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
 }
 
 /// Four demo tracks for the editor screenshot (full demo-set tracks: sections and cues).

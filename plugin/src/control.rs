@@ -32,7 +32,7 @@ use segue_library::record::{RecordState, Recorder};
 use segue_library::Library;
 use segue_mix::live::{Deps, Live};
 
-use crate::midi::MidiTable;
+use crate::midi::{Learn, MidiTable};
 use crate::params::DECKS;
 use crate::session::{default_record_dir, Session, SessionField};
 
@@ -58,6 +58,9 @@ pub struct Shared {
     pub collector: Mutex<Option<Collector>>,
     /// Suggestions for the deck on air and Auto DJ (the service the daemon runs too).
     pub live: Live,
+    /// MIDI learn: the editor arms a target, the audio thread hears the message, the control
+    /// thread binds it ([`Shared::tick`]).
+    pub learn: Learn,
     /// Tracks on the decks as last copied into the session.
     last_tracks: Mutex<[Option<PathBuf>; DECKS]>,
     /// The set recorder of the current engine (replaced with it).
@@ -94,6 +97,7 @@ impl Shared {
             rate: AtomicU32::new(0),
             collector: Mutex::new(None),
             live: Live::default(),
+            learn: Learn::default(),
             last_tracks: Mutex::new(Default::default()),
             recorder: Mutex::new(None),
             stop: AtomicBool::new(false),
@@ -311,6 +315,7 @@ impl Shared {
             self.restore(false);
             self.send_midi_table();
         }
+        self.bind_learned();
         while let Ok(a) = lock(&self.live_rx).pop() {
             let done = match a {
                 LiveAction::RecordToggle | LiveAction::RecordStart | LiveAction::RecordStop => {
@@ -324,6 +329,29 @@ impl Shared {
         }
         self.note_tracks();
         self.note_cues();
+    }
+
+    /// A message heard by MIDI learn: bind it to the armed target in the session's mapping
+    /// (saved with the plugin state) and hand the audio thread the new table.
+    fn bind_learned(&self) {
+        let Some((target, heard)) = self.learn.take() else {
+            return;
+        };
+        let bound = self.session_write().midi.bind(target, heard);
+        let text = format!("{heard:?} -> {target:?}");
+        *lock(&self.learn.last) = Some(if bound {
+            self.send_midi_table();
+            format!("learned: {text}")
+        } else {
+            format!("not learned: {text}")
+        });
+    }
+
+    /// Reset the MIDI mapping to the default layout (forgets every learned binding).
+    pub fn reset_midi(&self) {
+        self.session_write().midi = crate::midi::MidiMapping::default();
+        self.learn.arm(None);
+        self.send_midi_table();
     }
 
     /// A track that reached a deck without going through [`Shared::load`] (Auto DJ, a

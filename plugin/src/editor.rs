@@ -28,10 +28,14 @@ use segue_engine::{Command, DeckStatus, Effect, Position, Status, FX_SLOTS};
 
 use crate::browser::{self, Listing};
 use crate::control::{deck_name, Shared};
+use crate::library_view::{sort, Filters, Row, Sort};
+use crate::midi::{LearnTarget, MidiMapping, NoteAction};
 use crate::params::{
-    beats_label, beats_of_step, effect_label, step_of_beats, DeckParams, FxSlotParams, SegueParams,
-    BEAT_STEPS, DECKS,
+    beats_label, beats_of_step, effect_label, step_of_beats, Control, DeckParams, FxSlotParams,
+    SegueParams, BEAT_STEPS, DECKS,
 };
+use nice_plug::editor::dpi::LogicalSize;
+use nice_plug::editor::ResizeHint;
 use segue_library::decks::{DeckState, DeckView};
 
 /// The editor's own state.
@@ -53,6 +57,26 @@ pub struct SegueEditor {
     record_dir: Option<String>,
     /// Why the last Record click did nothing.
     record_note: Option<String>,
+    /// The pair of decks shown: 0 = A and B, 1 = C and D.
+    pair: usize,
+    /// MIDI learn mode (controls arm learning instead of moving).
+    learning: bool,
+    /// In learn mode, this frame's armed target and mapping.
+    learning_now: Option<(Option<LearnTarget>, MidiMapping)>,
+    /// The library list.
+    library: LibraryList,
+}
+
+/// The library list's state.
+#[derive(Default)]
+struct LibraryList {
+    filters: Filters,
+    sort: Sort,
+    descending: bool,
+    rows: Vec<Row>,
+    error: Option<String>,
+    /// When the rows were last read from the library.
+    fetched: Option<std::time::Instant>,
 }
 
 /// The file browser's state.
@@ -73,6 +97,13 @@ enum BrowserAction {
     Load(usize, PathBuf),
 }
 
+/// The smallest window (points) the layout fits without clipping: the editor test checks
+/// it at the default size ([`crate::params::EDITOR_SIZE`]) and here.
+pub const MIN_SIZE: (f32, f32) = (1280.0, 720.0);
+
+/// Room a [`ParamSlider`] needs right of its bar for its value text ("-24.0 dB").
+const VALUE_WIDTH: f32 = 76.0;
+
 /// Build the editor for a plugin instance.
 pub fn create(
     params: Arc<SegueParams>,
@@ -90,7 +121,12 @@ pub fn create(
     create_egui_editor(
         params.editor_state.clone(),
         RepaintNotifier::new(),
-        EguiNiceSettings::default().with_tile("Segue"),
+        EguiNiceSettings::default()
+            .with_tile("Segue")
+            .with_resize_hint(
+                ResizeHint::RESIZABLE
+                    .with_min_logical_size(LogicalSize::new(MIN_SIZE.0, MIN_SIZE.1)),
+            ),
         SegueEditor {
             params,
             shared,
@@ -108,6 +144,10 @@ pub fn create(
             suggest_note: None,
             record_dir: None,
             record_note: None,
+            pair: 0,
+            learning: false,
+            learning_now: None,
+            library: LibraryList::default(),
         },
     )
 }
@@ -151,30 +191,27 @@ impl Browser {
             ui.strong("Browser");
             ui.label("load on");
             for d in 0..DECKS {
-                if ui
-                    .selectable_label(self.target == d, format!("{}", deck_name(d)))
-                    .clicked()
-                {
+                let n = deck_name(d);
+                let r = ui.selectable_label(self.target == d, format!("{n}"));
+                if rec(r, || format!("browser.target.{n}")).clicked() {
                     self.target = d;
                 }
             }
             let parent = self.listing.as_ref().and_then(|l| l.parent.clone());
-            if ui
-                .add_enabled(parent.is_some(), egui::Button::new("Up"))
-                .clicked()
-            {
+            let r = ui.add_enabled(parent.is_some(), egui::Button::new("Up"));
+            if rec(r, || "browser.up".into()).clicked() {
                 action = parent.map(BrowserAction::Open);
             }
-            if ui.button("Refresh").clicked() {
+            if rec(ui.button("Refresh"), || "browser.refresh".into()).clicked() {
                 action = self
                     .listing
                     .as_ref()
                     .map(|l| BrowserAction::Open(l.dir.clone()));
             }
-            if let Some(l) = &self.listing {
-                ui.label(l.dir.display().to_string());
-            }
         });
+        if let Some(l) = &self.listing {
+            ui.add(egui::Label::new(l.dir.display().to_string()).truncate());
+        }
         if let Some(e) = &self.error {
             ui.colored_label(Color32::LIGHT_RED, e);
         }
@@ -226,8 +263,7 @@ impl Browser {
         let mut clicked = false;
         let list = egui::ScrollArea::vertical()
             .id_salt("browser")
-            .max_height(140.0)
-            .auto_shrink([false, true])
+            .auto_shrink([false, false])
             .show(ui, |ui| {
                 for (i, path) in l.entries().enumerate() {
                     let name = path
@@ -242,7 +278,16 @@ impl Browser {
                         name
                     };
                     ui.horizontal(|ui| {
-                        let r = ui.selectable_label(self.selected == i, label);
+                        let buttons = if i >= folders { 4.0 * 34.0 } else { 0.0 };
+                        let w = (ui.available_width() - buttons).max(40.0);
+                        let r = ui.add_sized(
+                            [w, 18.0],
+                            egui::Button::selectable(self.selected == i, label).truncate(),
+                        );
+                        let visible = ui.clip_rect().contains_rect(r.rect);
+                        if visible {
+                            rec_ref(&r, || format!("browser.row.{i}"));
+                        }
                         if keyboard_moved && self.selected == i {
                             r.scroll_to_me(None);
                         }
@@ -257,7 +302,12 @@ impl Browser {
                         }
                         if i >= folders {
                             for d in 0..DECKS {
-                                if ui.small_button(format!("{}", deck_name(d))).clicked() {
+                                let n = deck_name(d);
+                                let b = ui.small_button(format!("{n}"));
+                                if visible {
+                                    rec_ref(&b, || format!("browser.row.{i}.{n}"));
+                                }
+                                if b.clicked() {
                                     action = Some(BrowserAction::Load(d, path.clone()));
                                 }
                             }
@@ -304,6 +354,7 @@ impl NiceEguiApp for SegueEditor {
         self.browser.listing = None;
         self.browser
             .open(&browser::start_dir(saved.as_deref(), home.as_deref()));
+        self.library.fetched = None;
         Ok(())
     }
 
@@ -312,6 +363,7 @@ impl NiceEguiApp for SegueEditor {
         let Some(gui) = self.gui.clone() else {
             return;
         };
+        rects::begin();
         let setter = gui.param_setter();
         let status = self.shared.status();
         let views: Vec<DeckView> = self.shared.decks.decks();
@@ -328,54 +380,97 @@ impl NiceEguiApp for SegueEditor {
             )
         });
         let drop_deck = pointer.and_then(|p| deck_at(&self.deck_rects, p));
-        let mut browser_action = None;
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.heading("Segue");
-                ui.label("Crossfader");
-                ui.add(ParamSlider::for_param(&self.params.crossfader, &setter).with_width(160.0));
-                ui.label("Master");
-                ui.add(ParamSlider::for_param(&self.params.master, &setter).with_width(120.0));
-                toggle(ui, &setter, &self.params.host_sync, "Follow host");
-            });
-            if let Some(e) = self
+        self.learning_now = if self.learning {
+            let armed = self.shared.learn.armed();
+            let learned = self
                 .params
                 .session
                 .read()
-                .ok()
-                .and_then(|s| s.load_error.clone())
-            {
-                ui.colored_label(
-                    Color32::LIGHT_RED,
-                    format!("Saved session not restored: {e}"),
-                );
+                .map(|s| s.midi.clone())
+                .unwrap_or_default();
+            Some((armed, learned))
+        } else {
+            None
+        };
+        let window = ui.ctx().content_rect();
+        let shown = [self.pair * 2, self.pair * 2 + 1];
+        self.deck_rects = [None; DECKS];
+        let mut browser_action = None;
+        egui::Panel::top("segue-header").show(ui, |ui| self.header_ui(ui, &setter));
+        egui::Panel::top("segue-waveforms").show(ui, |ui| {
+            ui.add_space(2.0);
+            for d in shown {
+                let r = self.overview(ui, d, &views[d], &status.decks[d]);
+                self.deck_rects[d] = Some(r);
             }
-            ui.separator();
-            browser_action = self.browser.ui(ui);
-            ui.separator();
-            self.suggestions_ui(ui);
+            ui.add_space(2.0);
+        });
+        // The lists take what the decks, mixer and FX leave (at least 150 points).
+        let lists = (ui.available_height() - 330.0).max(150.0);
+        egui::Panel::bottom("segue-lists")
+            .exact_size(lists)
+            .show(ui, |ui| {
+                ui.columns(3, |c| {
+                    browser_action = self.browser.ui(&mut c[0]);
+                    self.library_ui(&mut c[1]);
+                    self.suggestions_ui(&mut c[2]);
+                });
+            });
+        egui::CentralPanel::default().show(ui, |ui| {
+            let gap = ui.spacing().item_spacing.x;
+            let w = ui.available_width();
+            let mixer_w = (w * 0.3).clamp(300.0, 460.0);
+            let deck_w = ((w - mixer_w) / 2.0 - 2.0 * gap).max(200.0);
+            let h = 176.0;
+            ui.horizontal_top(|ui| {
+                let column = |ui: &mut egui::Ui, width: f32, f: &mut dyn FnMut(&mut egui::Ui)| {
+                    ui.allocate_ui_with_layout(
+                        Vec2::new(width, h),
+                        egui::Layout::top_down(egui::Align::Min),
+                        |ui| {
+                            ui.set_width(width);
+                            ui.set_min_height(h);
+                            f(ui)
+                        },
+                    )
+                    .response
+                    .rect
+                };
+                let r = column(ui, deck_w, &mut |ui| {
+                    self.deck_ui(
+                        ui,
+                        &setter,
+                        shown[0],
+                        &views[shown[0]],
+                        &status.decks[shown[0]],
+                    )
+                });
+                self.deck_rects[shown[0]] = self.deck_rects[shown[0]].map(|w| w.union(r));
+                column(ui, mixer_w, &mut |ui| self.mixer_ui(ui, &setter, shown));
+                let r = column(ui, deck_w, &mut |ui| {
+                    self.deck_ui(
+                        ui,
+                        &setter,
+                        shown[1],
+                        &views[shown[1]],
+                        &status.decks[shown[1]],
+                    )
+                });
+                self.deck_rects[shown[1]] = self.deck_rects[shown[1]].map(|w| w.union(r));
+            });
             ui.separator();
             self.fx_ui(ui, &setter, &status);
-            ui.separator();
-            // Below the browser and the FX (the browser keeps its place under the title row).
-            self.record_ui(ui);
-            for (d, view) in views.iter().enumerate() {
-                ui.separator();
-                let r = ui
-                    .vertical(|ui| self.deck_ui(ui, &setter, d, view, &status.decks[d]))
-                    .response
-                    .rect;
-                self.deck_rects[d] = Some(r);
-                if hovering && drop_deck == Some(d) {
-                    ui.painter().rect_stroke(
-                        r.expand(2.0),
-                        3.0,
-                        Stroke::new(2.0, Color32::from_rgb(255, 200, 60)),
-                        StrokeKind::Outside,
-                    );
-                }
-            }
         });
+        for d in shown {
+            if let (true, Some(r), true) = (hovering, self.deck_rects[d], drop_deck == Some(d)) {
+                ui.painter().rect_stroke(
+                    r.expand(2.0),
+                    3.0,
+                    Stroke::new(2.0, Color32::from_rgb(255, 200, 60)),
+                    StrokeKind::Outside,
+                );
+            }
+        }
         if hovering {
             let target = drop_deck.unwrap_or(self.browser.target);
             egui::Area::new(egui::Id::unique("segue-drop-hint"))
@@ -408,6 +503,7 @@ impl NiceEguiApp for SegueEditor {
             }
             Some(BrowserAction::Open(_)) | None => {}
         }
+        rects::finish(window);
     }
 }
 
@@ -432,13 +528,22 @@ fn set<P: Param>(setter: &ParamSetter, p: &P, v: P::Plain) {
     setter.end_set_parameter(p);
 }
 
-fn toggle(ui: &mut egui::Ui, setter: &ParamSetter, p: &BoolParam, label: &str) {
+/// A switch for a bool parameter, recorded as `name`.
+fn toggle(
+    ui: &mut egui::Ui,
+    setter: &ParamSetter,
+    p: &BoolParam,
+    label: &str,
+    name: &str,
+) -> egui::Response {
     let on = p.value();
-    if ui.selectable_label(on, label).clicked() {
+    let r = rec(ui.selectable_label(on, label), || name.to_string());
+    if r.clicked() {
         setter.begin_set_parameter(p);
         setter.set_parameter(p, !on);
         setter.end_set_parameter(p);
     }
+    r
 }
 
 impl SegueEditor {
@@ -458,41 +563,40 @@ impl SegueEditor {
     /// record folder with a cue sheet beside it), the take's time, and the folder.
     fn record_ui(&mut self, ui: &mut egui::Ui) {
         let st = self.shared.record_state();
-        ui.horizontal(|ui| {
-            let b = ui.selectable_label(st.recording, "Record").on_hover_text(
-                "Record the master output (32-bit float WAV) with a cue sheet of the \
-                     tracks played; click again to stop",
-            );
-            if b.clicked() {
-                self.record_note = self.shared.record_toggle().err();
+        let b = ui.selectable_label(st.recording, "Record").on_hover_text(
+            "Record the master output (32-bit float WAV) with a cue sheet of the \
+                 tracks played; click again to stop",
+        );
+        if rec(b, || "record".into()).clicked() {
+            self.record_note = self.shared.record_toggle().err();
+        }
+        match (&st.path, &st.last) {
+            (Some(p), _) if st.recording => {
+                ui.colored_label(
+                    Color32::from_rgb(255, 90, 90),
+                    format!("REC {} {}", clock(st.seconds), file_name(p)),
+                );
             }
-            match (&st.path, &st.last) {
-                (Some(p), _) if st.recording => {
-                    ui.colored_label(
-                        Color32::from_rgb(255, 90, 90),
-                        format!("REC {} {}", clock(st.seconds), file_name(p)),
-                    );
-                }
-                (_, Some(last)) => {
-                    ui.weak(format!(
-                        "last take {} ({})",
-                        file_name(&last.path),
-                        clock(last.frames as f64 / last.rate.max(1) as f64)
-                    ));
-                }
-                _ => {}
+            (_, Some(last)) => {
+                ui.weak(format!(
+                    "last take {} ({})",
+                    file_name(&last.path),
+                    clock(last.frames as f64 / last.rate.max(1) as f64)
+                ));
             }
-            ui.label("Folder");
-            let text = self
-                .record_dir
-                .get_or_insert_with(|| self.shared.record_dir().display().to_string());
-            let r = ui.add(egui::TextEdit::singleline(text).desired_width(260.0));
-            if r.lost_focus() && !text.trim().is_empty() {
-                self.shared.set_record_dir(PathBuf::from(text.trim()));
-            }
-        });
-        if let Some(e) = &self.record_note {
-            ui.colored_label(Color32::LIGHT_RED, e);
+            _ => {}
+        }
+        ui.label("Folder");
+        let text = self
+            .record_dir
+            .get_or_insert_with(|| self.shared.record_dir().display().to_string());
+        let w = ui.available_width().clamp(80.0, 260.0);
+        let r = rec(
+            ui.add(egui::TextEdit::singleline(text).desired_width(w)),
+            || "record.folder".into(),
+        );
+        if r.lost_focus() && !text.trim().is_empty() {
+            self.shared.set_record_dir(PathBuf::from(text.trim()));
         }
     }
 
@@ -504,14 +608,11 @@ impl SegueEditor {
         ui.horizontal(|ui| {
             ui.strong("Next tracks");
             let on = autodj.load(Ordering::Relaxed);
-            if ui
-                .selectable_label(on, "Auto DJ")
-                .on_hover_text(
-                    "Loads the first suggestion onto the free deck and performs the planned \
+            let r = ui.selectable_label(on, "Auto DJ").on_hover_text(
+                "Loads the first suggestion onto the free deck and performs the planned \
                      transition; moving a control of a deck takes it over",
-                )
-                .clicked()
-            {
+            );
+            if rec(r, || "autodj".into()).clicked() {
                 autodj.store(!on, Ordering::Relaxed);
             }
             match list.deck {
@@ -519,32 +620,46 @@ impl SegueEditor {
                 None => ui.weak("play a track to get suggestions"),
             };
         });
+        if let Some(e) = &self.suggest_note {
+            ui.colored_label(Color32::LIGHT_RED, e);
+        }
         if list.items.is_empty() {
             let has_library = self.shared.decks.with_library(|_| ()).is_some();
-            ui.weak(if has_library {
+            ui.add(egui::Label::new(egui::RichText::new(if has_library {
                 "No analysed tracks to suggest yet: add folders with `segue library add DIR`, \
                  or load tracks (each one is analysed into the library)."
             } else {
                 "No library (SEGUE_LIBRARY=off or it could not be opened): no suggestions."
-            });
+            }).weak()).wrap());
             return;
         }
         let mut load = None;
-        for (i, s) in list.items.iter().take(5).enumerate() {
-            ui.horizontal(|ui| {
-                let b = ui
-                    .button(format!("{}. {}", i + 1, s.title))
-                    .on_hover_text(format!(
-                        "{}\nClick: load on the free deck",
-                        s.path.display()
-                    ));
-                if b.clicked() {
-                    load = Some(i);
+        egui::ScrollArea::vertical()
+            .id_salt("segue-suggestions")
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                for (i, s) in list.items.iter().take(5).enumerate() {
+                    let b = ui
+                        .add(egui::Button::new(format!("{}. {}", i + 1, s.title)).truncate())
+                        .on_hover_text(format!(
+                            "{}\nClick: load on the free deck",
+                            s.path.display()
+                        ));
+                    if ui.clip_rect().contains_rect(b.rect) {
+                        rec_ref(&b, || format!("suggest.{i}"));
+                    }
+                    if b.clicked() {
+                        load = Some(i);
+                    }
+                    // The editor's font has no arrow glyph.
+                    ui.add(
+                        egui::Label::new(
+                            egui::RichText::new(s.compat.line.replace('→', "->")).weak(),
+                        )
+                        .truncate(),
+                    );
                 }
-                // The editor's font has no arrow glyph.
-                ui.weak(s.compat.line.replace('→', "->"));
             });
-        }
         if let Some(i) = load {
             match self
                 .shared
@@ -558,9 +673,6 @@ impl SegueEditor {
                 Err(e) => self.suggest_note = Some(e),
             }
         }
-        if let Some(e) = &self.suggest_note {
-            ui.colored_label(Color32::LIGHT_RED, e);
-        }
     }
 
     /// The two FX units side by side: on, chain, master, deck assignment and mix, then per
@@ -572,14 +684,27 @@ impl SegueEditor {
                 let st = &status.fx[u];
                 ui.horizontal(|ui| {
                     ui.strong(format!("FX {}", u + 1));
-                    toggle(ui, setter, &unit.on, "On");
-                    toggle(ui, setter, &unit.chain, "Chain");
-                    toggle(ui, setter, &unit.master, "Master");
+                    let f = u + 1;
+                    toggle(ui, setter, &unit.on, "On", &format!("fx{f}.on"));
+                    toggle(ui, setter, &unit.chain, "Chain", &format!("fx{f}.chain"));
+                    toggle(ui, setter, &unit.master, "Master", &format!("fx{f}.master"));
                     for (d, dp) in params.decks.iter().enumerate() {
-                        toggle(ui, setter, dp.fx_assign()[u], &deck_name(d).to_string());
+                        let n = deck_name(d);
+                        toggle(
+                            ui,
+                            setter,
+                            dp.fx_assign()[u],
+                            &n.to_string(),
+                            &format!("fx{f}.{n}"),
+                        );
                     }
-                    ui.add(ParamSlider::for_param(&unit.mix, setter).with_width(56.0))
+                    let r = ui
+                        .scope(|ui| {
+                            ui.add(ParamSlider::for_param(&unit.mix, setter).with_width(56.0))
+                        })
+                        .response
                         .on_hover_text("wet/dry mix");
+                    rec(r, || format!("fx{f}.mix"));
                     if st.bpm > 0.0 {
                         ui.weak(format!("{:.0}", st.bpm))
                             .on_hover_text("the tempo the unit's beat lengths follow (BPM)");
@@ -616,7 +741,8 @@ impl SegueEditor {
         ui.colored_label(lit, format!("{}", s + 1));
         let current = slot.effect.value();
         let mut chosen = None;
-        egui::ComboBox::from_id_salt(("segue-fx-effect", u, s))
+        let name = format!("fx{}.slot{}", u + 1, s + 1);
+        let r = egui::ComboBox::from_id_salt(("segue-fx-effect", u, s))
             .selected_text(effect_label(current))
             .width(92.0)
             .show_ui(ui, |ui| {
@@ -625,7 +751,9 @@ impl SegueEditor {
                         chosen = Some(n);
                     }
                 }
-            });
+            })
+            .response;
+        rec(r, || format!("{name}.effect"));
         if let Some(n) = chosen.filter(|&n| n != current) {
             set(setter, &slot.effect, n);
             // The engine resets the slot to the effect's defaults: so do its parameters.
@@ -637,18 +765,20 @@ impl SegueEditor {
                 set(setter, &slot.beats, step_of_beats(beats));
             }
         }
-        toggle(ui, setter, &slot.on, "On");
+        toggle(ui, setter, &slot.on, "On", &format!("{name}.on"));
         let effect = segue_controllers::effect_of_number(current as f64).flatten();
-        for (k, name) in slot.knobs().into_iter().zip(knob_names(effect)) {
-            ui.add(
-                ParamSlider::for_param(k, setter)
-                    .with_width(46.0)
-                    .without_value(),
-            )
-            .on_hover_text(format!("{name}: {:.2}", k.value()));
+        for (i, (k, knob)) in slot.knobs().into_iter().zip(knob_names(effect)).enumerate() {
+            let r = ui
+                .add(
+                    ParamSlider::for_param(k, setter)
+                        .with_width(46.0)
+                        .without_value(),
+                )
+                .on_hover_text(format!("{knob}: {:.2}", k.value()));
+            rec(r, || format!("{name}.knob{}", i + 1));
         }
         let step = slot.beats.value();
-        egui::ComboBox::from_id_salt(("segue-fx-beats", u, s))
+        let r = egui::ComboBox::from_id_salt(("segue-fx-beats", u, s))
             .selected_text(beats_label(beats_of_step(step)))
             .width(48.0)
             .show_ui(ui, |ui| {
@@ -664,6 +794,7 @@ impl SegueEditor {
             })
             .response
             .on_hover_text("beats");
+        rec(r, || format!("{name}.beats"));
     }
 
     /// Save the browser's directory in the session (it opens there next time).
@@ -673,6 +804,212 @@ impl SegueEditor {
                 s.browse_dir = Some(dir.to_path_buf());
             }
         }
+    }
+
+    /// The title row: decks shown, host sync, MIDI learn, the Record button.
+    fn header_ui(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
+        ui.horizontal(|ui| {
+            ui.heading("Segue");
+            ui.label("Decks");
+            for (pair, label) in ["A/B", "C/D"].into_iter().enumerate() {
+                let r = ui
+                    .selectable_label(self.pair == pair, label)
+                    .on_hover_text("which two decks the waveforms, deck panels and mixer show");
+                if rec(r, || format!("pair.{label}")).clicked() {
+                    self.pair = pair;
+                }
+            }
+            ui.separator();
+            toggle(
+                ui,
+                setter,
+                &self.params.host_sync,
+                "Follow host",
+                "host_sync",
+            );
+            ui.separator();
+            let r = ui
+                .selectable_label(self.learning, "MIDI learn")
+                .on_hover_text(
+                    "Click a fader or button, then move a control or press a pad on your MIDI \
+                 controller: the binding is saved with the session",
+                );
+            if rec(r, || "learn".into()).clicked() {
+                self.learning = !self.learning;
+                self.shared.learn.arm(None);
+            }
+            let learned = self
+                .params
+                .session
+                .read()
+                .map(|s| s.midi.learned())
+                .unwrap_or(0);
+            let r = ui
+                .add_enabled(
+                    learned > 0,
+                    egui::Button::new(format!("Reset MIDI ({learned})")),
+                )
+                .on_hover_text("forget the learned bindings: back to the default MIDI layout");
+            if rec(r, || "learn.reset".into()).clicked() {
+                self.shared.reset_midi();
+            }
+            ui.separator();
+            self.record_ui(ui);
+        });
+        if self.learning {
+            let last = self.shared.learn.last.lock().ok().and_then(|l| l.clone());
+            let text = match (self.shared.learn.armed(), last) {
+                (Some(t), _) => format!("waiting for MIDI for {}", target_label(t)),
+                (None, Some(l)) => l,
+                (None, None) => "MIDI learn: click a control".into(),
+            };
+            ui.colored_label(Color32::from_rgb(255, 200, 60), text);
+        }
+        if let Some(e) = self
+            .params
+            .session
+            .read()
+            .ok()
+            .and_then(|s| s.load_error.clone())
+        {
+            ui.colored_label(
+                Color32::LIGHT_RED,
+                format!("Saved session not restored: {e}"),
+            );
+        }
+        if let Some(e) = &self.record_note {
+            ui.colored_label(Color32::LIGHT_RED, e);
+        }
+    }
+
+    /// `add` draws a control; in MIDI learn mode the control is inert and a click on it arms
+    /// learning for `target` (outlined: armed in amber, learned bindings in green).
+    fn learnable(
+        &self,
+        ui: &mut egui::Ui,
+        target: LearnTarget,
+        add: impl FnOnce(&mut egui::Ui) -> egui::Response,
+    ) -> egui::Response {
+        let Some((armed, mapping)) = &self.learning_now else {
+            return add(ui);
+        };
+        let r = ui.add_enabled_ui(false, add).inner;
+        let sources = mapping.sources_of(target);
+        let hover = if sources.is_empty() {
+            format!(
+                "{}: click, then move the MIDI control",
+                target_label(target)
+            )
+        } else {
+            format!("{}: learned {}", target_label(target), sources.join(", "))
+        };
+        let click = ui
+            .interact(
+                r.rect,
+                egui::Id::unique(("segue-learn", r.id)),
+                Sense::click(),
+            )
+            .on_hover_text(hover);
+        if click.clicked() {
+            self.shared.learn.arm(Some(target));
+        }
+        let stroke = if *armed == Some(target) {
+            Some(Stroke::new(2.0, Color32::from_rgb(255, 170, 40)))
+        } else if !sources.is_empty() {
+            Some(Stroke::new(1.5, Color32::from_rgb(90, 200, 90)))
+        } else {
+            None
+        };
+        if let Some(stroke) = stroke {
+            ui.painter()
+                .rect_stroke(r.rect.expand(1.0), 2.0, stroke, StrokeKind::Outside);
+        }
+        click
+    }
+
+    /// A parameter slider (learnable as `control` of `deck`), recorded as `name`.
+    #[allow(clippy::too_many_arguments)]
+    fn slider(
+        &self,
+        ui: &mut egui::Ui,
+        setter: &ParamSetter,
+        p: &FloatParam,
+        width: f32,
+        deck: usize,
+        control: Control,
+        name: String,
+    ) -> egui::Response {
+        let target = LearnTarget::Control {
+            deck: deck as u8,
+            control,
+        };
+        // The slider draws its value to its right: `width` covers both.
+        let r = self.learnable(ui, target, |ui| {
+            let slider = (width - VALUE_WIDTH).max(30.0);
+            ui.scope(|ui| ui.add(ParamSlider::for_param(p, setter).with_width(slider)))
+                .response
+        });
+        rec(r, || name)
+    }
+
+    /// The mixer between the two decks shown: per deck trim, EQ, filter and channel fader
+    /// (left deck's column left), then the crossfader and the master.
+    fn mixer_ui(&self, ui: &mut egui::Ui, setter: &ParamSetter, shown: [usize; 2]) {
+        let label_w = 44.0;
+        let gap = ui.spacing().item_spacing.x;
+        let w = ((ui.available_width() - label_w - 2.0 * gap) / 2.0 - 2.0).max(60.0);
+        egui::Grid::new("segue-mixer")
+            .num_columns(3)
+            .min_col_width(label_w)
+            .spacing([gap, 3.0])
+            .show(ui, |ui| {
+                ui.strong("Mixer");
+                for d in shown {
+                    ui.strong(format!("{}", deck_name(d)));
+                }
+                ui.end_row();
+                for (label, control) in [
+                    ("Trim", Control::Trim),
+                    ("High", Control::EqHigh),
+                    ("Mid", Control::EqMid),
+                    ("Low", Control::EqLow),
+                    ("Filter", Control::Filter),
+                    ("Volume", Control::Volume),
+                ] {
+                    ui.label(label);
+                    for d in shown {
+                        let dp = &self.params.decks[d];
+                        let p = match control {
+                            Control::Trim => &dp.trim,
+                            Control::EqHigh => &dp.eq_high,
+                            Control::EqMid => &dp.eq_mid,
+                            Control::EqLow => &dp.eq_low,
+                            Control::Filter => &dp.filter,
+                            _ => &dp.volume,
+                        };
+                        let name = format!("mixer.{}.{}", deck_name(d), label.to_lowercase());
+                        self.slider(ui, setter, p, w, d, control, name);
+                    }
+                    ui.end_row();
+                }
+            });
+        ui.horizontal(|ui| {
+            let w = ((ui.available_width() - 100.0 - 4.0 * gap) / 2.0).max(60.0);
+            ui.label("X-fader");
+            let p = &self.params.crossfader;
+            self.slider(
+                ui,
+                setter,
+                p,
+                w,
+                0,
+                Control::Crossfader,
+                "mixer.xfader".into(),
+            );
+            ui.label("Master");
+            let p = &self.params.master;
+            self.slider(ui, setter, p, w, 0, Control::Master, "mixer.master".into());
+        });
     }
 
     fn deck_ui(
@@ -690,16 +1027,21 @@ impl SegueEditor {
                 self.paths[d] = p.display().to_string();
             }
         }
+        let n = deck_name(d);
         let dp: &DeckParams = &self.params.decks[d];
+        let width = ui.available_width();
+        let gap = ui.spacing().item_spacing.x;
         ui.horizontal(|ui| {
-            ui.strong(format!("Deck {}", deck_name(d)));
+            ui.strong(format!("Deck {n}"));
             let title = view
                 .path
                 .as_ref()
                 .and_then(|p| p.file_name())
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "empty".into());
-            ui.label(title);
+            ui.add(egui::Label::new(title).truncate());
+        });
+        ui.horizontal(|ui| {
             match &view.state {
                 DeckState::Decoding => {
                     ui.label("loading…");
@@ -708,15 +1050,17 @@ impl SegueEditor {
                     ui.label("analysing…");
                 }
                 DeckState::Failed(e) | DeckState::AnalysisFailed(e) => {
-                    ui.colored_label(Color32::LIGHT_RED, e);
+                    ui.add(
+                        egui::Label::new(egui::RichText::new(e).color(Color32::LIGHT_RED))
+                            .truncate(),
+                    );
                 }
                 _ => {}
             }
-            if let Some(a) = &view.analysis {
-                ui.label(format!(
-                    "{:.2} BPM  {} ({})  energy {}",
-                    a.bpm, a.key, a.camelot, a.energy
-                ));
+            if let Some(n) = &self.notes[d] {
+                ui.add(
+                    egui::Label::new(egui::RichText::new(n).color(Color32::LIGHT_RED)).truncate(),
+                );
             }
             if ds.loaded {
                 ui.label(format!(
@@ -729,29 +1073,67 @@ impl SegueEditor {
         });
         ui.horizontal(|ui| {
             ui.label("File");
-            ui.add(egui::TextEdit::singleline(&mut self.paths[d]).desired_width(520.0));
-            if ui.button("Load").clicked() && !self.paths[d].trim().is_empty() {
+            let field = (width - 100.0).max(80.0);
+            let r = ui.add(egui::TextEdit::singleline(&mut self.paths[d]).desired_width(field));
+            rec(r, || format!("deck.{n}.file"));
+            let r = rec(ui.button("Load"), || format!("deck.{n}.load"));
+            if r.clicked() && !self.paths[d].trim().is_empty() {
                 let path = std::path::PathBuf::from(self.paths[d].trim());
                 self.notes[d] = None;
                 self.shared.load(d, path, false);
             }
-            if let Some(n) = &self.notes[d] {
-                ui.colored_label(Color32::LIGHT_RED, n);
-            }
         });
-        self.overview(ui, d, view, ds);
         ui.horizontal(|ui| {
-            toggle(ui, setter, &dp.play, "Play");
-            toggle(ui, setter, &dp.sync, "Sync");
-            toggle(ui, setter, &dp.key_lock, "Key lock");
+            let deck = d as u8;
+            for (label, p, action) in [
+                ("Play", &dp.play, NoteAction::Play),
+                ("Sync", &dp.sync, NoteAction::Sync),
+                ("Key lock", &dp.key_lock, NoteAction::KeyLock),
+            ] {
+                self.learnable(ui, LearnTarget::Note { deck, action }, |ui| {
+                    toggle(
+                        ui,
+                        setter,
+                        p,
+                        label,
+                        &format!("deck.{n}.{}", label.to_lowercase()),
+                    )
+                });
+            }
+            ui.label("Tempo");
+            let w = ui.available_width() - 4.0;
+            self.slider(
+                ui,
+                setter,
+                &dp.tempo,
+                w,
+                d,
+                Control::Tempo,
+                format!("deck.{n}.tempo"),
+            );
+        });
+        ui.horizontal(|ui| {
+            ui.label("Cues");
+            let pad = ((ui.available_width() - 9.0 * gap) / 8.0).clamp(18.0, 40.0);
             for i in 0..segue_engine::HOT_CUES {
                 let set = ds.hot_cues[i].is_some();
-                let b = egui::Button::new(format!("{}", i + 1)).fill(if set {
-                    cue_colour(i)
-                } else {
-                    Color32::from_gray(40)
+                let target = LearnTarget::Note {
+                    deck: d as u8,
+                    action: NoteAction::HotCue(i as u8),
+                };
+                let r = self.learnable(ui, target, |ui| {
+                    let b = egui::Button::new(format!("{}", i + 1))
+                        .min_size(Vec2::new(pad, 0.0))
+                        .fill(if set {
+                            cue_colour(i)
+                        } else {
+                            Color32::from_gray(40)
+                        });
+                    ui.add(b)
                 });
-                if ui.add(b).clicked() {
+                if rec(r, || format!("deck.{n}.cue{}", i + 1)).clicked()
+                    && self.learning_now.is_none()
+                {
                     self.shared.send([Command::HotCue {
                         deck: d as u8,
                         index: i as u8,
@@ -759,56 +1141,53 @@ impl SegueEditor {
                 }
             }
         });
-        ui.horizontal(|ui| {
-            for (label, p) in [
-                ("Vol", &dp.volume),
-                ("Trim", &dp.trim),
-                ("Tempo", &dp.tempo),
-                ("Low", &dp.eq_low),
-                ("Mid", &dp.eq_mid),
-                ("High", &dp.eq_high),
-                ("Filter", &dp.filter),
-            ] {
-                ui.label(label);
-                ui.add(ParamSlider::for_param(p, setter).with_width(58.0));
+        ui.horizontal(|ui| match (view.separation, &view.separation_error) {
+            (Some(f), _) => {
+                ui.add(
+                    egui::ProgressBar::new(f)
+                        .desired_width(90.0)
+                        .text(format!("stems {:.0} %", f * 100.0)),
+                );
+            }
+            _ if view.has_stems || ds.has_stems => {
+                ui.label("Stems");
+            }
+            (None, Some(e)) => {
+                ui.colored_label(Color32::LIGHT_RED, "Stems: error")
+                    .on_hover_text(e.as_str());
+            }
+            (None, None) => {
+                ui.weak("No stems");
             }
         });
-        ui.horizontal(|ui| {
-            match (view.separation, &view.separation_error) {
-                (Some(f), _) => {
-                    ui.label("Stems");
-                    ui.add(
-                        egui::ProgressBar::new(f)
-                            .desired_width(90.0)
-                            .text(format!("separating {:.0} %", f * 100.0)),
-                    );
+        let stem_w = ((width - 2.0 * 50.0 - 4.0 * gap) / 2.0).max(50.0);
+        for pair in [
+            [
+                ("Drums", &dp.drums, Control::Drums),
+                ("Bass", &dp.bass, Control::Bass),
+            ],
+            [
+                ("Other", &dp.other, Control::Other),
+                ("Vocals", &dp.vocals, Control::Vocals),
+            ],
+        ] {
+            ui.horizontal(|ui| {
+                for (label, p, control) in pair {
+                    ui.add_sized([50.0, 18.0], egui::Label::new(label));
+                    let name = format!("deck.{n}.{}", label.to_lowercase());
+                    self.slider(ui, setter, p, stem_w, d, control, name);
                 }
-                _ if view.has_stems || ds.has_stems => {
-                    ui.label("Stems");
-                }
-                (None, Some(e)) => {
-                    ui.colored_label(Color32::LIGHT_RED, format!("Stems: {e}"));
-                }
-                (None, None) => {
-                    ui.label("Stems (track has none)");
-                }
-            }
-            for (label, p) in [
-                ("Drums", &dp.drums),
-                ("Bass", &dp.bass),
-                ("Other", &dp.other),
-                ("Vocals", &dp.vocals),
-            ] {
-                ui.label(label);
-                ui.add(ParamSlider::for_param(p, setter).with_width(80.0));
-            }
-        });
+            });
+        }
     }
 
-    /// Waveform overview: sections, waveform, beats, phrases, hot cues, playhead.
-    fn overview(&self, ui: &mut egui::Ui, d: usize, view: &DeckView, ds: &DeckStatus) {
-        let width = ui.available_width().min(980.0);
-        let (rect, response) = ui.allocate_exact_size(Vec2::new(width, 64.0), Sense::click());
+    /// Waveform overview, full width: sections, waveform, beats, phrase markers (every
+    /// fourth downbeat), hot cues (numbered), playhead; the deck, its analysed BPM, key and
+    /// energy written on it. A click seeks. Returns its rect.
+    fn overview(&self, ui: &mut egui::Ui, d: usize, view: &DeckView, ds: &DeckStatus) -> Rect {
+        let width = ui.available_width();
+        let (rect, response) = ui.allocate_exact_size(Vec2::new(width, 50.0), Sense::click());
+        let response = rec(response, || format!("wave.{}", deck_name(d)));
         let painter = ui.painter_at(rect);
         painter.rect_filled(rect, 2.0, Color32::from_gray(18));
         let dur = if view.duration > 0.0 {
@@ -816,86 +1195,362 @@ impl SegueEditor {
         } else {
             ds.duration_secs
         };
-        if dur <= 0.0 {
-            return;
-        }
-        let x = |t: f64| rect.left() + (t / dur).clamp(0.0, 1.0) as f32 * rect.width();
+        let font = egui::FontId::proportional(12.0);
+        let title = view
+            .path
+            .as_ref()
+            .map(|p| file_name(p))
+            .unwrap_or_else(|| "empty".into());
+        let mut caption = format!("{}  {title}", deck_name(d));
         if let Some(a) = &view.analysis {
-            for s in &a.sections {
-                let r = Rect::from_x_y_ranges(x(s.start)..=x(s.end), rect.y_range());
-                painter.rect_filled(r, 0.0, section_colour(s.label));
-            }
-        }
-        let mid = rect.center().y;
-        let n = view.overview.len().max(1);
-        for (i, v) in view.overview.iter().enumerate() {
-            let px = rect.left() + (i as f32 + 0.5) * rect.width() / n as f32;
-            let h = v * rect.height() * 0.48;
-            painter.line_segment(
-                [Pos2::new(px, mid - h), Pos2::new(px, mid + h)],
-                Stroke::new(1.0, Color32::from_rgb(90, 170, 230)),
+            caption = format!(
+                "{}  {:.2} BPM  {} {}  energy {}  {title}",
+                deck_name(d),
+                a.bpm,
+                a.camelot,
+                a.key,
+                a.energy
             );
         }
-        if let Some(a) = &view.analysis {
-            let beat_px = rect.width() as f64 * 60.0 / a.bpm.max(1.0) / dur;
-            if beat_px >= 3.0 {
-                for &b in &a.beats {
-                    let px = x(b);
+        let caption_at = rect.left_top() + Vec2::new(4.0, 2.0);
+        if dur > 0.0 {
+            let x = |t: f64| rect.left() + (t / dur).clamp(0.0, 1.0) as f32 * rect.width();
+            if let Some(a) = &view.analysis {
+                for s in &a.sections {
+                    let r = Rect::from_x_y_ranges(x(s.start)..=x(s.end), rect.y_range());
+                    painter.rect_filled(r, 0.0, section_colour(s.label));
+                }
+            }
+            let mid = rect.center().y + 6.0;
+            let n = view.overview.len().max(1);
+            for (i, v) in view.overview.iter().enumerate() {
+                let px = rect.left() + (i as f32 + 0.5) * rect.width() / n as f32;
+                let h = v * (rect.height() - 14.0) * 0.48;
+                painter.line_segment(
+                    [Pos2::new(px, mid - h), Pos2::new(px, mid + h)],
+                    Stroke::new(1.0, Color32::from_rgb(90, 170, 230)),
+                );
+            }
+            if let Some(a) = &view.analysis {
+                let beat_px = rect.width() as f64 * 60.0 / a.bpm.max(1.0) / dur;
+                if beat_px >= 3.0 {
+                    for &b in &a.beats {
+                        let px = x(b);
+                        painter.line_segment(
+                            [
+                                Pos2::new(px, rect.bottom() - 6.0),
+                                Pos2::new(px, rect.bottom()),
+                            ],
+                            Stroke::new(1.0, Color32::from_gray(150)),
+                        );
+                    }
+                }
+                for (i, &db) in a.downbeats.iter().enumerate() {
+                    let px = x(db);
+                    let phrase = i % 4 == 0;
+                    let (h, c) = if phrase {
+                        (
+                            rect.height(),
+                            Color32::from_rgba_unmultiplied(255, 255, 255, 90),
+                        )
+                    } else {
+                        (6.0, Color32::from_gray(200))
+                    };
                     painter.line_segment(
                         [
-                            Pos2::new(px, rect.bottom() - 6.0),
+                            Pos2::new(px, rect.bottom() - h),
                             Pos2::new(px, rect.bottom()),
                         ],
-                        Stroke::new(1.0, Color32::from_gray(150)),
+                        Stroke::new(1.0, c),
                     );
                 }
             }
-            for (i, &db) in a.downbeats.iter().enumerate() {
-                let px = x(db);
-                let phrase = i % 4 == 0;
-                let (h, c) = if phrase {
-                    (
-                        rect.height(),
-                        Color32::from_rgba_unmultiplied(255, 255, 255, 90),
-                    )
-                } else {
-                    (10.0, Color32::from_gray(200))
-                };
-                painter.line_segment(
-                    [Pos2::new(px, rect.top()), Pos2::new(px, rect.top() + h)],
-                    Stroke::new(1.0, c),
-                );
+            let rate = 1.0
+                / (self.shared.rate)
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                    .max(1) as f64;
+            for (i, c) in ds.hot_cues.iter().enumerate() {
+                if let Some(f) = c {
+                    let px = x(f * rate);
+                    painter.line_segment(
+                        [
+                            Pos2::new(px, rect.top() + 14.0),
+                            Pos2::new(px, rect.bottom()),
+                        ],
+                        Stroke::new(2.0, cue_colour(i)),
+                    );
+                    let tag = Rect::from_min_size(
+                        Pos2::new(px, rect.top() + 14.0),
+                        Vec2::new(11.0, 12.0),
+                    );
+                    painter.rect_filled(tag, 1.0, cue_colour(i));
+                    painter.text(
+                        tag.center(),
+                        egui::Align2::CENTER_CENTER,
+                        format!("{}", i + 1),
+                        egui::FontId::proportional(10.0),
+                        Color32::BLACK,
+                    );
+                }
+            }
+            let px = x(ds.position_secs);
+            painter.line_segment(
+                [Pos2::new(px, rect.top()), Pos2::new(px, rect.bottom())],
+                Stroke::new(2.0, Color32::from_rgb(255, 60, 60)),
+            );
+            if let Some(pos) = response
+                .interact_pointer_pos()
+                .filter(|_| response.clicked())
+            {
+                let t = ((pos.x - rect.left()) / rect.width()).clamp(0.0, 1.0) as f64 * dur;
+                self.shared.send([Command::Seek {
+                    deck: d as u8,
+                    to: Position::Seconds(t),
+                }]);
             }
         }
-        let rate = 1.0
-            / (self.shared.rate)
-                .load(std::sync::atomic::Ordering::Relaxed)
-                .max(1) as f64;
-        for (i, c) in ds.hot_cues.iter().enumerate() {
-            if let Some(f) = c {
-                let px = x(f * rate);
-                painter.line_segment(
-                    [Pos2::new(px, rect.top()), Pos2::new(px, rect.bottom())],
-                    Stroke::new(2.0, cue_colour(i)),
-                );
-            }
-        }
-        let px = x(ds.position_secs);
-        painter.line_segment(
-            [Pos2::new(px, rect.top()), Pos2::new(px, rect.bottom())],
-            Stroke::new(2.0, Color32::from_rgb(255, 60, 60)),
+        // The caption on a dark band so it stays readable over any section colour.
+        let galley = painter.layout_no_wrap(caption, font, Color32::WHITE);
+        painter.rect_filled(
+            Rect::from_min_size(
+                caption_at - Vec2::new(2.0, 1.0),
+                galley.size() + Vec2::new(4.0, 1.0),
+            ),
+            2.0,
+            Color32::from_black_alpha(170),
         );
-        if let Some(pos) = response
-            .interact_pointer_pos()
-            .filter(|_| response.clicked())
-        {
-            let t = ((pos.x - rect.left()) / rect.width()).clamp(0.0, 1.0) as f64 * dur;
-            self.shared.send([Command::Seek {
-                deck: d as u8,
-                to: Position::Seconds(t),
-            }]);
+        painter.galley(caption_at, galley, Color32::WHITE);
+        rect
+    }
+
+    /// The library list: filters (BPM range, key with its compatible keys, energy range,
+    /// text), a sort column and direction; a click on a row loads it on the browser's deck.
+    fn library_ui(&mut self, ui: &mut egui::Ui) {
+        let lib = &mut self.library;
+        let mut changed = false;
+        ui.horizontal(|ui| {
+            ui.strong("Library");
+            ui.label("sort");
+            let before = (lib.sort, lib.descending);
+            let r = egui::ComboBox::from_id_salt("segue-library-sort")
+                .selected_text(lib.sort.label())
+                .width(64.0)
+                .show_ui(ui, |ui| {
+                    for s in Sort::ALL {
+                        ui.selectable_value(&mut lib.sort, s, s.label());
+                    }
+                })
+                .response;
+            rec(r, || "library.sort".into());
+            let r = ui.selectable_label(lib.descending, "desc");
+            if rec(r, || "library.desc".into()).clicked() {
+                lib.descending = !lib.descending;
+            }
+            if before != (lib.sort, lib.descending) {
+                sort(&mut lib.rows, lib.sort, lib.descending);
+            }
+            if rec(ui.button("Refresh"), || "library.refresh".into()).clicked() {
+                changed = true;
+            }
+            ui.weak(format!("{} tracks", lib.rows.len()));
+        });
+        ui.horizontal(|ui| {
+            let f = &mut lib.filters;
+            let before = f.clone();
+            ui.label("BPM");
+            rec(
+                ui.add(
+                    egui::DragValue::new(&mut f.bpm_min)
+                        .range(0.0..=300.0)
+                        .speed(0.5),
+                ),
+                || "library.bpm_min".into(),
+            )
+            .on_hover_text("lowest BPM (0: any)");
+            rec(
+                ui.add(
+                    egui::DragValue::new(&mut f.bpm_max)
+                        .range(0.0..=300.0)
+                        .speed(0.5),
+                ),
+                || "library.bpm_max".into(),
+            )
+            .on_hover_text("highest BPM (0: any)");
+            ui.label("Key");
+            rec(
+                ui.add(egui::TextEdit::singleline(&mut f.key).desired_width(34.0)),
+                || "library.key".into(),
+            )
+            .on_hover_text("8A, A minor ...: the key and the keys that mix with it");
+            ui.label("Energy");
+            rec(
+                ui.add(egui::DragValue::new(&mut f.energy_min).range(0..=10)),
+                || "library.energy_min".into(),
+            )
+            .on_hover_text("lowest energy 1-10 (0: any)");
+            rec(
+                ui.add(egui::DragValue::new(&mut f.energy_max).range(0..=10)),
+                || "library.energy_max".into(),
+            )
+            .on_hover_text("highest energy 1-10 (0: any)");
+            changed |= *f != before;
+        });
+        ui.horizontal(|ui| {
+            ui.label("Find");
+            let w = ui.available_width() - 4.0;
+            let before = lib.filters.text.clone();
+            rec(
+                ui.add(egui::TextEdit::singleline(&mut lib.filters.text).desired_width(w)),
+                || "library.text".into(),
+            );
+            changed |= lib.filters.text != before;
+        });
+        // Refresh on a change, and every few seconds (analyses arrive in the background).
+        let stale = lib
+            .fetched
+            .is_none_or(|t| t.elapsed() > Duration::from_secs(5));
+        if changed || stale {
+            lib.fetched = Some(std::time::Instant::now());
+            match lib.filters.query() {
+                Ok(q) => match self.shared.decks.with_library(|l| l.search(&q)) {
+                    Some(Ok(entries)) => {
+                        lib.rows = entries.iter().filter_map(Row::of).collect();
+                        sort(&mut lib.rows, lib.sort, lib.descending);
+                        lib.error = None;
+                    }
+                    Some(Err(e)) => lib.error = Some(e.to_string()),
+                    None => {
+                        lib.rows.clear();
+                        lib.error = Some("no library (SEGUE_LIBRARY=off or unreadable)".into());
+                    }
+                },
+                Err(e) => lib.error = Some(e),
+            }
+        }
+        if let Some(e) = &lib.error {
+            ui.colored_label(Color32::LIGHT_RED, e);
+        }
+        let mut load = None;
+        let target = self.browser.target;
+        egui::ScrollArea::vertical()
+            .id_salt("segue-library-list")
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                for (i, row) in lib.rows.iter().enumerate() {
+                    let text = format!(
+                        "{}  {}  {}  {}",
+                        row.bpm.map_or("-".into(), |b| format!("{b:.1}")),
+                        row.camelot.as_deref().unwrap_or("-"),
+                        row.energy.map_or("-".into(), |e| format!("E{e}")),
+                        row.title
+                    );
+                    let r = ui
+                        .add(egui::Button::selectable(false, text).truncate())
+                        .on_hover_text(format!(
+                            "{}\nClick: load on deck {}",
+                            row.path.display(),
+                            deck_name(target)
+                        ));
+                    if ui.clip_rect().contains_rect(r.rect) {
+                        rec_ref(&r, || format!("library.row.{i}"));
+                    }
+                    if r.clicked() {
+                        load = Some(row.path.clone());
+                    }
+                }
+                if lib.rows.is_empty() && lib.error.is_none() {
+                    ui.weak("no tracks match (add folders with `segue library add DIR`)");
+                }
+            });
+        if let Some(path) = load {
+            self.load(target, path);
         }
     }
+}
+
+/// A learn target in words ("A Volume", "B hot cue 3").
+fn target_label(t: LearnTarget) -> String {
+    match t {
+        LearnTarget::Control { deck, control } if control.deck_slot().is_some() => {
+            format!("{} {control:?}", deck_name(deck as usize))
+        }
+        LearnTarget::Control { control, .. } => format!("{control:?}"),
+        LearnTarget::Note {
+            deck,
+            action: NoteAction::HotCue(i),
+        } => format!("{} hot cue {}", deck_name(deck as usize), i + 1),
+        LearnTarget::Note { deck, action } => format!("{} {action:?}", deck_name(deck as usize)),
+    }
+}
+
+/// Where each interactive widget was laid out in the last frame, for the screenshot test:
+/// in debug builds with `SEGUE_EDITOR_RECTS=FILE` set, each frame whose layout changed is
+/// written to FILE (`window W H`, then `NAME X0 Y0 X1 Y1` per widget, in points). Release
+/// builds record nothing.
+mod rects {
+    use egui::Rect;
+    use std::cell::RefCell;
+
+    thread_local! {
+        static FRAME: RefCell<(Vec<(String, Rect)>, String)> = const { RefCell::new((Vec::new(), String::new())) };
+    }
+
+    fn target() -> Option<&'static std::path::Path> {
+        static PATH: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+        PATH.get_or_init(|| {
+            if cfg!(debug_assertions) {
+                std::env::var_os("SEGUE_EDITOR_RECTS").map(Into::into)
+            } else {
+                None
+            }
+        })
+        .as_deref()
+    }
+
+    /// Start a frame.
+    pub fn begin() {
+        if target().is_some() {
+            FRAME.with(|f| f.borrow_mut().0.clear());
+        }
+    }
+
+    /// Record a widget.
+    pub fn add(name: impl FnOnce() -> String, r: Rect) {
+        if target().is_some() {
+            FRAME.with(|f| f.borrow_mut().0.push((name(), r)));
+        }
+    }
+
+    /// End a frame in a window of `window`: write the file if the layout changed.
+    pub fn finish(window: Rect) {
+        let Some(path) = target() else {
+            return;
+        };
+        FRAME.with(|f| {
+            let mut f = f.borrow_mut();
+            let mut text = format!("window {} {}\n", window.width(), window.height());
+            for (name, r) in &f.0 {
+                text += &format!("{name} {} {} {} {}\n", r.min.x, r.min.y, r.max.x, r.max.y);
+            }
+            if text != f.1 {
+                let tmp = path.with_extension("tmp");
+                if std::fs::write(&tmp, &text).is_ok() {
+                    let _ = std::fs::rename(&tmp, path);
+                }
+                f.1 = text;
+            }
+        });
+    }
+}
+
+/// Record an interactive widget's rect under `name` (see [`rects`]).
+fn rec(r: egui::Response, name: impl FnOnce() -> String) -> egui::Response {
+    rects::add(name, r.rect);
+    r
+}
+
+fn rec_ref(r: &egui::Response, name: impl FnOnce() -> String) {
+    rects::add(name, r.rect);
 }
 
 /// The file name of a path, for a label.

@@ -14,7 +14,8 @@
 //!   a beatgrid play at the host tempo (key lock keeps the pitch), start and stop with the
 //!   transport and align their bar phase to the host's beat position. Without a host
 //!   transport the decks run on their own.
-//! * MIDI (`midi.rs`): notes → hot cues / play / cue / sync / key lock, CCs → controls.
+//! * MIDI (`midi.rs`): notes → hot cues / play / cue / sync / key lock, CCs → controls;
+//!   MIDI learn from the editor (the binding is saved in the session).
 //! * Tracks (`control.rs`): decoded and analysed on background threads, restored from the
 //!   saved session (`session.rs`, versioned with migrations).
 //!
@@ -39,6 +40,7 @@ use segue_engine::{
 mod browser;
 mod control;
 mod editor;
+mod library_view;
 mod midi;
 mod params;
 /// The saved session document (public for the cargo-fuzz target that feeds it any bytes).
@@ -47,7 +49,7 @@ mod sync;
 
 pub use browser::{list_dir, Listing, AUDIO_EXTENSIONS};
 pub use control::Shared;
-pub use midi::{MidiMapping, MidiTable, NoteAction};
+pub use midi::{Heard, LearnTarget, MidiMapping, MidiTable, NoteAction};
 pub use params::{Control, SegueParams, DECKS, PARAM_TARGETS};
 pub use segue_library::decks::{DeckState, DeckView};
 pub use session::{default_record_dir, Session, SESSION_VERSION};
@@ -547,6 +549,9 @@ impl Segue {
                     velocity,
                     ..
                 } => {
+                    if velocity > 0.0 && self.shared.learn.hear(Heard::Note { channel, note }) {
+                        continue;
+                    }
                     if let Some((deck, action)) = self.midi.note(channel, note) {
                         self.note(engine, deck, action, velocity > 0.0, at, gate, block);
                     }
@@ -563,6 +568,9 @@ impl Segue {
                 NoteEvent::MidiCC {
                     channel, cc, value, ..
                 } => {
+                    if self.shared.learn.hear(Heard::Cc { channel, cc }) {
+                        continue;
+                    }
                     let Some((deck, control)) = self.midi.cc(channel, cc) else {
                         continue;
                     };

@@ -19,6 +19,14 @@
 //! Channel 16: CC 7 master volume, CC 8 crossfader; notes 36-40 load suggestion 1-5 onto
 //! the free deck, note 41 starts the planned transition, note 42 flips Auto DJ, note 43
 //! starts or stops recording the set.
+//!
+//! MIDI learn ([`Learn`]): the editor arms a target (a fader: the next CC; a button: the next
+//! note-on), the audio thread reports the first matching message it receives through two
+//! atomics (no allocation, no lock) and the control thread writes the binding into the
+//! session's mapping ([`MidiMapping::bind`], marked `learned`) and sends the new table.
+
+use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +86,8 @@ pub struct NoteBinding {
     pub deck: u8,
     /// What it does.
     pub action: NoteAction,
+    /// Made with MIDI learn (session version 2; false in migrated version-1 documents).
+    pub learned: bool,
 }
 
 /// A CC binding.
@@ -91,6 +101,8 @@ pub struct CcBinding {
     pub deck: u8,
     /// The control it moves (0..127 spans the control's range).
     pub control: Control,
+    /// Made with MIDI learn (session version 2; false in migrated version-1 documents).
+    pub learned: bool,
 }
 
 /// The whole mapping.
@@ -117,6 +129,7 @@ impl Default for MidiMapping {
                     note: HOT_CUE_NOTE + i,
                     deck,
                     action: NoteAction::HotCue(i),
+                    learned: false,
                 });
             }
             for (note, action) in [
@@ -130,6 +143,7 @@ impl Default for MidiMapping {
                     note,
                     deck,
                     action,
+                    learned: false,
                 });
             }
             for (cc, control) in [
@@ -150,6 +164,7 @@ impl Default for MidiMapping {
                     cc,
                     deck,
                     control,
+                    learned: false,
                 });
             }
         }
@@ -166,6 +181,7 @@ impl Default for MidiMapping {
                 note,
                 deck: 0,
                 action,
+                learned: false,
             });
         }
         ccs.push(CcBinding {
@@ -173,14 +189,207 @@ impl Default for MidiMapping {
             cc: 7,
             deck: 0,
             control: Control::Master,
+            learned: false,
         });
         ccs.push(CcBinding {
             channel: 15,
             cc: 8,
             deck: 0,
             control: Control::Crossfader,
+            learned: false,
         });
         Self { notes, ccs }
+    }
+}
+
+impl MidiMapping {
+    /// Bind `source` to `target` (a learned binding): it replaces whatever that CC or note
+    /// did before on that channel; the target's other bindings stay. A CC source for a
+    /// button target or a note for a fader is refused (`false`).
+    pub fn bind(&mut self, target: LearnTarget, source: Heard) -> bool {
+        match (target, source) {
+            (LearnTarget::Control { deck, control }, Heard::Cc { channel, cc }) => {
+                self.ccs.retain(|b| !(b.channel == channel && b.cc == cc));
+                self.ccs.push(CcBinding {
+                    channel,
+                    cc,
+                    // Global controls are saved with deck 0, like the defaults.
+                    deck: if control.deck_slot().is_some() {
+                        deck
+                    } else {
+                        0
+                    },
+                    control,
+                    learned: true,
+                });
+                true
+            }
+            (LearnTarget::Note { deck, action }, Heard::Note { channel, note }) => {
+                self.notes
+                    .retain(|b| !(b.channel == channel && b.note == note));
+                self.notes.push(NoteBinding {
+                    channel,
+                    note,
+                    deck,
+                    action,
+                    learned: true,
+                });
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// How many bindings were learned.
+    pub fn learned(&self) -> usize {
+        self.ccs.iter().filter(|b| b.learned).count()
+            + self.notes.iter().filter(|b| b.learned).count()
+    }
+
+    /// The learned bindings of `target`, as text ("ch 3 CC 50").
+    pub fn sources_of(&self, target: LearnTarget) -> Vec<String> {
+        match target {
+            LearnTarget::Control { deck, control } => self
+                .ccs
+                .iter()
+                .filter(|b| {
+                    b.learned
+                        && b.control == control
+                        && (b.deck == deck || control.deck_slot().is_none())
+                })
+                .map(|b| format!("ch {} CC {}", b.channel + 1, b.cc))
+                .collect(),
+            LearnTarget::Note { deck, action } => self
+                .notes
+                .iter()
+                .filter(|b| b.learned && b.action == action && b.deck == deck)
+                .map(|b| format!("ch {} note {}", b.channel + 1, b.note))
+                .collect(),
+        }
+    }
+}
+
+/// What MIDI learn can bind: a continuous control (to a CC) or a deck button (to a note).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LearnTarget {
+    /// A fader or knob of `deck` (ignored for the global crossfader and master).
+    Control {
+        /// Deck index, 0-based.
+        deck: u8,
+        /// The control.
+        control: Control,
+    },
+    /// A button of `deck`.
+    Note {
+        /// Deck index, 0-based.
+        deck: u8,
+        /// What the button does.
+        action: NoteAction,
+    },
+}
+
+/// A MIDI message heard while learning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    /// A control change.
+    Cc {
+        /// Channel, 0-based.
+        channel: u8,
+        /// Controller number.
+        cc: u8,
+    },
+    /// A note-on.
+    Note {
+        /// Channel, 0-based.
+        channel: u8,
+        /// Note number.
+        note: u8,
+    },
+}
+
+const WANT_NONE: u8 = 0;
+const WANT_CC: u8 = 1;
+const WANT_NOTE: u8 = 2;
+
+/// MIDI learn between the editor, the audio thread and the control thread.
+#[derive(Debug, Default)]
+pub struct Learn {
+    /// What the audio thread listens for: nothing, a CC or a note-on.
+    want: AtomicU8,
+    /// The message heard: 0 = none, else `1 << 24 | kind << 16 | channel << 8 | number`.
+    heard: AtomicU32,
+    /// The armed target (editor and control thread only).
+    target: Mutex<Option<LearnTarget>>,
+    /// What the last learn did, for the editor.
+    pub last: Mutex<Option<String>>,
+}
+
+impl Learn {
+    /// Arm `target` (or disarm with `None`): the next matching message binds to it.
+    pub fn arm(&self, target: Option<LearnTarget>) {
+        let mut t = self.target.lock().unwrap_or_else(|e| e.into_inner());
+        *t = target;
+        self.heard.store(0, Ordering::SeqCst);
+        self.want.store(
+            match target {
+                None => WANT_NONE,
+                Some(LearnTarget::Control { .. }) => WANT_CC,
+                Some(LearnTarget::Note { .. }) => WANT_NOTE,
+            },
+            Ordering::SeqCst,
+        );
+    }
+
+    /// The armed target.
+    pub fn armed(&self) -> Option<LearnTarget> {
+        *self.target.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Audio thread, once per event: true when the message was taken by MIDI learn (it
+    /// then does nothing else). Two atomic operations; no allocation, no lock.
+    pub fn hear(&self, m: Heard) -> bool {
+        let (kind, channel, number) = match m {
+            Heard::Cc { channel, cc } => (WANT_CC, channel, cc),
+            Heard::Note { channel, note } => (WANT_NOTE, channel, note),
+        };
+        if self.want.load(Ordering::Relaxed) != kind
+            || self
+                .want
+                .compare_exchange(kind, WANT_NONE, Ordering::SeqCst, Ordering::Relaxed)
+                .is_err()
+        {
+            return false;
+        }
+        let packed =
+            1 << 24 | (kind as u32) << 16 | ((channel & 15) as u32) << 8 | (number & 127) as u32;
+        self.heard.store(packed, Ordering::SeqCst);
+        true
+    }
+
+    /// Control thread: the armed target and the message heard for it, once.
+    pub fn take(&self) -> Option<(LearnTarget, Heard)> {
+        let packed = self.heard.swap(0, Ordering::SeqCst);
+        if packed == 0 {
+            return None;
+        }
+        let target = self
+            .target
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()?;
+        let (channel, number) = ((packed >> 8 & 0xff) as u8, (packed & 0xff) as u8);
+        let heard = if (packed >> 16 & 0xff) as u8 == WANT_CC {
+            Heard::Cc {
+                channel,
+                cc: number,
+            }
+        } else {
+            Heard::Note {
+                channel,
+                note: number,
+            }
+        };
+        Some((target, heard))
     }
 }
 
@@ -243,5 +452,51 @@ mod tests {
         assert_eq!(t.note(15, 36), Some((0, NoteAction::SuggestionLoad(0))));
         assert_eq!(t.note(15, 41), Some((0, NoteAction::TransitionStart)));
         assert_eq!(t.note(15, 42), Some((0, NoteAction::AutoDj)));
+    }
+
+    #[test]
+    fn learn_binds_the_first_matching_message_once() {
+        let l = Learn::default();
+        assert!(!l.hear(Heard::Cc { channel: 2, cc: 50 }), "not armed");
+        let vol_b = LearnTarget::Control {
+            deck: 1,
+            control: Control::Volume,
+        };
+        l.arm(Some(vol_b));
+        assert!(
+            !l.hear(Heard::Note {
+                channel: 0,
+                note: 1
+            }),
+            "a fader wants a CC"
+        );
+        assert!(l.hear(Heard::Cc { channel: 2, cc: 50 }));
+        assert!(!l.hear(Heard::Cc { channel: 2, cc: 51 }), "only the first");
+        let (target, heard) = l.take().unwrap();
+        assert_eq!((target, heard), (vol_b, Heard::Cc { channel: 2, cc: 50 }));
+        assert!(l.take().is_none());
+        let mut m = MidiMapping::default();
+        // CC 7 on channel 1 was deck A's volume: learning it for deck B's volume replaces it.
+        assert!(m.bind(vol_b, Heard::Cc { channel: 0, cc: 7 }));
+        assert!(m.bind(vol_b, heard));
+        let t = MidiTable::new(&m);
+        assert_eq!(t.cc(0, 7), Some((1, Control::Volume)));
+        assert_eq!(t.cc(2, 50), Some((1, Control::Volume)));
+        assert_eq!(t.cc(1, 7), Some((1, Control::Volume)), "the default stays");
+        assert_eq!(m.learned(), 2);
+        assert_eq!(m.sources_of(vol_b), ["ch 1 CC 7", "ch 3 CC 50"]);
+        let play_a = LearnTarget::Note {
+            deck: 0,
+            action: NoteAction::Play,
+        };
+        assert!(!m.bind(play_a, heard), "a button wants a note");
+        assert!(m.bind(
+            play_a,
+            Heard::Note {
+                channel: 9,
+                note: 60
+            }
+        ));
+        assert_eq!(MidiTable::new(&m).note(9, 60), Some((0, NoteAction::Play)));
     }
 }

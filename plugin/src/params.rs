@@ -348,11 +348,14 @@ impl DeckParams {
     }
 }
 
+/// The editor's default size in points (resizable down to [`crate::editor::MIN_SIZE`]).
+pub const EDITOR_SIZE: (f32, f32) = (1440.0, 860.0);
+
 impl Default for SegueParams {
     fn default() -> Self {
         Self {
             editor_state: EguiEditorState::from_size(
-                nice_plug::editor::dpi::LogicalSize::new(1000.0, 880.0),
+                nice_plug::editor::dpi::LogicalSize::new(EDITOR_SIZE.0, EDITOR_SIZE.1),
                 1.0,
             ),
             session: Arc::new(SessionField::default()),

@@ -19,15 +19,36 @@ use serde_json::Value;
 use crate::midi::MidiMapping;
 use crate::params::DECKS;
 
-/// Version of the session document written by this build.
-pub const SESSION_VERSION: u32 = 1;
+/// Version of the session document written by this build (2: each MIDI binding says whether
+/// it was made with MIDI learn).
+pub const SESSION_VERSION: u32 = 2;
 
 /// One migration step: rewrites a document of version `n` into version `n + 1`.
 pub type Migration = fn(Value) -> Result<Value, String>;
 
-/// Migration steps, index `n` upgrades version `n + 1`. Version 1 is the first format, so
-/// there are none yet; append one whenever [`SESSION_VERSION`] is bumped.
-pub const MIGRATIONS: &[Migration] = &[];
+/// Migration steps, index `n` upgrades version `n + 1`; append one whenever
+/// [`SESSION_VERSION`] is bumped.
+pub const MIGRATIONS: &[Migration] = &[v1_learned_flags];
+
+/// Version 1 → 2: every MIDI binding gains `"learned": false` (version 1 had no MIDI learn).
+fn v1_learned_flags(mut doc: Value) -> Result<Value, String> {
+    let midi = doc
+        .get_mut("midi")
+        .and_then(Value::as_object_mut)
+        .ok_or("no MIDI mapping")?;
+    for list in ["notes", "ccs"] {
+        let bindings = midi
+            .get_mut(list)
+            .and_then(Value::as_array_mut)
+            .ok_or_else(|| format!("no MIDI {list} list"))?;
+        for b in bindings {
+            b.as_object_mut()
+                .ok_or_else(|| format!("a MIDI {list} binding is not an object"))?
+                .insert("learned".into(), Value::Bool(false));
+        }
+    }
+    Ok(doc)
+}
 
 /// One deck's saved state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -184,7 +205,7 @@ mod tests {
         s.decks[1].cue_point = Some(1.0);
         s.browse_dir = Some("/music/techno".into());
         let json = serde_json::to_string(&s).unwrap();
-        assert!(json.contains("\"version\":1"));
+        assert!(json.contains("\"version\":2"));
         let back: Session = serde_json::from_str(&json).unwrap();
         assert_eq!(back, s);
     }
@@ -200,11 +221,34 @@ mod tests {
         assert_eq!(back, s);
     }
 
+    /// A version-1 document (written before MIDI learn: no `learned` flags) still loads: the
+    /// migration marks every binding as not learned; its custom bindings are kept.
+    #[test]
+    fn a_version_1_document_loads_with_unlearned_bindings() {
+        let mut s = Session::default();
+        s.decks[2].track = Some("/music/c.flac".into());
+        s.midi.ccs[0].cc = 99;
+        let mut v = serde_json::to_value(&s).unwrap();
+        v["version"] = Value::from(1);
+        for list in ["notes", "ccs"] {
+            for b in v["midi"][list].as_array_mut().unwrap() {
+                b.as_object_mut().unwrap().remove("learned");
+            }
+        }
+        assert!(!v.to_string().contains("learned"));
+        // Without the migration the document would not parse.
+        assert!(serde_json::from_value::<SessionDoc>(v.clone()).is_err());
+        let back: Session = serde_json::from_value(v).unwrap();
+        assert_eq!(back.load_error, None);
+        assert_eq!(back, s);
+        assert_eq!(back.midi.learned(), 0);
+    }
+
     #[test]
     fn future_or_broken_documents_are_reported_not_applied() {
         let future: Session = serde_json::from_str(r#"{"version": 99, "decks": []}"#).unwrap();
         assert!(future.load_error.unwrap().contains("version 99"));
-        let broken: Session = serde_json::from_str(r#"{"version": 1, "decks": 3}"#).unwrap();
+        let broken: Session = serde_json::from_str(r#"{"version": 2, "decks": 3}"#).unwrap();
         assert!(broken.load_error.unwrap().contains("invalid session"));
         let none: Session = serde_json::from_str("[1, 2]").unwrap();
         assert!(none.load_error.is_some());

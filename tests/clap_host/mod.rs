@@ -601,6 +601,22 @@ impl Instance {
         }
     }
 
+    /// Ask the open editor to take the size `w` x `h` (what a host does when the user drags
+    /// its window's edge); false when the editor refuses (not resizable).
+    pub fn set_gui_size(&self, w: u32, h: u32) -> bool {
+        let ext: *const clap_plugin_gui = self.ext(CLAP_EXT_GUI);
+        // SAFETY: main-thread calls after open_gui.
+        unsafe {
+            let g = &*ext;
+            if !g.can_resize.unwrap()(self.plugin) {
+                return false;
+            }
+            let (mut aw, mut ah) = (w, h);
+            g.adjust_size.unwrap()(self.plugin, &mut aw, &mut ah);
+            (aw, ah) == (w, h) && g.set_size.unwrap()(self.plugin, w, h)
+        }
+    }
+
     /// Close the editor.
     pub fn close_gui(&self) {
         let ext: *const clap_plugin_gui = self.ext(CLAP_EXT_GUI);
