@@ -1076,6 +1076,7 @@ fn editor_renders_headless_to_png() {
     }
     let display = clap_host::screen::Display::open().expect("open $DISPLAY with libX11");
     let paths = editor_tracks();
+    let tracks_dir = paths[0].parent().unwrap().to_path_buf();
     let mut inst = lib().create(ID);
     // Two more tracks in the plugin's library (not on a deck): the suggestions list shows
     // them for the deck on air.
@@ -1203,6 +1204,8 @@ fn editor_renders_headless_to_png() {
             small.widgets.len()
         );
     });
+    // Four demo tracks with their stems: about 450 MB that need not stay in /tmp.
+    let _ = std::fs::remove_dir_all(&tracks_dir);
 }
 
 /// Files dragged from "a file manager" (an XDND 5 source in the test, under Xvfb) onto the
