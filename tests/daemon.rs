@@ -801,6 +801,17 @@ fn best_offset(needle: &[f32], x: &[f32], range: std::ops::Range<usize>) -> (f64
     best
 }
 
+/// Link's clock on Linux (CLOCK_MONOTONIC_RAW), microseconds.
+fn link_clock_us() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_RAW, &mut ts) };
+    ts.tv_sec * 1_000_000 + ts.tv_nsec / 1_000
+}
+
 /// Monotonic nanoseconds (the daemon's clock).
 fn mono_ns() -> u64 {
     let mut ts = libc::timespec {
@@ -3256,7 +3267,8 @@ fn link_gap_ms(d: &Daemon, peer: &mut LinkPeer) -> (f64, LinkView) {
 /// second peer (aalink) on loopback: both report the same tempo, the peer's transport
 /// start starts the master deck (start/stop sync), and the deck's bar phase as played
 /// agrees with the peer's timeline within 1 ms for 60 s (SEGUE_LINK_TEST_SECS: another
-/// length); then in lead mode the session follows the deck's tempo fader and transport,
+/// length), the lighting feed's beats land on the peer's beats (within 5 ms) and the MIDI
+/// clock runs at the session tempo; then in lead mode the session follows the deck's tempo fader and transport,
 /// and Link off leaves the session.
 #[test]
 fn link_master_deck_follows_a_real_peer_within_a_millisecond() {
@@ -3281,7 +3293,15 @@ fn link_master_deck_follows_a_real_peer_within_a_millisecond() {
     .lead_in(0.25);
     let track = demo::synthesize(&spec, 48_000);
     let path = demo::write_track(&music, &track).unwrap();
-    let d = jack_daemon(&dir, &server, 2, &["--link", "--link-start-stop"]);
+    // The lighting feed comes to this socket: its beats must stay on the Link timeline.
+    let feed = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let feed_to = feed.local_addr().unwrap().to_string();
+    let d = jack_daemon(
+        &dir,
+        &server,
+        2,
+        &["--link", "--link-start-stop", "--feed", &feed_to],
+    );
     d.send("/segue/deck/1/load", vec![s(path.to_str().unwrap())]);
     d.wait_deck(1, "analysed", |a| int(&a[6]) == 1, 120);
 
@@ -3293,6 +3313,41 @@ fn link_master_deck_follows_a_real_peer_within_a_millisecond() {
     let l = d.wait_link("the peer's tempo", 5.0, |l| (l.tempo - 124.0).abs() < 1e-4);
     assert_eq!(l.mode, "follow");
     assert_eq!(l.master, 1, "deck 1 is the master: {l:?}");
+
+    // The MIDI clock's ticks (JACK frame of each 0xF8; JACK frame gaps, the dummy driver's
+    // xruns, recorded as 0x00) while the deck follows the session.
+    let (client, _) = jack::Client::new(
+        "segue-test-link-clock",
+        jack::ClientOptions::NO_START_SERVER,
+    )
+    .unwrap();
+    let me = client.name().to_string();
+    let port = client.register_port("in", jack::MidiIn::default()).unwrap();
+    let ticks: Arc<Mutex<Vec<(u64, u8)>>> = Arc::new(Mutex::new(Vec::with_capacity(100_000)));
+    let tk = ticks.clone();
+    let mut next_f0: Option<u64> = None;
+    let clock_reader = jack::contrib::ClosureProcessHandler::new(
+        move |_: &jack::Client, ps: &jack::ProcessScope| {
+            let f0 = ps.last_frame_time() as u64;
+            let expected = next_f0.replace(f0 + ps.n_frames() as u64);
+            if let Ok(mut v) = tk.try_lock() {
+                if expected.is_some_and(|e| e != f0) {
+                    v.push((f0, 0x00));
+                }
+                for m in port.iter(ps) {
+                    if m.bytes.first() == Some(&0xF8) {
+                        v.push((f0 + m.time as u64, 0xF8));
+                    }
+                }
+            }
+            jack::Control::Continue
+        },
+    );
+    let clock_client = client.activate_async((), clock_reader).unwrap();
+    clock_client
+        .as_client()
+        .connect_ports_by_name("segue:midi_clock_out", &format!("{me}:in"))
+        .unwrap();
 
     // Start/stop sync: the peer starts the session, the master deck plays.
     assert_eq!(peer.ask("playing 1"), ["ok"]);
@@ -3357,6 +3412,75 @@ fn link_master_deck_follows_a_real_peer_within_a_millisecond() {
         gaps.len()
     );
     assert!(worst < 1.0, "phase gap up to {worst:.3} ms: {gaps:?}");
+
+    // The lighting feed follows the same timeline: each `/segue/beat` (sent when the beat
+    // is heard) arrives on the peer's beat of the bar it names, at the session tempo
+    // (received on Link's clock, CLOCK_MONOTONIC_RAW; the feed's own timing is sleep +
+    // spin, good to a few milliseconds on a loaded machine).
+    feed.set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    while feed.recv_from(&mut buf).is_ok() {} // what queued up meanwhile
+    let mut feed_gaps = Vec::new();
+    let t0 = Instant::now();
+    while feed_gaps.len() < 16 && t0.elapsed() < Duration::from_secs(20) {
+        let Ok((n, _)) = feed.recv_from(&mut buf) else {
+            continue;
+        };
+        let at = link_clock_us();
+        let Ok((_, p)) = rosc::decoder::decode_udp(&buf[..n]) else {
+            continue;
+        };
+        let mut beat = None;
+        visit(&p, &mut |m| {
+            if m.addr == "/segue/beat" {
+                beat = Some((int(&m.args[0]), float(&m.args[2])));
+            }
+        });
+        let Some((in_bar, bpm)) = beat else { continue };
+        let theirs = peer.beat_at(at).rem_euclid(4.0);
+        let gap = (theirs - (in_bar - 1) as f64 + 2.0).rem_euclid(4.0) - 2.0;
+        let tempo = d.link().tempo;
+        assert!(
+            (bpm as f64 / tempo - 1.0).abs() < 4e-3,
+            "the feed's tempo {bpm} is the session's {tempo}"
+        );
+        feed_gaps.push(gap * 60_000.0 / tempo);
+    }
+    let feed_worst = feed_gaps.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+    eprintln!(
+        "Link feed: {} beats, gap to the peer's beats {feed_gaps:.2?} ms",
+        feed_gaps.len()
+    );
+    assert!(feed_gaps.len() >= 16, "feed beats: {feed_gaps:?}");
+    assert!(
+        feed_worst < 5.0,
+        "the feed's beats are {feed_worst:.2} ms off the Link timeline: {feed_gaps:.2?}"
+    );
+
+    // The MIDI clock runs at the session tempo: 24 ticks a beat, measured beat by beat
+    // (spans without a JACK frame gap) over the follow phase.
+    let _ = clock_client.deactivate();
+    let events = ticks.lock().unwrap().clone();
+    let mut beat_frames = Vec::new();
+    for run in events.split(|e| e.1 == 0x00) {
+        for w in run.windows(25) {
+            beat_frames.push((w[24].0 - w[0].0) as f64);
+        }
+    }
+    assert!(
+        beat_frames.len() as f64 > 20.0 * secs,
+        "{} clock spans in {secs} s",
+        beat_frames.len()
+    );
+    beat_frames.sort_by(f64::total_cmp);
+    let clock_bpm = 60.0 * 48_000.0 / beat_frames[beat_frames.len() / 2];
+    let tempo = d.link().tempo;
+    eprintln!("Link MIDI clock: {clock_bpm:.3} BPM (session {tempo:.3})");
+    assert!(
+        (clock_bpm / tempo - 1.0).abs() < 4e-3,
+        "the MIDI clock runs at {clock_bpm:.3} BPM, the session at {tempo:.3}"
+    );
 
     // The session stops: so does the deck.
     assert_eq!(peer.ask("playing 0"), ["ok"]);
