@@ -2922,9 +2922,9 @@ fn rss_kib(pid: u32) -> u64 {
 /// tempo, key lock switched, seeks, loops, FX, garbage) and a MIDI storm through the shipped
 /// DDJ-400 mapping (14-bit channel faders, EQ, tempo) run the whole time. Reported: xruns,
 /// callbacks that overran their period, allocations seen on the audio thread, resident
-/// memory at the start and the end, the longest callback. Asserted: no allocation, at most
-/// one overrun (a preempted callback, see below), no deck stopped, memory grown by less
-/// than 64 MiB.
+/// memory at the start and the end, the longest callback. Asserted: no allocation, no
+/// overrun (a longer soak: one per 10 minutes, see below), no deck stopped, memory grown by
+/// less than 64 MiB.
 #[test]
 fn jack_soak_four_decks_key_lock_stems_osc_and_midi_storm() {
     let _serial = serial();
@@ -3082,13 +3082,14 @@ fn jack_soak_four_decks_key_lock_stems_osc_and_midi_storm() {
         after["alloc_violations"], 0,
         "allocations on the audio thread"
     );
-    // One preempted callback is tolerated, as in the storm test: this VM gives the JACK
-    // threads no real-time priority, and a callback's wall time then includes the time
-    // another process held the core (the 10-minute run under three parallel builds saw one
-    // 27 ms callback in 28 148; the longest callback is reported above).
+    // No overrun in the one-minute run CI makes. A longer soak tolerates one per 10
+    // minutes: this VM gives the JACK threads no real-time priority, and a callback's wall
+    // time then includes the time another process held the core (the 10-minute run under
+    // three parallel builds saw one 27 ms callback in 28 148; the longest is reported).
+    let allowed = (minutes / 10.0).floor() as i64;
     assert!(
-        delta("late_callbacks") <= 1,
-        "{} callbacks overran their period",
+        delta("late_callbacks") <= allowed,
+        "{} callbacks overran their period ({allowed} allowed in {minutes} min)",
         delta("late_callbacks")
     );
     assert!(
