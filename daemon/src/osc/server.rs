@@ -426,32 +426,16 @@ impl OscServer {
         if self.shared.link.enabled() || self.shared.link.state().enabled {
             content.push(link_state(&self.shared));
         }
-        // The suggestions, when they changed since the last push.
-        let generation = self
-            .shared
-            .live
-            .suggestions
-            .generation
-            .load(Ordering::SeqCst);
-        if generation != self.pushed_suggestions {
-            self.pushed_suggestions = generation;
+        // The suggestions, the transition Auto DJ performs and the browser's selection (a
+        // controller's browse encoder), each when it changed since the last push.
+        let live = &self.shared.live;
+        if bumped(&live.suggestions.generation, &mut self.pushed_suggestions) {
             content.push(suggest_message(&self.shared));
         }
-        // The transition Auto DJ performs, when it changed.
-        let generation = self
-            .shared
-            .live
-            .transition
-            .generation
-            .load(Ordering::SeqCst);
-        if generation != self.pushed_transition {
-            self.pushed_transition = generation;
+        if bumped(&live.transition.generation, &mut self.pushed_transition) {
             content.push(transition_message(&self.shared));
         }
-        // The browser's selection, when it changed (a controller's browse encoder).
-        let generation = self.shared.browser.generation.load(Ordering::SeqCst);
-        if generation != self.pushed_browse {
-            self.pushed_browse = generation;
+        if bumped(&self.shared.browser.generation, &mut self.pushed_browse) {
             content.push(browse_message(&self.shared));
         }
         let bundle = OscPacket::Bundle(rosc::OscBundle {
@@ -555,6 +539,12 @@ pub(crate) fn suggest_message(shared: &Shared) -> OscPacket {
         addr: "/segue/suggest".into(),
         args,
     })
+}
+
+/// Whether `generation` moved since `seen` (which then follows it).
+fn bumped(generation: &std::sync::atomic::AtomicU64, seen: &mut u64) -> bool {
+    let g = generation.load(Ordering::SeqCst);
+    std::mem::replace(seen, g) != g
 }
 
 /// `/segue/transition`: active i (0 = none), out deck i, in deck i (1-based), from s, to s,
