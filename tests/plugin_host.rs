@@ -1204,8 +1204,10 @@ fn editor_renders_headless_to_png() {
             small.widgets.len()
         );
     });
-    // Four demo tracks with their stems: about 450 MB that need not stay in /tmp.
+    // Four demo tracks with their stems and the two library tracks: about 650 MB that need
+    // not stay in /tmp.
     let _ = std::fs::remove_dir_all(&tracks_dir);
+    let _ = std::fs::remove_dir_all(&extra);
 }
 
 /// Files dragged from "a file manager" (an XDND 5 source in the test, under Xvfb) onto the
