@@ -27,6 +27,9 @@ packages=(
   libx11-6           # the editor test reads the screen back with libX11 (dlopened)
   python3-venv       # the venvs for ONNX Runtime and aalink below
   cmake              # rusty_link builds Ableton Link's abl_link C wrapper with CMake
+  fluidsynth         # the indie evaluation set (issue 13's CI subset) is rendered with it ...
+  fluid-soundfont-gm # ... and two General-MIDI soundfonts
+  timgm6mb-soundfont
 )
 
 # ONNX Runtime for the ONNX separator (ort with load-dynamic, api-22: onnxruntime >= 1.22).

@@ -475,6 +475,13 @@ pub fn extra_tune_songs(n: u64) -> Vec<Song> {
     (0..n).map(|k| song(SONGS + 2 * k)).collect()
 }
 
+/// `n` more songs for the HOLD-OUT part beyond the set's [`SONGS`] (odd seeds from
+/// [`SONGS`] + 1 on; `eval --set indie --extra-holdout N`): a second hold-out, drawn by the
+/// same generator, that no round of tuning has seen.
+pub fn extra_holdout_songs(n: u64) -> Vec<Song> {
+    (0..n).map(|k| song(SONGS + 1 + 2 * k)).collect()
+}
+
 /// The song of `seed`. Within each part, the i-th song takes the i-th key of a fixed
 /// permutation of the 24 keys, so each part covers all 24 keys.
 pub fn song(seed: u64) -> Song {
@@ -1176,6 +1183,25 @@ mod tests {
             .iter()
             .all(|e| set.iter().all(|s| s.seed != e.seed && s.name != e.name)));
         assert!(extra_tune_songs(0).is_empty());
+    }
+
+    #[test]
+    fn extra_hold_out_songs_are_new_hold_out_songs() {
+        let extra = extra_holdout_songs(24);
+        assert_eq!(extra.len(), 24);
+        assert!(extra
+            .iter()
+            .all(|s| s.part() == Part::Holdout && s.seed > SONGS));
+        let tune = extra_tune_songs(24);
+        let set = songs();
+        assert!(extra.iter().all(|e| set
+            .iter()
+            .chain(&tune)
+            .all(|s| s.seed != e.seed && s.name != e.name)));
+        let mut keys: Vec<Key> = extra.iter().map(|s| s.key).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), 24, "the second hold-out covers all 24 keys too");
     }
 
     #[test]
