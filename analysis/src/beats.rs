@@ -31,7 +31,8 @@
 //!    lands most, and the backbeat least; a wrong meter spreads these cues evenly.
 //!
 //! Beats are reported only where the music is: from the first onset (pickups included, lead-in
-//! silence excluded) to the last one. Every input is accepted: too short (< 2 s), silent,
+//! silence excluded) to the last hit on the grid (a ringing final chord or a reverb tail gets
+//! none, [`LAST_HIT_SHARE`]). Every input is accepted: too short (< 2 s), silent,
 //! non-finite or periodicity-free audio gives [`Rhythm::none`] (bpm 0, no beats).
 
 use super::onset::{chroma, chroma_distance, OnsetEnvelopes};
@@ -164,12 +165,28 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
     let Some((_, family, fastest)) = best else {
         return Rhythm::none();
     };
+    end_at_last_hit(
+        octave_and_meter(&env, &norm, &harm, family, fastest),
+        &env,
+        &norm,
+    )
+}
+
+/// The tempo octave, meter and bar phase of the winning `family` (fastest first), from its
+/// tracked `fastest` level: steps 4 and 5 of the module documentation.
+fn octave_and_meter(
+    env: &OnsetEnvelopes,
+    norm: &[f64],
+    harm: &Harmony,
+    family: &[TempoCandidate],
+    fastest: Rhythm,
+) -> Rhythm {
     // Two readings of the octave: where the backbeat falls (the snare band folded over the
     // bar) and which level's off-beats are bare (kick and snare weight); the slower wins,
     // then the half-time convention may double it again.
-    let (by_backbeat, snare_at, spacing, pair_at) = choose_octave(&env, family, &fastest);
+    let (by_backbeat, snare_at, spacing, pair_at) = choose_octave(env, family, &fastest);
     let backbeat_step = (by_backbeat.period / family[0].period).round().max(1.0) as usize;
-    let (accent_step, accent_offset) = octave_by_accents(&env, &norm, family, &fastest);
+    let (accent_step, accent_offset) = octave_by_accents(env, norm, family, &fastest);
     let (step, offset) = if backbeat_step >= accent_step {
         (backbeat_step, snare_at.unwrap_or(accent_offset))
     } else {
@@ -185,14 +202,14 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
     let (step, offset, half_time) = if spacing.is_some_and(|k| k == 4 * step) {
         (step, offset, true)
     } else {
-        half_time_octave(&env, &norm, &fastest, step, offset)
+        half_time_octave(env, norm, &fastest, step, offset)
     };
     if step == 1 {
         let r = Rhythm {
             half_time,
             ..fastest
         };
-        return compound_meter(r, &env, &norm, &harm);
+        return compound_meter(r, env, norm, harm);
     }
     // A slower octave: every `step`-th beat of the fastest level, on the phase that carries
     // the accents.
@@ -215,7 +232,7 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
         })
         .copied()
         .unwrap_or(family[0]);
-    let (bpb, phase) = meter_and_phase(&beats, &env, &harm);
+    let (bpb, phase) = meter_and_phase(&beats, env, harm);
     let r = Rhythm {
         bpm: fastest.bpm / step as f64,
         downbeats: beats.iter().skip(phase).step_by(bpb).copied().collect(),
@@ -225,7 +242,71 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
         confidence: cand.strength.clamp(0.0, 1.0),
         half_time,
     };
-    compound_meter(r, &env, &norm, &harm)
+    compound_meter(r, env, norm, harm)
+}
+
+/// A beat is still in the music when an onset at least this share of the strong beats' (the
+/// 90th percentile of the onset strength on the track's beats) falls on it (±35 ms) or in the
+/// span since the beat before it. On the indie tune set the beats in ringing final chords and
+/// reverb tails stay below 0.18 of it (0.28 in one span), and the last hits reach 0.4 or more.
+pub const LAST_HIT_SHARE: f64 = 0.3;
+
+/// Fewest beats without a hit that make a tail: a single quiet beat closing the last bar
+/// (a hat, a held note) stays.
+const TAIL_BEATS: usize = 2;
+
+/// `r` without the beats after its last hit: a final chord ringing out, a reverb or delay
+/// tail, [`TAIL_BEATS`] or more beats with no onset in them ([`LAST_HIT_SHARE`]). Beat
+/// annotations stop at the last musical event, and a grid running on through seconds of
+/// decay would put the mix-out and the last bar where nothing plays. A fade-out keeps its
+/// beats: the log-compressed onsets of a fading groove stay as strong as at full level until
+/// the very end. The engine's beatgrid extrapolates past its last beat, so sync and quantize
+/// still work in the tail.
+fn end_at_last_hit(mut r: Rhythm, env: &OnsetEnvelopes, norm: &[f64]) -> Rhythm {
+    if r.beats.len() < 2 {
+        return r;
+    }
+    // The strongest onset on each beat or in the span since the one before it (from 15 %
+    // of that span on, so the previous beat's own hit does not count).
+    let hits: Vec<f64> = (0..r.beats.len())
+        .map(|i| {
+            let t = r.beats[i];
+            let on = peak_near_f64(norm, env.fps, t, 0.035);
+            let Some(&prev) = i.checked_sub(1).and_then(|j| r.beats.get(j)) else {
+                return on;
+            };
+            let a = ((prev + 0.15 * (t - prev)) * env.fps).ceil().max(0.0) as usize;
+            let b = ((t * env.fps).floor().max(0.0) as usize).min(norm.len());
+            let span = norm
+                .get(a..b)
+                .map_or(0.0, |s| s.iter().copied().fold(0.0, f64::max));
+            on.max(span)
+        })
+        .collect();
+    let on_beat: Vec<f64> = {
+        let mut v: Vec<f64> = r
+            .beats
+            .iter()
+            .map(|&t| peak_near_f64(norm, env.fps, t, 0.035))
+            .collect();
+        v.sort_unstable_by(f64::total_cmp);
+        v
+    };
+    let strong = on_beat[(on_beat.len() * 9 / 10).min(on_beat.len() - 1)];
+    let Some(last) = hits.iter().rposition(|&v| v >= LAST_HIT_SHARE * strong) else {
+        return r;
+    };
+    let end = r.beats[last] + 1e-6;
+    // A grid needs two beats and a bar to count from.
+    if r.beats.len() - 1 - last < TAIL_BEATS
+        || last < 1
+        || r.downbeats.first().is_none_or(|&d| d > end)
+    {
+        return r;
+    }
+    r.beats.truncate(last + 1);
+    r.downbeats.retain(|&t| t <= end);
+    r
 }
 
 /// A 3/2 grid must collect this many times the accent per beat of the tracked beats to
