@@ -25,7 +25,9 @@
 //!    the fastest level runs on the hats at double tempo (sparse kicks and busy hats at
 //!    85-100 BPM, as in trap and hip-hop), so the tempo is at least one octave down. A DJ
 //!    who counts such tracks at the double asks for it with a preferred range
-//!    (`segue analyze --bpm-range 140-200`, [`crate::BpmRange`]).
+//!    (`segue analyze --bpm-range 140-200`, [`crate::BpmRange`]). The slower octave keeps the
+//!    phase of a steady kick when one phase carries a kick on every beat ([`STEADY_KICK`]:
+//!    four on the floor under off-beat snares, as in dembow), else the backbeat's.
 //! 5. Meter and bar phase: 4/4 or 3/4, and which beat is the "1": where chords change
 //!    (log-compressed chroma of the two beats before against the two after) and the kick
 //!    lands most, and the backbeat least; a wrong meter spreads these cues evenly.
@@ -204,6 +206,7 @@ fn octave_and_meter(
     } else {
         half_time_octave(env, norm, &fastest, step, offset)
     };
+    let offset = steady_kick_phase(env, &fastest, step).unwrap_or(offset);
     if step == 1 {
         let r = Rhythm {
             half_time,
@@ -243,6 +246,72 @@ fn octave_and_meter(
         half_time,
     };
     compound_meter(r, env, norm, harm)
+}
+
+/// A kick on at least this share of one phase's beats at each of the 4 positions of the bar
+/// (a kick on every beat, not on every other one)...
+pub const STEADY_KICK: f64 = 0.6;
+/// ... and on at most this fraction of that share at some bar position of every other
+/// phase is a steady kick.
+const OTHER_PHASE_KICK: f64 = 0.5;
+/// A kick: a low-band onset of at least this share of the strong ones'.
+const KICK_SHARE: f64 = 0.35;
+
+/// The phase (0..`step`) of the slower level whose beats carry a steady kick, when one does:
+/// a kick on nearly every beat of one phase of `fastest`'s beats, at every position of the
+/// bar ([`STEADY_KICK`]), and much more rarely on the others (four on the floor: house,
+/// techno, disco, dembow) is the beat, whatever the snare does between (dembow's snares on
+/// the off-beats pull the backbeat reading half a beat off). A kick here means a low-band
+/// onset of at least [`KICK_SHARE`] of the strong ones' (the 90th percentile on the fastest
+/// level's beats) that outweighs the snare band's there (each in units of its standard
+/// deviation), so a snare's body is not one. Sparse or syncopated kicks (trap and half-time:
+/// on the 1 and off the beat, never on every beat) have no steady phase and leave the choice
+/// to the backbeat.
+fn steady_kick_phase(env: &OnsetEnvelopes, fastest: &Rhythm, step: usize) -> Option<usize> {
+    if step < 2 || fastest.beats.len() < 8 * step {
+        return None;
+    }
+    let low: Vec<f64> = fastest
+        .beats
+        .iter()
+        .map(|&t| peak_near(&env.low, env.fps, t, 0.03))
+        .collect();
+    let mid: Vec<f64> = fastest
+        .beats
+        .iter()
+        .map(|&t| peak_near(&env.mid, env.fps, t, 0.03))
+        .collect();
+    let (low_sd, mid_sd) = (std_dev(&env.low), std_dev(&env.mid));
+    let mut sorted = low.clone();
+    sorted.sort_unstable_by(f64::total_cmp);
+    let strong = sorted[(sorted.len() * 9 / 10).min(sorted.len() - 1)];
+    if strong.is_nan() || strong <= 0.0 || low_sd <= 0.0 || mid_sd <= 0.0 {
+        return None;
+    }
+    // A kick: a strong low-band onset, stronger (each band in units of its standard
+    // deviation) than the snare band's there, so a snare's body is not one.
+    let kick: Vec<bool> = low
+        .iter()
+        .zip(&mid)
+        .map(|(&l, &m)| l >= KICK_SHARE * strong && l / low_sd >= m / mid_sd)
+        .collect();
+    // Share of the beats with a kick, at each phase of the slower level, at the bar
+    // position (of 4) where it has the fewest.
+    let share = |ph: usize| {
+        let mut n = [(0usize, 0usize); 4];
+        for (j, &k) in kick.iter().skip(ph).step_by(step).enumerate() {
+            n[j % 4].0 += k as usize;
+            n[j % 4].1 += 1;
+        }
+        n.iter()
+            .map(|&(k, c)| k as f64 / c.max(1) as f64)
+            .fold(f64::INFINITY, f64::min)
+    };
+    let shares: Vec<f64> = (0..step).map(share).collect();
+    let steady = (0..step).find(|&p| shares[p] >= STEADY_KICK)?;
+    (0..step)
+        .all(|p| p == steady || shares[p] <= OTHER_PHASE_KICK * shares[steady])
+        .then_some(steady)
 }
 
 /// A beat is still in the music when an onset at least this share of the strong beats' (the

@@ -710,3 +710,30 @@ fn beats_stop_at_the_last_hit_not_in_the_ringing_tail() {
     assert!((last - truth_last).abs() <= WINDOW, "last beat {last}");
     assert!(f_measure(&r.beats, &truth, WINDOW) >= 0.99);
 }
+
+/// Dembow (reggaeton): a kick on every beat and the snare on the "a" of 1 and the "and" of 2
+/// (16th steps 3 and 6 of each half bar), hats on the eighths. The off-beat snares must not
+/// pull the beats half a beat off: the steady kick is the beat. The half-time grooves of
+/// `sparse_kicks_and_busy_hats_are_not_read_at_double_tempo` and the demo set's trap tracks
+/// (kicks on and off the beat) keep their backbeat reading.
+#[test]
+fn a_steady_kick_is_the_beat_under_off_beat_snares() {
+    for bpm in [88.0, 94.8, 99.5] {
+        let (x, truth) = step_groove(
+            bpm,
+            32,
+            "x...x...x...x...",
+            "...x..x....x..x.",
+            "x.x.x.x.x.x.x.x.",
+            44_100,
+        );
+        let r = analyse_rhythm(&x, 44_100);
+        let beat_f = f_measure(&r.beats, &truth, WINDOW);
+        println!(
+            "dembow {bpm} BPM: read {:.2} BPM, beat F {beat_f:.3}",
+            r.bpm
+        );
+        assert!(acc1(r.bpm, bpm), "{bpm} BPM read as {:.2}", r.bpm);
+        assert!(beat_f >= 0.95, "{bpm} BPM: beat F {beat_f}");
+    }
+}
