@@ -25,13 +25,16 @@
 //!    the fastest level runs on the hats at double tempo (sparse kicks and busy hats at
 //!    85-100 BPM, as in trap and hip-hop), so the tempo is at least one octave down. A DJ
 //!    who counts such tracks at the double asks for it with a preferred range
-//!    (`segue analyze --bpm-range 140-200`, [`crate::BpmRange`]).
+//!    (`segue analyze --bpm-range 140-200`, [`crate::BpmRange`]). The slower octave keeps the
+//!    phase of a steady kick when one phase carries a kick on every beat ([`STEADY_KICK`]:
+//!    four on the floor under off-beat snares, as in dembow), else the backbeat's.
 //! 5. Meter and bar phase: 4/4 or 3/4, and which beat is the "1": where chords change
 //!    (log-compressed chroma of the two beats before against the two after) and the kick
 //!    lands most, and the backbeat least; a wrong meter spreads these cues evenly.
 //!
 //! Beats are reported only where the music is: from the first onset (pickups included, lead-in
-//! silence excluded) to the last one. Every input is accepted: too short (< 2 s), silent,
+//! silence excluded) to the last hit on the grid (a ringing final chord or a reverb tail gets
+//! none, [`LAST_HIT_SHARE`]). Every input is accepted: too short (< 2 s), silent,
 //! non-finite or periodicity-free audio gives [`Rhythm::none`] (bpm 0, no beats).
 
 use super::onset::{chroma, chroma_distance, OnsetEnvelopes};
@@ -164,12 +167,28 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
     let Some((_, family, fastest)) = best else {
         return Rhythm::none();
     };
+    end_at_last_hit(
+        octave_and_meter(&env, &norm, &harm, family, fastest),
+        &env,
+        &norm,
+    )
+}
+
+/// The tempo octave, meter and bar phase of the winning `family` (fastest first), from its
+/// tracked `fastest` level: steps 4 and 5 of the module documentation.
+fn octave_and_meter(
+    env: &OnsetEnvelopes,
+    norm: &[f64],
+    harm: &Harmony,
+    family: &[TempoCandidate],
+    fastest: Rhythm,
+) -> Rhythm {
     // Two readings of the octave: where the backbeat falls (the snare band folded over the
     // bar) and which level's off-beats are bare (kick and snare weight); the slower wins,
     // then the half-time convention may double it again.
-    let (by_backbeat, snare_at, spacing, pair_at) = choose_octave(&env, family, &fastest);
+    let (by_backbeat, snare_at, spacing, pair_at) = choose_octave(env, family, &fastest);
     let backbeat_step = (by_backbeat.period / family[0].period).round().max(1.0) as usize;
-    let (accent_step, accent_offset) = octave_by_accents(&env, &norm, family, &fastest);
+    let (accent_step, accent_offset) = octave_by_accents(env, norm, family, &fastest);
     let (step, offset) = if backbeat_step >= accent_step {
         (backbeat_step, snare_at.unwrap_or(accent_offset))
     } else {
@@ -185,14 +204,15 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
     let (step, offset, half_time) = if spacing.is_some_and(|k| k == 4 * step) {
         (step, offset, true)
     } else {
-        half_time_octave(&env, &norm, &fastest, step, offset)
+        half_time_octave(env, norm, &fastest, step, offset)
     };
+    let offset = steady_kick_phase(env, &fastest, step).unwrap_or(offset);
     if step == 1 {
         let r = Rhythm {
             half_time,
             ..fastest
         };
-        return compound_meter(r, &env, &norm, &harm);
+        return compound_meter(r, env, norm, harm);
     }
     // A slower octave: every `step`-th beat of the fastest level, on the phase that carries
     // the accents.
@@ -215,7 +235,7 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
         })
         .copied()
         .unwrap_or(family[0]);
-    let (bpb, phase) = meter_and_phase(&beats, &env, &harm);
+    let (bpb, phase) = meter_and_phase(&beats, env, harm);
     let r = Rhythm {
         bpm: fastest.bpm / step as f64,
         downbeats: beats.iter().skip(phase).step_by(bpb).copied().collect(),
@@ -225,7 +245,137 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
         confidence: cand.strength.clamp(0.0, 1.0),
         half_time,
     };
-    compound_meter(r, &env, &norm, &harm)
+    compound_meter(r, env, norm, harm)
+}
+
+/// A kick on at least this share of one phase's beats at each of the 4 positions of the bar
+/// (a kick on every beat, not on every other one)...
+pub const STEADY_KICK: f64 = 0.6;
+/// ... and on at most this fraction of that share at some bar position of every other
+/// phase is a steady kick.
+const OTHER_PHASE_KICK: f64 = 0.5;
+/// A kick: a low-band onset of at least this share of the strong ones'.
+const KICK_SHARE: f64 = 0.35;
+
+/// The phase (0..`step`) of the slower level whose beats carry a steady kick, when one does:
+/// a kick on nearly every beat of one phase of `fastest`'s beats, at every position of the
+/// bar ([`STEADY_KICK`]), and much more rarely on the others (four on the floor: house,
+/// techno, disco, dembow) is the beat, whatever the snare does between (dembow's snares on
+/// the off-beats pull the backbeat reading half a beat off). A kick here means a low-band
+/// onset of at least [`KICK_SHARE`] of the strong ones' (the 90th percentile on the fastest
+/// level's beats) that outweighs the snare band's there (each in units of its standard
+/// deviation), so a snare's body is not one. Sparse or syncopated kicks (trap and half-time:
+/// on the 1 and off the beat, never on every beat) have no steady phase and leave the choice
+/// to the backbeat.
+fn steady_kick_phase(env: &OnsetEnvelopes, fastest: &Rhythm, step: usize) -> Option<usize> {
+    if step < 2 || fastest.beats.len() < 8 * step {
+        return None;
+    }
+    let low: Vec<f64> = fastest
+        .beats
+        .iter()
+        .map(|&t| peak_near(&env.low, env.fps, t, 0.03))
+        .collect();
+    let mid: Vec<f64> = fastest
+        .beats
+        .iter()
+        .map(|&t| peak_near(&env.mid, env.fps, t, 0.03))
+        .collect();
+    let (low_sd, mid_sd) = (std_dev(&env.low), std_dev(&env.mid));
+    let mut sorted = low.clone();
+    sorted.sort_unstable_by(f64::total_cmp);
+    let strong = sorted[(sorted.len() * 9 / 10).min(sorted.len() - 1)];
+    if strong.is_nan() || strong <= 0.0 || low_sd <= 0.0 || mid_sd <= 0.0 {
+        return None;
+    }
+    // A kick: a strong low-band onset, stronger (each band in units of its standard
+    // deviation) than the snare band's there, so a snare's body is not one.
+    let kick: Vec<bool> = low
+        .iter()
+        .zip(&mid)
+        .map(|(&l, &m)| l >= KICK_SHARE * strong && l / low_sd >= m / mid_sd)
+        .collect();
+    // Share of the beats with a kick, at each phase of the slower level, at the bar
+    // position (of 4) where it has the fewest.
+    let share = |ph: usize| {
+        let mut n = [(0usize, 0usize); 4];
+        for (j, &k) in kick.iter().skip(ph).step_by(step).enumerate() {
+            n[j % 4].0 += k as usize;
+            n[j % 4].1 += 1;
+        }
+        n.iter()
+            .map(|&(k, c)| k as f64 / c.max(1) as f64)
+            .fold(f64::INFINITY, f64::min)
+    };
+    let shares: Vec<f64> = (0..step).map(share).collect();
+    let steady = (0..step).find(|&p| shares[p] >= STEADY_KICK)?;
+    (0..step)
+        .all(|p| p == steady || shares[p] <= OTHER_PHASE_KICK * shares[steady])
+        .then_some(steady)
+}
+
+/// A beat is still in the music when an onset at least this share of the strong beats' (the
+/// 90th percentile of the onset strength on the track's beats) falls on it (±35 ms) or in the
+/// span since the beat before it. On the indie tune set the beats in ringing final chords and
+/// reverb tails stay below 0.18 of it (0.28 in one span), and the last hits reach 0.4 or more.
+pub const LAST_HIT_SHARE: f64 = 0.3;
+
+/// Fewest beats without a hit that make a tail: a single quiet beat closing the last bar
+/// (a hat, a held note) stays.
+const TAIL_BEATS: usize = 2;
+
+/// `r` without the beats after its last hit: a final chord ringing out, a reverb or delay
+/// tail, [`TAIL_BEATS`] or more beats with no onset in them ([`LAST_HIT_SHARE`]). Beat
+/// annotations stop at the last musical event, and a grid running on through seconds of
+/// decay would put the mix-out and the last bar where nothing plays. A fade-out keeps its
+/// beats: the log-compressed onsets of a fading groove stay as strong as at full level until
+/// the very end. The engine's beatgrid extrapolates past its last beat, so sync and quantize
+/// still work in the tail.
+fn end_at_last_hit(mut r: Rhythm, env: &OnsetEnvelopes, norm: &[f64]) -> Rhythm {
+    if r.beats.len() < 2 {
+        return r;
+    }
+    // The strongest onset on each beat or in the span since the one before it (from 15 %
+    // of that span on, so the previous beat's own hit does not count).
+    let hits: Vec<f64> = (0..r.beats.len())
+        .map(|i| {
+            let t = r.beats[i];
+            let on = peak_near_f64(norm, env.fps, t, 0.035);
+            let Some(&prev) = i.checked_sub(1).and_then(|j| r.beats.get(j)) else {
+                return on;
+            };
+            let a = ((prev + 0.15 * (t - prev)) * env.fps).ceil().max(0.0) as usize;
+            let b = ((t * env.fps).floor().max(0.0) as usize).min(norm.len());
+            let span = norm
+                .get(a..b)
+                .map_or(0.0, |s| s.iter().copied().fold(0.0, f64::max));
+            on.max(span)
+        })
+        .collect();
+    let on_beat: Vec<f64> = {
+        let mut v: Vec<f64> = r
+            .beats
+            .iter()
+            .map(|&t| peak_near_f64(norm, env.fps, t, 0.035))
+            .collect();
+        v.sort_unstable_by(f64::total_cmp);
+        v
+    };
+    let strong = on_beat[(on_beat.len() * 9 / 10).min(on_beat.len() - 1)];
+    let Some(last) = hits.iter().rposition(|&v| v >= LAST_HIT_SHARE * strong) else {
+        return r;
+    };
+    let end = r.beats[last] + 1e-6;
+    // A grid needs two beats and a bar to count from.
+    if r.beats.len() - 1 - last < TAIL_BEATS
+        || last < 1
+        || r.downbeats.first().is_none_or(|&d| d > end)
+    {
+        return r;
+    }
+    r.beats.truncate(last + 1);
+    r.downbeats.retain(|&t| t <= end);
+    r
 }
 
 /// A 3/2 grid must collect this many times the accent per beat of the tracked beats to

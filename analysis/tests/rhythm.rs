@@ -629,3 +629,111 @@ fn sparse_kicks_and_busy_hats_are_not_read_at_double_tempo() {
         assert!(beat_f >= 0.95, "{bpm} BPM: beat F {beat_f}");
     }
 }
+
+/// A groove ending on one last hit (kick and a chord on the downbeat after the last bar) that
+/// rings out for 4 s with a reverb tail: the beats stop at that hit, as annotations do, and
+/// the downbeats with them. The same groove fading out over its last 4 bars keeps its beats
+/// to the end of the fade.
+#[test]
+fn beats_stop_at_the_last_hit_not_in_the_ringing_tail() {
+    let rate = 44_100;
+    let bpm = 124.0;
+    let beat = 60.0 / bpm;
+    let (mut x, mut truth) = step_groove(
+        bpm,
+        16,
+        "x...x...x...x...",
+        "....x.......x...",
+        "..x...x...x...x.",
+        rate,
+    );
+    // The final hit, on the downbeat after the last bar, then 4 s of decay.
+    let hit = 0.5 + 16.0 * 4.0 * beat;
+    truth.push(hit);
+    x.resize(((hit + 4.5) * rate as f64) as usize, 0.0);
+    let mut rng = Lcg(5);
+    for (i, v) in x.iter_mut().enumerate().skip((hit * rate as f64) as usize) {
+        let u = i as f64 / rate as f64 - hit;
+        let chord: f64 = [220.0, 277.2, 329.6, 440.0]
+            .iter()
+            .map(|f| (std::f64::consts::TAU * f * u).sin())
+            .sum::<f64>()
+            * 0.12
+            * (-u / 1.2).exp();
+        let kick = (std::f64::consts::TAU * 50.0 * u).sin() * 0.8 * (-u / 0.15).exp();
+        let reverb = rng.next() as f64 * 0.08 * (-u / 0.9).exp();
+        *v += (chord + kick + reverb) as f32;
+    }
+    // Late reverb: a diffuse cloud of small reflections, decaying with the chord.
+    let mut g = hit + 0.03;
+    while g < hit + 4.5 {
+        let a = 0.3 * (-(g - hit) / 1.0).exp() * (0.5 + 0.5 * rng.next().abs() as f64);
+        let start = (g * rate as f64) as usize;
+        for k in 0..(0.03 * rate as f64) as usize {
+            let u = k as f64 / rate as f64;
+            if let Some(v) = x.get_mut(start + k) {
+                *v += (rng.next() as f64 * a * (-u / 0.008).exp()) as f32;
+            }
+        }
+        g += 0.025 + 0.06 * rng.next().abs() as f64;
+    }
+    let r = analyse_rhythm(&x, rate);
+    let last = *r.beats.last().unwrap();
+    println!("ringing end: last beat {last:.3} s, final hit {hit:.3} s");
+    assert!(
+        (last - hit).abs() <= WINDOW,
+        "last beat {last}, final hit {hit}"
+    );
+    assert!(r.downbeats.iter().all(|&d| d <= hit + WINDOW));
+    assert!(f_measure(&r.beats, &truth, WINDOW) >= 0.99);
+
+    // Fading out over the last 4 bars, to -40 dB: every beat of the fade is still a beat.
+    let (mut x, truth) = step_groove(
+        bpm,
+        16,
+        "x...x...x...x...",
+        "....x.......x...",
+        "..x...x...x...x.",
+        rate,
+    );
+    let fade_from = 0.5 + 12.0 * 4.0 * beat;
+    let fade_len = 4.0 * 4.0 * beat;
+    for (i, v) in x.iter_mut().enumerate() {
+        let t = i as f64 / rate as f64;
+        let db = -40.0 * ((t - fade_from) / fade_len).clamp(0.0, 1.0);
+        *v *= 10f64.powf(db / 20.0) as f32;
+    }
+    let r = analyse_rhythm(&x, rate);
+    let last = *r.beats.last().unwrap();
+    let truth_last = *truth.last().unwrap();
+    println!("fade-out: last beat {last:.3} s, truth's {truth_last:.3} s");
+    assert!((last - truth_last).abs() <= WINDOW, "last beat {last}");
+    assert!(f_measure(&r.beats, &truth, WINDOW) >= 0.99);
+}
+
+/// Dembow (reggaeton): a kick on every beat and the snare on the "a" of 1 and the "and" of 2
+/// (16th steps 3 and 6 of each half bar), hats on the eighths. The off-beat snares must not
+/// pull the beats half a beat off: the steady kick is the beat. The half-time grooves of
+/// `sparse_kicks_and_busy_hats_are_not_read_at_double_tempo` and the demo set's trap tracks
+/// (kicks on and off the beat) keep their backbeat reading.
+#[test]
+fn a_steady_kick_is_the_beat_under_off_beat_snares() {
+    for bpm in [88.0, 94.8, 99.5] {
+        let (x, truth) = step_groove(
+            bpm,
+            32,
+            "x...x...x...x...",
+            "...x..x....x..x.",
+            "x.x.x.x.x.x.x.x.",
+            44_100,
+        );
+        let r = analyse_rhythm(&x, 44_100);
+        let beat_f = f_measure(&r.beats, &truth, WINDOW);
+        println!(
+            "dembow {bpm} BPM: read {:.2} BPM, beat F {beat_f:.3}",
+            r.bpm
+        );
+        assert!(acc1(r.bpm, bpm), "{bpm} BPM read as {:.2}", r.bpm);
+        assert!(beat_f >= 0.95, "{bpm} BPM: beat F {beat_f}");
+    }
+}
