@@ -13,11 +13,17 @@
 //!    (one minus the spectral flatness of the band), so drum hits and noise sweeps count
 //!    little, and summed over the track. A second, *bass* chroma sums only each frame's
 //!    bass note (its lowest strong peak below [`BASS_MAX_HZ`]).
+//!    The per-frame chromas are kept ([`ChromaFrames`]) for the ending (step 6).
 //! 5. The track chroma is correlated (Pearson) with the 24 rotations of a major and a minor
 //!    profile for electronic music (see [`MAJOR_PROFILE`]), the bass chroma with root
 //!    profiles ([`BASS_MAJOR`], [`BASS_MINOR`]: the tonic is the most frequent root); the
 //!    best weighted mean ([`BASS_WEIGHT`]) names the key, and the margin over the second
-//!    best gives the confidence.
+//!    best gives the confidence. A minor key also scores as dorian, a major key as
+//!    mixolydian ([`DORIAN_PROFILE`], [`MIXOLYDIAN_PROFILE`], less [`MODAL_PENALTY`]), so a
+//!    modal track reads as the key of its tonic.
+//! 6. When that leaves the key open (confidence below [`LOW_CONFIDENCE`]), the ending's
+//!    chroma (the last [`END_SECS`] of tonal content) is correlated with each key's tonic
+//!    triad and added ([`END_WEIGHT`]): tracks come to rest on their tonic chord.
 
 use super::Spectrogram;
 use crate::music::{Key, Mode};
@@ -82,6 +88,58 @@ pub const BASS_MAJOR: [f64; 12] = [1.0, 0.0, 0.3, 0.0, 0.3, 0.5, 0.0, 0.5, 0.0, 
 /// Root profile of a minor key's bass (natural minor: i, iv, v, III, VI, VII), tonic first.
 pub const BASS_MINOR: [f64; 12] = [1.0, 0.0, 0.2, 0.4, 0.0, 0.5, 0.0, 0.5, 0.4, 0.0, 0.4, 0.0];
 
+/// Dorian profile, tonic first: [`MINOR_PROFILE`] with the major sixth instead of the minor
+/// sixth (the minor mode of house, funk and disco riffs: i-IV, i-VII-IV). A dorian track is
+/// in the minor key of its tonic, as annotations name it (C dorian is C minor, although its
+/// notes are those of Bb major).
+pub const DORIAN_PROFILE: [f64; 12] = [
+    1.00, 0.00, 0.36, 0.39, 0.00, 0.38, 0.00, 0.74, 0.00, 0.38, 0.42, 0.00,
+];
+
+/// Mixolydian profile, tonic first: [`MAJOR_PROFILE`] with the minor seventh instead of the
+/// major seventh (I-bVII-IV rock and EDM riffs); a mixolydian track is in the major key of
+/// its tonic.
+pub const MIXOLYDIAN_PROFILE: [f64; 12] = [
+    1.00, 0.00, 0.42, 0.00, 0.53, 0.37, 0.00, 0.77, 0.00, 0.38, 0.30, 0.00,
+];
+
+/// Root profile of a dorian bass (i, IV, VII, v, III), tonic first.
+pub const BASS_DORIAN: [f64; 12] = [1.0, 0.0, 0.2, 0.4, 0.0, 0.5, 0.0, 0.5, 0.0, 0.0, 0.4, 0.0];
+
+/// Root profile of a mixolydian bass (I, IV, bVII, v, ii), tonic first.
+pub const BASS_MIXOLYDIAN: [f64; 12] = [1.0, 0.0, 0.3, 0.0, 0.3, 0.5, 0.0, 0.5, 0.0, 0.4, 0.4, 0.0];
+
+/// Handicap of a modal reading (dorian, mixolydian) against the plain major or minor one:
+/// the modes are rarer, and a mode's notes are those of another major key, so a modal
+/// reading needs the better fit to win.
+pub const MODAL_PENALTY: f64 = 0.03;
+
+/// Length of a track's ending, seconds: the last [`END_SECS`] of its tonal content (up to
+/// the last frame whose chroma is above [`END_FLOOR`] of a typical frame's).
+pub const END_SECS: f64 = 3.0;
+
+/// A frame belongs to the tonal content while its chroma sums to more than this fraction
+/// of the 75th percentile of all frames' sums (the decay of a final chord's reverb, or a
+/// drum-only outro, falls below it).
+pub const END_FLOOR: f64 = 0.1;
+
+/// Weight of the ending's correlation with the tonic triad ([`TONIC_MAJOR`],
+/// [`TONIC_MINOR`]) against the whole chroma's, when the whole and bass chromas alone leave
+/// the key open (confidence below [`LOW_CONFIDENCE`]; a clear key is not clouded by a loop
+/// cut off on another chord): tracks end on their tonic chord more often than on any other,
+/// so the ending tells a key from its relative, dominant or subdominant when a loop spends
+/// as long on each chord (III-VII-i-iv, ii-V-I-I, i-IV). Chosen on the tune part of the
+/// independent set with 48 extra songs (`--part tune --extra-tune 48`): without the ending
+/// 0.84 there, with it 0.97 (weights 0.3-0.6 within 0.01).
+pub const END_WEIGHT: f64 = 0.3;
+
+/// The tonic triad of a major key as a chroma, tonic first (the fifth above the third: a
+/// chord's root adds to its fifth through its third harmonic).
+pub const TONIC_MAJOR: [f64; 12] = [1.0, 0.0, 0.0, 0.0, 0.7, 0.0, 0.0, 0.8, 0.0, 0.0, 0.0, 0.0];
+
+/// The tonic triad of a minor key as a chroma, tonic first.
+pub const TONIC_MINOR: [f64; 12] = [1.0, 0.0, 0.0, 0.7, 0.0, 0.0, 0.0, 0.8, 0.0, 0.0, 0.0, 0.0];
+
 /// Below this confidence the key is ambiguous and the analysis names the runner-up too.
 pub const LOW_CONFIDENCE: f64 = 0.3;
 
@@ -106,8 +164,14 @@ pub const LOW_CONFIDENCE: f64 = 0.3;
 /// assert!(detect_key(&vec![0.0; 3 * rate as usize], rate).is_none());
 /// ```
 pub fn detect_key(mono: &[f32], sample_rate: u32) -> Option<KeyEstimate> {
-    let (chroma, bass) = chromas(mono, sample_rate)?;
-    let (best, confidence, runner_up) = best_key(&chroma, &bass, &MAJOR_PROFILE, &MINOR_PROFILE)?;
+    let frames = chroma_frames(mono, sample_rate)?;
+    let (chroma, bass) = frames.sum(0, frames.len());
+    if chroma.iter().sum::<f64>() <= 0.0 {
+        return None;
+    }
+    let ending = frames.ending();
+    let (best, confidence, runner_up) =
+        best_key(&normalised(chroma), &normalised(bass), ending.as_ref())?;
     Some(KeyEstimate {
         key: best,
         confidence,
@@ -124,6 +188,86 @@ pub fn chromagram(mono: &[f32], sample_rate: u32) -> Option<[f64; 12]> {
 /// [`chromagram`] and the bass chroma: the same, of each frame's bass note only (the
 /// lowest strong peak below [`BASS_MAX_HZ`]); zeros when there is no bass.
 pub fn chromas(mono: &[f32], sample_rate: u32) -> Option<([f64; 12], [f64; 12])> {
+    let frames = chroma_frames(mono, sample_rate)?;
+    let (chroma, bass) = frames.sum(0, frames.len());
+    let total: f64 = chroma.iter().sum();
+    if !(total.is_finite() && total > 0.0) {
+        return None;
+    }
+    Some((chroma.map(|c| c / total), normalised(bass)))
+}
+
+/// `v` scaled to sum to 1; zeros when it sums to zero (or is not finite).
+fn normalised(v: [f64; 12]) -> [f64; 12] {
+    let total: f64 = v.iter().sum();
+    if total.is_finite() && total > 0.0 {
+        v.map(|c| c / total)
+    } else {
+        [0.0; 12]
+    }
+}
+
+/// The chroma of every analysis frame (tuning removed, scaled by the frame's tonalness):
+/// what [`chromas`] sums over the whole track.
+#[derive(Debug, Clone)]
+pub struct ChromaFrames {
+    /// Seconds between frames.
+    pub hop_secs: f64,
+    /// Each frame's chroma, C first (not normalised: loud tonal frames weigh more).
+    pub chroma: Vec<[f32; 12]>,
+    /// Each frame's bass note, as a chroma (zeros when the frame has no bass).
+    pub bass: Vec<[f32; 12]>,
+}
+
+impl ChromaFrames {
+    /// Number of frames.
+    pub fn len(&self) -> usize {
+        self.chroma.len()
+    }
+
+    /// Whether there are no frames.
+    pub fn is_empty(&self) -> bool {
+        self.chroma.is_empty()
+    }
+
+    /// The chroma of the track's ending: its last [`END_SECS`] of tonal content (see
+    /// [`END_FLOOR`]), normalised. `None` without tonal frames.
+    pub fn ending(&self) -> Option<[f64; 12]> {
+        let sums: Vec<f64> = self
+            .chroma
+            .iter()
+            .map(|c| c.iter().map(|&v| v as f64).sum())
+            .collect();
+        let mut sorted = sums.clone();
+        sorted.sort_by(f64::total_cmp);
+        let typical = *sorted.get(sorted.len() * 3 / 4)?;
+        if typical <= 0.0 {
+            return None;
+        }
+        let last = sums.iter().rposition(|&v| v > END_FLOOR * typical)?;
+        let n = ((END_SECS / self.hop_secs).round() as usize).clamp(1, last + 1);
+        let first = last + 1 - n;
+        let (chroma, _) = self.sum(first, last + 1);
+        Some(normalised(chroma))
+    }
+
+    /// The summed chroma and bass chroma of frames `a..b`.
+    pub fn sum(&self, a: usize, b: usize) -> ([f64; 12], [f64; 12]) {
+        let (mut c, mut bs) = ([0.0f64; 12], [0.0f64; 12]);
+        let b = b.min(self.len());
+        for f in a.min(b)..b {
+            for i in 0..12 {
+                c[i] += self.chroma[f][i] as f64;
+                bs[i] += self.bass[f][i] as f64;
+            }
+        }
+        (c, bs)
+    }
+}
+
+/// The per-frame chroma of a track ([`ChromaFrames`]); `None` when the input is too short
+/// or has no pitched content.
+pub fn chroma_frames(mono: &[f32], sample_rate: u32) -> Option<ChromaFrames> {
     if sample_rate < 8_000 || (mono.len() as f64) < MIN_SECS * sample_rate as f64 {
         return None;
     }
@@ -216,30 +360,34 @@ pub fn chromas(mono: &[f32], sample_rate: u32) -> Option<([f64; 12], [f64; 12])>
     }
     let tuning = sn.atan2(cs) / std::f64::consts::TAU;
 
-    let mut chroma = [0.0f64; 12];
-    let mut bass = [0.0f64; 12];
+    let n = spec.frames();
+    let mut chroma = vec![[0.0f32; 12]; n];
+    let mut bass = vec![[0.0f32; 12]; n];
+    let mut any = false;
     for &(f, midi, w, is_bass) in &peaks {
         let note = midi as f64 - tuning;
         let nearest = note.round();
         let d = note - nearest;
         let shape = (std::f64::consts::PI * d).cos().powi(2);
         let pc = (nearest as i64).rem_euclid(12) as usize;
-        chroma[pc] += w as f64 * shape * tonalness[f as usize];
+        let v = w as f64 * shape * tonalness[f as usize];
+        if !v.is_finite() {
+            continue;
+        }
+        any |= v > 0.0;
+        chroma[f as usize][pc] += v as f32;
         if is_bass {
-            bass[pc] += w as f64 * shape * tonalness[f as usize];
+            bass[f as usize][pc] += v as f32;
         }
     }
-    let total: f64 = chroma.iter().sum();
-    if !(total.is_finite() && total > 0.0) {
+    if !any {
         return None;
     }
-    let bass_total: f64 = bass.iter().sum();
-    let bass = if bass_total.is_finite() && bass_total > 0.0 {
-        bass.map(|c| c / bass_total)
-    } else {
-        [0.0; 12]
-    };
-    Some((chroma.map(|c| c / total), bass))
+    Some(ChromaFrames {
+        hop_secs: (fft_size / 2) as f64 / sample_rate as f64,
+        chroma,
+        bass,
+    })
 }
 
 /// Spectral flatness (geometric over arithmetic mean of the power), 0 for a pure tone, 1
@@ -281,38 +429,63 @@ fn correlation(chroma: &[f64; 12], profile: &[f64; 12], tonic: usize) -> f64 {
     }
 }
 
-/// The best-correlated key, the confidence (see [`KeyEstimate::confidence`]) and the
-/// runner-up key.
+/// The best-scoring key, the confidence (see [`KeyEstimate::confidence`]) and the runner-up
+/// key. A key's score is the weighted mean of the whole chroma's correlation with its
+/// profile, the bass chroma's with its root profile ([`BASS_WEIGHT`]) and, when that much
+/// leaves the key open (confidence below [`LOW_CONFIDENCE`]), the ending's with its tonic
+/// triad ([`END_WEIGHT`]); a minor key also scores as
+/// dorian and a major key as mixolydian (less [`MODAL_PENALTY`]), and keeps the better.
 fn best_key(
     chroma: &[f64; 12],
     bass: &[f64; 12],
-    major: &[f64; 12],
-    minor: &[f64; 12],
+    ending: Option<&[f64; 12]>,
 ) -> Option<(Key, f64, Key)> {
-    let w = BASS_WEIGHT;
-    let has_bass = bass.iter().any(|&v| v > 0.0);
-    let mut scores: Vec<(Key, f64)> = Key::ALL
-        .iter()
-        .map(|&k| {
-            let (profile, bp) = match k.mode {
-                Mode::Major => (major, &BASS_MAJOR),
-                Mode::Minor => (minor, &BASS_MINOR),
-            };
-            let mut r = correlation(chroma, profile, k.tonic as usize);
-            if has_bass {
-                r = (r + w * correlation(bass, bp, k.tonic as usize)) / (1.0 + w);
+    let wb = if bass.iter().any(|&v| v > 0.0) {
+        BASS_WEIGHT
+    } else {
+        0.0
+    };
+    let ranked = |we: f64| {
+        let score = |tonic: usize, profile: &[f64; 12], bass_profile: &[f64; 12], triad| {
+            let mut r = correlation(chroma, profile, tonic);
+            if wb > 0.0 {
+                r += wb * correlation(bass, bass_profile, tonic);
             }
-            (k, r)
-        })
-        .collect();
-    scores.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let (key, r1) = scores[0];
-    let r2 = scores[1].1;
+            if let Some(end) = ending.filter(|_| we > 0.0) {
+                r += we * correlation(end, triad, tonic);
+            }
+            r / (1.0 + wb + we)
+        };
+        let mut scores: Vec<(Key, f64)> = Key::ALL
+            .iter()
+            .map(|&k| {
+                let t = k.tonic as usize;
+                let r = match k.mode {
+                    Mode::Major => score(t, &MAJOR_PROFILE, &BASS_MAJOR, &TONIC_MAJOR).max(
+                        score(t, &MIXOLYDIAN_PROFILE, &BASS_MIXOLYDIAN, &TONIC_MAJOR)
+                            - MODAL_PENALTY,
+                    ),
+                    Mode::Minor => score(t, &MINOR_PROFILE, &BASS_MINOR, &TONIC_MINOR)
+                        .max(score(t, &DORIAN_PROFILE, &BASS_DORIAN, &TONIC_MINOR) - MODAL_PENALTY),
+                };
+                (k, r)
+            })
+            .collect();
+        scores.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let (r1, r2) = (scores[0].1, scores[1].1);
+        let confidence = ((r1 - r2) / (1.0 - r2).max(1e-9)).clamp(0.0, 1.0);
+        (scores[0], confidence, scores[1].0)
+    };
+    // The body of the track first; the ending settles what the body leaves open.
+    let (mut best, mut confidence, mut runner_up) = ranked(0.0);
+    if ending.is_some() && confidence < LOW_CONFIDENCE {
+        (best, confidence, runner_up) = ranked(END_WEIGHT);
+    }
+    let (key, r1) = best;
     if !r1.is_finite() || r1 <= 0.0 {
         return None;
     }
-    let confidence = ((r1 - r2) / (1.0 - r2).max(1e-9)).clamp(0.0, 1.0);
-    Some((key, confidence, scores[1].0))
+    Some((key, confidence, runner_up))
 }
 
 #[cfg(test)]
@@ -336,6 +509,21 @@ mod tests {
         let x = tones(&[130.81, 261.63, 329.63, 392.0], 3.0, 44_100);
         let est = detect_key(&x, 44_100).unwrap();
         assert_eq!(est.key, Key::new(0, Mode::Major));
+    }
+
+    #[test]
+    fn the_ending_is_the_last_seconds_of_tonal_content() {
+        // 6 s of C major, 3 s of A minor, then 3 s of silence.
+        let rate = 22_050;
+        let mut x = tones(&[130.81, 261.63, 329.63, 392.0], 6.0, rate);
+        x.extend(tones(&[110.0, 220.0, 261.63, 329.63], 3.0, rate));
+        x.extend(vec![0.0; 3 * rate as usize]);
+        let frames = chroma_frames(&x, rate).unwrap();
+        let end = frames.ending().unwrap();
+        // A (9) and its chord's notes, no G (7), which only the C major part has.
+        assert!(end[9] > 0.15 && end[7] < 0.02, "{end:?}");
+        let (whole, _) = frames.sum(0, frames.len());
+        assert!(whole[7] > 0.05 * whole.iter().sum::<f64>(), "{whole:?}");
     }
 
     #[test]

@@ -520,3 +520,95 @@ fn pop_progressions_with_their_bass_read_the_tonic() {
     }
     assert_eq!(ok, 3);
 }
+
+/// `chords` (MIDI notes, the bass first) played one bar each, `loops` times over, then the
+/// chord `last` for `last_secs` (none when 0), then `outro_secs` of drums only (kick and
+/// hi-hat noise, no pitch), all with notes rich in harmonics.
+fn progression(
+    chords: &[[f64; 4]],
+    loops: usize,
+    last: [f64; 4],
+    last_secs: f64,
+    outro_secs: f64,
+) -> Vec<f32> {
+    let bar = 2.0;
+    let chord = |notes: &[f64; 4], secs: f64| {
+        let mut seg = vec![0.0f32; (secs * SR as f64) as usize];
+        for (i, &m) in notes.iter().enumerate() {
+            let amp = if i == 0 { 0.25 } else { 0.12 };
+            for (s, v) in seg.iter_mut().zip(rich_note(m, amp, secs, SR)) {
+                *s += v;
+            }
+        }
+        seg
+    };
+    let mut x: Vec<f32> = Vec::new();
+    for _ in 0..loops {
+        for c in chords {
+            x.extend(chord(c, bar));
+        }
+    }
+    if last_secs > 0.0 {
+        x.extend(chord(&last, last_secs));
+    }
+    // Drums: a decaying 55 Hz kick on each beat (0.5 s), a burst of noise between.
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let n = (outro_secs * SR as f64) as usize;
+    let beat = SR as usize / 2;
+    x.extend((0..n).map(|i| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let noise = (seed >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+        let tk = (i % beat) as f64 / SR as f64;
+        let th = ((i + beat / 2) % beat) as f64 / SR as f64;
+        let kick = (std::f64::consts::TAU * 55.0 * tk).sin() * (-tk / 0.08).exp() * 0.6;
+        let hat = noise * (-th / 0.03).exp() * 0.3;
+        (kick + hat) as f32
+    }));
+    x
+}
+
+/// A loop that spends as long on each chord (E minor's III-VII-i-iv: G, D, Em, Am) names its
+/// tonic only by where it comes to rest: ending on the tonic chord reads E minor, and a drum
+/// outro after it does not hide that ending.
+#[test]
+fn a_loop_of_equal_chords_reads_the_key_its_ending_rests_on() {
+    let chords = [
+        [43.0, 67.0, 71.0, 74.0], // G
+        [38.0, 62.0, 66.0, 69.0], // D
+        [40.0, 64.0, 67.0, 71.0], // Em
+        [45.0, 69.0, 72.0, 76.0], // Am
+    ];
+    let e_minor = Key::new(4, Mode::Minor);
+    let em = [40.0, 64.0, 67.0, 71.0];
+    let ends_on_em = detect_key(&progression(&chords, 4, em, 4.0, 0.0), SR).unwrap();
+    assert_eq!(ends_on_em.key, e_minor, "{ends_on_em:?}");
+    let drum_outro = detect_key(&progression(&chords, 4, em, 4.0, 8.0), SR).unwrap();
+    assert_eq!(drum_outro.key, e_minor, "{drum_outro:?}");
+    // Resting on G instead, the same loop reads G major (E minor's relative).
+    let g = [43.0, 67.0, 71.0, 74.0];
+    let ends_on_g = detect_key(&progression(&chords, 4, g, 4.0, 0.0), SR).unwrap();
+    assert_eq!(ends_on_g.key, Key::new(7, Mode::Major), "{ends_on_g:?}");
+}
+
+/// Modal loops read as annotations name them: a dorian loop as the minor key of its tonic
+/// (C dorian's i-IV, Cm-F: C minor, though its notes are Bb major's), a mixolydian loop as
+/// the major key of its tonic (G mixolydian's I-bVII-IV-I: G major, not C major).
+#[test]
+fn modal_loops_read_as_the_key_of_their_tonic() {
+    let dorian = [
+        [36.0, 60.0, 63.0, 67.0], // Cm
+        [41.0, 65.0, 69.0, 72.0], // F
+    ];
+    let est = detect_key(&progression(&dorian, 8, dorian[0], 4.0, 0.0), SR).unwrap();
+    assert_eq!(est.key, Key::new(0, Mode::Minor), "{est:?}");
+    let mixolydian = [
+        [43.0, 67.0, 71.0, 74.0], // G
+        [41.0, 65.0, 69.0, 72.0], // F
+        [36.0, 60.0, 64.0, 67.0], // C
+        [43.0, 67.0, 71.0, 74.0], // G
+    ];
+    let est = detect_key(&progression(&mixolydian, 4, mixolydian[0], 4.0, 0.0), SR).unwrap();
+    assert_eq!(est.key, Key::new(7, Mode::Major), "{est:?}");
+}
