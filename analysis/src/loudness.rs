@@ -167,15 +167,88 @@ fn k_weighted_pieces(mix: &[[f32; 2]], rate: u32, piece: usize) -> Vec<f64> {
     out
 }
 
+/// [`k_weighted_pieces_with`]`::<true>` with both channels in one register (lane 0 left,
+/// lane 1 right): the same fused operations in the same order, so the same values, at half
+/// the instructions. The running sum of squares is a chain of dependent additions, the
+/// speed limit here: everything is kept in registers for it, which is why the RLB high pass
+/// (numerator `[1, -2, 1]`) is written out: `1 · x + s`, `−2 · x + s` and `1 · x` are exact
+/// products rounded once, as in the fused forms, and need no registers for the taps.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "fma")]
-unsafe fn k_weighted_pieces_fma(
-    mix: &[[f32; 2]],
-    stages: &[Biquad; 2],
-    piece: usize,
-    out: &mut Vec<f64>,
-) {
-    k_weighted_pieces_with::<true>(mix, stages, piece, out);
+fn k_weighted_pieces_fma(mix: &[[f32; 2]], stages: &[Biquad; 2], piece: usize, out: &mut Vec<f64>) {
+    use std::arch::x86_64::*;
+    let splat = |v: f64| _mm_set1_pd(v);
+    let b = stages[0].0.map(splat);
+    let neg_a = stages.map(|(_, a)| a.map(|v| splat(-v)));
+    let high_pass = stages[1].0 == [1.0, -2.0, 1.0];
+    let b2 = stages[1].0.map(splat);
+    // Transposed direct form II, two states per stage.
+    let mut state = [[_mm_setzero_pd(); 2]; 2];
+    let clean = |v: f32| if v.is_finite() { v as f64 } else { 0.0 };
+    for chunk in mix.chunks_exact(piece) {
+        let mut sum = _mm_setzero_pd();
+        let consts = (b, neg_a);
+        if high_pass && chunk.iter().all(|f| f[0].is_finite() & f[1].is_finite()) {
+            // Nothing to clean: that leaves the sum a register.
+            let load = |f: &[f32; 2]| _mm_cvtps_pd(_mm_set_ps(0.0, 0.0, f[1], f[0]));
+            sum = high_passed(chunk, &consts, &mut state, load);
+        } else if high_pass {
+            let load = |f: &[f32; 2]| _mm_set_pd(clean(f[1]), clean(f[0]));
+            sum = high_passed(chunk, &consts, &mut state, load);
+        } else {
+            for frame in chunk {
+                let mut x = _mm_set_pd(clean(frame[1]), clean(frame[0]));
+                for ((b, a), s) in [&b, &b2].into_iter().zip(&neg_a).zip(state.iter_mut()) {
+                    let y = _mm_fmadd_pd(b[0], x, s[0]);
+                    s[0] = _mm_fmadd_pd(a[0], y, _mm_fmadd_pd(b[1], x, s[1]));
+                    s[1] = _mm_fmadd_pd(a[1], y, _mm_mul_pd(b[2], x));
+                    x = y;
+                }
+                sum = _mm_fmadd_pd(x, x, sum);
+            }
+        }
+        // Decaying states would otherwise crawl through the (slow) subnormal range in
+        // silence; at this size they are far below anything audible.
+        let tiny = splat(1e-25);
+        let abs_mask = _mm_castsi128_pd(_mm_set1_epi64x(i64::MAX));
+        for v in state.iter_mut().flatten() {
+            let below = _mm_cmplt_pd(_mm_and_pd(*v, abs_mask), tiny);
+            *v = _mm_andnot_pd(below, *v);
+        }
+        out.push(_mm_cvtsd_f64(sum) + _mm_cvtsd_f64(_mm_unpackhi_pd(sum, sum)));
+    }
+}
+
+/// One piece of [`k_weighted_pieces_fma`] with the RLB high pass written out: the sum of
+/// squares of both channels, frames read by `load`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+#[inline]
+fn high_passed(
+    chunk: &[[f32; 2]],
+    (b, neg_a): &(
+        [std::arch::x86_64::__m128d; 3],
+        [[std::arch::x86_64::__m128d; 2]; 2],
+    ),
+    state: &mut [[std::arch::x86_64::__m128d; 2]; 2],
+    load: impl Fn(&[f32; 2]) -> std::arch::x86_64::__m128d,
+) -> std::arch::x86_64::__m128d {
+    use std::arch::x86_64::*;
+    let [mut s, mut t] = *state;
+    let mut sum = _mm_setzero_pd();
+    for frame in chunk {
+        let x = load(frame);
+        let y = _mm_fmadd_pd(b[0], x, s[0]);
+        s[0] = _mm_fmadd_pd(neg_a[0][0], y, _mm_fmadd_pd(b[1], x, s[1]));
+        s[1] = _mm_fmadd_pd(neg_a[0][1], y, _mm_mul_pd(b[2], x));
+        let x = y;
+        let y = _mm_add_pd(x, t[0]);
+        t[0] = _mm_fmadd_pd(neg_a[1][0], y, _mm_sub_pd(t[1], _mm_add_pd(x, x)));
+        t[1] = _mm_fmadd_pd(neg_a[1][1], y, x);
+        sum = _mm_fmadd_pd(y, y, sum);
+    }
+    *state = [s, t];
+    sum
 }
 
 /// `a * b + c`, fused where `FMA` (then only called with the CPU feature enabled).
