@@ -36,7 +36,7 @@
 //! material sits about one level higher than moderate material of the same loudness.
 //! Full-scale white noise reads 10.
 
-use super::onset::fast_ln;
+use super::onset::ln_1p_scaled;
 use super::Spectrogram;
 
 /// Loudness (LUFS) that maps to 0.
@@ -156,9 +156,7 @@ fn frame_features(spec: &Spectrogram) -> (Vec<f64>, Vec<f64>) {
             .map(|(&m, &w)| m * m * w)
             .sum();
         power.push(p as f64 * to_ms);
-        for (c, &m) in cur[lo..=hi].iter_mut().zip(&m[lo..=hi]) {
-            *c = fast_ln(1.0 + gain * m);
-        }
+        ln_1p_scaled::<false>(&m[lo..=hi], gain, &mut cur[lo..=hi]);
         let rise: f32 = if f > 0 {
             cur[lo..=hi]
                 .iter()
