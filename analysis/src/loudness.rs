@@ -453,18 +453,18 @@ pub fn true_peak(mix: &[[f32; 2]], rate: u32) -> f32 {
     };
     let mut done = vec![[false; 2]; pieces];
     // The loudest pieces first: the true peak is almost always in one of them.
-    for b in 0..pieces {
-        for ch in 0..2 {
+    for (b, done) in done.iter_mut().enumerate() {
+        for (ch, done) in done.iter_mut().enumerate() {
             if bound(b, ch) >= 0.9 * sample_peak {
                 scan(b, ch, &mut lanes);
-                done[b][ch] = true;
+                *done = true;
             }
         }
     }
     let mut best = lanes.iter().copied().fold(0.0f32, f32::max);
-    for b in 0..pieces {
-        for ch in 0..2 {
-            if !done[b][ch] && bound(b, ch) * gain > best {
+    for (b, done) in done.iter().enumerate() {
+        for (ch, &done) in done.iter().enumerate() {
+            if !done && bound(b, ch) * gain > best {
                 scan(b, ch, &mut lanes);
                 best = lanes.iter().copied().fold(0.0f32, f32::max);
             }
