@@ -681,7 +681,8 @@ fn fastest_period(r: &Rhythm) -> f64 {
 /// `x` at `rate` halved (a [¼ ½ ¼] low-pass, then every other sample) until one more
 /// halving would drop below `min_rate`; returns the signal and its rate.
 fn decimate(x: &[f32], rate: u32, min_rate: u32) -> (Vec<f32>, u32) {
-    let mut out = x.to_vec();
+    // The first halving reads `x` itself (no copy of the full-rate signal).
+    let mut out = std::borrow::Cow::Borrowed(x);
     let mut rate = rate;
     while rate / 2 >= min_rate && out.len() >= 4 {
         let n = out.len() / 2;
@@ -692,10 +693,11 @@ fn decimate(x: &[f32], rate: u32, min_rate: u32) -> (Vec<f32>, u32) {
                 let r = out.get(2 * i + 1).copied().unwrap_or(c);
                 0.25 * l + 0.5 * c + 0.25 * r
             })
-            .collect();
+            .collect::<Vec<f32>>()
+            .into();
         rate /= 2;
     }
-    (out, rate)
+    (out.into_owned(), rate)
 }
 
 /// Chroma per frame.

@@ -36,7 +36,7 @@
 //! material sits about one level higher than moderate material of the same loudness.
 //! Full-scale white noise reads 10.
 
-use super::onset::fast_ln;
+use super::onset::ln_1p_scaled;
 use super::Spectrogram;
 
 /// Loudness (LUFS) that maps to 0.
@@ -148,23 +148,14 @@ fn frame_features(spec: &Spectrogram) -> (Vec<f64>, Vec<f64>) {
     let mut cur = vec![0.0f32; spec.bins];
     for f in 0..frames {
         let m = spec.frame(f);
-        // Per frame in f32 (1025 terms at most), accumulated over frames in f64.
+        // Per frame in f32 (1025 terms at most, over eight lanes so that the sums
+        // vectorise), accumulated over frames in f64.
         let inner = 1..spec.bins.saturating_sub(1);
-        let p: f32 = m[inner.clone()]
-            .iter()
-            .zip(&k_weight[inner])
-            .map(|(&m, &w)| m * m * w)
-            .sum();
+        let p = lane_sum(&m[inner.clone()], &k_weight[inner], |m, w| m * m * w);
         power.push(p as f64 * to_ms);
-        for (c, &m) in cur[lo..=hi].iter_mut().zip(&m[lo..=hi]) {
-            *c = fast_ln(1.0 + gain * m);
-        }
-        let rise: f32 = if f > 0 {
-            cur[lo..=hi]
-                .iter()
-                .zip(&prev[lo..=hi])
-                .map(|(c, p)| (c - p).max(0.0))
-                .sum()
+        ln_1p_scaled::<false>(&m[lo..=hi], gain, &mut cur[lo..=hi]);
+        let rise = if f > 0 {
+            lane_sum(&cur[lo..=hi], &prev[lo..=hi], |c, p| (c - p).max(0.0))
         } else {
             0.0
         };
@@ -172,6 +163,25 @@ fn frame_features(spec: &Spectrogram) -> (Vec<f64>, Vec<f64>) {
         std::mem::swap(&mut prev, &mut cur);
     }
     (power, flux)
+}
+
+/// The sum of `term(a[i], b[i])`, over eight lanes (so the compiler vectorises it).
+#[inline(always)]
+fn lane_sum(a: &[f32], b: &[f32], term: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (mut a8, mut b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in (&mut a8).zip(&mut b8) {
+        for i in 0..8 {
+            lanes[i] += term(x[i], y[i]);
+        }
+    }
+    let tail: f32 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(&x, &y)| term(x, y))
+        .sum();
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// Power gain of the BS.1770 K-weighting (high shelf then high pass, designed for `rate`

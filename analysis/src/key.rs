@@ -301,7 +301,8 @@ pub fn chroma_frames(mono: &[f32], sample_rate: u32) -> Option<ChromaFrames> {
             continue;
         }
         *tonal = 1.0 - flatness(band);
-        for k in 0..spec.bins {
+        // (Only as far as the envelope below reads: up to bin hi + 1 and its half-width.)
+        for k in 0..(hi + 2 + ((hi + 1) / 12).max(4)).min(spec.bins) {
             prefix[k + 1] = prefix[k] + m[k] as f64;
         }
         // Envelope: mean magnitude over about a third of an octave around each bin.

@@ -33,6 +33,12 @@ impl Downmix {
         }
     }
 
+    /// Whether the layout is two channels taken as they are (left, right): then the decoded
+    /// samples can be interleaved straight into the frames, with no matrix.
+    pub(super) fn is_stereo(&self) -> bool {
+        self.gains == [[1.0, 0.0], [0.0, 1.0]]
+    }
+
     /// Mix `frames` frames of `planes` (one slice per channel, in canonical order) into stereo
     /// frames appended to `out`. Planes beyond the matrix, or shorter than `frames`, contribute
     /// nothing for the missing part.

@@ -10,6 +10,7 @@ use std::io;
 use std::path::Path;
 
 use segue_engine::Frame;
+use symphonia::core::codecs::audio::well_known::CODEC_ID_PCM_S16LE;
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoderOptions};
 use symphonia::core::codecs::CodecParameters;
 use symphonia::core::errors::Error as SymphoniaError;
@@ -140,6 +141,13 @@ fn decode_track(
             other => corrupt(format!("the codec setup is damaged: {other}")),
         })?;
     let codec = decoder.codec_info().short_name;
+    // 16-bit little-endian stereo PCM (the common WAV) is converted straight from the packet
+    // bytes into frames, as Symphonia's PCM decoder would (`s / 32768`, whole frames only),
+    // without its planar buffer and the copies in and out of it.
+    let pcm16_stereo = params.codec == CODEC_ID_PCM_S16LE
+        && params.channels.as_ref().map(|c| c.count()) == Some(2)
+        && params.bits_per_sample.unwrap_or(16) == 16
+        && params.bits_per_coded_sample.unwrap_or(16) == 16;
 
     let mut mix: Vec<Frame> = Vec::with_capacity(reserve as usize);
     let mut planes: Vec<Vec<f32>> = Vec::new();
@@ -190,6 +198,36 @@ fn decode_track(
             .saturating_add(packet.trim_end.get());
         next_pts = Some(pts.saturating_add(span.min(i64::MAX as u64) as i64));
 
+        if pcm16_stereo {
+            good_packets += 1;
+            channels = 2;
+            let sample = |b: &[u8]| i16::from_le_bytes([b[0], b[1]]) as f32 / 32_768.0;
+            let start = mix.len();
+            mix.resize(start + packet.data.len() / 4, [0.0; 2]);
+            let out = mix[start..].as_flattened_mut();
+            let bytes = &packet.data[..out.len() * 2];
+            // Eight samples at a time, so that the conversion vectorises.
+            let (mut o, mut b) = (out.chunks_exact_mut(8), bytes.chunks_exact(16));
+            for (o, b) in (&mut o).zip(&mut b) {
+                for i in 0..8 {
+                    o[i] = sample(&b[2 * i..]);
+                }
+            }
+            for (o, b) in o
+                .into_remainder()
+                .iter_mut()
+                .zip(b.remainder().chunks_exact(2))
+            {
+                *o = sample(b);
+            }
+            if mix.len() as u64 > max_frames {
+                return Err(SegueError::TooLong {
+                    path: path.to_path_buf(),
+                    limit_secs: MAX_DURATION_SECS,
+                });
+            }
+            continue;
+        }
         match decoder.decode(&packet) {
             Ok(buf) => {
                 if buf.spec().rate() != rate {
@@ -200,8 +238,15 @@ fn decode_track(
                 good_packets += 1;
                 channels = buf.spec().channels().count();
                 downmix.update(buf.spec().channels());
-                buf.copy_to_vecs_planar::<f32>(&mut planes);
-                downmix.append(&planes, buf.frames(), &mut mix);
+                if downmix.is_stereo() && channels == 2 {
+                    // Left and right as they are: converted and interleaved in one pass.
+                    let start = mix.len();
+                    mix.resize(start + buf.frames(), [0.0; 2]);
+                    buf.copy_to_slice_interleaved::<f32, _>(mix[start..].as_flattened_mut());
+                } else {
+                    buf.copy_to_vecs_planar::<f32>(&mut planes);
+                    downmix.append(&planes, buf.frames(), &mut mix);
+                }
             }
             Err(SymphoniaError::DecodeError(_)) | Err(SymphoniaError::IoError(_)) => {
                 damaged_packets += 1;
