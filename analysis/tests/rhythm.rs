@@ -639,14 +639,18 @@ fn beats_stop_at_the_last_hit_not_in_the_ringing_tail() {
     let rate = 44_100;
     let bpm = 124.0;
     let beat = 60.0 / bpm;
-    let (mut x, mut truth) = step_groove(
-        bpm,
-        16,
-        "x...x...x...x...",
-        "....x.......x...",
-        "..x...x...x...x.",
-        rate,
-    );
+    // Four on the floor, backbeat on 2 and 4, off-beat hats: 16 bars.
+    let groove = || {
+        step_groove(
+            bpm,
+            16,
+            "x...x...x...x...",
+            "....x.......x...",
+            "..x...x...x...x.",
+            rate,
+        )
+    };
+    let (mut x, mut truth) = groove();
     // The final hit, on the downbeat after the last bar, then 4 s of decay.
     let hit = 0.5 + 16.0 * 4.0 * beat;
     truth.push(hit);
@@ -688,14 +692,7 @@ fn beats_stop_at_the_last_hit_not_in_the_ringing_tail() {
     assert!(f_measure(&r.beats, &truth, WINDOW) >= 0.99);
 
     // Fading out over the last 4 bars, to -40 dB: every beat of the fade is still a beat.
-    let (mut x, truth) = step_groove(
-        bpm,
-        16,
-        "x...x...x...x...",
-        "....x.......x...",
-        "..x...x...x...x.",
-        rate,
-    );
+    let (mut x, truth) = groove();
     let fade_from = 0.5 + 12.0 * 4.0 * beat;
     let fade_len = 4.0 * 4.0 * beat;
     for (i, v) in x.iter_mut().enumerate() {
