@@ -649,6 +649,15 @@ fn silent(chunk: &[[f32; 2]]) -> bool {
     ms < 1e-6
 }
 
+/// B's beat phase against A's, in A's beats (−0.5..0.5), B's beats counted in A's at tempo
+/// ratio `m` (0.5 when B plays at double time). Both are counted from the beats the plan
+/// lines up, A's `out_beat` and B's `in_beat`: at double time B's in beat may be an odd one,
+/// and it is that beat, not B's beat 0, that lands on A's beat.
+fn phase_error(a_beat: f64, out_beat: f64, b_beat: f64, in_beat: f64, m: f64) -> f64 {
+    let d = (b_beat - in_beat) * m - (a_beat - out_beat);
+    d - d.round()
+}
+
 /// The measurements (and the final −1 dBTP safety gain, applied to `master`).
 fn measure(
     master: &mut [[f32; 2]],
@@ -761,16 +770,15 @@ fn measure(
                             .total_cmp(&((a.bpm / b.bpm) - y).abs())
                     })
                     .unwrap_or(1.0);
-                let pa = a.beat;
-                let pb = b.beat * m;
-                let d = pb - pa;
-                let err = d - d.round();
+                let pa = a.beat - p.out_beat;
+                let pb = (b.beat - p.in_beat) * m;
+                let err = phase_error(a.beat, p.out_beat, b.beat, p.in_beat, m);
                 offsets.push(err.abs() * 60_000.0 / a.bpm);
                 // Bar phase: B's bar start against A's (both grids count bars from their
                 // first downbeat; in_beat and out_beat are downbeats).
                 let bpb = p.beats_per_bar.max(1) as f64;
-                let ba = (pa - p.out_beat).rem_euclid(bpb);
-                let bb = ((b.beat - p.in_beat) * m).rem_euclid(bpb);
+                let ba = pa.rem_euclid(bpb);
+                let bb = pb.rem_euclid(bpb);
                 let bd = (ba - bb).abs();
                 if bd.min(bpb - bd) > 0.1 {
                     bars_ok = false;
@@ -826,5 +834,23 @@ fn measure(
         worst_loudness_step_lu: worst_step,
         longest_gap_secs: secs(longest as u64),
         vocal_overlap_secs: vocal_overlap,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::phase_error;
+
+    #[test]
+    fn beat_phase_is_counted_from_the_beats_the_plan_lines_up() {
+        // Same tempo: B's in beat 4 on A's out beat 64; 3.25 beats later both are there.
+        assert!(phase_error(67.25, 64.0, 7.25, 4.0, 1.0).abs() < 1e-12);
+        // B at double time entering on its beat 1 (a pickup before its first downbeat):
+        // six of B's beats later A has moved three; in phase, not half a beat off.
+        assert!(phase_error(67.0, 64.0, 7.0, 1.0, 0.5).abs() < 1e-12);
+        // A quarter of A's beat late, at double time.
+        assert!((phase_error(67.25, 64.0, 7.0, 1.0, 0.5) + 0.25).abs() < 1e-12);
+        // B at half time (m = 2): one of B's beats is two of A's.
+        assert!(phase_error(70.0, 64.0, 11.0, 8.0, 2.0).abs() < 1e-12);
     }
 }
