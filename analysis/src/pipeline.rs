@@ -89,13 +89,7 @@ pub fn analyze(audio: &TrackAudio) -> Result<Analysis, Unanalysable> {
     let spec = Spectrogram::compute(&mono, rate, fft, fft / 2);
     let curve = energy::energy_curve_of(&spec, duration, ENERGY_HOP_SECS);
 
-    // The beats stop at the last hit: structure reads the bars up to the end of the last one,
-    // not a ringing tail after it taken for one long last bar.
-    let bars_end = match *rhythm.downbeats {
-        [.., a, b] if b > a => (2.0 * b - a).min(duration),
-        _ => duration,
-    };
-    let segments = structure::segment(&spec, &rhythm.downbeats, bars_end);
+    let segments = structure::segment(&spec, &rhythm.downbeats, duration);
     let sections: Vec<Section> = segments
         .iter()
         .map(|g| {

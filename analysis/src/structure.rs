@@ -234,7 +234,15 @@ fn novelty_curve(v: &[Vec<f32>], half: usize) -> Vec<f32> {
 
 /// Find bar-aligned sections. `downbeats` and `end_secs` in seconds; `spec` is the track's
 /// spectrogram. Returns an empty list when there are fewer than 2 bars.
+///
+/// The last bar is at most as long as the one before it: the beats stop at the last hit, and
+/// a ringing tail after it is no bar of the music (taken for one long last bar, its novelty
+/// outweighed every real boundary).
 pub fn segment(spec: &Spectrogram, downbeats: &[f64], end_secs: f64) -> Vec<Segment> {
+    let end_secs = match *downbeats {
+        [.., a, b] if b > a => end_secs.min(2.0 * b - a),
+        _ => end_secs,
+    };
     let bars = bar_features(spec, downbeats, end_secs);
     let n = bars.len();
     if n < 2 {

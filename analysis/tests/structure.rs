@@ -77,7 +77,7 @@ fn demo_sections_are_found_on_bar_boundaries_and_labelled() {
 /// A track that ends on a final hit and a long ringing chord, through the whole `analyze`:
 /// the beats stop at the hit, the tail does not become a section of its own, and the
 /// boundaries stay those found without the tail. (These demo tracks do not show the
-/// one-long-last-bar effect `pipeline.rs` guards against; the indie CI subset does.)
+/// one-long-last-bar effect `structure::segment` guards against; the indie CI subset does.)
 #[test]
 fn a_ringing_final_chord_leaves_the_sections_alone() {
     use segue_analysis::analyze;
