@@ -414,7 +414,6 @@ fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
         let truth = item.truth;
         for (fmt, path) in &item.files {
             let (a, score) = analyse_and_score(path, &truth)?;
-            let secs = score.secs;
             if item.part == Some(indie::Part::Holdout) && !show_holdout {
                 hidden += 1;
             } else {
@@ -422,19 +421,7 @@ fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
                 let out = path.with_extension(format!("{fmt}.analysis.json"));
                 std::fs::write(&out, serde_json::to_string(&a)?)
                     .with_context(|| format!("writing {}", out.display()))?;
-                println!(
-                    "{:<28} {:<4} {:>7.2} {:>8.3} {:>6.3} {:>6.3} {:>9} {:>5.2} {:>5.2} {:>6.2}",
-                    item.name,
-                    fmt,
-                    truth.bpm,
-                    a.bpm,
-                    score.beat_f,
-                    score.down_f.unwrap_or(0.0),
-                    a.camelot,
-                    score.bound_05.unwrap_or(0.0),
-                    score.bound_3.unwrap_or(0.0),
-                    secs
-                );
+                println!("{}", row_line(&item.name, fmt, &truth, &a, &score));
             }
             rows.push((path.clone(), score));
         }
@@ -529,6 +516,29 @@ fn analyse_and_score(
     };
     let score = truth.score(&est, secs, cpu_secs);
     Ok((a, score))
+}
+
+/// One file's row of the eval table (its header is printed by `eval_cmd`).
+fn row_line(
+    name: &str,
+    fmt: &str,
+    truth: &Truth,
+    a: &segue_analysis::Analysis,
+    score: &Score,
+) -> String {
+    format!(
+        "{:<28} {:<4} {:>7.2} {:>8.3} {:>6.3} {:>6.3} {:>9} {:>5.2} {:>5.2} {:>6.2}",
+        name,
+        fmt,
+        truth.bpm,
+        a.bpm,
+        score.beat_f,
+        score.down_f.unwrap_or(0.0),
+        a.camelot,
+        score.bound_05.unwrap_or(0.0),
+        score.bound_3.unwrap_or(0.0),
+        score.secs
+    )
 }
 
 /// The mean of each score over a set of files (a method the analyser lacks counts 0).
@@ -747,18 +757,7 @@ mod tests {
         for item in &items {
             let (_, path) = &item.files[0];
             let (a, score) = analyse_and_score(path, &item.truth).unwrap();
-            eprintln!(
-                "{:<28} bpm {:>7.2} est {:>8.3} beat F {:.3} downbeat F {:.3} key {} ({:.2}) bounds {:.2}/{:.2}",
-                item.name,
-                item.truth.bpm,
-                a.bpm,
-                score.beat_f,
-                score.down_f.unwrap_or(0.0),
-                a.key,
-                score.key.unwrap_or(0.0),
-                score.bound_05.unwrap_or(0.0),
-                score.bound_3.unwrap_or(0.0),
-            );
+            eprintln!("{}", row_line(&item.name, "mp3", &item.truth, &a, &score));
             rows.push((path.clone(), score));
         }
         let m = Means::of(&rows);
