@@ -22,40 +22,8 @@ use std::sync::Mutex;
 use segue_library::graph::SessionKind;
 use segue_library::LibraryEntry;
 
-/// How a track list is sorted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Sort {
-    /// By title (case-insensitive).
-    #[default]
-    Title,
-    /// By BPM, slowest first (unanalysed last).
-    Bpm,
-    /// By key in Camelot order, 1A 1B 2A … 12B (unknown last).
-    Key,
-    /// By energy, calmest first (unknown last).
-    Energy,
-}
-
-impl Sort {
-    fn next(self) -> Sort {
-        match self {
-            Sort::Title => Sort::Bpm,
-            Sort::Bpm => Sort::Key,
-            Sort::Key => Sort::Energy,
-            Sort::Energy => Sort::Title,
-        }
-    }
-
-    /// Its name in `/segue/browse`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Sort::Title => "title",
-            Sort::Bpm => "bpm",
-            Sort::Key => "key",
-            Sort::Energy => "energy",
-        }
-    }
-}
+pub use segue_library::sort::Sort;
+use segue_library::sort::{camelot_order, SortFields};
 
 /// What a list shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,9 +72,9 @@ pub struct Item {
     /// A track's file (`None`: a folder or view, opened with `browse_enter`).
     pub path: Option<PathBuf>,
     open: Option<View>,
-    bpm: f64,
-    camelot: (u8, u8),
-    energy: u8,
+    bpm: Option<f64>,
+    camelot: Option<(u8, u8)>,
+    energy: Option<u8>,
 }
 
 impl Item {
@@ -116,9 +84,9 @@ impl Item {
             detail,
             path: None,
             open: Some(view),
-            bpm: 0.0,
-            camelot: (0, 0),
-            energy: 0,
+            bpm: None,
+            camelot: None,
+            energy: None,
         }
     }
 
@@ -137,35 +105,24 @@ impl Item {
             detail,
             path: Some(path),
             open: None,
-            bpm,
-            camelot: camelot(&key),
-            energy,
+            bpm: Some(bpm).filter(|b| *b > 0.0),
+            camelot: camelot_order(&key),
+            energy: Some(energy).filter(|e| *e > 0),
         })
     }
-}
 
-/// `"8A"` → (8, 0), `"12B"` → (12, 1); unknown → (0, 0) (sorted last).
-fn camelot(k: &str) -> (u8, u8) {
-    let (n, l) = k.split_at(k.len().saturating_sub(1));
-    match (n.parse::<u8>(), l) {
-        (Ok(n @ 1..=12), "A") => (n, 0),
-        (Ok(n @ 1..=12), "B") => (n, 1),
-        _ => (0, 0),
+    fn sort_fields(&self) -> SortFields<'_> {
+        SortFields {
+            title: &self.label,
+            bpm: self.bpm,
+            camelot: self.camelot,
+            energy: self.energy,
+        }
     }
 }
 
 fn sort_tracks(items: &mut [Item], sort: Sort) {
-    let last = |known: bool| !known;
-    match sort {
-        Sort::Title => items.sort_by_key(|i| i.label.to_lowercase()),
-        Sort::Bpm => items.sort_by(|a, b| {
-            (last(a.bpm > 0.0), a.bpm)
-                .partial_cmp(&(last(b.bpm > 0.0), b.bpm))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        }),
-        Sort::Key => items.sort_by_key(|i| (last(i.camelot.0 > 0), i.camelot)),
-        Sort::Energy => items.sort_by_key(|i| (last(i.energy > 0), i.energy)),
-    }
+    items.sort_by(|a, b| sort.compare(&a.sort_fields(), &b.sort_fields(), false));
 }
 
 #[derive(Debug, Clone)]
@@ -311,9 +268,9 @@ impl Sources {
                                 detail: String::new(),
                                 path: Some(path.clone()),
                                 open: None,
-                                bpm: 0.0,
-                                camelot: (0, 0),
-                                energy: 0,
+                                bpm: None,
+                                camelot: None,
+                                energy: None,
                             });
                         item.detail = line.clone();
                         item

@@ -125,6 +125,7 @@ mod query;
 pub mod record;
 mod scan;
 mod schema;
+pub mod sort;
 mod store;
 pub mod vocals;
 pub mod worker;

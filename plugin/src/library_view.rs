@@ -2,10 +2,11 @@
 //! the keys that mix with it on the Camelot wheel) and energy range, through
 //! [`segue_library::Query`], then sorted by title, BPM, key or energy.
 
-use std::cmp::Ordering;
 use std::path::PathBuf;
 
 use segue_analysis::music::Key;
+pub use segue_library::sort::Sort;
+use segue_library::sort::{camelot_order, SortFields};
 use segue_library::{LibraryEntry, Query};
 
 /// One row of the list.
@@ -34,33 +35,13 @@ impl Row {
             energy: e.analysis.as_ref().map(|a| a.energy),
         })
     }
-}
 
-/// The column the list is sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Sort {
-    /// Title, case-insensitive.
-    #[default]
-    Title,
-    /// Tempo.
-    Bpm,
-    /// Camelot number, then letter (8A, 8B, 9A ...).
-    Key,
-    /// Energy.
-    Energy,
-}
-
-impl Sort {
-    /// Every column, in menu order.
-    pub const ALL: [Sort; 4] = [Sort::Title, Sort::Bpm, Sort::Key, Sort::Energy];
-
-    /// Menu label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Sort::Title => "Title",
-            Sort::Bpm => "BPM",
-            Sort::Key => "Key",
-            Sort::Energy => "Energy",
+    fn sort_fields(&self) -> SortFields<'_> {
+        SortFields {
+            title: &self.title,
+            bpm: self.bpm,
+            camelot: self.camelot.as_deref().and_then(camelot_order),
+            energy: self.energy,
         }
     }
 }
@@ -105,44 +86,10 @@ impl Filters {
     }
 }
 
-/// Camelot code → (number, letter) for sorting; unreadable codes sort last.
-fn camelot_order(code: Option<&str>) -> (u8, u8) {
-    code.and_then(|c| {
-        let c = c.trim();
-        let letter = c.chars().last()?.to_ascii_uppercase() as u8;
-        Some((c[..c.len() - 1].parse().ok()?, letter))
-    })
-    .unwrap_or((u8::MAX, u8::MAX))
-}
-
-/// Sort `rows` by `by` (rows without the value last either way; ties by title).
+/// Sort `rows` by `by` (rows without the value last either way; ties by title): the
+/// library's one track order, the daemon's browser uses it too.
 pub fn sort(rows: &mut [Row], by: Sort, descending: bool) {
-    let by_title = |a: &Row, b: &Row| a.title.to_lowercase().cmp(&b.title.to_lowercase());
-    rows.sort_by(|a, b| {
-        let dir = |o: Ordering| if descending { o.reverse() } else { o };
-        let o = match by {
-            Sort::Title => dir(by_title(a, b)),
-            Sort::Bpm => match (a.bpm, b.bpm) {
-                (Some(x), Some(y)) => dir(x.total_cmp(&y)),
-                (x, y) => y.is_none().cmp(&x.is_none()).reverse(),
-            },
-            Sort::Key => {
-                let (x, y) = (
-                    camelot_order(a.camelot.as_deref()),
-                    camelot_order(b.camelot.as_deref()),
-                );
-                match (x.0 == u8::MAX, y.0 == u8::MAX) {
-                    (false, false) => dir(x.cmp(&y)),
-                    (xa, ya) => xa.cmp(&ya),
-                }
-            }
-            Sort::Energy => match (a.energy, b.energy) {
-                (Some(x), Some(y)) => dir(x.cmp(&y)),
-                (x, y) => y.is_none().cmp(&x.is_none()).reverse(),
-            },
-        };
-        o.then_with(|| by_title(a, b))
-    });
+    rows.sort_by(|a, b| by.compare(&a.sort_fields(), &b.sort_fields(), descending));
 }
 
 #[cfg(test)]

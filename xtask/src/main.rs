@@ -317,6 +317,10 @@ struct EvalItem {
     name: String,
     /// The indie set's part; `None` for the demo fixture set.
     part: Option<indie::Part>,
+    /// The indie set's batch: 0 for the set's own seeds, 1 for the first [`indie::SONGS`]
+    /// seeds beyond it (`--extra-tune`/`--extra-holdout` up to 24: hold-out B), 2 for the
+    /// next (hold-out C), ...; `None` for the demo fixture set.
+    batch: Option<u64>,
     files: Vec<(&'static str, PathBuf)>,
     truth: Truth,
 }
@@ -405,6 +409,7 @@ fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
     let total = items.len();
     let mut truths: Vec<(PathBuf, Truth)> = Vec::new();
     let mut rows: Vec<(PathBuf, Score)> = Vec::new();
+    let mut batches: Vec<u64> = Vec::new();
     println!(
         "{:<28} {:<4} {:>7} {:>8} {:>6} {:>6} {:>9} {:>5} {:>5} {:>6}",
         "track", "fmt", "bpm", "est", "beatF", "downF", "key", "B@.5", "B@3", "secs"
@@ -424,6 +429,7 @@ fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
                 println!("{}", row_line(&item.name, fmt, &truth, &a, &score));
             }
             rows.push((path.clone(), score));
+            batches.push(item.batch.unwrap_or(0));
         }
         truths.push((item.files[0].1.clone(), truth));
     }
@@ -438,6 +444,24 @@ fn eval_cmd(args: &[String]) -> anyhow::Result<()> {
         part.map_or(String::new(), |p| format!(", {} part", p.name()))
     );
     print_summary(&rows);
+    // Each batch of seeds on its own (the set, hold-out B, hold-out C, ...) when there are
+    // several: a new batch is a fresh test of an analyser tuned before it was drawn.
+    let mut seen: Vec<u64> = batches.clone();
+    seen.sort_unstable();
+    seen.dedup();
+    if seen.len() > 1 {
+        for &b in &seen {
+            let batch: Vec<(PathBuf, Score)> = rows
+                .iter()
+                .zip(&batches)
+                .filter(|(_, &x)| x == b)
+                .map(|(r, _)| r.clone())
+                .collect();
+            let (lo, hi) = (b * indie::SONGS, (b + 1) * indie::SONGS - 1);
+            println!("batch {b} (seeds {lo}-{hi}):");
+            print_summary(&batch);
+        }
+    }
     if set == "indie" {
         for &(lo, hi) in BANDS {
             let band: Vec<&(PathBuf, Score)> = rows
@@ -654,6 +678,7 @@ fn demo_items(dir: &Path, compressed: bool, every: usize) -> anyhow::Result<Vec<
         items.push(EvalItem {
             name: spec.name.clone(),
             part: None,
+            batch: None,
             files,
             truth,
         });
@@ -686,6 +711,7 @@ fn indie_items(
         items.push(EvalItem {
             name: song.name.clone(),
             part: Some(song.part()),
+            batch: Some(song.seed / indie::SONGS),
             files: vec![("mp3", mp3)],
             truth: Truth {
                 bpm: t.bpm,
