@@ -23,7 +23,10 @@
 //!    the backbeat *pair*: a snare or clap on one of every 4 beats of the fastest level
 //!    (one strong position of two alternate ones, see [`backbeat_pair_every_four`]) means
 //!    the fastest level runs on the hats at double tempo (sparse kicks and busy hats at
-//!    85-100 BPM, as in trap and hip-hop), so the tempo is at least one octave down. A DJ
+//!    85-100 BPM, as in trap and hip-hop), so the tempo is at least one octave down; the
+//!    pair is looked for in the snare band and, where a bright kick peaks there as high as
+//!    the clap, in its hits that are not kicks ([`snare_pair_every_four`]). A beat divided
+//!    in three (12/8) is never half-time, however slow. A DJ
 //!    who counts such tracks at the double asks for it with a preferred range
 //!    (`segue analyze --bpm-range 140-200`, [`crate::BpmRange`]). The slower octave keeps the
 //!    phase of a steady kick when one phase carries a kick on every beat ([`STEADY_KICK`]:
@@ -195,7 +198,9 @@ fn octave_and_meter(
         (accent_step, accent_offset)
     };
     // A third reading: the backbeat pair every 4 beats of the fastest level (sparse kicks
-    // and busy hats at double tempo) puts the tempo at least one octave down.
+    // and busy hats at double tempo) puts the tempo at least one octave down; in the snare
+    // band itself, or in its hits that are not kicks (a bright kick peaks there too).
+    let pair_at = pair_at.or_else(|| snare_pair_every_four(env, family, &fastest));
     let (step, offset) = match pair_at {
         Some(r) if step < 2 => (2, r),
         _ => (step, offset),
@@ -518,7 +523,8 @@ fn octave_by_accents(
 /// The half-time convention on the octave `step` (every step-th beat of `fastest` from
 /// `offset`): slower than [`HALF_TIME_BELOW_BPM`] with its sixteenth-note off-beats played
 /// as densely as its eighths (or slower than 70 BPM), the groove is counted at double tempo,
-/// half-time. Returns the step, offset and half-time flag.
+/// half-time; not when its beat is divided in three (12/8, 6/8: compound meter). Returns the
+/// step, offset and half-time flag.
 fn half_time_octave(
     env: &OnsetEnvelopes,
     norm: &[f64],
@@ -550,6 +556,11 @@ fn half_time_octave(
     };
     let eighths = mean_at(&[0.5]);
     let sixteenths = mean_at(&[0.25, 0.75]);
+    // A beat divided in three (its thirds played more than its halves and quarters: 12/8,
+    // 6/8) is compound meter, counted in dotted quarters however slow: no half-time.
+    if mean_at(&[1.0 / 3.0, 2.0 / 3.0]) > eighths.max(sixteenths) {
+        return (step, offset, false);
+    }
     if bpm < 70.0 || (eighths > 0.0 && sixteenths > 0.6 * eighths) {
         // Back up one octave: the on-beats of the level above.
         let up = step / 2;
@@ -671,6 +682,53 @@ fn backbeat_pair_every_four(fold: &[f64]) -> Option<usize> {
         (hi + 2, hi)
     };
     (m[weak] < PAIR_IMBALANCE * m[strong]).then_some(strong)
+}
+
+/// The hits at the backbeat pair found by [`snare_pair_every_four`] keep at least this share
+/// of their snare-band onset once the low band's is taken off: claps and snares, not kicks.
+const SNARE_NOT_KICK: f64 = 0.5;
+
+/// [`backbeat_pair_every_four`] on the hits that are not kicks: on each beat of the `fastest`
+/// level (folded over 24 beats, or 8), the snare band's onset minus the kick band's (the
+/// linear-magnitude flux below 200 Hz, `OnsetEnvelopes::low_linear`; each in units of its
+/// standard deviation), at least 0. A drum machine's bright kick (a beater click, an
+/// 808-style kit's) peaks in the snare band as high as the clap does, which hides the
+/// backbeat from the snare band alone; a clap or snare has far less linear low-band onset
+/// than a kick, even one with a body at 150-200 Hz. The pair's hits must keep [`SNARE_NOT_KICK`] of their snare-band onset, and halving
+/// the fastest level must leave [`BACKBEAT_SLOWEST_BPM`] or more (a backbeat on 2 and 4
+/// slower than that is read as half-time anyway). Returns the stronger position, as
+/// [`backbeat_pair_every_four`] does.
+fn snare_pair_every_four(
+    env: &OnsetEnvelopes,
+    family: &[TempoCandidate],
+    fastest: &Rhythm,
+) -> Option<usize> {
+    if family.len() < 2 || fastest.beats.len() < 16 || fastest.bpm / 2.0 < BACKBEAT_SLOWEST_BPM {
+        return None;
+    }
+    let (low_sd, mid_sd) = (std_dev(&env.low_linear), std_dev(&env.mid));
+    if !(low_sd > 0.0 && mid_sd > 0.0) {
+        return None;
+    }
+    let span = if fastest.beats.len() >= 48 { 24 } else { 8 };
+    let mut snare = [0.0f64; 24];
+    let mut band = [0.0f64; 24];
+    let mut count = [0usize; 24];
+    for (i, &t) in fastest.beats.iter().enumerate() {
+        let low = peak_near(&env.low_linear, env.fps, t, 0.03) / low_sd;
+        let mid = peak_near(&env.mid, env.fps, t, 0.03) / mid_sd;
+        snare[i % span] += (mid - low).max(0.0);
+        band[i % span] += mid;
+        count[i % span] += 1;
+    }
+    for i in 0..span {
+        snare[i] /= count[i].max(1) as f64;
+        band[i] /= count[i].max(1) as f64;
+    }
+    let at = backbeat_pair_every_four(&snare[..span])?;
+    let kept: f64 = snare[..span].iter().skip(at).step_by(4).sum();
+    let all: f64 = band[..span].iter().skip(at).step_by(4).sum();
+    (all > 0.0 && kept >= SNARE_NOT_KICK * all).then_some(at)
 }
 
 /// Beat period of `r`, seconds.

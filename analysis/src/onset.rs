@@ -5,6 +5,8 @@
 //!   the previous frame (SuperFlux, Böck & Widmer 2013), so vibrato and glides count less
 //!   than attacks; minus its local mean, half-wave rectified.
 //! * `OnsetEnvelopes::low`: the same below 200 Hz: kicks and bass notes.
+//! * `OnsetEnvelopes::low_linear`: linear-magnitude flux below 200 Hz, where a kick's body
+//!   outweighs a snare's or a clap's by far even while an earlier kick still rings.
 //! * `OnsetEnvelopes::mid`: linear-magnitude flux over 1-6 kHz: snares and claps (the
 //!   backbeat).
 //! * `chroma`: log-compressed pitch-class profile per frame (60-1500 Hz); its change across beats is the cue for chord
@@ -39,6 +41,8 @@ pub(crate) struct OnsetEnvelopes {
     pub full: Vec<f32>,
     /// Below-200 Hz onset strength (≥ 0).
     pub low: Vec<f32>,
+    /// Below-200 Hz onset strength (≥ 0) on linear magnitudes: kicks.
+    pub low_linear: Vec<f32>,
     /// 1-6 kHz onset strength (≥ 0) on linear magnitudes, so loud hits stand out from hat
     /// leakage: snares and claps.
     pub mid: Vec<f32>,
@@ -52,6 +56,7 @@ impl OnsetEnvelopes {
         let low_bins = ((LOW_BAND_HZ / spec.bin_hz(1).max(1e-9)).ceil() as usize).clamp(2, bins);
         let mut full = vec![0.0f32; frames];
         let mut low = vec![0.0f32; frames];
+        let mut low_linear = vec![0.0f32; frames];
         let mut mid = vec![0.0f32; frames];
         let mid_bins = (
             (MID_BAND_HZ.0 / spec.bin_hz(1).max(1e-9)).round() as usize,
@@ -73,18 +78,20 @@ impl OnsetEnvelopes {
                     let hi = (k + 1).min(bins - 1);
                     prev_max[k] = prev[lo].max(prev[k]).max(prev[hi]);
                 }
-                let (mut f, mut l, mut m) = (0.0f32, 0.0f32, 0.0f32);
+                let (mut f, mut l, mut ll, mut m) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
                 for k in 1..bins {
                     let d = (cur[k] - prev_max[k]).max(0.0);
                     f += d * weight[k];
                     if k < low_bins {
                         l += (cur[k] - prev[k]).max(0.0);
+                        ll += (frame[k] - prev_lin[k]).max(0.0);
                     } else if (mid_bins.0..mid_bins.1).contains(&k) {
                         m += (frame[k] - prev_lin[k]).max(0.0);
                     }
                 }
                 full[t] = f;
                 low[t] = l;
+                low_linear[t] = ll;
                 mid[t] = m;
             }
             std::mem::swap(&mut prev, &mut cur);
@@ -95,11 +102,13 @@ impl OnsetEnvelopes {
         let half = (LOCAL_MEAN_SECS * spec.frame_rate()).round().max(1.0) as usize;
         subtract_local_mean(&mut full, half);
         subtract_local_mean(&mut low, half);
+        subtract_local_mean(&mut low_linear, half);
         subtract_local_mean(&mut mid, half);
         Self {
             fps: spec.frame_rate(),
             full,
             low,
+            low_linear,
             mid,
         }
     }

@@ -455,9 +455,10 @@ impl Lcg {
 
 /// A 12/8 groove built sample by sample (not with the demo synthesiser): eighth notes in
 /// threes, a kick on every dotted-quarter beat, a snare on beats 2 and 4, hats on every
-/// eighth, at `bpm` dotted quarters per minute for `bars` bars. Returns the audio and the
-/// beat times.
-fn compound_groove(bpm: f64, bars: usize, rate: u32) -> (Vec<f32>, Vec<f64>) {
+/// eighth (noise of peak `hat.0` decaying in `hat.1` seconds: a hat's 0.015, a brush's
+/// sweep longer), at `bpm` dotted quarters per minute for `bars` bars. Returns the audio and
+/// the beat times.
+fn compound_groove(bpm: f64, bars: usize, hat: (f32, f64), rate: u32) -> (Vec<f32>, Vec<f64>) {
     let beat = 60.0 / bpm;
     let eighth = beat / 3.0;
     let secs = bars as f64 * 4.0 * beat + 1.0;
@@ -478,8 +479,17 @@ fn compound_groove(bpm: f64, bars: usize, rate: u32) -> (Vec<f32>, Vec<f64>) {
         add(
             &mut x,
             t,
-            &|u, r| r.next() * 0.12 * (-u / 0.015).exp() as f32,
-            0.05,
+            &|u, r| {
+                // A hat's attack is instant; a brush sweep swells for `hat.1` / 2.
+                let a = hat.1 / 2.0;
+                let env = if hat.1 < 0.03 {
+                    (-u / hat.1).exp()
+                } else {
+                    (u / a) * (1.0 - u / a).exp()
+                };
+                r.next() * hat.0 * env as f32
+            },
+            (hat.1 * 10.0 / 3.0).min(eighth),
         );
         if e % 3 == 0 {
             beats.push(t);
@@ -513,15 +523,24 @@ fn compound_groove(bpm: f64, bars: usize, rate: u32) -> (Vec<f32>, Vec<f64>) {
 }
 
 /// Compound meter: a 12/8 groove is counted in dotted quarters (three eighths a beat), not
-/// in quarters (3/2 of the beat), at slow and fast tempos.
+/// in quarters (3/2 of the beat), at slow and fast tempos; below 80 BPM its beat, divided in
+/// three, is no half-time groove to count at the double.
 #[test]
 fn twelve_eight_is_counted_in_dotted_quarters() {
-    for bpm in [72.0, 88.0, 110.0] {
-        let (x, truth) = compound_groove(bpm, 24, 44_100);
+    let hats = [60.0, 66.0, 71.0, 72.0, 76.0, 88.0, 110.0].map(|bpm| (bpm, (0.12, 0.015)));
+    // Brush sweeps (soft, swelling) instead of hats: at 72 BPM the old rule heard the
+    // sweeps' swell as sixteenth notes and counted the groove at 144, half-time.
+    let brushes = [72.0, 76.0, 79.0].map(|bpm| [(bpm, (0.03, 0.06)), (bpm, (0.08, 0.14))]);
+    for (bpm, hat) in hats.into_iter().chain(brushes.into_iter().flatten()) {
+        let (x, truth) = compound_groove(bpm, 24, hat, 44_100);
         let r = analyse_rhythm(&x, 44_100);
         let beat_f = f_measure(&r.beats, &truth, WINDOW);
-        println!("12/8 at {bpm}: read {:.2} BPM, beat F {beat_f:.3}", r.bpm);
+        println!(
+            "12/8 at {bpm} (hats {hat:?}): read {:.2} BPM, beat F {beat_f:.3}",
+            r.bpm
+        );
         assert!(acc1(r.bpm, bpm), "12/8 at {bpm} BPM read as {:.2}", r.bpm);
+        assert!(!r.half_time, "12/8 at {bpm} BPM flagged half-time");
         assert!(beat_f >= 0.95, "12/8 at {bpm} BPM: beat F {beat_f}");
     }
 }
@@ -537,6 +556,44 @@ fn step_groove(
     hat: &str,
     rate: u32,
 ) -> (Vec<f32>, Vec<f64>) {
+    kit_groove(bpm, bars, kick, snare, hat, Kit::ACOUSTIC, rate)
+}
+
+/// The drum sounds of [`kit_groove`].
+#[derive(Clone, Copy)]
+struct Kit {
+    /// Peak of a beater click on the kick (a noise burst about 10 ms long on top of its
+    /// falling sine); 0 for none.
+    click: f64,
+    /// Amplitude of the snare's 190 Hz body; 0 for a hand clap (noise only).
+    body: f64,
+}
+
+impl Kit {
+    /// A round kick and a snare with a body ([`step_groove`]).
+    const ACOUSTIC: Kit = Kit {
+        click: 0.0,
+        body: 0.2,
+    };
+    /// A bright drum-machine kick, as loud in the snare band (1-6 kHz) as the clap, and a
+    /// clap with nothing below 200 Hz.
+    const MACHINE: Kit = Kit {
+        click: 0.6,
+        body: 0.0,
+    };
+}
+
+/// [`step_groove`] with the drum sounds of `kit`.
+fn kit_groove(
+    bpm: f64,
+    bars: usize,
+    kick: &str,
+    snare: &str,
+    hat: &str,
+    kit: Kit,
+    rate: u32,
+) -> (Vec<f32>, Vec<f64>) {
+    let Kit { click, body } = kit;
     let beat = 60.0 / bpm;
     let step = beat / 4.0;
     let secs = bars as f64 * 4.0 * beat + 1.0;
@@ -569,10 +626,16 @@ fn step_groove(
             add(
                 &mut x,
                 t,
-                &|u, _| {
+                &|u, r| {
                     let ph = std::f64::consts::TAU
                         * (50.0 * u + 60.0 * (1.0 - (-u / 0.03).exp()) * 0.03);
-                    (0.8 * ph.sin() * (-u / 0.15).exp()) as f32
+                    // (No draw without a click: the other sounds keep their noise.)
+                    let beater = if click > 0.0 {
+                        click * r.next() as f64 * (-u / 0.01).exp()
+                    } else {
+                        0.0
+                    };
+                    (0.8 * ph.sin() * (-u / 0.15).exp() + beater) as f32
                 },
                 0.3,
             );
@@ -582,7 +645,7 @@ fn step_groove(
                 &mut x,
                 t,
                 &|u, r| {
-                    let tone = (std::f64::consts::TAU * 190.0 * u).sin() * 0.2;
+                    let tone = (std::f64::consts::TAU * 190.0 * u).sin() * body;
                     ((r.next() as f64 * 0.45 + tone) * (-u / 0.08).exp()) as f32
                 },
                 0.25,
@@ -624,6 +687,74 @@ fn sparse_kicks_and_busy_hats_are_not_read_at_double_tempo() {
         let r = analyse_rhythm(&x, 44_100);
         let beat_f = f_measure(&r.beats, &truth, WINDOW);
         println!("{bpm} BPM: read {:.2} BPM, beat F {beat_f:.3}", r.bpm);
+        assert!(acc1(r.bpm, bpm), "{bpm} BPM read as {:.2}", r.bpm);
+        assert!(!r.half_time, "{bpm} BPM flagged half-time");
+        assert!(beat_f >= 0.95, "{bpm} BPM: beat F {beat_f}");
+    }
+}
+
+/// Tempo octave policy with a drum machine's bright kick (a beater click as loud in the snare
+/// band as the clap): the snare band alone then peaks on the kicks as much as on the
+/// backbeat, and only the hits that are not kicks (snare band minus low band) show the clap
+/// on one of every 4 of the hats' eighth notes. Trap and hip-hop at 80-99 BPM with
+/// sparse kicks and hats in sixteenths read at their tempo, a 72 BPM groove with eighth-note
+/// hats too; drum & bass at 170 and house at 125 with the same kick keep theirs (their
+/// backbeat falls on every other beat).
+#[test]
+fn a_bright_kick_does_not_hide_the_backbeat_of_a_slow_groove() {
+    let cases = [
+        // (bpm, kick, snare/clap, hats)
+        (
+            82.0,
+            "x.........x.....",
+            "....x.......x...",
+            "xxxxxxxxxxxxxxxx",
+        ),
+        (
+            87.7,
+            "x......x..x.....",
+            "....x.......x...",
+            "xxxxxxxxxxxxxxxx",
+        ),
+        (
+            91.6,
+            "x.........x.....",
+            "....x.......x...",
+            "xxxxxxxxxxxxxxxx",
+        ),
+        (
+            99.0,
+            "x......x......x.",
+            "....x.......x...",
+            "xxxxxxxxxxxx.xxx",
+        ),
+        (
+            72.0,
+            "x......x..x.....",
+            "....x.......x...",
+            "x.x.x.x.x.x.x.x.",
+        ),
+        (
+            170.0,
+            "x.........x.....",
+            "....x.......x...",
+            "x.x.x.x.x.x.x.x.",
+        ),
+        (
+            125.0,
+            "x...x...x...x...",
+            "....x.......x...",
+            "..x...x...x...x.",
+        ),
+    ];
+    for (bpm, kick, snare, hat) in cases {
+        let (x, truth) = kit_groove(bpm, 32, kick, snare, hat, Kit::MACHINE, 44_100);
+        let r = analyse_rhythm(&x, 44_100);
+        let beat_f = f_measure(&r.beats, &truth, WINDOW);
+        println!(
+            "bright kick, {bpm} BPM: read {:.2} BPM, beat F {beat_f:.3}",
+            r.bpm
+        );
         assert!(acc1(r.bpm, bpm), "{bpm} BPM read as {:.2}", r.bpm);
         assert!(!r.half_time, "{bpm} BPM flagged half-time");
         assert!(beat_f >= 0.95, "{bpm} BPM: beat F {beat_f}");
