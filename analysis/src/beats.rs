@@ -37,7 +37,7 @@
 //! none, [`LAST_HIT_SHARE`]). Every input is accepted: too short (< 2 s), silent,
 //! non-finite or periodicity-free audio gives [`Rhythm::none`] (bpm 0, no beats).
 
-use super::onset::{chroma, chroma_distance, OnsetEnvelopes};
+use super::onset::{chroma, chroma_bins, chroma_distance, OnsetEnvelopes};
 use super::tempo::{self, TempoCandidate};
 use super::Spectrogram;
 
@@ -130,11 +130,12 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
     drop(onset_audio);
     let rate = harm_rate as f64;
     let harm_fft = ((rate * 0.09).round() as usize).next_power_of_two();
-    let harm_spec = Spectrogram::compute(
+    let harm_spec = Spectrogram::compute_lowest(
         &harm_audio,
         harm_rate,
         harm_fft,
         (rate / 20.0).round() as usize,
+        chroma_bins(harm_rate, harm_fft),
     );
     let harm = Harmony {
         fps: harm_spec.frame_rate(),
