@@ -40,7 +40,7 @@
 //! none, [`LAST_HIT_SHARE`]). Every input is accepted: too short (< 2 s), silent,
 //! non-finite or periodicity-free audio gives [`Rhythm::none`] (bpm 0, no beats).
 
-use super::onset::{chroma, chroma_distance, OnsetEnvelopes};
+use super::onset::{chroma, chroma_bins, chroma_distance, OnsetEnvelopes};
 use super::tempo::{self, TempoCandidate};
 use super::Spectrogram;
 
@@ -133,11 +133,12 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
     drop(onset_audio);
     let rate = harm_rate as f64;
     let harm_fft = ((rate * 0.09).round() as usize).next_power_of_two();
-    let harm_spec = Spectrogram::compute(
+    let harm_spec = Spectrogram::compute_lowest(
         &harm_audio,
         harm_rate,
         harm_fft,
         (rate / 20.0).round() as usize,
+        chroma_bins(harm_rate, harm_fft),
     );
     let harm = Harmony {
         fps: harm_spec.frame_rate(),
@@ -743,19 +744,26 @@ fn decimate(x: &[f32], rate: u32, min_rate: u32) -> (Vec<f32>, u32) {
     let mut out = std::borrow::Cow::Borrowed(x);
     let mut rate = rate;
     while rate / 2 >= min_rate && out.len() >= 4 {
-        let n = out.len() / 2;
-        out = (0..n)
-            .map(|i| {
-                let c = out[2 * i];
-                let l = if i > 0 { out[2 * i - 1] } else { c };
-                let r = out.get(2 * i + 1).copied().unwrap_or(c);
-                0.25 * l + 0.5 * c + 0.25 * r
-            })
-            .collect::<Vec<f32>>()
-            .into();
+        out = halve(&out).into();
         rate /= 2;
     }
     (out.into_owned(), rate)
+}
+
+/// Every second sample of `x` (at least 4 long) after a [1/4, 1/2, 1/4] smoothing: output
+/// `i` is `x[2i-1] / 4 + x[2i] / 2 + x[2i+1] / 4`, the first sample standing in for `x[-1]`.
+/// Written over pairs of samples, without bounds checks in the loop.
+fn halve(x: &[f32]) -> Vec<f32> {
+    let n = x.len() / 2;
+    let mut out = Vec::with_capacity(n);
+    out.push(0.25 * x[0] + 0.5 * x[0] + 0.25 * x[1]);
+    out.extend(
+        x[1..2 * n]
+            .chunks_exact(2)
+            .zip(x[3..2 * n].iter().step_by(2))
+            .map(|(p, &r)| 0.25 * p[0] + 0.5 * p[1] + 0.25 * r),
+    );
+    out
 }
 
 /// Chroma per frame.
@@ -1277,7 +1285,27 @@ fn meter_and_phase(beats: &[f64], env: &OnsetEnvelopes, harm: &Harmony) -> (usiz
 
 #[cfg(test)]
 mod tests {
-    use super::backbeat_pair_every_four;
+    use super::{backbeat_pair_every_four, halve};
+
+    #[test]
+    fn halving_is_the_smoothing_formula_to_the_bit() {
+        for len in [4usize, 5, 6, 7, 33] {
+            let x: Vec<f32> = (0..len).map(|i| (i as f32 * 0.7).sin() * 0.3).collect();
+            let want: Vec<f32> = (0..len / 2)
+                .map(|i| {
+                    let c = x[2 * i];
+                    let l = if i > 0 { x[2 * i - 1] } else { c };
+                    0.25 * l + 0.5 * c + 0.25 * x[2 * i + 1]
+                })
+                .collect();
+            let got = halve(&x);
+            assert_eq!(got.len(), want.len());
+            assert!(got
+                .iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+    }
 
     #[test]
     fn a_backbeat_every_fourth_beat_is_found_and_every_second_is_not() {

@@ -278,13 +278,15 @@ pub fn chroma_frames(mono: &[f32], sample_rate: u32) -> Option<ChromaFrames> {
     // 8192 at 44.1 kHz, the nearest power of two elsewhere.
     let ideal = 8192.0 * sample_rate as f64 / 44_100.0;
     let fft_size = 1usize << ideal.log2().round().clamp(9.0, 16.0) as u32;
-    let spec = Spectrogram::compute(&clean, sample_rate, fft_size, fft_size / 2);
     let df = sample_rate as f64 / fft_size as f64;
     let lo = ((MIN_HZ / df).floor() as usize).max(2);
-    let hi = ((MAX_HZ / df).ceil() as usize).min(spec.bins - 2);
+    let hi = ((MAX_HZ / df).ceil() as usize).min(fft_size / 2 - 1);
     if hi <= lo + 2 {
         return None;
     }
+    // Only the bins the envelope below reads: up to bin hi + 1 and its half-width.
+    let keep = hi + 2 + ((hi + 1) / 12).max(4);
+    let spec = Spectrogram::compute_lowest(&clean, sample_rate, fft_size, fft_size / 2, keep);
 
     // Peaks of every frame: (frame, fractional MIDI note, weight).
     let mut peaks: Vec<(u32, f32, f32, bool)> = Vec::new();

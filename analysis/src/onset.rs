@@ -208,6 +208,13 @@ fn subtract_local_mean(x: &mut [f32], half: usize) {
     }
 }
 
+/// How many of the lowest bins of a spectrogram (`fft_size` at `sample_rate`) [`chroma`]
+/// reads: those up to the top of its band.
+pub(crate) fn chroma_bins(sample_rate: u32, fft_size: usize) -> usize {
+    let bin_hz = sample_rate as f64 / fft_size.max(1) as f64;
+    (CHROMA_HZ.1 / bin_hz).floor() as usize + 2
+}
+
 /// Chroma per frame of `spec` (which should resolve semitones: a window of about 90 ms or
 /// more): the linear magnitudes of the bins between 130 Hz and 1.5 kHz summed per pitch
 /// class (0 = A). Drums spread evenly over the classes; chords and bass notes do not.

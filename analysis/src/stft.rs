@@ -12,7 +12,8 @@ pub struct Spectrogram {
     pub fft_size: usize,
     /// Hop between frames in samples.
     pub hop: usize,
-    /// Number of bins per frame (`fft_size / 2 + 1`).
+    /// Number of bins kept per frame: `fft_size / 2 + 1`, or fewer (the lowest ones) from
+    /// [`Spectrogram::compute_lowest`].
     pub bins: usize,
     /// Magnitudes, frame after frame.
     pub mags: Vec<f32>,
@@ -22,9 +23,22 @@ impl Spectrogram {
     /// Compute the spectrogram of `mono`. Frame `i` is centred on sample `i * hop` (the
     /// signal is zero-padded by half a frame on both sides).
     pub fn compute(mono: &[f32], sample_rate: u32, fft_size: usize, hop: usize) -> Self {
+        Self::compute_lowest(mono, sample_rate, fft_size, hop, usize::MAX)
+    }
+
+    /// [`Spectrogram::compute`], keeping only the lowest `keep` bins of each frame (all of
+    /// them when `keep` is larger): the same values for those bins, without the memory and
+    /// the magnitudes of the bins a stage never reads.
+    pub fn compute_lowest(
+        mono: &[f32],
+        sample_rate: u32,
+        fft_size: usize,
+        hop: usize,
+        keep: usize,
+    ) -> Self {
         let fft_size = fft_size.max(16);
         let hop = hop.max(1);
-        let bins = fft_size / 2 + 1;
+        let bins = keep.clamp(1, fft_size / 2 + 1);
         let frames = mono.len().div_ceil(hop).max(1);
         let mut planner = RealFftPlanner::<f32>::new();
         let fft = planner.plan_fft_forward(fft_size);
@@ -51,7 +65,11 @@ impl Spectrogram {
             // Sizes come from the plan itself, so processing cannot fail.
             let _ = fft.process_with_scratch(&mut input, &mut output, &mut scratch);
             // Plain sqrt(re² + im²): `norm()` goes through hypot, several times slower.
-            mags.extend(output.iter().map(|c| (c.re * c.re + c.im * c.im).sqrt()));
+            mags.extend(
+                output[..bins]
+                    .iter()
+                    .map(|c| (c.re * c.re + c.im * c.im).sqrt()),
+            );
         }
         Self {
             sample_rate,
@@ -106,5 +124,17 @@ mod tests {
             .unwrap();
         assert!((s.bin_hz(peak) - f as f64).abs() < s.bin_hz(1));
         assert_eq!(s.frames(), (rate as usize).div_ceil(1024));
+        let low = Spectrogram::compute_lowest(&x, rate, 4096, 1024, 100);
+        assert_eq!(
+            (low.bins, low.frames(), low.fft_size),
+            (100, s.frames(), 4096)
+        );
+        for f in 0..s.frames() {
+            assert_eq!(low.frame(f), &s.frame(f)[..100]);
+        }
+        assert_eq!(
+            Spectrogram::compute_lowest(&x, rate, 4096, 1024, 5000).mags,
+            s.mags
+        );
     }
 }

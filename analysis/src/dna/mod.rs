@@ -238,6 +238,7 @@ pub fn extract_with_spectrogram(
     let fits = spec.sample_rate > 0
         && spec.hop > 0
         && spec.fft_size == 2 * spec.hop
+        && spec.bins == spec.fft_size / 2 + 1
         && spec.frames() == mono.len().div_ceil(spec.hop).max(1);
     if !fits {
         return extract(mono, spec.sample_rate, beats, sections);

@@ -23,11 +23,51 @@ pub(super) struct Shape {
     pub contrast: [f32; CONTRAST_BANDS],
 }
 
+/// The `k` smallest values of `band` into `low` and its `k` largest into `high`, each in
+/// ascending order (`1 <= k <= band.len()`; magnitudes, so no NaN). Instead of selecting
+/// over the whole band: the minimum and maximum of each block of 16 bins; `k` blocks
+/// have their minimum at or below the `k`-th smallest block minimum, so the `k` smallest
+/// values are among the bins at or below it (a few more than `k`), and likewise above.
+fn smallest_and_largest(band: &[f32], k: usize, low: &mut Vec<f32>, high: &mut Vec<f32>) {
+    const BLOCK: usize = 16;
+    // First the blocks' extremes, in the same buffers.
+    let (lows, highs) = (&mut *low, &mut *high);
+    lows.clear();
+    highs.clear();
+    for b in band.chunks(BLOCK) {
+        let (mut lo, mut hi) = (b[0], b[0]);
+        for &v in &b[1..] {
+            lo = if v < lo { v } else { lo };
+            hi = if v > hi { v } else { hi };
+        }
+        lows.push(lo);
+        highs.push(hi);
+    }
+    let (floor, ceiling) = if k <= lows.len() {
+        lows.select_nth_unstable_by(k - 1, f32::total_cmp);
+        let m = highs.len();
+        highs.select_nth_unstable_by(m - k, f32::total_cmp);
+        (lows[k - 1], highs[m - k])
+    } else {
+        (f32::INFINITY, f32::NEG_INFINITY)
+    };
+    low.clear();
+    low.extend(band.iter().copied().filter(|&v| v <= floor));
+    low.sort_unstable_by(f32::total_cmp);
+    low.truncate(k);
+    high.clear();
+    high.extend(band.iter().copied().filter(|&v| v >= ceiling));
+    high.sort_unstable_by(f32::total_cmp);
+    high.drain(..high.len() - k);
+}
+
 /// Precomputed bin frequencies and band ranges.
 pub(super) struct ShapeAnalyser {
     freqs: Vec<f32>,
     bands: Vec<(usize, usize)>,
-    scratch: Vec<f32>,
+    /// The smallest and the largest values of a contrast band, ascending.
+    low: Vec<f32>,
+    high: Vec<f32>,
 }
 
 impl ShapeAnalyser {
@@ -48,7 +88,8 @@ impl ShapeAnalyser {
         Self {
             freqs,
             bands,
-            scratch: Vec::with_capacity(bins),
+            low: Vec::new(),
+            high: Vec::new(),
         }
     }
 
@@ -115,25 +156,22 @@ impl ShapeAnalyser {
             if hi <= lo {
                 continue;
             }
-            let s = &mut self.scratch;
-            s.clear();
-            s.extend_from_slice(&mag[lo..hi]);
-            let n = s.len();
+            let band = &mag[lo..hi];
+            let n = band.len();
             let k = ((CONTRAST_QUANTILE * n as f64).round() as usize).clamp(1, n);
             let (valley, peak) = if k == 1 {
-                s.iter().fold((f32::INFINITY, 0.0f32), |(lo, hi), &v| {
+                band.iter().fold((f32::INFINITY, 0.0f32), |(lo, hi), &v| {
                     (lo.min(v), hi.max(v))
                 })
             } else if k < n {
-                s.select_nth_unstable_by(k - 1, f32::total_cmp);
-                let valley = s[..k].iter().sum::<f32>() / k as f32;
-                // The valley selection left the largest values in s[k..].
-                let upper = &mut s[k..];
-                let m = upper.len();
-                upper.select_nth_unstable_by(m - k, f32::total_cmp);
-                (valley, upper[m - k..].iter().sum::<f32>() / k as f32)
+                let (low, high) = (&mut self.low, &mut self.high);
+                smallest_and_largest(band, k, low, high);
+                (
+                    low.iter().sum::<f32>() / k as f32,
+                    high.iter().sum::<f32>() / k as f32,
+                )
             } else {
-                let mean = s.iter().sum::<f32>() / n as f32;
+                let mean = band.iter().sum::<f32>() / n as f32;
                 (mean, mean)
             };
             *c = 20.0 * ((peak + CONTRAST_FLOOR) / (valley + CONTRAST_FLOOR)).log10();
@@ -144,6 +182,32 @@ impl ShapeAnalyser {
             rolloff,
             flatness,
             contrast,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smallest_and_largest_are_the_ends_of_the_sorted_band() {
+        let bands: Vec<Vec<f32>> = vec![
+            (0..726).map(|i| ((i * 7919) % 613) as f32 * 0.01).collect(),
+            (0..726).map(|i| 1.0 / (1.0 + i as f32)).collect(),
+            (0..149).map(|i| i as f32).collect(),
+            (0..149).map(|i| (i % 5) as f32).collect(),
+            vec![0.0; 40],
+        ];
+        let (mut low, mut high) = (Vec::new(), Vec::new());
+        for band in &bands {
+            for k in [2, 3, 15, band.len()] {
+                let mut sorted = band.clone();
+                sorted.sort_by(f32::total_cmp);
+                smallest_and_largest(band, k, &mut low, &mut high);
+                assert_eq!(low, sorted[..k]);
+                assert_eq!(high, sorted[sorted.len() - k..]);
+            }
         }
     }
 }
