@@ -612,3 +612,191 @@ fn modal_loops_read_as_the_key_of_their_tonic() {
     let est = detect_key(&progression(&mixolydian, 4, mixolydian[0], 4.0, 0.0), SR).unwrap();
     assert_eq!(est.key, Key::new(7, Mode::Major), "{est:?}");
 }
+
+/// A note with twelve harmonics (amplitude 1/h): a sawtooth, as synth basses and leads
+/// play, with a strong 3rd and 5th harmonic (the fifth and the major third above).
+fn saw_note(midi: f64, amp: f64, secs: f64, rate: u32) -> Vec<f32> {
+    let f0 = 440.0 * 2f64.powf((midi - 69.0) / 12.0);
+    (0..(secs * rate as f64) as usize)
+        .map(|i| {
+            let t = i as f64 / rate as f64;
+            let env = (t / 0.01).min(1.0) * (-t / (0.8 * secs)).exp();
+            let s: f64 = (1..=12)
+                .map(|h| (std::f64::consts::TAU * f0 * h as f64 * t).sin() / h as f64)
+                .sum();
+            (amp * env * s) as f32
+        })
+        .collect()
+}
+
+/// A note maker: (MIDI note, amplitude, seconds, rate) to samples.
+type NoteFn = fn(f64, f64, f64, u32) -> Vec<f32>;
+
+/// A loop to read: name, tonic, mode, chords (root above the tonic, minor?).
+type LoopCase<'a> = (&'a str, u8, Mode, &'a [(i32, bool)]);
+
+/// How a loop's chords are voiced in [`chord_loop`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Voicing {
+    /// A bass on the root (E2-D#3) under the triad (C4-B4).
+    RootBass,
+    /// The triad alone, no bass.
+    NoBass,
+    /// A pad with the chord's fifth as its lowest note (E2-D#3), the triad above: the
+    /// second inversion a pad intro often has.
+    FifthBelow,
+}
+
+/// The notes (MIDI) of the triad on pitch class `root` (minor or major), voiced so.
+fn voiced(root: i32, minor: bool, voicing: Voicing) -> Vec<f64> {
+    let third = if minor { 3 } else { 4 };
+    let in_octave = |pc: i32, lowest: i32| (lowest + (pc - lowest).rem_euclid(12)) as f64;
+    let mut notes = match voicing {
+        Voicing::RootBass => vec![in_octave(root, 40)],
+        Voicing::FifthBelow => vec![in_octave(root + 7, 40)],
+        Voicing::NoBass => vec![],
+    };
+    notes.extend([root, root + third, root + 7].map(|pc| in_octave(pc, 60)));
+    notes
+}
+
+/// The chords (root in semitones above the tonic of `key`, minor?), one 2-second bar
+/// each, once per entry of `voicings`, then the tonic chord for 4 s (the track comes to
+/// rest), every note made by `note` (the lowest louder, as a bass is).
+fn chord_loop(key: Key, chords: &[(i32, bool)], voicings: &[Voicing], note: NoteFn) -> Vec<f32> {
+    let tonic_chord = (0, key.mode == Mode::Minor);
+    let last = *voicings.last().unwrap_or(&Voicing::RootBass);
+    let bars = voicings
+        .iter()
+        .flat_map(|&v| chords.iter().map(move |&c| (c, v, 2.0)))
+        .chain([(tonic_chord, last, 4.0)]);
+    let mut x: Vec<f32> = Vec::new();
+    {
+        for ((interval, minor), voicing, bar) in bars {
+            let mut seg = vec![0.0f32; (bar * SR as f64) as usize];
+            let notes = voiced(key.tonic as i32 + interval, minor, voicing);
+            for (i, &m) in notes.iter().enumerate() {
+                let amp = if i == 0 && voicing != Voicing::NoBass {
+                    0.25
+                } else {
+                    0.12
+                };
+                for (s, v) in seg.iter_mut().zip(note(m, amp, bar, SR)) {
+                    *s += v;
+                }
+            }
+            x.extend(seg);
+        }
+    }
+    x
+}
+
+/// Reads every case (name, tonic, mode, chords) in every voicing sequence with both note
+/// timbres; panics with the list of misreadings.
+fn assert_loops_read_their_tonic(cases: &[LoopCase]) {
+    use Voicing::*;
+    let sequences: [&[Voicing]; 3] = [
+        &[RootBass; 4],
+        &[NoBass; 4],
+        // A pad intro over its fifth, then the bass comes in.
+        &[FifthBelow, RootBass, RootBass, RootBass],
+    ];
+    let notes: [(&str, NoteFn); 2] = [("6 harmonics", rich_note), ("sawtooth", saw_note)];
+    let mut misses = Vec::new();
+    for &(name, tonic, mode, chords) in cases {
+        let truth = Key::new(tonic, mode);
+        for voicings in sequences {
+            for (timbre, note) in notes {
+                let est = detect_key(&chord_loop(truth, chords, voicings, note), SR).unwrap();
+                println!(
+                    "{name} in {truth}, {voicings:?}, {timbre}: {} ({:.2}, runner-up {})",
+                    est.key, est.confidence, est.runner_up
+                );
+                if est.key != truth {
+                    misses.push(format!(
+                        "{name} in {truth} ({voicings:?}, {timbre}): {est:?}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(misses.is_empty(), "{misses:#?}");
+}
+
+/// ii-V-I loops read as the key of their I, not of their V: the pitch classes of ii-V-I-I
+/// in F (Gm, C, F, F) have as much C as F, and the 3rd harmonics add more C and G; the
+/// chords decide (Gm is no chord of C major, and F lasts longest).
+#[test]
+fn ii_v_i_loops_read_the_tonic_not_the_dominant() {
+    let ii_v_i_i: &[(i32, bool)] = &[(2, true), (7, false), (0, false), (0, false)];
+    assert_loops_read_their_tonic(&[
+        ("ii-V-I-I", 5, Mode::Major, ii_v_i_i),
+        ("ii-V-I-I", 7, Mode::Major, ii_v_i_i),
+        ("ii-V-I-I", 6, Mode::Major, ii_v_i_i),
+        ("ii-V-I-I", 2, Mode::Major, ii_v_i_i),
+        ("ii-V-I-I", 10, Mode::Major, ii_v_i_i),
+    ]);
+}
+
+/// Pop and minor loops that start off the tonic, and as long on each chord, read as their
+/// key rather than its relative, dominant or subdominant; a dorian i-IV loop of sawtooth
+/// notes reads minor although the root's 5th harmonic adds its major third.
+#[test]
+fn loops_starting_off_the_tonic_read_the_tonic() {
+    assert_loops_read_their_tonic(&[
+        (
+            "IV-I-V-vi",
+            9,
+            Mode::Major,
+            &[(5, false), (0, false), (7, false), (9, true)],
+        ),
+        (
+            "V-vi-IV-I",
+            4,
+            Mode::Major,
+            &[(7, false), (9, true), (5, false), (0, false)],
+        ),
+        (
+            "IV-V-I-vi",
+            0,
+            Mode::Major,
+            &[(5, false), (7, false), (0, false), (9, true)],
+        ),
+        (
+            "I-V-vi-IV",
+            2,
+            Mode::Major,
+            &[(0, false), (7, false), (9, true), (5, false)],
+        ),
+        (
+            "VI-VII-i-i",
+            9,
+            Mode::Minor,
+            &[(8, false), (10, false), (0, true), (0, true)],
+        ),
+        (
+            "i-VI-VII-i",
+            4,
+            Mode::Minor,
+            &[(0, true), (8, false), (10, false), (0, true)],
+        ),
+        (
+            "VI-iv-i-VII",
+            10,
+            Mode::Minor,
+            &[(8, false), (5, true), (0, true), (10, false)],
+        ),
+        (
+            "VII-VI-iv-i",
+            1,
+            Mode::Minor,
+            &[(10, false), (8, false), (5, true), (0, true)],
+        ),
+        (
+            "dorian IV-i",
+            0,
+            Mode::Minor,
+            &[(5, false), (0, true), (5, false), (0, true)],
+        ),
+    ]);
+}
