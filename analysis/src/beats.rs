@@ -8,8 +8,10 @@
 //! 3. For each family's fastest level, dynamic-programming beat tracking (Ellis 2007),
 //!    refined to the onset peaks, then the constant grid: a comb search over the onset
 //!    envelope seeded by a least-squares fit, refined by weighted least squares on the beats
-//!    near it. When that grid carries the tracked beats ([`CONSTANT_RMS_SECS`],
-//!    [`CONSTANT_INLIERS`]) the tempo is constant and the beats *are* the grid: fractional
+//!    near it (the comb also reaches the candidate's period, as a wandering tracker's fit can
+//!    be 1 % off). When that grid carries the tracked beats ([`CONSTANT_RMS_SECS`],
+//!    [`CONSTANT_INLIERS`]), or failing them the onset peaks nearest its points, the tempo
+//!    is constant and the beats *are* the grid: fractional
 //!    BPM, beat times finer than a frame. The family with a constant grid and the most
 //!    onset strength (whole band plus kick band) on its beats wins: a period 3/2 or 4/3
 //!    off the beat samples strong and weak positions alike.
@@ -1026,7 +1028,8 @@ fn refine_peak(o: &[f64], f: usize) -> f64 {
 /// onset strength (robust to stretches where the tracker slipped to off-beats); the beats
 /// within 35 ms of it then refine it by weighted least squares. Constant means those beats
 /// carry at least [`CONSTANT_INLIERS`] of the onset weight and sit within
-/// [`CONSTANT_RMS_SECS`] RMS of the line.
+/// [`CONSTANT_RMS_SECS`] RMS of the line; or, where the tracker wandered off a grid the
+/// music keeps, that the onset peaks near the grid points do ([`onsets_on_grid`]).
 fn constant_grid(
     o: &[f64],
     fps: f64,
@@ -1037,7 +1040,14 @@ fn constant_grid(
     hi: f64,
 ) -> Option<Grid> {
     let seed = fit_grid(times, weights, period).map_or(period, |g| g.period);
-    let (t0, p) = comb_grid(o, fps, seed, lo, hi)?;
+    let (t0, p) = comb_grid(o, fps, seed, period, lo, hi)?;
+    beats_on_grid(times, weights, t0, p).or_else(|| onsets_on_grid(o, fps, t0, p, lo, hi))
+}
+
+/// The least-squares grid through the tracked beats `times` (onset strengths `weights`)
+/// within 35 ms of the comb's grid `t0 + k · p`, when they carry it ([`CONSTANT_INLIERS`],
+/// [`CONSTANT_ON_BEAT`], [`CONSTANT_RMS_SECS`]).
+fn beats_on_grid(times: &[f64], weights: &[f64], t0: f64, p: f64) -> Option<Grid> {
     let total: f64 = weights.iter().map(|w| w.max(0.0)).sum();
     let mut near_w = Vec::with_capacity(times.len());
     let mut near_t = Vec::with_capacity(times.len());
@@ -1069,12 +1079,50 @@ fn constant_grid(
     (g.rms < CONSTANT_RMS_SECS && (g.period / p - 1.0).abs() < 0.002).then_some(g)
 }
 
+/// The comb's grid `t0 + k · p` (seconds) checked against the onsets themselves rather than
+/// the tracked beats: a tracker that wanders (its fitted tempo up to 1 % off over a long
+/// four-on-the-floor track) leaves too few beats on a grid the music keeps exactly. The
+/// strongest onset peak within a quarter period of each grid point stands in for the beat;
+/// the grid holds when those peaks carry [`CONSTANT_INLIERS`] of their onset weight within
+/// 35 ms of it and fit one line within [`CONSTANT_RMS_SECS`] RMS. A tempo that really drifts
+/// moves its peaks off any straight grid, so this holds only where the music does.
+fn onsets_on_grid(o: &[f64], fps: f64, t0: f64, p: f64, lo: f64, hi: f64) -> Option<Grid> {
+    let k0 = ((lo - t0) / p).ceil() as i64;
+    let k1 = ((hi - t0) / p).floor() as i64;
+    let (mut times, mut weights, mut idx) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut total, mut on) = (0.0, 0.0);
+    for k in k0..=k1 {
+        let g = t0 + k as f64 * p;
+        let a = ((g - 0.25 * p) * fps).ceil().max(0.0) as usize;
+        let b = (((g + 0.25 * p) * fps).floor().max(0.0) as usize + 1).min(o.len());
+        let Some(f) = (a..b).max_by(|&x, &y| o[x].total_cmp(&o[y])) else {
+            continue;
+        };
+        let w = o[f].max(0.0);
+        let t = refine_peak(o, f) / fps;
+        total += w;
+        if (t - g).abs() <= 0.035 {
+            on += w;
+            times.push(t);
+            weights.push(w);
+            idx.push(k);
+        }
+    }
+    if total <= 0.0 || on / total < CONSTANT_INLIERS {
+        return None;
+    }
+    let g = least_squares(&times, &idx, &weights)?;
+    (g.rms < CONSTANT_RMS_SECS && (g.period / p - 1.0).abs() < 0.002).then_some(g)
+}
+
 /// The grid `t0 + k · period` (seconds) between `lo` and `hi` that collects the most of the
-/// onset envelope `o` (at `fps`), for a period within 0.5 % of `seed` seconds: a coarse
-/// search (drift of four frames over the track, one-frame phases), then a fine one around the
-/// best.
-fn comb_grid(o: &[f64], fps: f64, seed: f64, lo: f64, hi: f64) -> Option<(f64, f64)> {
+/// onset envelope `o` (at `fps`), for a period within 0.5 % of `seed` seconds or between it
+/// and the tempo candidate's `cand` seconds (when within 2 % of it: a wandering tracker's
+/// fitted period can be 1 % off the music's): a coarse search (drift of four frames over the
+/// track, one-frame phases), then a fine one around the best.
+fn comb_grid(o: &[f64], fps: f64, seed: f64, cand: f64, lo: f64, hi: f64) -> Option<(f64, f64)> {
     let p0 = seed * fps;
+    let pc = cand * fps;
     let a = (lo * fps).max(0.0);
     let b = (hi * fps).min(o.len() as f64 - 2.0);
     if p0.is_nan() || p0 < 2.0 || b - a < 8.0 * p0 {
@@ -1106,8 +1154,17 @@ fn comb_grid(o: &[f64], fps: f64, seed: f64, lo: f64, hi: f64) -> Option<(f64, f
     // Coarse periods drift 4 frames apart over the track; the fine search covers ±1 step.
     let dp = 4.0 / beats;
     let steps = (0.005 * p0 / dp).ceil() as i64;
+    let (mut below, mut above) = (steps, steps);
+    if pc.is_finite() && (pc / p0 - 1.0).abs() < 0.02 {
+        let extra = ((pc - p0).abs() / dp).ceil() as i64;
+        if pc < p0 {
+            below += extra;
+        } else {
+            above += extra;
+        }
+    }
     let mut best = (f64::MIN, p0, 0.0);
-    for i in -steps..=steps {
+    for i in -below..=above {
         let p = p0 + i as f64 * dp;
         let mut ph = 0.0;
         while ph < p {
@@ -1285,7 +1342,7 @@ fn meter_and_phase(beats: &[f64], env: &OnsetEnvelopes, harm: &Harmony) -> (usiz
 
 #[cfg(test)]
 mod tests {
-    use super::{backbeat_pair_every_four, halve};
+    use super::{backbeat_pair_every_four, constant_grid, halve};
 
     #[test]
     fn halving_is_the_smoothing_formula_to_the_bit() {
@@ -1305,6 +1362,46 @@ mod tests {
                 .zip(&want)
                 .all(|(a, b)| a.to_bits() == b.to_bits()));
         }
+    }
+
+    /// A wandering beat tracker over an exact pulse (four-on-the-floor techno at 136 BPM,
+    /// 200 s): its beats run 0.8 % slow, so their least-squares period is 0.8 % off and few
+    /// of them lie on the pulse. The comb must still reach the pulse's period (more than the
+    /// 0.5 % it searches around the fitted one), and the grid must be accepted on the onsets
+    /// the pulse leaves, not rejected for the tracked beats that stray from it.
+    #[test]
+    fn a_wandering_tracker_does_not_lose_an_exact_pulse() {
+        let fps = 100.0f64;
+        let period = 60.0f64 / 136.0;
+        let secs = 200.0;
+        let mut o = vec![0.0f64; (secs * fps) as usize + 2];
+        let mut k = 0.0;
+        while (k + 0.5) * period < secs {
+            for (t, amp) in [(k * period, 1.0), ((k + 0.5) * period, 0.3)] {
+                // A peak two frames wide at the exact (fractional) frame.
+                let f = t * fps;
+                let i = f.floor() as usize;
+                let frac = f - i as f64;
+                o[i] += amp * (1.0 - frac);
+                o[i + 1] += amp * frac;
+            }
+            k += 1.0;
+        }
+        let times: Vec<f64> = (0..)
+            .map(|j| 0.2 + j as f64 * period * 1.008)
+            .take_while(|&t| t < secs - 0.5)
+            .collect();
+        let weights = vec![1.0; times.len()];
+        let g = constant_grid(&o, fps, &times, &weights, period, 0.0, secs)
+            .expect("the pulse's constant grid");
+        assert!(
+            (g.period / period - 1.0).abs() < 1e-4,
+            "period {}",
+            g.period
+        );
+        // On the pulse, not half a beat off it.
+        let phase = (g.t0 / period).rem_euclid(1.0);
+        assert!(phase.min(1.0 - phase) < 0.02, "phase {phase}");
     }
 
     #[test]
