@@ -5,7 +5,9 @@
 //! 2. In every frame, spectral peaks between [`MIN_HZ`] and [`MAX_HZ`] are picked above a
 //!    running spectral envelope (spectral whitening: a peak's weight is its height above the
 //!    envelope, so a loud bass does not drown the harmony) and their frequencies refined by
-//!    parabolic interpolation.
+//!    parabolic interpolation. A peak on the 3rd or 5th harmonic of a lower peak (within
+//!    [`OVERTONE_CENTS`]) counts [`OVERTONE_WEIGHT`] of its weight, so a bright note's
+//!    fifth and major third do not vote for the dominant or the parallel major.
 //! 3. The tuning (offset from A = 440 Hz, within ±half a semitone) is the weighted circular
 //!    mean of every peak's deviation from the equal-tempered grid.
 //! 4. Each peak adds to the pitch class it is nearest to, with a raised-cosine weight that
@@ -20,7 +22,11 @@
 //!    best weighted mean ([`BASS_WEIGHT`]) names the key, and the margin over the second
 //!    best gives the confidence. A minor key also scores as dorian, a major key as
 //!    mixolydian ([`DORIAN_PROFILE`], [`MIXOLYDIAN_PROFILE`], less [`MODAL_PENALTY`]), so a
-//!    modal track reads as the key of its tonic.
+//!    modal track reads as the key of its tonic. Each frame's best major or minor triad
+//!    ([`chord_histogram`]: a bonus when the bass is on its root, at least two of its notes
+//!    sounding) also goes into a histogram, correlated with each key's chord profile
+//!    ([`CHORDS_MAJOR`], [`CHORDS_MINOR`], dorian, mixolydian) and added with
+//!    [`CHORD_WEIGHT`]: a ii-V-I names its I, not its V.
 //! 6. When that leaves the key open (confidence below [`LOW_CONFIDENCE`]), the ending's
 //!    chroma (the last [`END_SECS`] of tonal content) is correlated with each key's tonic
 //!    triad and added ([`END_WEIGHT`]): tracks come to rest on their tonic chord.
