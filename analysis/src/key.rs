@@ -587,11 +587,16 @@ fn chord_profile(tonic: usize, table: &[(usize, usize, f64)]) -> [f64; 24] {
 fn pearson(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len() as f64;
     let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    pearson_of(x.iter().zip(y).map(|(a, b)| (a - mx, b - my)))
+}
+
+/// Pearson correlation from the pairs' deviations from their means.
+fn pearson_of(deviations: impl Iterator<Item = (f64, f64)>) -> f64 {
     let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx) * (a - mx);
-        syy += (b - my) * (b - my);
+    for (x, y) in deviations {
+        sxy += x * y;
+        sxx += x * x;
+        syy += y * y;
     }
     if sxx <= 0.0 || syy <= 0.0 {
         0.0
@@ -604,19 +609,12 @@ fn pearson(x: &[f64], y: &[f64]) -> f64 {
 fn correlation(chroma: &[f64; 12], profile: &[f64; 12], tonic: usize) -> f64 {
     let mc = chroma.iter().sum::<f64>() / 12.0;
     let mp = profile.iter().sum::<f64>() / 12.0;
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (i, &p) in profile.iter().enumerate() {
-        let x = chroma[(tonic + i) % 12] - mc;
-        let y = p - mp;
-        sxy += x * y;
-        sxx += x * x;
-        syy += y * y;
-    }
-    if sxx <= 0.0 || syy <= 0.0 {
-        0.0
-    } else {
-        sxy / (sxx * syy).sqrt()
-    }
+    pearson_of(
+        profile
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (chroma[(tonic + i) % 12] - mc, p - mp)),
+    )
 }
 
 /// The best-scoring key, the confidence (see [`KeyEstimate::confidence`]) and the runner-up
