@@ -51,6 +51,7 @@ impl ChromaMap {
     }
 
     /// Chroma of one power spectrum, scaled so its largest class is 1 (all 0 when silent).
+    #[inline(always)]
     pub(super) fn chroma(&self, power: &[f32]) -> [f32; 12] {
         let mut c = [0.0f32; 12];
         for (p, &pc) in power[self.first.min(power.len())..]
@@ -69,6 +70,7 @@ impl ChromaMap {
     }
 
     /// Tonnetz of a chroma vector (L1-normalised first; all 0 for a zero chroma).
+    #[inline(always)]
     pub(super) fn tonnetz(&self, chroma: &[f32; 12]) -> [f32; 6] {
         let sum: f32 = chroma.iter().sum();
         let mut t = [0.0; 6];

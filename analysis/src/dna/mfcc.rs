@@ -67,6 +67,7 @@ impl MelBank {
     }
 
     /// Band powers of one power spectrum, in dB (floored at -100 dB).
+    #[inline(always)]
     pub(super) fn log_energies(&self, power: &[f32], out: &mut [f32; MEL_BANDS]) {
         for (o, (first, w)) in out.iter_mut().zip(&self.bands) {
             let e = dot(&power[*first..*first + w.len()], w);
@@ -76,6 +77,7 @@ impl MelBank {
 }
 
 /// Dot product over eight lanes (vectorisable).
+#[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; 8];
     for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
@@ -112,6 +114,7 @@ impl Dct {
     }
 
     /// Coefficients of one frame's log-mel energies.
+    #[inline(always)]
     pub(super) fn apply(&self, mel_db: &[f32; MEL_BANDS], out: &mut [f32]) {
         for (o, row) in out.iter_mut().zip(self.table.chunks_exact(MEL_BANDS)) {
             *o = dot(row, mel_db);

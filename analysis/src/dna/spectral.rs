@@ -28,6 +28,7 @@ pub(super) struct Shape {
 /// over the whole band: the minimum and maximum of each block of 16 bins; `k` blocks
 /// have their minimum at or below the `k`-th smallest block minimum, so the `k` smallest
 /// values are among the bins at or below it (a few more than `k`), and likewise above.
+#[inline(always)]
 fn smallest_and_largest(band: &[f32], k: usize, low: &mut Vec<f32>, high: &mut Vec<f32>) {
     const BLOCK: usize = 16;
     // First the blocks' extremes, in the same buffers.
@@ -94,6 +95,7 @@ impl ShapeAnalyser {
     }
 
     /// Shape of a frame from its magnitudes and powers (`power = mag²`).
+    #[inline(always)]
     pub(super) fn analyse(&mut self, mag: &[f32], power: &[f32]) -> Shape {
         // Sums over eight lanes, so the compiler can vectorise them (it may not reorder a
         // single f32 sum): magnitude, power, magnitude × frequency, log2 power.
