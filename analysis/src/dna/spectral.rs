@@ -25,39 +25,53 @@ pub(super) struct Shape {
 
 /// The `k` smallest values of `band` into `low` and its `k` largest into `high`, each in
 /// ascending order (`1 <= k <= band.len()`; magnitudes, so no NaN). Instead of selecting
-/// over the whole band: the minimum and maximum of each block of 16 bins; `k` blocks
-/// have their minimum at or below the `k`-th smallest block minimum, so the `k` smallest
-/// values are among the bins at or below it (a few more than `k`), and likewise above.
+/// over the whole band: the minimum and maximum of each block of 16 bins (into `extremes`);
+/// `k` blocks have their minimum at or below the `k`-th smallest block minimum, so the `k`
+/// smallest values are among the bins at or below it (a few more than `k`), all in blocks
+/// whose minimum is at or below it; likewise above.
 #[inline(always)]
-fn smallest_and_largest(band: &[f32], k: usize, low: &mut Vec<f32>, high: &mut Vec<f32>) {
+fn smallest_and_largest(
+    band: &[f32],
+    k: usize,
+    extremes: &mut Vec<(f32, f32)>,
+    low: &mut Vec<f32>,
+    high: &mut Vec<f32>,
+) {
     const BLOCK: usize = 16;
-    // First the blocks' extremes, in the same buffers.
-    let (lows, highs) = (&mut *low, &mut *high);
-    lows.clear();
-    highs.clear();
-    for b in band.chunks(BLOCK) {
+    extremes.clear();
+    extremes.extend(band.chunks(BLOCK).map(|b| {
         let (mut lo, mut hi) = (b[0], b[0]);
         for &v in &b[1..] {
             lo = if v < lo { v } else { lo };
             hi = if v > hi { v } else { hi };
         }
-        lows.push(lo);
-        highs.push(hi);
-    }
-    let (floor, ceiling) = if k <= lows.len() {
-        lows.select_nth_unstable_by(k - 1, f32::total_cmp);
-        let m = highs.len();
-        highs.select_nth_unstable_by(m - k, f32::total_cmp);
-        (lows[k - 1], highs[m - k])
+        (lo, hi)
+    }));
+    // The thresholds, selected among copies of the blocks' extremes in the same buffers.
+    let (floor, ceiling) = if k <= extremes.len() {
+        low.clear();
+        low.extend(extremes.iter().map(|e| e.0));
+        high.clear();
+        high.extend(extremes.iter().map(|e| e.1));
+        low.select_nth_unstable_by(k - 1, f32::total_cmp);
+        let m = high.len();
+        high.select_nth_unstable_by(m - k, f32::total_cmp);
+        (low[k - 1], high[m - k])
     } else {
         (f32::INFINITY, f32::NEG_INFINITY)
     };
     low.clear();
-    low.extend(band.iter().copied().filter(|&v| v <= floor));
+    high.clear();
+    for (b, &(lo, hi)) in band.chunks(BLOCK).zip(extremes.iter()) {
+        if lo <= floor {
+            low.extend(b.iter().copied().filter(|&v| v <= floor));
+        }
+        if hi >= ceiling {
+            high.extend(b.iter().copied().filter(|&v| v >= ceiling));
+        }
+    }
     low.sort_unstable_by(f32::total_cmp);
     low.truncate(k);
-    high.clear();
-    high.extend(band.iter().copied().filter(|&v| v >= ceiling));
     high.sort_unstable_by(f32::total_cmp);
     high.drain(..high.len() - k);
 }
@@ -66,7 +80,9 @@ fn smallest_and_largest(band: &[f32], k: usize, low: &mut Vec<f32>, high: &mut V
 pub(super) struct ShapeAnalyser {
     freqs: Vec<f32>,
     bands: Vec<(usize, usize)>,
-    /// The smallest and the largest values of a contrast band, ascending.
+    /// The smallest and the largest values of a contrast band, ascending, and the extremes
+    /// of its blocks: buffers of [`smallest_and_largest`].
+    extremes: Vec<(f32, f32)>,
     low: Vec<f32>,
     high: Vec<f32>,
 }
@@ -89,6 +105,7 @@ impl ShapeAnalyser {
         Self {
             freqs,
             bands,
+            extremes: Vec::new(),
             low: Vec::new(),
             high: Vec::new(),
         }
@@ -167,7 +184,7 @@ impl ShapeAnalyser {
                 })
             } else if k < n {
                 let (low, high) = (&mut self.low, &mut self.high);
-                smallest_and_largest(band, k, low, high);
+                smallest_and_largest(band, k, &mut self.extremes, low, high);
                 (
                     low.iter().sum::<f32>() / k as f32,
                     high.iter().sum::<f32>() / k as f32,
@@ -206,7 +223,7 @@ mod tests {
             for k in [2, 3, 15, band.len()] {
                 let mut sorted = band.clone();
                 sorted.sort_by(f32::total_cmp);
-                smallest_and_largest(band, k, &mut low, &mut high);
+                smallest_and_largest(band, k, &mut Vec::new(), &mut low, &mut high);
                 assert_eq!(low, sorted[..k]);
                 assert_eq!(high, sorted[sorted.len() - k..]);
             }
