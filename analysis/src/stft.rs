@@ -219,10 +219,15 @@ fn recombined_magnitudes_with(x: &[Complex<f32>], twiddles: &[Complex<f32>], out
         let (s, d, re, im) = pair(x[k], x[h - k], twiddles[k - 1]);
         out[k] = magnitude(s + re, d + im);
     }
-    // Upper bin h - k is below `bins` for k > h - bins.
-    for k in (h + 1).saturating_sub(bins).max(1)..q {
-        let (s, d, re, im) = pair(x[k], x[h - k], twiddles[k - 1]);
-        out[h - k] = magnitude(s - re, im - d);
+    // Upper bins j = q + 1.. below `bins`, in increasing order (k = h - j decreasing).
+    if bins > q + 1 {
+        let upper = &mut out[q + 1..bins.min(h)];
+        let mirrors = x[1..q].iter().rev();
+        let turns = twiddles[..q - 1].iter().rev();
+        for (((o, &b), &a), &t) in upper.iter_mut().zip(&x[q + 1..]).zip(mirrors).zip(turns) {
+            let (s, d, re, im) = pair(a, b, t);
+            *o = magnitude(s - re, im - d);
+        }
     }
 }
 
