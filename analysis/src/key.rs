@@ -401,7 +401,15 @@ pub fn chroma_frames(mono: &[f32], sample_rate: u32) -> Option<ChromaFrames> {
     for (f, tonal) in tonalness.iter_mut().enumerate() {
         let m = spec.frame(f);
         let band = &m[lo..=hi];
-        let max = band.iter().copied().fold(0.0f32, f32::max) as f64;
+        // The largest magnitude, over eight lanes (the same value as one running maximum:
+        // magnitudes are finite and not negative).
+        let mut lanes = [0.0f32; 8];
+        for c in band.chunks(8) {
+            for (l, &v) in lanes.iter_mut().zip(c) {
+                *l = l.max(v);
+            }
+        }
+        let max = lanes.iter().copied().fold(0.0f32, f32::max) as f64;
         if max <= 1e-9 {
             continue;
         }
