@@ -85,7 +85,7 @@ fn stages(path: &std::path::Path) {
     let mut rows = Vec::new();
     let (audio, t) = best(|| segue_decode::decode_file(path, 44_100).unwrap());
     rows.push(("decode", t));
-    let (mono, t) = best(|| audio.mono());
+    let (mono, t) = best(|| audio.mono_finite().0);
     rows.push(("mono", t));
     let rate = audio.sample_rate;
     let (rhythm, t) = best(|| beats::analyse_rhythm(&mono, rate));

@@ -159,12 +159,125 @@ fn k_weighted_pieces(mix: &[[f32; 2]], rate: u32, piece: usize) -> Vec<f64> {
     let mut out = Vec::with_capacity(mix.len() / piece);
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports FMA, checked just above.
-        unsafe { k_weighted_pieces_fma(mix, &stages, piece, &mut out) };
+        let warm = (WARM_UP_SECS * rate as f64 / piece as f64).ceil() as usize;
+        if std::arch::is_x86_feature_detected!("avx")
+            && rate >= MIN_PARTS_RATE
+            && stages[1].0 == [1.0, -2.0, 1.0]
+            && mix.len() / piece >= 16 * warm
+        {
+            // SAFETY: the CPU supports AVX and FMA, checked just above.
+            unsafe { k_weighted_parts_avx(mix, &stages, piece, warm, &mut out) };
+            return out;
+        }
+        // SAFETY: the CPU supports FMA (and so SSE2), checked just above.
+        unsafe {
+            let mut state = [[std::arch::x86_64::_mm_setzero_pd(); 2]; 2];
+            k_weighted_pieces_fma(mix, &stages, piece, &mut state, &mut out);
+        }
         return out;
     }
     k_weighted_pieces_with::<false>(mix, &stages, piece, &mut out);
     out
+}
+
+/// How far before its first piece each later part of [`k_weighted_parts_avx`] starts its
+/// filter, seconds. The filter forgets its state at the rate of its slowest pole, the RLB
+/// high pass's (critically damped at 38 Hz: the error of a state started at zero, relative
+/// to the signal, falls like `n · e^(−2π · 38 · t)`, below 1e-40 after 0.5 s): far below
+/// the rounding of the sums (1e-16), so the part goes on as the one serial filter would, to
+/// rounding.
+const WARM_UP_SECS: f64 = 0.5;
+
+/// Below this rate the filter is run serially (its poles are no longer where the warm-up
+/// assumes, and such tracks are short anyway).
+const MIN_PARTS_RATE: u32 = 8_000;
+
+/// The K-weighting is a chain of dependent operations per frame (each output needs the
+/// previous state), so the serial filter waits on latency with most of the CPU idle. This
+/// runs four stretches of the track at once, both channels of two stretches in each of two
+/// 256-bit registers: part 0 from the start, parts 1 to 3 each from `warm` pieces before
+/// its own first piece (those warm-up pieces are filtered and dropped, so its state has
+/// converged to the serial filter's by then; see [`WARM_UP_SECS`]). Part 0's pieces are
+/// the serial filter's to the bit; the others' agree to rounding (about 1e-15 relative).
+/// The few pieces left over at the end continue part 3 serially.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx,fma")]
+fn k_weighted_parts_avx(
+    mix: &[[f32; 2]],
+    stages: &[Biquad; 2],
+    piece: usize,
+    warm: usize,
+    out: &mut Vec<f64>,
+) {
+    use std::arch::x86_64::*;
+    let n = mix.len() / piece;
+    // Every part runs `steps` pieces; parts 1..3 drop their first `warm`.
+    let steps = (n + 3 * warm) / 4;
+    let starts = [0, 1, 2, 3].map(|k| k * (steps - warm));
+    let covered = starts[3] + steps;
+    out.clear();
+    out.resize(covered, 0.0);
+    let splat = |v: f64| _mm256_set1_pd(v);
+    let b = stages[0].0.map(splat);
+    let neg_a = stages.map(|(_, a)| a.map(|v| splat(-v)));
+    let zero = _mm256_setzero_pd();
+    // Frames of two parts as [left a, right a, left b, right b], non-finite samples zeroed
+    // (`v - v` is 0 exactly for finite `v`).
+    let load = |fa: &[f32; 2], fb: &[f32; 2]| {
+        let v = _mm256_cvtps_pd(_mm_setr_ps(fa[0], fa[1], fb[0], fb[1]));
+        _mm256_and_pd(v, _mm256_cmp_pd::<_CMP_EQ_OQ>(_mm256_sub_pd(v, v), zero))
+    };
+    // Per register: shelf states, high-pass states (transposed direct form II).
+    let mut s = [[zero; 2]; 2];
+    let mut t = [[zero; 2]; 2];
+    for step in 0..steps {
+        let chunk = |k: usize| &mix[(starts[k] + step) * piece..][..piece];
+        let (c0, c1, c2, c3) = (chunk(0), chunk(1), chunk(2), chunk(3));
+        let mut sum = [zero; 2];
+        for (((f0, f1), f2), f3) in c0.iter().zip(c1).zip(c2).zip(c3) {
+            let xs = [load(f0, f1), load(f2, f3)];
+            for r in 0..2 {
+                // As `high_passed`, the same operations in the same order.
+                let (s, t) = (&mut s[r], &mut t[r]);
+                let x = xs[r];
+                let y = _mm256_fmadd_pd(b[0], x, s[0]);
+                s[0] = _mm256_fmadd_pd(neg_a[0][0], y, _mm256_fmadd_pd(b[1], x, s[1]));
+                s[1] = _mm256_fmadd_pd(neg_a[0][1], y, _mm256_mul_pd(b[2], x));
+                let x = y;
+                let y = _mm256_add_pd(x, t[0]);
+                t[0] = _mm256_fmadd_pd(neg_a[1][0], y, _mm256_sub_pd(t[1], _mm256_add_pd(x, x)));
+                t[1] = _mm256_fmadd_pd(neg_a[1][1], y, x);
+                sum[r] = _mm256_fmadd_pd(y, y, sum[r]);
+            }
+        }
+        let tiny = splat(1e-25);
+        let abs_mask = _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX));
+        for v in s.iter_mut().chain(t.iter_mut()).flatten() {
+            let below = _mm256_cmp_pd::<_CMP_LT_OQ>(_mm256_and_pd(*v, abs_mask), tiny);
+            *v = _mm256_andnot_pd(below, *v);
+        }
+        for (r, sum) in sum.into_iter().enumerate() {
+            let (lo, hi) = (_mm256_castpd256_pd128(sum), _mm256_extractf128_pd::<1>(sum));
+            for (k, half) in [(2 * r, lo), (2 * r + 1, hi)] {
+                if k == 0 || step >= warm {
+                    out[starts[k] + step] =
+                        _mm_cvtsd_f64(half) + _mm_cvtsd_f64(_mm_unpackhi_pd(half, half));
+                }
+            }
+        }
+    }
+    // Part 3 (the high lanes of the second register) goes on over the rest.
+    let mut state = [
+        [
+            _mm256_extractf128_pd::<1>(s[1][0]),
+            _mm256_extractf128_pd::<1>(s[1][1]),
+        ],
+        [
+            _mm256_extractf128_pd::<1>(t[1][0]),
+            _mm256_extractf128_pd::<1>(t[1][1]),
+        ],
+    ];
+    k_weighted_pieces_fma(&mix[covered * piece..], stages, piece, &mut state, out);
 }
 
 /// [`k_weighted_pieces_with`]`::<true>` with both channels in one register (lane 0 left,
@@ -175,15 +288,20 @@ fn k_weighted_pieces(mix: &[[f32; 2]], rate: u32, piece: usize) -> Vec<f64> {
 /// products rounded once, as in the fused forms, and need no registers for the taps.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "fma")]
-fn k_weighted_pieces_fma(mix: &[[f32; 2]], stages: &[Biquad; 2], piece: usize, out: &mut Vec<f64>) {
+fn k_weighted_pieces_fma(
+    mix: &[[f32; 2]],
+    stages: &[Biquad; 2],
+    piece: usize,
+    state: &mut [[std::arch::x86_64::__m128d; 2]; 2],
+    out: &mut Vec<f64>,
+) {
     use std::arch::x86_64::*;
     let splat = |v: f64| _mm_set1_pd(v);
     let b = stages[0].0.map(splat);
     let neg_a = stages.map(|(_, a)| a.map(|v| splat(-v)));
     let high_pass = stages[1].0 == [1.0, -2.0, 1.0];
     let b2 = stages[1].0.map(splat);
-    // Transposed direct form II, two states per stage.
-    let mut state = [[_mm_setzero_pd(); 2]; 2];
+    // Transposed direct form II, two states per stage (`state`: where the filter is).
     let clean = |v: f32| if v.is_finite() { v as f64 } else { 0.0 };
     for chunk in mix.chunks_exact(piece) {
         let mut sum = _mm_setzero_pd();
@@ -191,10 +309,10 @@ fn k_weighted_pieces_fma(mix: &[[f32; 2]], stages: &[Biquad; 2], piece: usize, o
         if high_pass && chunk.iter().all(|f| f[0].is_finite() & f[1].is_finite()) {
             // Nothing to clean: that leaves the sum a register.
             let load = |f: &[f32; 2]| _mm_cvtps_pd(_mm_set_ps(0.0, 0.0, f[1], f[0]));
-            sum = high_passed(chunk, &consts, &mut state, load);
+            sum = high_passed(chunk, &consts, state, load);
         } else if high_pass {
             let load = |f: &[f32; 2]| _mm_set_pd(clean(f[1]), clean(f[0]));
-            sum = high_passed(chunk, &consts, &mut state, load);
+            sum = high_passed(chunk, &consts, state, load);
         } else {
             for frame in chunk {
                 let mut x = _mm_set_pd(clean(frame[1]), clean(frame[0]));
@@ -421,11 +539,7 @@ pub fn true_peak(mix: &[[f32; 2]], rate: u32) -> f32 {
     for (b, m) in piece_max.iter_mut().enumerate() {
         let lo = (b * PIECE).saturating_sub(TAPS - 1).min(mix.len());
         let hi = ((b + 1) * PIECE).saturating_sub(TAPS - 1).min(mix.len());
-        let mut lanes = [[0.0f32; 8]; 2];
-        fold_abs_max_stereo(&mix[lo..hi], &mut lanes);
-        for ch in 0..2 {
-            m[ch] = lanes[ch].iter().copied().fold(0.0f32, f32::max);
-        }
+        *m = abs_max_stereo(&mix[lo..hi]);
     }
     let sample_peak = piece_max.iter().flatten().copied().fold(0.0f32, f32::max);
     if rate >= 192_000 || sample_peak == 0.0 {
@@ -441,14 +555,17 @@ pub fn true_peak(mix: &[[f32; 2]], rate: u32) -> f32 {
     let mut scan = |b: usize, ch: usize, lanes: &mut [f32; 8]| {
         let first = b * PIECE;
         let n = PIECE.min(outputs - first);
-        // Padded sample p is mix[p - (TAPS - 1)].
-        for (i, v) in x[..n + TAPS - 1].iter_mut().enumerate() {
-            let p = first + i;
-            *v = match p.checked_sub(TAPS - 1).and_then(|s| mix.get(s)) {
-                Some(f) => clean(f[ch]),
-                None => 0.0,
-            };
+        // Padded sample p is mix[p - (TAPS - 1)]: `lead` zeros before the first sample
+        // (in the first piece), the samples from `src`, zeros after the last.
+        let m = n + TAPS - 1;
+        let lead = (TAPS - 1).saturating_sub(first).min(m);
+        let src = first + lead - (TAPS - 1);
+        let count = mix.len().saturating_sub(src).min(m - lead);
+        x[..lead].fill(0.0);
+        for (v, f) in x[lead..lead + count].iter_mut().zip(&mix[src..src + count]) {
+            *v = clean(f[ch]);
         }
+        x[lead + count..m].fill(0.0);
         oversampled_max(&mut acc[..n], &x[..n + TAPS - 1], lanes);
     };
     let mut done = vec![[false; 2]; pieces];
@@ -482,27 +599,47 @@ fn true_peak_gain() -> f32 {
         .fold(0.0f32, f32::max)
 }
 
-/// Largest magnitudes per channel of `frames` (non-finite samples count as zeros), folded
-/// into eight lanes per channel.
-fn fold_abs_max_stereo(frames: &[[f32; 2]], lanes: &mut [[f32; 8]; 2]) {
-    let mut chunks = frames.chunks_exact(8);
+/// Largest magnitude per channel of `frames` (non-finite samples count as zeros).
+fn abs_max_stereo(frames: &[[f32; 2]]) -> [f32; 2] {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { abs_max_stereo_avx2(frames) };
+    }
+    abs_max_stereo_portable(frames)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn abs_max_stereo_avx2(frames: &[[f32; 2]]) -> [f32; 2] {
+    abs_max_stereo_portable(frames)
+}
+
+/// [`abs_max_stereo`] over the interleaved samples, sixteen lanes (eight frames) at a time:
+/// even lanes hold the left channel, odd ones the right.
+#[inline(always)]
+fn abs_max_stereo_portable(frames: &[[f32; 2]]) -> [f32; 2] {
+    let flat = frames.as_flattened();
+    let mut lanes = [0.0f32; 16];
+    let mut chunks = flat.chunks_exact(16);
     for c in &mut chunks {
-        for ch in 0..2 {
-            for i in 0..8 {
-                let v = c[i][ch].abs();
-                // NaN and infinities are zeros: `v < INFINITY` is false for both.
-                let v = if v < f32::INFINITY { v } else { 0.0 };
-                lanes[ch][i] = if v > lanes[ch][i] { v } else { lanes[ch][i] };
-            }
-        }
-    }
-    for (i, f) in chunks.remainder().iter().enumerate() {
-        for ch in 0..2 {
-            let v = f[ch].abs();
+        for i in 0..16 {
+            let v = c[i].abs();
+            // NaN and infinities are zeros: `v < INFINITY` is false for both.
             let v = if v < f32::INFINITY { v } else { 0.0 };
-            lanes[ch][i] = lanes[ch][i].max(v);
+            lanes[i] = if v > lanes[i] { v } else { lanes[i] };
         }
     }
+    for (i, &v) in chunks.remainder().iter().enumerate() {
+        let v = v.abs();
+        let v = if v < f32::INFINITY { v } else { 0.0 };
+        lanes[i] = lanes[i].max(v);
+    }
+    let mut m = [0.0f32; 2];
+    for (i, &v) in lanes.iter().enumerate() {
+        m[i % 2] = m[i % 2].max(v);
+    }
+    m
 }
 
 /// The largest magnitudes of the four interpolator phases over the samples `x` (`acc.len()`
@@ -624,6 +761,54 @@ mod tests {
             oversampled_max(&mut acc, &x, &mut lanes);
         }
         lanes.iter().copied().fold(0.0f32, f32::max)
+    }
+
+    #[test]
+    fn the_four_part_k_weighting_is_the_serial_filter_to_rounding() {
+        let mut seed = 0x5851_f42d_4c95_7f2du64;
+        let mut noise = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        };
+        for (rate, secs) in [
+            (44_100u32, 61.3f32),
+            (48_000, 40.0),
+            (22_050, 9.0),
+            (8_000, 30.0),
+        ] {
+            let len = (rate as f32 * secs) as usize;
+            // Noise under a slow envelope with a loud bass, silent stretches (the states
+            // decay and are flushed), NaN and infinities.
+            let mut mix: Vec<[f32; 2]> = (0..len)
+                .map(|i| {
+                    let t = i as f32 / rate as f32;
+                    let env = 0.05 + 0.5 * (t * 0.7).sin().abs();
+                    let bass = 0.4 * (std::f32::consts::TAU * 45.0 * t).sin();
+                    [env * noise() + bass, 0.2 * env * noise() - bass]
+                })
+                .collect();
+            for f in &mut mix[len / 3..len / 3 + 3 * rate as usize] {
+                *f = [0.0; 2];
+            }
+            mix[len / 4][0] = f32::NAN;
+            mix[len / 2][1] = f32::NEG_INFINITY;
+            mix[len / 2 + 7][0] = f32::INFINITY;
+            let piece = (rate as usize + 5) / 10;
+            let mut serial = Vec::new();
+            k_weighted_pieces_with::<true>(&mix, &k_weighting(rate as f64), piece, &mut serial);
+            let parts = k_weighted_pieces(&mix, rate, piece);
+            assert_eq!(parts.len(), serial.len());
+            // The first part is the serial filter itself; the rest agree to rounding.
+            assert_eq!(parts[0].to_bits(), serial[0].to_bits());
+            for (i, (a, b)) in parts.iter().zip(&serial).enumerate() {
+                assert!(
+                    (a - b).abs() <= 1e-12 * b.abs() + 1e-30,
+                    "{rate} Hz, piece {i}: {a} vs {b}"
+                );
+            }
+        }
     }
 
     #[test]

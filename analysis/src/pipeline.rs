@@ -35,7 +35,7 @@ pub fn analyze_file_with_info(
     path: &Path,
 ) -> Result<(Analysis, segue_decode::DecodedInfo), SegueError> {
     let (audio, info) = segue_decode::decode_file_with_info(path, ANALYSIS_RATE)?;
-    match analyze(&audio) {
+    match analyze_owned(audio) {
         Ok(a) => Ok((a, info)),
         Err(reason) => Err(SegueError::Unanalysable {
             path: path.to_path_buf(),
@@ -62,11 +62,30 @@ pub fn analyze_file_with(
 /// Audio shorter than [`MIN_ANALYSIS_SECS`], silent (peak below −80 dBFS) or without a
 /// beat the tracker can follow gets the reason instead of an analysis of zeros.
 pub fn analyze(audio: &TrackAudio) -> Result<Analysis, Unanalysable> {
-    let rate = audio.sample_rate;
-    let mut mono = audio.mono();
-    for v in mono.iter_mut().filter(|v| !v.is_finite()) {
-        *v = 0.0;
+    let duration = too_short(audio)?;
+    let (mono, peak) = audio.mono_finite();
+    if peak < SILENCE_PEAK {
+        return Err(Unanalysable::Silent);
     }
+    let loud = loudness::measure_loudness(audio);
+    analyze_mono(&mono, audio.sample_rate, duration, loud)
+}
+
+/// [`analyze`] of audio it may consume: the loudness is measured first, then the mono
+/// mix is written over the stereo mix's memory (no fresh buffer for it). The same results.
+fn analyze_owned(audio: TrackAudio) -> Result<Analysis, Unanalysable> {
+    let duration = too_short(&audio)?;
+    let rate = audio.sample_rate;
+    let loud = loudness::measure_loudness(&audio);
+    let (mono, peak) = audio.into_mono_finite();
+    if peak < SILENCE_PEAK {
+        return Err(Unanalysable::Silent);
+    }
+    analyze_mono(&mono, rate, duration, loud)
+}
+
+/// The duration of `audio`, seconds, unless shorter than [`MIN_ANALYSIS_SECS`].
+fn too_short(audio: &TrackAudio) -> Result<f64, Unanalysable> {
     let duration = audio.duration_secs();
     if duration < MIN_ANALYSIS_SECS {
         return Err(Unanalysable::TooShort {
@@ -74,19 +93,25 @@ pub fn analyze(audio: &TrackAudio) -> Result<Analysis, Unanalysable> {
             min_secs: MIN_ANALYSIS_SECS,
         });
     }
-    if mono.iter().all(|v| v.abs() < SILENCE_PEAK) {
-        return Err(Unanalysable::Silent);
-    }
+    Ok(duration)
+}
 
-    let rhythm = beats::analyse_rhythm(&mono, rate);
+/// The analysis from the mono mix (NaN and infinities zeroed, not silent) and the stereo
+/// mix's loudness.
+fn analyze_mono(
+    mono: &[f32],
+    rate: u32,
+    duration: f64,
+    loud: loudness::Loudness,
+) -> Result<Analysis, Unanalysable> {
+    let rhythm = beats::analyse_rhythm(mono, rate);
     if rhythm.beats.is_empty() || rhythm.bpm.is_nan() || rhythm.bpm <= 0.0 {
         return Err(Unanalysable::NoBeat);
     }
-    let key = key::detect_key(&mono, rate);
-    let loud = loudness::measure_loudness(audio);
+    let key = key::detect_key(mono, rate);
     // One spectrogram (≈ 46 ms window, half overlap) for energy, structure and DNA.
     let fft = energy::fft_size_for(rate);
-    let spec = Spectrogram::compute(&mono, rate, fft, fft / 2);
+    let spec = Spectrogram::compute(mono, rate, fft, fft / 2);
     let curve = energy::energy_curve_of(&spec, duration, ENERGY_HOP_SECS);
 
     let segments = structure::segment(&spec, &rhythm.downbeats, duration);
@@ -105,7 +130,7 @@ pub fn analyze(audio: &TrackAudio) -> Result<Analysis, Unanalysable> {
         .collect();
     let cues = cues::place_cues(rhythm.downbeats.first().copied(), &sections);
     let ranges: Vec<(f64, f64)> = sections.iter().map(|s| (s.start, s.end)).collect();
-    let features = dna::extract_with_spectrogram(&spec, &mono, &rhythm.beats, &ranges);
+    let features = dna::extract_with_spectrogram(&spec, mono, &rhythm.beats, &ranges);
 
     let (key_name, camelot, open_key, key_confidence) = match key {
         Some(k) => (
@@ -179,5 +204,8 @@ mod tests {
         assert_eq!(analyze(&tone(3.0, 0.0)).unwrap_err(), Unanalysable::Silent);
         assert_eq!(analyze(&tone(3.0, 5e-5)).unwrap_err(), Unanalysable::Silent);
         assert_eq!(analyze(&tone(4.0, 0.5)).unwrap_err(), Unanalysable::NoBeat);
+        for t in [tone(0.13, 0.5), tone(3.0, 5e-5), tone(4.0, 0.5)] {
+            assert_eq!(analyze_owned(t.clone()), analyze(&t));
+        }
     }
 }

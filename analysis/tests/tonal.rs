@@ -806,3 +806,21 @@ fn loops_starting_off_the_tonic_read_the_tonic() {
         ),
     ]);
 }
+
+/// `analyze_file` measures the loudness, then writes the mono mix over the decoded stereo
+/// mix's memory: the same analysis as `analyze` of the decoded audio.
+#[test]
+fn analysing_a_file_equals_analysing_its_decoded_audio() {
+    use segue_analysis::{analyze, analyze_file};
+    use segue_decode::wav::{write_wav, WavFormat};
+    let spec = DemoSpec::new("owned", 124.0, Key::new(9, Mode::Minor), Style::FourOnFloor)
+        .sections(&[(SectionLabel::Intro, 4), (SectionLabel::Drop, 4)]);
+    let track = demo::synthesize(&spec, SR);
+    let path = std::env::temp_dir().join(format!("segue-owned-{}.wav", std::process::id()));
+    write_wav(&path, SR, &track.audio.mix, WavFormat::Pcm16).expect("write the track");
+    let decoded = segue_decode::decode_file(&path, SR).expect("decode the track");
+    let from_file = analyze_file(&path);
+    let _ = std::fs::remove_file(&path);
+    let want = analyze(&decoded).expect("a demo track analyses");
+    assert_eq!(from_file.expect("a demo track analyses"), want);
+}
