@@ -42,7 +42,7 @@
 //! none, [`LAST_HIT_SHARE`]). Every input is accepted: too short (< 2 s), silent,
 //! non-finite or periodicity-free audio gives [`Rhythm::none`] (bpm 0, no beats).
 
-use super::onset::{chroma, chroma_bins, chroma_distance, OnsetEnvelopes};
+use super::onset::{chroma, chroma_bins, chroma_distance, OnsetBuilder, OnsetEnvelopes};
 use super::tempo::{self, TempoCandidate};
 use super::Spectrogram;
 
@@ -128,9 +128,11 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
     let rate = onset_rate as f64;
     let hop = (rate / 100.0).round() as usize;
     let fft = ((rate * 0.0232).round() as usize).next_power_of_two();
-    let spec = Spectrogram::compute(&onset_audio, onset_rate, fft, hop);
-    let env = OnsetEnvelopes::compute(&spec);
-    drop(spec);
+    // Each frame of the onset spectrogram goes straight into the envelopes (none is kept).
+    let shape = Spectrogram::shape(onset_rate, fft, hop, usize::MAX);
+    let mut onsets = OnsetBuilder::new(&shape);
+    shape.each_frame(&onset_audio, |frame| onsets.push(frame));
+    let env = onsets.finish();
     let (harm_audio, harm_rate) = decimate(&onset_audio, onset_rate, 8_000);
     drop(onset_audio);
     let rate = harm_rate as f64;

@@ -36,9 +36,34 @@ impl Spectrogram {
         hop: usize,
         keep: usize,
     ) -> Self {
+        let mut spec = Self::shape(sample_rate, fft_size, hop, keep);
+        let frames = mono.len().div_ceil(spec.hop).max(1);
+        let mut mags = Vec::with_capacity(frames * spec.bins);
+        spec.each_frame(mono, |m| mags.extend_from_slice(m));
+        spec.mags = mags;
+        spec
+    }
+
+    /// The parameters of [`Spectrogram::compute_lowest`]'s spectrogram (the FFT size, the hop
+    /// and the bins as it adjusts them), without magnitudes: `mags` is empty (no frames)
+    /// until [`Spectrogram::each_frame`] hands them over one at a time.
+    pub fn shape(sample_rate: u32, fft_size: usize, hop: usize, keep: usize) -> Self {
         let fft_size = fft_size.max(16);
-        let hop = hop.max(1);
-        let bins = keep.clamp(1, fft_size / 2 + 1);
+        Self {
+            sample_rate,
+            fft_size,
+            hop: hop.max(1),
+            bins: keep.clamp(1, fft_size / 2 + 1),
+            mags: Vec::new(),
+        }
+    }
+
+    /// Each frame of `mono`'s spectrogram with this one's parameters ([`Spectrogram::shape`]),
+    /// in order, handed to `each` instead of stored: the same magnitudes as
+    /// [`Spectrogram::compute_lowest`]'s frames, for a stage that reduces every frame as it
+    /// comes (no memory for the whole spectrogram, no trip through main memory).
+    pub fn each_frame(&self, mono: &[f32], mut each: impl FnMut(&[f32])) {
+        let (fft_size, hop, bins) = (self.fft_size, self.hop, self.bins);
         let frames = mono.len().div_ceil(hop).max(1);
         let mut planner = RealFftPlanner::<f32>::new();
         let fft = planner.plan_fft_forward(fft_size);
@@ -48,7 +73,7 @@ impl Spectrogram {
         let mut input = fft.make_input_vec();
         let mut output = fft.make_output_vec();
         let mut scratch = fft.make_scratch_vec();
-        let mut mags = Vec::with_capacity(frames * bins);
+        let mut mags = vec![0.0f32; bins];
         let half = (fft_size / 2) as isize;
         for f in 0..frames {
             let start = (f * hop) as isize - half;
@@ -65,18 +90,10 @@ impl Spectrogram {
             // Sizes come from the plan itself, so processing cannot fail.
             let _ = fft.process_with_scratch(&mut input, &mut output, &mut scratch);
             // Plain sqrt(re² + im²): `norm()` goes through hypot, several times slower.
-            mags.extend(
-                output[..bins]
-                    .iter()
-                    .map(|c| (c.re * c.re + c.im * c.im).sqrt()),
-            );
-        }
-        Self {
-            sample_rate,
-            fft_size,
-            hop,
-            bins,
-            mags,
+            for (m, c) in mags.iter_mut().zip(&output[..bins]) {
+                *m = (c.re * c.re + c.im * c.im).sqrt();
+            }
+            each(&mags);
         }
     }
 
@@ -136,5 +153,14 @@ mod tests {
             Spectrogram::compute_lowest(&x, rate, 4096, 1024, 5000).mags,
             s.mags
         );
+        // Frame by frame: the same frames, in order.
+        let shape = Spectrogram::shape(rate, 4096, 1024, 5000);
+        assert_eq!((shape.bins, shape.frames(), shape.hop), (s.bins, 0, 1024));
+        let mut streamed = Vec::new();
+        shape.each_frame(&x, |m| streamed.push(m.to_vec()));
+        assert_eq!(streamed.len(), s.frames());
+        for (f, m) in streamed.iter().enumerate() {
+            assert_eq!(m.as_slice(), s.frame(f));
+        }
     }
 }
