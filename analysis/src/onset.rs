@@ -234,13 +234,13 @@ fn block_flux_portable(
         [0.0f32; LANES],
         [0.0f32; LANES],
     );
-    for k in 1..bins {
+    for (k, &w) in weight.iter().enumerate().skip(1) {
         let (c, p) = (cur(log, k), prev(log, k));
         let (below, above) = (prev(log, k - 1), prev(log, (k + 1).min(bins - 1)));
         // Against the previous frame's maximum over bins k-1..=k+1 (SuperFlux).
         for j in 0..LANES {
             let d = (c[j] - below[j].max(p[j]).max(above[j])).max(0.0);
-            f[j] += d * weight[k];
+            f[j] += d * w;
         }
         if k < low_bins {
             let (cl, pl) = (cur(lin, k), prev_lin(k));
