@@ -42,7 +42,7 @@
 //! none, [`LAST_HIT_SHARE`]). Every input is accepted: too short (< 2 s), silent,
 //! non-finite or periodicity-free audio gives [`Rhythm::none`] (bpm 0, no beats).
 
-use super::onset::{chroma, chroma_bins, chroma_distance, OnsetEnvelopes};
+use super::onset::{chroma, chroma_bins, chroma_distance, OnsetBuilder, OnsetEnvelopes};
 use super::tempo::{self, TempoCandidate};
 use super::Spectrogram;
 
@@ -128,9 +128,11 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
     let rate = onset_rate as f64;
     let hop = (rate / 100.0).round() as usize;
     let fft = ((rate * 0.0232).round() as usize).next_power_of_two();
-    let spec = Spectrogram::compute(&onset_audio, onset_rate, fft, hop);
-    let env = OnsetEnvelopes::compute(&spec);
-    drop(spec);
+    // Each frame of the onset spectrogram goes straight into the envelopes (none is kept).
+    let shape = Spectrogram::shape(onset_rate, fft, hop, usize::MAX);
+    let mut onsets = OnsetBuilder::new(&shape);
+    shape.each_frame(&onset_audio, |frame| onsets.push(frame));
+    let env = onsets.finish();
     let (harm_audio, harm_rate) = decimate(&onset_audio, onset_rate, 8_000);
     drop(onset_audio);
     let rate = harm_rate as f64;
@@ -971,17 +973,11 @@ fn dp_beats(o: &[f64], period: f64) -> Vec<usize> {
     let mut score = vec![0.0f64; n];
     let mut back = vec![usize::MAX; n];
     for t in 0..n {
-        let mut best = f64::NEG_INFINITY;
-        let mut arg = usize::MAX;
-        if t >= lo {
-            for d in lo..=hi.min(t) {
-                let v = score[t - d] + penalty[d];
-                if v > best {
-                    best = v;
-                    arg = t - d;
-                }
-            }
-        }
+        let (best, arg) = if t >= lo {
+            best_predecessor(&score[..t], &penalty, lo, hi.min(t))
+        } else {
+            (f64::NEG_INFINITY, usize::MAX)
+        };
         if best > 0.0 {
             score[t] = o[t] + best;
             back[t] = arg;
@@ -1001,6 +997,49 @@ fn dp_beats(o: &[f64], period: f64) -> Vec<usize> {
     }
     beats.reverse();
     beats
+}
+
+/// Lanes of [`best_predecessor`].
+const DP_LANES: usize = 4;
+
+/// The largest `score[t - d] + penalty[d]` for `d` in `lo..=hi` (`t` = `score.len()`,
+/// `1 ≤ lo ≤ hi ≤ t`, no NaN) and its frame `t - d`, the smallest `d` among equals: what a
+/// scan over `d` keeping each strictly larger value finds, to the bit. Searched in
+/// [`DP_LANES`] interleaved lanes (each keeping its first maximum), so the comparisons do
+/// not wait on each other.
+fn best_predecessor(score: &[f64], penalty: &[f64], lo: usize, hi: usize) -> (f64, usize) {
+    let t = score.len();
+    let count = hi + 1 - lo;
+    let full = count / DP_LANES * DP_LANES;
+    let mut best = [f64::NEG_INFINITY; DP_LANES];
+    let mut arg = [usize::MAX; DP_LANES];
+    for c in (0..full).step_by(DP_LANES) {
+        for j in 0..DP_LANES {
+            let d = lo + c + j;
+            let v = score[t - d] + penalty[d];
+            if v > best[j] {
+                best[j] = v;
+                arg[j] = d;
+            }
+        }
+    }
+    // The lanes' largest value, at the smallest d.
+    let (mut b, mut bd) = (f64::NEG_INFINITY, usize::MAX);
+    for j in 0..DP_LANES {
+        if best[j] > b || (best[j] == b && arg[j] < bd) {
+            b = best[j];
+            bd = arg[j];
+        }
+    }
+    // The last few lags: larger d than any lane's, so only a strictly larger value wins.
+    for d in lo + full..=hi {
+        let v = score[t - d] + penalty[d];
+        if v > b {
+            b = v;
+            bd = d;
+        }
+    }
+    (b, if bd == usize::MAX { usize::MAX } else { t - bd })
 }
 
 /// Fractional frame of the onset peak nearest to beat frame `f` (within ±2 frames).
@@ -1136,20 +1175,7 @@ fn comb_grid(o: &[f64], fps: f64, seed: f64, cand: f64, lo: f64, hi: f64) -> Opt
             0.25 * l + 0.5 * o[i] + 0.25 * r
         })
         .collect();
-    let at = |t: f64| {
-        let i = t as usize;
-        let f = t - i as f64;
-        sm[i] * (1.0 - f) + sm[i + 1] * f
-    };
-    let score = |p: f64, ph: f64| {
-        let mut s = 0.0;
-        let mut t = a + ph;
-        while t < b {
-            s += at(t);
-            t += p;
-        }
-        s
-    };
+    let score = |p: f64, ph: f64| comb_score(&sm, a, b, p, ph);
     let beats = (b - a) / p0;
     // Coarse periods drift 4 frames apart over the track; the fine search covers ±1 step.
     let dp = 4.0 / beats;
@@ -1166,13 +1192,20 @@ fn comb_grid(o: &[f64], fps: f64, seed: f64, cand: f64, lo: f64, hi: f64) -> Opt
     let mut best = (f64::MIN, p0, 0.0);
     for i in -below..=above {
         let p = p0 + i as f64 * dp;
-        let mut ph = 0.0;
-        while ph < p {
-            let s = score(p, ph);
-            if s > best.0 {
-                best = (s, p, ph);
+        // Phases 0, 1, 2, ... below p, COMB_PHASES at a time.
+        let mut ph0 = 0.0;
+        while ph0 < p {
+            let scores = comb_scores(&sm, a, b, p, ph0);
+            for (j, &s) in scores.iter().enumerate() {
+                let ph = ph0 + j as f64;
+                if ph >= p {
+                    break;
+                }
+                if s > best.0 {
+                    best = (s, p, ph);
+                }
             }
-            ph += 1.0;
+            ph0 += COMB_PHASES as f64;
         }
     }
     let (_, pc, phc) = best;
@@ -1190,6 +1223,79 @@ fn comb_grid(o: &[f64], fps: f64, seed: f64, cand: f64, lo: f64, hi: f64) -> Opt
         }
     }
     Some(((a + best.2) / fps, best.1 / fps))
+}
+
+/// `sm` (an onset envelope, ≥ 4 frames) at fractional frame `t` (below `sm.len() - 1`),
+/// linearly interpolated.
+#[inline(always)]
+fn interpolated(sm: &[f64], t: f64) -> f64 {
+    let i = t as usize;
+    let f = t - i as f64;
+    sm[i] * (1.0 - f) + sm[i + 1] * f
+}
+
+/// What the comb grid `a + ph + k · p` (frames; `p` > 0) collects of `sm` before frame `b`
+/// (at most `sm.len() - 2`).
+fn comb_score(sm: &[f64], a: f64, b: f64, p: f64, ph: f64) -> f64 {
+    let mut s = 0.0;
+    let mut t = a + ph;
+    while t < b {
+        s += interpolated(sm, t);
+        t += p;
+    }
+    s
+}
+
+/// Phases scored together by [`comb_scores`].
+const COMB_PHASES: usize = 8;
+
+/// [`comb_score`] at the phases `ph0 + j` for j in 0..[`COMB_PHASES`], each to the bit:
+/// the same sums in the same order, side by side, so the CPU overlaps them. `a` ≥ 0, `ph0`
+/// ≥ 0 and `b` ≤ `sm.len() - 2`, as in [`comb_score`].
+fn comb_scores(sm: &[f64], a: f64, b: f64, p: f64, ph0: f64) -> [f64; COMB_PHASES] {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        return unsafe { comb_scores_avx2(sm, a, b, p, ph0) };
+    }
+    comb_scores_portable(sm, a, b, p, ph0)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn comb_scores_avx2(sm: &[f64], a: f64, b: f64, p: f64, ph0: f64) -> [f64; COMB_PHASES] {
+    comb_scores_portable(sm, a, b, p, ph0)
+}
+
+#[inline(always)]
+fn comb_scores_portable(sm: &[f64], a: f64, b: f64, p: f64, ph0: f64) -> [f64; COMB_PHASES] {
+    let mut s = [0.0f64; COMB_PHASES];
+    let mut t: [f64; COMB_PHASES] = std::array::from_fn(|j| a + (ph0 + j as f64));
+    // All phases together while every one is still before `b`...
+    if a >= 0.0 && ph0 >= 0.0 && b <= sm.len() as f64 - 2.0 {
+        while t.iter().fold(true, |ok, &t| ok & (t < b)) {
+            for j in 0..COMB_PHASES {
+                // 0 ≤ t < b ≤ sm.len() - 2, so its floor and the frame after it are in `sm`.
+                let fl = t[j].floor();
+                // SAFETY: 0 ≤ fl < sm.len() - 2 (checked above), a valid index that fits
+                // an i64...
+                let i = unsafe { fl.to_int_unchecked::<i64>() } as usize;
+                let f = t[j] - fl;
+                // SAFETY: ... as is the one after it.
+                let (y0, y1) = unsafe { (*sm.get_unchecked(i), *sm.get_unchecked(i + 1)) };
+                s[j] += y0 * (1.0 - f) + y1 * f;
+                t[j] += p;
+            }
+        }
+    }
+    // ... then each one's last points.
+    for j in 0..COMB_PHASES {
+        while t[j] < b {
+            s[j] += interpolated(sm, t[j]);
+            t[j] += p;
+        }
+    }
+    s
 }
 
 /// A constant beat grid `t0 + k · period`.
@@ -1342,7 +1448,58 @@ fn meter_and_phase(beats: &[f64], env: &OnsetEnvelopes, harm: &Harmony) -> (usiz
 
 #[cfg(test)]
 mod tests {
-    use super::{backbeat_pair_every_four, constant_grid, halve};
+    use super::{
+        backbeat_pair_every_four, best_predecessor, comb_score, comb_scores, constant_grid, halve,
+    };
+
+    #[test]
+    fn comb_scores_are_the_single_phase_sums_to_the_bit() {
+        let sm: Vec<f64> = (0..700)
+            .map(|i| ((i * 7919 % 113) as f64 * 0.41).sin().abs() * (1 + i % 7) as f64)
+            .collect();
+        for (a, b, p) in [
+            (0.0, 698.0, 47.3),
+            (13.5, 600.25, 2.0),
+            (100.0, 120.0, 9.99),
+        ] {
+            for ph0 in [0.0, 8.0, 40.0] {
+                let got = comb_scores(&sm, a, b, p, ph0);
+                for (j, g) in got.iter().enumerate() {
+                    let want = comb_score(&sm, a, b, p, ph0 + j as f64);
+                    assert_eq!(g.to_bits(), want.to_bits(), "{a} {b} {p} {ph0} {j}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn best_predecessor_is_the_first_strict_maximum() {
+        // Ties included: the scan keeps the first (smallest d) of equal values.
+        let score: Vec<f64> = (0..300).map(|i| ((i * 37 % 11) as f64).floor()).collect();
+        let penalty: Vec<f64> = (0..120).map(|d| -((d % 5) as f64)).collect();
+        for t in [1usize, 7, 50, 119, 300] {
+            for (lo, hi) in [(1usize, 1usize), (1, 4), (2, 9), (3, 60), (5, 119)] {
+                let hi = hi.min(t);
+                if lo > hi {
+                    continue;
+                }
+                let (mut best, mut arg) = (f64::NEG_INFINITY, usize::MAX);
+                for d in lo..=hi {
+                    let v = score[t - d] + penalty[d];
+                    if v > best {
+                        best = v;
+                        arg = t - d;
+                    }
+                }
+                let got = best_predecessor(&score[..t], &penalty, lo, hi);
+                assert_eq!(
+                    (got.0.to_bits(), got.1),
+                    (best.to_bits(), arg),
+                    "{t} {lo} {hi}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn halving_is_the_smoothing_formula_to_the_bit() {

@@ -32,7 +32,10 @@ pub use stft::Spectrogram;
 /// `x` with NaN and infinite samples as zeros: borrowed when already clean (as the
 /// pipeline hands it over), copied only when there is something to clean.
 pub(crate) fn finite_samples(x: &[f32]) -> std::borrow::Cow<'_, [f32]> {
-    if x.iter().all(|v| v.is_finite()) {
+    // Checked 64 samples at a time without stopping early inside them: a loop the compiler
+    // vectorises, several times faster than stopping at the first bad sample.
+    let finite = |c: &[f32]| c.iter().fold(true, |ok, v| ok & v.is_finite());
+    if x.chunks(64).all(finite) {
         x.into()
     } else {
         x.iter()

@@ -39,31 +39,50 @@ impl Spectrogram {
         hop: usize,
         keep: usize,
     ) -> Self {
+        let mut spec = Self::shape(sample_rate, fft_size, hop, keep);
+        let frames = mono.len().div_ceil(spec.hop).max(1);
+        let mut mags = Vec::with_capacity(frames * spec.bins);
+        spec.each_frame(mono, |m| mags.extend_from_slice(m));
+        spec.mags = mags;
+        spec
+    }
+
+    /// The parameters of [`Spectrogram::compute_lowest`]'s spectrogram (the FFT size, the hop
+    /// and the bins as it adjusts them), without magnitudes: `mags` is empty (no frames)
+    /// until [`Spectrogram::each_frame`] hands them over one at a time.
+    pub fn shape(sample_rate: u32, fft_size: usize, hop: usize, keep: usize) -> Self {
         let fft_size = fft_size.max(16);
-        let hop = hop.max(1);
-        let bins = keep.clamp(1, fft_size / 2 + 1);
+        Self {
+            sample_rate,
+            fft_size,
+            hop: hop.max(1),
+            bins: keep.clamp(1, fft_size / 2 + 1),
+            mags: Vec::new(),
+        }
+    }
+
+    /// Each frame of `mono`'s spectrogram with this one's parameters ([`Spectrogram::shape`]),
+    /// in order, handed to `each` instead of stored: the same magnitudes as
+    /// [`Spectrogram::compute_lowest`]'s frames, for a stage that reduces every frame as it
+    /// comes (no memory for the whole spectrogram, no trip through main memory).
+    pub fn each_frame(&self, mono: &[f32], mut each: impl FnMut(&[f32])) {
+        let (fft_size, hop, bins) = (self.fft_size, self.hop, self.bins);
         let frames = mono.len().div_ceil(hop).max(1);
         let window: Vec<f32> = (0..fft_size)
             .map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / fft_size as f32).cos())
             .collect();
-        let mut mags = vec![0.0f32; frames * bins];
         let mut fft = MagnitudeFft::new(fft_size);
+        let mut mags = vec![0.0f32; bins];
         let half = (fft_size / 2) as isize;
-        for (f, out) in mags.chunks_exact_mut(bins).enumerate() {
+        for f in 0..frames {
             let start = (f * hop) as isize - half;
             // Samples start + i for i in lo..hi exist; the rest of the frame is zero padding.
             let lo = (-start).clamp(0, fft_size as isize) as usize;
             let hi = (mono.len() as isize - start).clamp(lo as isize, fft_size as isize) as usize;
             let a = ((start + lo as isize) as usize).min(mono.len());
             let src = &mono[a..(a + hi - lo).min(mono.len())];
-            fft.magnitudes(src, lo, &window, out);
-        }
-        Self {
-            sample_rate,
-            fft_size,
-            hop,
-            bins,
-            mags,
+            fft.magnitudes(src, lo, &window, &mut mags);
+            each(&mags);
         }
     }
 
@@ -261,6 +280,15 @@ mod tests {
             Spectrogram::compute_lowest(&x, rate, 4096, 1024, 5000).mags,
             s.mags
         );
+        // Frame by frame: the same frames, in order.
+        let shape = Spectrogram::shape(rate, 4096, 1024, 5000);
+        assert_eq!((shape.bins, shape.frames(), shape.hop), (s.bins, 0, 1024));
+        let mut streamed = Vec::new();
+        shape.each_frame(&x, |m| streamed.push(m.to_vec()));
+        assert_eq!(streamed.len(), s.frames());
+        for (f, m) in streamed.iter().enumerate() {
+            assert_eq!(m.as_slice(), s.frame(f));
+        }
     }
 
     #[test]
