@@ -389,17 +389,21 @@ pub fn chroma_frames(mono: &[f32], sample_rate: u32) -> Option<ChromaFrames> {
     }
     // Only the bins the envelope below reads: up to bin hi + 1 and its half-width.
     let keep = hi + 2 + ((hi + 1) / 12).max(4);
-    let spec = Spectrogram::compute_lowest(&clean, sample_rate, fft_size, fft_size / 2, keep);
+    // The spectrogram's frames one after the other, as they come (not stored).
+    let spec = Spectrogram::shape(sample_rate, fft_size, fft_size / 2, keep);
+    let frames = clean.len().div_ceil(spec.hop).max(1);
 
     // Peaks of every frame: (frame, fractional MIDI note, weight).
     let mut peaks: Vec<(u32, f32, f32, bool)> = Vec::new();
-    let mut tonalness = vec![0.0f64; spec.frames()];
+    let mut tonalness = vec![0.0f64; frames];
     let mut env = vec![0.0f64; spec.bins];
     let mut prefix = vec![0.0f64; spec.bins + 1];
     // This frame's peaks: (Hz, height, envelope there), by frequency.
     let mut frame_peaks: Vec<(f64, f64, f64)> = Vec::new();
-    for (f, tonal) in tonalness.iter_mut().enumerate() {
-        let m = spec.frame(f);
+    let mut f = 0;
+    spec.each_frame(&clean, |m| {
+        let tonal = &mut tonalness[f];
+        f += 1;
         let band = &m[lo..=hi];
         // The largest magnitude, over eight lanes (the same value as one running maximum:
         // magnitudes are finite and not negative).
@@ -411,7 +415,7 @@ pub fn chroma_frames(mono: &[f32], sample_rate: u32) -> Option<ChromaFrames> {
         }
         let max = lanes.iter().copied().fold(0.0f32, f32::max) as f64;
         if max <= 1e-9 {
-            continue;
+            return;
         }
         *tonal = 1.0 - flatness(band);
         // (Only as far as the envelope below reads: up to bin hi + 1 and its half-width.)
@@ -461,9 +465,9 @@ pub fn chroma_frames(mono: &[f32], sample_rate: u32) -> Option<ChromaFrames> {
                 weight *= OVERTONE_WEIGHT;
             }
             let midi = 69.0 + 12.0 * (hz / 440.0).log2();
-            peaks.push((f as u32, midi as f32, weight as f32, bass == Some(j)));
+            peaks.push(((f - 1) as u32, midi as f32, weight as f32, bass == Some(j)));
         }
-    }
+    });
     if peaks.is_empty() {
         return None;
     }
@@ -477,7 +481,7 @@ pub fn chroma_frames(mono: &[f32], sample_rate: u32) -> Option<ChromaFrames> {
     }
     let tuning = sn.atan2(cs) / std::f64::consts::TAU;
 
-    let n = spec.frames();
+    let n = frames;
     let mut chroma = vec![[0.0f32; 12]; n];
     let mut bass = vec![[0.0f32; 12]; n];
     let mut any = false;
