@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use segue_analysis::analyze_file;
-use segue_analysis::music::{Key, Mode};
 use segue_decode::wav::{write_wav, WavFormat};
-use segue_demo::{synthesize, DemoSpec, SectionLabel::*, Style};
+use segue_demo::{bench_track, synthesize};
 use segue_library::scan;
 
 fn four_minute_track() -> (std::path::PathBuf, f64) {
@@ -21,23 +20,7 @@ fn four_minute_track() -> (std::path::PathBuf, f64) {
 /// A 4-minute track (its `seed` varies the arrangement's random details) written as a
 /// 16-bit WAV into `dir`; returns its path and duration.
 fn four_minute_track_in(dir: &std::path::Path, seed: u64) -> (std::path::PathBuf, f64) {
-    let spec = DemoSpec::new(
-        "bench-126",
-        126.0,
-        Key::new(5, Mode::Minor),
-        Style::FourOnFloor,
-    )
-    .sections(&[
-        (Intro, 16),
-        (Verse, 16),
-        (Build, 8),
-        (Drop, 32),
-        (Break, 16),
-        (Build, 8),
-        (Drop, 16),
-        (Outro, 16),
-    ])
-    .seed(seed);
+    let spec = bench_track(seed);
     let t = synthesize(&spec, 44_100);
     let path = dir.join(format!("segue-bench-{}-{seed}.wav", std::process::id()));
     write_wav(&path, 44_100, &t.audio.mix, WavFormat::Pcm16).unwrap();

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 use segue_analysis::analyze_file;
-use segue_analysis::music::{Key, Mode};
+
 use segue_decode::wav::{write_wav, WavFormat};
-use segue_demo::{synthesize, DemoSpec, SectionLabel::*, Style};
+use segue_demo::{bench_track, synthesize};
 
 /// The allocator, noting the sizes of large allocations while `TRACE` is set.
 struct Tracing;
@@ -58,24 +58,7 @@ fn main() {
     let path = args.next().map(PathBuf::from).unwrap_or_else(|| {
         let path = std::env::temp_dir().join("segue-profile-4min.wav");
         if !path.exists() {
-            // The track of benches/analysis.rs.
-            let spec = DemoSpec::new(
-                "bench-126",
-                126.0,
-                Key::new(5, Mode::Minor),
-                Style::FourOnFloor,
-            )
-            .sections(&[
-                (Intro, 16),
-                (Verse, 16),
-                (Build, 8),
-                (Drop, 32),
-                (Break, 16),
-                (Build, 8),
-                (Drop, 16),
-                (Outro, 16),
-            ])
-            .seed(0);
+            let spec = bench_track(0);
             let t = synthesize(&spec, 44_100);
             write_wav(&path, 44_100, &t.audio.mix, WavFormat::Pcm16).expect("write the track");
         }

@@ -1249,22 +1249,11 @@ fn comb_score(sm: &[f64], a: f64, b: f64, p: f64, ph: f64) -> f64 {
 /// Phases scored together by [`comb_scores`].
 const COMB_PHASES: usize = 8;
 
-/// [`comb_score`] at the phases `ph0 + j` for j in 0..[`COMB_PHASES`], each to the bit:
-/// the same sums in the same order, side by side, so the CPU overlaps them. `a` ≥ 0, `ph0`
-/// ≥ 0 and `b` ≤ `sm.len() - 2`, as in [`comb_score`].
-fn comb_scores(sm: &[f64], a: f64, b: f64, p: f64, ph0: f64) -> [f64; COMB_PHASES] {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { comb_scores_avx2(sm, a, b, p, ph0) };
-    }
-    comb_scores_portable(sm, a, b, p, ph0)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn comb_scores_avx2(sm: &[f64], a: f64, b: f64, p: f64, ph0: f64) -> [f64; COMB_PHASES] {
-    comb_scores_portable(sm, a, b, p, ph0)
+avx2_or_portable! {
+    /// [`comb_score`] at the phases `ph0 + j` for j in 0..[`COMB_PHASES`], each to the bit:
+    /// the same sums in the same order, side by side, so the CPU overlaps them. `a` ≥ 0, `ph0`
+    /// ≥ 0 and `b` ≤ `sm.len() - 2`, as in [`comb_score`].
+    fn comb_scores / comb_scores_avx2(sm: &[f64], a: f64, b: f64, p: f64, ph0: f64) -> [f64; COMB_PHASES] = comb_scores_portable
 }
 
 #[inline(always)]

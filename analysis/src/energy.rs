@@ -124,23 +124,9 @@ pub fn energy_curve_of(spec: &Spectrogram, duration: f64, hop_secs: f64) -> Vec<
         .collect()
 }
 
-/// Per spectrogram frame: K-weighted mean-square level and positive log-spectral flux.
-fn frame_features(spec: &Spectrogram) -> (Vec<f64>, Vec<f64>) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { frame_features_avx2(spec) };
-    }
-    frame_features_with(spec)
-}
-
-/// [`frame_features_with`] compiled for AVX2: its sums keep eight independent lanes (and
-/// LLVM does not contract or reorder float arithmetic), so the values are the same to the
-/// bit.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn frame_features_avx2(spec: &Spectrogram) -> (Vec<f64>, Vec<f64>) {
-    frame_features_with(spec)
+avx2_or_portable! {
+    /// Per spectrogram frame: K-weighted mean-square level and positive log-spectral flux.
+    fn frame_features / frame_features_avx2(spec: &Spectrogram) -> (Vec<f64>, Vec<f64>) = frame_features_with
 }
 
 #[inline(always)]

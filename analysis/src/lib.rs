@@ -6,6 +6,30 @@
 
 pub use segue_decode::{DecodedInfo, SegueError, Unanalysable};
 
+/// `fn $name(args) -> ret`, which runs `$body(args)` (an `#[inline(always)]` kernel written
+/// with explicit lanes) compiled for AVX2 where the CPU has it (a runtime check) and as
+/// portable code elsewhere; `$avx2` is the AVX2 build (each use has a test that it gives the
+/// portable values to the bit: LLVM neither contracts nor reorders float arithmetic).
+macro_rules! avx2_or_portable {
+    ($(#[$attr:meta])* fn $name:ident / $avx2:ident ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? = $body:ident) => {
+        $(#[$attr])*
+        fn $name($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { $avx2($($arg),*) };
+            }
+            $body($($arg),*)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        fn $avx2($($arg: $ty),*) $(-> $ret)? {
+            $body($($arg),*)
+        }
+    };
+}
+
 pub mod beats;
 pub mod cues;
 pub mod dna;

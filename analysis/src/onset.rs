@@ -177,33 +177,10 @@ impl OnsetBuilder {
     }
 }
 
-/// The four fluxes (whole spectrum, low band, low band linear, snare band) of the frames in
-/// the lanes of a block ([`OnsetBuilder`]'s `lin` and `log`).
-fn block_flux(
-    lin: &[f32],
-    log: &[f32],
-    weight: &[f32],
-    low_bins: usize,
-    mid_bins: (usize, usize),
-) -> [[f32; LANES]; 4] {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { block_flux_avx2(lin, log, weight, low_bins, mid_bins) };
-    }
-    block_flux_portable(lin, log, weight, low_bins, mid_bins)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn block_flux_avx2(
-    lin: &[f32],
-    log: &[f32],
-    weight: &[f32],
-    low_bins: usize,
-    mid_bins: (usize, usize),
-) -> [[f32; LANES]; 4] {
-    block_flux_portable(lin, log, weight, low_bins, mid_bins)
+avx2_or_portable! {
+    /// The four fluxes (whole spectrum, low band, low band linear, snare band) of the frames in
+    /// the lanes of a block ([`OnsetBuilder`]'s `lin` and `log`).
+    fn block_flux / block_flux_avx2(lin: &[f32], log: &[f32], weight: &[f32], low_bins: usize, mid_bins: (usize, usize)) -> [[f32; LANES]; 4] = block_flux_portable
 }
 
 #[inline(always)]

@@ -190,21 +190,10 @@ impl MagnitudeFft {
     }
 }
 
-/// realfft's recombination of a half-length complex spectrum `x` (length h, even) into the
-/// real FFT's bins 0..=h, with each bin's magnitude written to `out` (its lowest bins).
-fn recombined_magnitudes(x: &[Complex<f32>], twiddles: &[Complex<f32>], out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { recombined_magnitudes_avx2(x, twiddles, out) };
-    }
-    recombined_magnitudes_with(x, twiddles, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn recombined_magnitudes_avx2(x: &[Complex<f32>], twiddles: &[Complex<f32>], out: &mut [f32]) {
-    recombined_magnitudes_with(x, twiddles, out)
+avx2_or_portable! {
+    /// realfft's recombination of a half-length complex spectrum `x` (length h, even) into the
+    /// real FFT's bins 0..=h, with each bin's magnitude written to `out` (its lowest bins).
+    fn recombined_magnitudes / recombined_magnitudes_avx2(x: &[Complex<f32>], twiddles: &[Complex<f32>], out: &mut [f32]) = recombined_magnitudes_with
 }
 
 #[inline(always)]

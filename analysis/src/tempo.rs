@@ -64,24 +64,12 @@ pub(crate) fn autocorrelation(env: &[f32], max_lag: usize) -> Vec<f64> {
 /// Lags computed together by [`lagged_sums`].
 const LAGS: usize = 16;
 
-/// `sums[lag] = Σ_i x[i] · x[i + lag]` for every lag below `sums.len()` (≤ `x.len()`), each
-/// summed in order of `i` (the same value, to the bit, as the plain loop), [`LAGS`] lags at
-/// a time: their independent sums keep the CPU's adders busy where one sum waits on its
-/// previous addition.
-fn lagged_sums(x: &[f64], sums: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { lagged_sums_avx2(x, sums) };
-        return;
-    }
-    lagged_sums_portable(x, sums);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn lagged_sums_avx2(x: &[f64], sums: &mut [f64]) {
-    lagged_sums_portable(x, sums);
+avx2_or_portable! {
+    /// `sums[lag] = Σ_i x[i] · x[i + lag]` for every lag below `sums.len()` (≤ `x.len()`), each
+    /// summed in order of `i` (the same value, to the bit, as the plain loop), [`LAGS`] lags at
+    /// a time: their independent sums keep the CPU's adders busy where one sum waits on its
+    /// previous addition.
+    fn lagged_sums / lagged_sums_avx2(x: &[f64], sums: &mut [f64]) = lagged_sums_portable
 }
 
 #[inline(always)]

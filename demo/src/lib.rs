@@ -46,7 +46,9 @@ use segue_engine::{Stem, TrackAudio};
 
 use segue_decode::wav::{write_wav, WavFormat};
 
-pub use spec::{demo_set, DemoSpec, InvalidSpec, SectionLabel, Style, MAX_DURATION_SECS};
+pub use spec::{
+    bench_track, demo_set, DemoSpec, InvalidSpec, SectionLabel, Style, MAX_DURATION_SECS,
+};
 pub use synth::{PEAK, TAIL_SECS};
 pub use truth::{beatgrid, load_truth, GroundTruth, TruthSection};
 

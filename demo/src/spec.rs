@@ -206,6 +206,30 @@ impl DemoSpec {
     }
 }
 
+/// The 4-minute track the analysis is benchmarked and profiled on (`benches/analysis.rs`,
+/// `analysis/examples/profile_analysis.rs`): 126 BPM in F minor, four on the floor, intro,
+/// verse, builds, drops, break and outro; `seed` varies the arrangement's random details.
+pub fn bench_track(seed: u64) -> DemoSpec {
+    use SectionLabel::*;
+    DemoSpec::new(
+        "bench-126",
+        126.0,
+        Key::new(5, Mode::Minor),
+        Style::FourOnFloor,
+    )
+    .sections(&[
+        (Intro, 16),
+        (Verse, 16),
+        (Build, 8),
+        (Drop, 32),
+        (Break, 16),
+        (Build, 8),
+        (Drop, 16),
+        (Outro, 16),
+    ])
+    .seed(seed)
+}
+
 /// The built-in demo set: six short tracks (about 60-70 s each) over 90-174 BPM, majors and
 /// minors, varied layouts; one starts after silence, one with a pickup, one drum-less.
 pub fn demo_set() -> Vec<DemoSpec> {

@@ -342,24 +342,10 @@ fn features(x: &[f32], spec: &Spectrogram, beats: &[f64], sections: &[(f64, f64)
     }
 }
 
-/// Every per-frame feature as one column per feature, in schema order; with the sum of
-/// squares and the peak magnitude of the samples.
-fn frame_features(x: &[f32], spec: &Spectrogram) -> (Vec<Vec<f32>>, f64, f32) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        return unsafe { frame_features_avx2(x, spec) };
-    }
-    frame_features_with(x, spec)
-}
-
-/// [`frame_features_with`] compiled for AVX2: its loops keep eight independent lanes
-/// (and LLVM does not contract or reorder float arithmetic), so the values are the same
-/// to the bit, in half the vector instructions.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn frame_features_avx2(x: &[f32], spec: &Spectrogram) -> (Vec<Vec<f32>>, f64, f32) {
-    frame_features_with(x, spec)
+avx2_or_portable! {
+    /// Every per-frame feature as one column per feature, in schema order; with the sum of
+    /// squares and the peak magnitude of the samples.
+    fn frame_features / frame_features_avx2(x: &[f32], spec: &Spectrogram) -> (Vec<Vec<f32>>, f64, f32) = frame_features_with
 }
 
 #[inline(always)]
