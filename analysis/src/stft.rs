@@ -41,8 +41,13 @@ impl Spectrogram {
     ) -> Self {
         let mut spec = Self::shape(sample_rate, fft_size, hop, keep);
         let frames = mono.len().div_ceil(spec.hop).max(1);
-        let mut mags = Vec::with_capacity(frames * spec.bins);
-        spec.each_frame(mono, |m| mags.extend_from_slice(m));
+        let mut mags = vec![0.0f32; frames * spec.bins];
+        let mut rows = mags.chunks_exact_mut(spec.bins);
+        spec.frames_with(mono, |fft, src, lo, window| {
+            if let Some(row) = rows.next() {
+                fft.magnitudes(src, lo, window, row);
+            }
+        });
         spec.mags = mags;
         spec
     }
@@ -66,13 +71,26 @@ impl Spectrogram {
     /// [`Spectrogram::compute_lowest`]'s frames, for a stage that reduces every frame as it
     /// comes (no memory for the whole spectrogram, no trip through main memory).
     pub fn each_frame(&self, mono: &[f32], mut each: impl FnMut(&[f32])) {
-        let (fft_size, hop, bins) = (self.fft_size, self.hop, self.bins);
+        let mut mags = vec![0.0f32; self.bins];
+        self.frames_with(mono, |fft, src, lo, window| {
+            fft.magnitudes(src, lo, window, &mut mags);
+            each(&mags);
+        });
+    }
+
+    /// Each frame of `mono` in order, as its samples `src` (those from position `lo` of the
+    /// frame on; the rest is zero padding), to `frame` with the FFT and the window.
+    fn frames_with(
+        &self,
+        mono: &[f32],
+        mut frame: impl FnMut(&mut MagnitudeFft, &[f32], usize, &[f32]),
+    ) {
+        let (fft_size, hop) = (self.fft_size, self.hop);
         let frames = mono.len().div_ceil(hop).max(1);
         let window: Vec<f32> = (0..fft_size)
             .map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / fft_size as f32).cos())
             .collect();
         let mut fft = MagnitudeFft::new(fft_size);
-        let mut mags = vec![0.0f32; bins];
         let half = (fft_size / 2) as isize;
         for f in 0..frames {
             let start = (f * hop) as isize - half;
@@ -81,8 +99,7 @@ impl Spectrogram {
             let hi = (mono.len() as isize - start).clamp(lo as isize, fft_size as isize) as usize;
             let a = ((start + lo as isize) as usize).min(mono.len());
             let src = &mono[a..(a + hi - lo).min(mono.len())];
-            fft.magnitudes(src, lo, &window, &mut mags);
-            each(&mags);
+            frame(&mut fft, src, lo, &window);
         }
     }
 
