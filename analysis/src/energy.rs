@@ -306,8 +306,7 @@ mod tests {
         let mut state = 0x1234_5678u32;
         let x: Vec<f32> = (0..rate as usize * 3)
             .map(|i| {
-                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                let noise = (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+                let noise = crate::test_uniform(&mut state) - 0.5;
                 noise * (1.0 + (i as f32 * 0.001).sin())
             })
             .collect();

@@ -30,6 +30,13 @@ macro_rules! avx2_or_portable {
     };
 }
 
+/// Deterministic uniform noise in [0, 1) for the tests: a 32-bit LCG step on `state`.
+#[cfg(test)]
+pub(crate) fn test_uniform(state: &mut u32) -> f32 {
+    *state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+    (*state >> 8) as f32 / (1u32 << 24) as f32
+}
+
 pub mod beats;
 pub mod cues;
 pub mod dna;

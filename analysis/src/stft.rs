@@ -313,10 +313,7 @@ mod tests {
                 size / 2 + 1,
             ] {
                 let src: Vec<f32> = (0..size - 3)
-                    .map(|_| {
-                        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                        (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-                    })
+                    .map(|_| crate::test_uniform(&mut state) - 0.5)
                     .collect();
                 let mut got = vec![0.0f32; keep];
                 fft.magnitudes(&src, 2, &window, &mut got);

@@ -552,10 +552,7 @@ mod tests {
         for n in [1usize, 7, 8, 9, 1025, 4097] {
             for scale in [1e-12f32, 1e-9, 4e-9, 9e-9, 1e-8, 1.1e-8, 3e-8, 1e-6] {
                 let v: Vec<f32> = (0..n)
-                    .map(|_| {
-                        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                        (state >> 8) as f32 / (1u32 << 24) as f32 * 2.0 * scale / n as f32
-                    })
+                    .map(|_| crate::test_uniform(&mut state) * 2.0 * scale / n as f32)
                     .collect();
                 let chained = v.iter().sum::<f32>() < SILENT_POWER;
                 assert_eq!(below_in_sequence(&v, SILENT_POWER), chained, "{n} {scale}");
