@@ -399,9 +399,11 @@ const COMPOUND_MARGIN: f64 = 1.3;
 /// ([`Accents`]) per beat than `r`'s beats (or the points half a beat off them), it is the
 /// beat: the tempo is 2/3 of `r`'s.
 /// A duple or triple meter puts every other point of such a grid between two beats, so it
-/// collects less than the beats do.
+/// collects less than the beats do. `r` may be a half-time reading (a level below 70 BPM
+/// backed up one octave): a compound beat whose snare spacing put the octave at 2/3 of
+/// its tempo reaches this at 4/3 of it, and is compound meter, no half-time groove.
 fn compound_meter(r: Rhythm, env: &OnsetEnvelopes, norm: &[f64], harm: &Harmony) -> Rhythm {
-    if !r.constant_tempo || r.half_time || r.beats.len() < MIN_BEATS_FOR_METER || r.bpm <= 0.0 {
+    if !r.constant_tempo || r.beats.len() < MIN_BEATS_FOR_METER || r.bpm <= 0.0 {
         return r;
     }
     let acc = Accents {
@@ -439,6 +441,7 @@ fn compound_meter(r: Rhythm, env: &OnsetEnvelopes, norm: &[f64], harm: &Harmony)
         downbeats: beats.iter().skip(phase).step_by(bpb).copied().collect(),
         beats,
         beats_per_bar: bpb as u32,
+        half_time: false,
         ..r
     }
 }

@@ -78,7 +78,7 @@ pub(crate) fn finite_samples(x: &[f32]) -> std::borrow::Cow<'_, [f32]> {
 
 /// Version of the analysis algorithms: a library entry analysed by an older version is
 /// re-analysed on demand. Bump it whenever a stage changes its results.
-pub const ANALYSER_VERSION: u32 = 6;
+pub const ANALYSER_VERSION: u32 = 7;
 
 /// A preferred tempo range, BPM (`LO-HI`, e.g. `70-140` or `85-170`): the tempo octave a
 /// DJ wants to see. [`Analysis::with_bpm_range`] moves the detected tempo by octaves (× 2,
