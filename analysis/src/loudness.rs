@@ -831,8 +831,14 @@ impl TruePeakScan {
         let mut scan = |b: usize, ch: usize, lanes: &mut [f32; 8]| {
             let first = b * PIECE;
             let len = PIECE.min(n - first);
-            for (i, v) in x[..len + H].iter_mut().enumerate() {
-                *v = clean(at(first + i)[ch]);
+            // Padded samples `first .. first + len + H`: those of `history` first, if any.
+            let lead = H.saturating_sub(first);
+            for (v, f) in x[..lead].iter_mut().zip(&history[first.min(H)..]) {
+                *v = clean(f[ch]);
+            }
+            let from = first + lead - H;
+            for (v, f) in x[lead..len + H].iter_mut().zip(&frames[from..]) {
+                *v = clean(f[ch]);
             }
             oversampled_max(&mut acc[..len], &x[..len + H], lanes);
         };
