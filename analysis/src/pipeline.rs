@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use segue_engine::TrackAudio;
+use segue_decode::FrameSink;
+use segue_engine::{Frame, TrackAudio};
 
 use super::{
     beats, cues, dna, energy, key, loudness, structure, Analysis, Section, Spectrogram,
@@ -22,6 +23,12 @@ pub const MIN_ANALYSIS_SECS: f64 = 2.0;
 /// Below this sample peak (−80 dBFS) a track counts as silent.
 const SILENCE_PEAK: f32 = 1e-4;
 
+/// Frames of stereo a file is decoded into at a time for the analysis (4 MB, 11.9 s at
+/// 44.1 kHz): metered and mixed to mono, then written over by the next ones. Long enough
+/// for the loudness meter's four-part K-weighting (its warm-ups: 8 s and more), short
+/// enough to stay a small buffer that is reused instead of the whole track's stereo.
+const STREAM_CHUNK_FRAMES: usize = 1 << 19;
+
 /// Decode `path` and analyse it. Audio with nothing to analyse in it (shorter than
 /// [`MIN_ANALYSIS_SECS`], silent, or without a beat) is [`SegueError::Unanalysable`], with a
 /// note when the file is also cut short of its header's stated length.
@@ -31,11 +38,22 @@ pub fn analyze_file(path: &Path) -> Result<Analysis, SegueError> {
 
 /// [`analyze_file`], also returning what the decoder learnt about the file (its own rate,
 /// codec, and whether it ends before its header's stated length).
+///
+/// A file at [`ANALYSIS_RATE`] (other than MP4) is analysed as it decodes: each stretch of
+/// [`STREAM_CHUNK_FRAMES`] is metered ([`loudness::LoudnessMeter`]) and mixed to mono, and
+/// only the mono mix is kept, never the whole stereo. Other files are decoded whole
+/// (resampled) and go through [`analyze`]'s steps. The results are [`analyze`]'s of the
+/// decoded track, the loudness to rounding (about 1e-12 LU; the true peak to the bit).
 pub fn analyze_file_with_info(
     path: &Path,
 ) -> Result<(Analysis, segue_decode::DecodedInfo), SegueError> {
-    let (audio, info) = segue_decode::decode_file_with_info(path, ANALYSIS_RATE)?;
-    match analyze_owned(audio) {
+    let mut sink = MixMeter::new(ANALYSIS_RATE);
+    let (audio, info) = segue_decode::decode_file_streamed(path, ANALYSIS_RATE, &mut sink)?;
+    let analysed = match audio {
+        Some(audio) => analyze_owned(audio),
+        None => analyze_metered(sink),
+    };
+    match analysed {
         Ok(a) => Ok((a, info)),
         Err(reason) => Err(SegueError::Unanalysable {
             path: path.to_path_buf(),
@@ -62,7 +80,7 @@ pub fn analyze_file_with(
 /// Audio shorter than [`MIN_ANALYSIS_SECS`], silent (peak below −80 dBFS) or without a
 /// beat the tracker can follow gets the reason instead of an analysis of zeros.
 pub fn analyze(audio: &TrackAudio) -> Result<Analysis, Unanalysable> {
-    let duration = too_short(audio)?;
+    let duration = too_short(audio.frames(), audio.sample_rate)?;
     let (mono, peak) = audio.mono_finite();
     if peak < SILENCE_PEAK {
         return Err(Unanalysable::Silent);
@@ -74,7 +92,7 @@ pub fn analyze(audio: &TrackAudio) -> Result<Analysis, Unanalysable> {
 /// [`analyze`] of audio it may consume: the loudness is measured first, then the mono
 /// mix is written over the stereo mix's memory (no fresh buffer for it). The same results.
 fn analyze_owned(audio: TrackAudio) -> Result<Analysis, Unanalysable> {
-    let duration = too_short(&audio)?;
+    let duration = too_short(audio.frames(), audio.sample_rate)?;
     let rate = audio.sample_rate;
     let loud = loudness::measure_loudness(&audio);
     let (mono, peak) = audio.into_mono_finite();
@@ -84,9 +102,86 @@ fn analyze_owned(audio: TrackAudio) -> Result<Analysis, Unanalysable> {
     analyze_mono(&mono, rate, duration, loud)
 }
 
-/// The duration of `audio`, seconds, unless shorter than [`MIN_ANALYSIS_SECS`].
-fn too_short(audio: &TrackAudio) -> Result<f64, Unanalysable> {
-    let duration = audio.duration_secs();
+/// [`analyze`] of the track a [`MixMeter`] was given: the same results, the loudness to
+/// rounding.
+fn analyze_metered(sink: MixMeter) -> Result<Analysis, Unanalysable> {
+    let rate = sink.rate;
+    let (mono, peak, loud) = sink.finish();
+    let duration = too_short(mono.len(), rate)?;
+    if peak < SILENCE_PEAK {
+        return Err(Unanalysable::Silent);
+    }
+    analyze_mono(&mono, rate, duration, loud)
+}
+
+/// Where a file is decoded to for the analysis: a stretch of stereo at a time
+/// ([`STREAM_CHUNK_FRAMES`]), metered and mixed to mono (NaN and infinities zeroed, as
+/// [`TrackAudio::mono_finite`] does) as it fills; only the mono mix is kept.
+struct MixMeter {
+    rate: u32,
+    /// Decoded frames not yet metered and mixed.
+    chunk: Vec<Frame>,
+    meter: loudness::LoudnessMeter,
+    mono: Vec<f32>,
+    /// The mono mix's peak, in eight lanes.
+    lanes: [f32; 8],
+}
+
+impl MixMeter {
+    fn new(rate: u32) -> Self {
+        Self {
+            rate,
+            chunk: Vec::new(),
+            meter: loudness::LoudnessMeter::new(rate),
+            mono: Vec::new(),
+            lanes: [0.0; 8],
+        }
+    }
+
+    /// Meter and mix the frames waiting in `chunk`.
+    fn flush(&mut self) {
+        self.meter.add(&self.chunk);
+        segue_engine::append_mono_finite(&self.chunk, &mut self.mono, &mut self.lanes);
+        self.chunk.clear();
+    }
+
+    /// The mono mix, its peak and the loudness of the stereo mix.
+    fn finish(mut self) -> (Vec<f32>, f32, loudness::Loudness) {
+        self.flush();
+        self.mono.shrink_to_fit();
+        let peak = self.lanes.into_iter().fold(0.0, f32::max);
+        (self.mono, peak, self.meter.finish())
+    }
+}
+
+impl FrameSink for MixMeter {
+    fn append(&mut self, n: usize) -> &mut [Frame] {
+        if self.chunk.len() + n > STREAM_CHUNK_FRAMES && !self.chunk.is_empty() {
+            self.flush();
+        }
+        if self.chunk.capacity() == 0 {
+            self.chunk.reserve_exact(STREAM_CHUNK_FRAMES.max(n));
+        }
+        let start = self.chunk.len();
+        self.chunk.resize(start + n, [0.0; 2]);
+        &mut self.chunk[start..]
+    }
+
+    fn reserve(&mut self, frames: usize) {
+        self.mono.reserve_exact(frames);
+    }
+
+    fn reset(&mut self) {
+        self.chunk.clear();
+        self.meter = loudness::LoudnessMeter::new(self.rate);
+        self.mono.clear();
+        self.lanes = [0.0; 8];
+    }
+}
+
+/// The duration of `frames` at `rate`, seconds, unless shorter than [`MIN_ANALYSIS_SECS`].
+fn too_short(frames: usize, rate: u32) -> Result<f64, Unanalysable> {
+    let duration = frames as f64 / rate.max(1) as f64;
     if duration < MIN_ANALYSIS_SECS {
         return Err(Unanalysable::TooShort {
             secs: duration,

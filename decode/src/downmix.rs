@@ -39,13 +39,18 @@ impl Downmix {
         self.gains == [[1.0, 0.0], [0.0, 1.0]]
     }
 
-    /// Mix `frames` frames of `planes` (one slice per channel, in canonical order) into stereo
-    /// frames appended to `out`. Planes beyond the matrix, or shorter than `frames`, contribute
-    /// nothing for the missing part.
+    /// [`mix_into`](Self::mix_into) `frames` frames appended to `out`.
+    #[cfg(test)]
     pub(super) fn append(&self, planes: &[Vec<f32>], frames: usize, out: &mut Vec<Frame>) {
         let start = out.len();
         out.resize(start + frames, [0.0; 2]);
-        let out = &mut out[start..];
+        self.mix_into(planes, &mut out[start..]);
+    }
+
+    /// Mix `planes` (one slice per channel, in canonical order) into the stereo frames `out`
+    /// (zeroed, one per frame mixed). Planes beyond the matrix, or shorter than `out`,
+    /// contribute nothing for the missing part.
+    pub(super) fn mix_into(&self, planes: &[Vec<f32>], out: &mut [Frame]) {
         for (plane, &[gl, gr]) in planes.iter().zip(&self.gains) {
             if gl == 0.0 && gr == 0.0 {
                 continue;

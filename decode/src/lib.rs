@@ -58,7 +58,7 @@ use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 
-use segue_engine::TrackAudio;
+use segue_engine::{Frame, TrackAudio};
 
 pub use error::{SegueError, Unanalysable};
 
@@ -142,6 +142,34 @@ pub fn decode_file_with_info(
     decode_to(path, Some(target_rate))
 }
 
+/// Where [`decode_file_streamed`] hands the frames of a file as they decode, so that a
+/// caller that reads the audio once (the analysis) need not hold all of it in stereo.
+pub trait FrameSink {
+    /// Room for `n` more frames, zeroed, right after those appended so far: the decoder
+    /// writes them there before it asks for more. Frames, once written, are final.
+    fn append(&mut self, n: usize) -> &mut [Frame];
+    /// About how many frames the file says it holds (a hint for reserving, possibly
+    /// wrong, possibly 0 for unknown); given before the first [`append`](Self::append).
+    fn reserve(&mut self, _frames: usize) {}
+    /// Forget every frame appended: the decoding starts over from the first frame.
+    fn reset(&mut self);
+}
+
+/// [`decode_file_with_info`] that hands the frames to `sink` as they decode instead of
+/// keeping them, when it can: for a file at `target_rate` that needs no trimming once decoded
+/// (every format but MP4/M4A, whose gapless trim is applied to the whole track), it returns
+/// `None` and the file's frames are exactly those `sink` was given since its last
+/// [`FrameSink::reset`] — the frames [`decode_file`] would return. Otherwise the
+/// track comes back as [`decode_file_with_info`] gives it (resampled to `target_rate`) and
+/// what `sink` was given means nothing. On an error, what `sink` was given means nothing.
+pub fn decode_file_streamed(
+    path: &Path,
+    target_rate: u32,
+    sink: &mut dyn FrameSink,
+) -> Result<(Option<TrackAudio>, DecodedInfo), SegueError> {
+    decode_with(path, Some(target_rate), Some((sink, target_rate)))
+}
+
 /// [`decode_file`] at the file's own rate (no resampling): what a caller decodes once when it
 /// needs the track at two rates (a deck at the engine rate and the analysis at its own), each
 /// then made with [`resample_track`] exactly as [`decode_file`] would.
@@ -177,6 +205,17 @@ pub fn resample_track(audio: &TrackAudio, to: u32, path: &Path) -> Result<TrackA
 }
 
 fn decode_to(path: &Path, target: Option<u32>) -> Result<(TrackAudio, DecodedInfo), SegueError> {
+    decode_with(path, target, None)
+        .map(|(audio, info)| (audio.expect("nothing is streamed without a sink"), info))
+}
+
+/// [`decode_to`], handing the frames to `stream_to`'s sink where it can (then `None`; see
+/// [`decode_file_streamed`]).
+fn decode_with(
+    path: &Path,
+    target: Option<u32>,
+    stream_to: read::StreamTo<'_>,
+) -> Result<(Option<TrackAudio>, DecodedInfo), SegueError> {
     if let Some(target_rate) = target.filter(|r| !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(r)) {
         return Err(SegueError::Resample {
             path: path.to_path_buf(),
@@ -201,7 +240,7 @@ fn decode_to(path: &Path, target: Option<u32>) -> Result<(TrackAudio, DecodedInf
     // file we cannot read. Nothing from inside the closure survives a panic, so observing
     // broken state is impossible and `AssertUnwindSafe` is sound.
     let decoded = panic::catch_unwind(AssertUnwindSafe(|| {
-        read::read_stereo(path, file, meta.len())
+        read::read_stereo(path, file, meta.len(), stream_to)
     }))
     .unwrap_or_else(|payload| {
         Err(SegueError::Corrupt {
@@ -213,13 +252,16 @@ fn decode_to(path: &Path, target: Option<u32>) -> Result<(TrackAudio, DecodedInf
     let info = DecodedInfo {
         source_rate: decoded.rate,
         source_channels: decoded.channels,
-        source_frames: decoded.mix.len(),
+        source_frames: decoded.frames,
         container: decoded.container,
         codec: decoded.codec,
         truncated: decoded.truncated,
         stated_frames: decoded.declared_frames,
         damaged_packets: decoded.damaged_packets,
     };
+    if decoded.streamed {
+        return Ok((None, info));
+    }
     let target_rate = target.unwrap_or(decoded.rate);
     let mix = if decoded.rate == target_rate {
         decoded.mix
@@ -239,7 +281,7 @@ fn decode_to(path: &Path, target: Option<u32>) -> Result<(TrackAudio, DecodedInf
             path: path.to_path_buf(),
         });
     }
-    Ok((TrackAudio::new(target_rate, mix), info))
+    Ok((Some(TrackAudio::new(target_rate, mix)), info))
 }
 
 /// The text of a panic payload (`panic!` gives a `&str` or a `String`).

@@ -22,7 +22,7 @@ use symphonia::core::units::TimeBase;
 
 use super::downmix::Downmix;
 use super::{mp4_gapless, MAX_DURATION_SECS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
-use crate::SegueError;
+use crate::{FrameSink, SegueError};
 
 /// The most frames of silence one damaged packet may stand for (no codec Segue reads has
 /// packets this long; a larger claimed duration is itself damage and is ignored).
@@ -50,7 +50,12 @@ const MAX_RESERVE_FRAMES_PER_BYTE: u64 = 8;
 
 /// Stereo audio at the file's own rate, with what was learnt while decoding it.
 pub(super) struct Decoded {
+    /// The frames, unless they went to a sink as they decoded (then empty).
     pub mix: Vec<Frame>,
+    /// How many frames decoded (`mix.len()` when they were kept).
+    pub frames: usize,
+    /// The frames went to the sink, not into `mix`.
+    pub streamed: bool,
     pub rate: u32,
     pub channels: usize,
     pub container: &'static str,
@@ -62,13 +67,29 @@ pub(super) struct Decoded {
     pub damaged_packets: usize,
 }
 
+/// Where the frames of a file at the wanted rate go as they decode, instead of into
+/// [`Decoded::mix`]: a sink and that rate.
+pub(super) type StreamTo<'s> = Option<(&'s mut dyn FrameSink, u32)>;
+
 /// Decode all of `file` (opened from `path`, `file_len` bytes long) to stereo at its own
-/// sample rate.
-pub(super) fn read_stereo(path: &Path, file: File, file_len: u64) -> Result<Decoded, SegueError> {
+/// sample rate. A file at the rate `stream_to` names, and that needs no trimming after
+/// decoding (not MP4), is handed to its sink as it decodes.
+pub(super) fn read_stereo(
+    path: &Path,
+    file: File,
+    file_len: u64,
+    mut stream_to: StreamTo<'_>,
+) -> Result<Decoded, SegueError> {
     let reserve_limit =
         MAX_RESERVE_FRAMES.min(file_len.saturating_mul(MAX_RESERVE_FRAMES_PER_BYTE));
     let (format, opened_as_stream) = open_container(path, file)?;
-    let first = decode_track(path, format, opened_as_stream, reserve_limit);
+    let first = decode_track(
+        path,
+        format,
+        opened_as_stream,
+        reserve_limit,
+        reborrow(&mut stream_to),
+    );
     if opened_as_stream || !matches!(first, Err(SegueError::Corrupt { .. })) {
         return first;
     }
@@ -78,17 +99,66 @@ pub(super) fn read_stereo(path: &Path, file: File, file_len: u64) -> Result<Deco
     File::open(path)
         .ok()
         .and_then(|file| open_stream(path, file).ok())
-        .and_then(|format| decode_track(path, format, true, reserve_limit).ok())
+        .and_then(|format| {
+            decode_track(path, format, true, reserve_limit, reborrow(&mut stream_to)).ok()
+        })
         .map_or(first, Ok)
+}
+
+/// `stream_to` lent out again.
+fn reborrow<'a>(stream_to: &'a mut StreamTo<'_>) -> StreamTo<'a> {
+    match stream_to {
+        Some((sink, rate)) => Some((&mut **sink, *rate)),
+        None => None,
+    }
+}
+
+/// Where [`decode_track`] puts the frames.
+enum Out<'s> {
+    /// Kept, all of them.
+    Whole(Vec<Frame>),
+    /// Handed to a sink as they decode; only their count is kept.
+    Sink {
+        sink: &'s mut dyn FrameSink,
+        frames: usize,
+    },
+}
+
+impl Out<'_> {
+    /// Frames so far.
+    fn len(&self) -> usize {
+        match self {
+            Out::Whole(mix) => mix.len(),
+            Out::Sink { frames, .. } => *frames,
+        }
+    }
+
+    /// `n` more frames, zeroed, for the caller to write.
+    fn append(&mut self, n: usize) -> &mut [Frame] {
+        match self {
+            Out::Whole(mix) => {
+                let start = mix.len();
+                mix.resize(start + n, [0.0; 2]);
+                &mut mix[start..]
+            }
+            Out::Sink { sink, frames } => {
+                *frames += n;
+                sink.append(n)
+            }
+        }
+    }
 }
 
 /// Decode the audio track of an opened container. `cut` says the file already looked cut
 /// short when it was opened; at most `reserve_limit` frames are reserved before decoding.
+/// The frames go to `stream_to`'s sink (started afresh) when the track is at its rate and
+/// is not MP4 (whose gapless trim is applied to the whole decoded track).
 fn decode_track(
     path: &Path,
     mut format: Box<dyn FormatReader>,
     cut: bool,
     reserve_limit: u64,
+    stream_to: StreamTo<'_>,
 ) -> Result<Decoded, SegueError> {
     let mut truncated = cut;
     let unsupported = |reason: String| SegueError::Unsupported {
@@ -149,7 +219,18 @@ fn decode_track(
         && params.bits_per_sample.unwrap_or(16) == 16
         && params.bits_per_coded_sample.unwrap_or(16) == 16;
 
-    let mut mix: Vec<Frame> = Vec::with_capacity(reserve as usize);
+    let mut mix = match stream_to {
+        Some((sink, to)) => {
+            sink.reset();
+            if to == rate && container != "isomp4" {
+                sink.reserve(reserve as usize);
+                Out::Sink { sink, frames: 0 }
+            } else {
+                Out::Whole(Vec::with_capacity(reserve as usize))
+            }
+        }
+        None => Out::Whole(Vec::with_capacity(reserve as usize)),
+    };
     let mut planes: Vec<Vec<f32>> = Vec::new();
     let mut downmix = Downmix::default();
     let mut channels = params.channels.as_ref().map_or(0, |c| c.count());
@@ -185,7 +266,7 @@ fn decode_track(
             let gap = ticks.to_frames(pts.saturating_sub(expected).max(0) as u64);
             if gap > 0 && gap <= max_gap {
                 damaged_packets += 1;
-                mix.resize(mix.len() + gap as usize, [0.0; 2]);
+                mix.append(gap as usize);
             }
         }
         // Demuxers disagree on whether `dur` includes the gapless trim (MP3: yes, OGG: no), so
@@ -202,9 +283,7 @@ fn decode_track(
             good_packets += 1;
             channels = 2;
             let sample = |b: &[u8]| i16::from_le_bytes([b[0], b[1]]) as f32 / 32_768.0;
-            let start = mix.len();
-            mix.resize(start + packet.data.len() / 4, [0.0; 2]);
-            let out = mix[start..].as_flattened_mut();
+            let out = mix.append(packet.data.len() / 4).as_flattened_mut();
             let bytes = &packet.data[..out.len() * 2];
             // Eight samples at a time, so that the conversion vectorises.
             let (mut o, mut b) = (out.chunks_exact_mut(8), bytes.chunks_exact(16));
@@ -240,12 +319,11 @@ fn decode_track(
                 downmix.update(buf.spec().channels());
                 if downmix.is_stereo() && channels == 2 {
                     // Left and right as they are: converted and interleaved in one pass.
-                    let start = mix.len();
-                    mix.resize(start + buf.frames(), [0.0; 2]);
-                    buf.copy_to_slice_interleaved::<f32, _>(mix[start..].as_flattened_mut());
+                    let out = mix.append(buf.frames()).as_flattened_mut();
+                    buf.copy_to_slice_interleaved::<f32, _>(out);
                 } else {
                     buf.copy_to_vecs_planar::<f32>(&mut planes);
-                    downmix.append(&planes, buf.frames(), &mut mix);
+                    downmix.mix_into(&planes, mix.append(buf.frames()));
                 }
             }
             Err(SymphoniaError::DecodeError(_)) | Err(SymphoniaError::IoError(_)) => {
@@ -256,7 +334,7 @@ fn decode_track(
                     .saturating_sub(packet.trim_start.get())
                     .saturating_sub(packet.trim_end.get());
                 let silence = ticks.to_frames(playable).min(max_packet);
-                mix.resize(mix.len() + silence as usize, [0.0; 2]);
+                mix.append(silence as usize);
             }
             Err(SymphoniaError::Unsupported(what)) => {
                 return Err(unsupported(format!(
@@ -306,16 +384,25 @@ fn decode_track(
         let missing = declared.saturating_sub(mix.len() as u64);
         truncated |= missing > declared / 100 + max_packet;
     }
-    if container == "isomp4" {
-        trim_mp4(path, track_id, &ticks, declared_frames, &mut mix);
-    }
-    if mix.is_empty() {
+    let (mix, frames, streamed) = match mix {
+        Out::Whole(mut mix) => {
+            if container == "isomp4" {
+                trim_mp4(path, track_id, &ticks, declared_frames, &mut mix);
+            }
+            let frames = mix.len();
+            (mix, frames, false)
+        }
+        Out::Sink { frames, .. } => (Vec::new(), frames, true),
+    };
+    if frames == 0 {
         return Err(SegueError::Empty {
             path: path.to_path_buf(),
         });
     }
     Ok(Decoded {
         mix,
+        frames,
+        streamed,
         rate,
         channels,
         container,

@@ -13,7 +13,10 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use segue_decode::SegueError;
-use segue_decode::{decode_file, decode_file_with_info, DecodedInfo, MAX_DURATION_SECS};
+use segue_decode::{
+    decode_file, decode_file_streamed, decode_file_with_info, DecodedInfo, FrameSink,
+    MAX_DURATION_SECS,
+};
 use segue_engine::Frame;
 
 const RATE: u32 = 44_100;
@@ -307,7 +310,60 @@ fn decode_info(path: &Path, rate: u32) -> (Vec<Frame>, DecodedInfo) {
         decode_file_with_info(path, rate).unwrap_or_else(|e| panic!("decode failed: {e}"));
     assert_eq!(audio.sample_rate, rate);
     assert!(audio.stems.is_none());
+    check_streamed(path, rate, &audio.mix, &info);
     (audio.mix, info)
+}
+
+/// A [`FrameSink`] that keeps what it is given.
+#[derive(Default)]
+struct Collect {
+    frames: Vec<Frame>,
+    reserved: Option<usize>,
+    resets: usize,
+}
+
+impl FrameSink for Collect {
+    fn append(&mut self, n: usize) -> &mut [Frame] {
+        let start = self.frames.len();
+        self.frames.resize(start + n, [f32::NAN; 2]);
+        // The decoder must be given zeros (it may leave silence unwritten).
+        self.frames[start..].fill([0.0; 2]);
+        &mut self.frames[start..]
+    }
+
+    fn reserve(&mut self, frames: usize) {
+        self.reserved = Some(frames);
+    }
+
+    fn reset(&mut self) {
+        self.frames.clear();
+        self.reserved = None;
+        self.resets += 1;
+    }
+}
+
+/// `decode_file_streamed` of `path` gives `decode_file_with_info`'s frames (`mix`, to the
+/// bit) and `info`: handed to the sink where the file is at `rate` and not MP4, else
+/// returned whole.
+fn check_streamed(path: &Path, rate: u32, mix: &[Frame], info: &DecodedInfo) {
+    let mut sink = Collect::default();
+    let (audio, streamed_info) = decode_file_streamed(path, rate, &mut sink)
+        .unwrap_or_else(|e| panic!("streamed decode failed: {e}"));
+    assert_eq!(&streamed_info, info, "{}", path.display());
+    assert!(sink.resets >= 1, "the sink is started afresh");
+    let bits = |m: &[Frame]| m.iter().flatten().map(|v| v.to_bits()).collect::<Vec<_>>();
+    let streams = info.source_rate == rate && info.container != "isomp4";
+    match audio {
+        None => {
+            assert!(streams, "{}: streamed, {info:?}", path.display());
+            assert_eq!(bits(&sink.frames), bits(mix), "{}", path.display());
+            assert!(sink.reserved.is_some());
+        }
+        Some(audio) => {
+            assert!(!streams, "{}: not streamed, {info:?}", path.display());
+            assert_eq!(bits(&audio.mix), bits(mix), "{}", path.display());
+        }
+    }
 }
 
 /// A lossless encoding decodes back to the very samples of the source.
@@ -593,6 +649,13 @@ fn noise_bytes(len: usize, mut seed: u64) -> Vec<u8> {
 fn expect_err(path: &Path) -> SegueError {
     let err = decode_file(path, RATE).expect_err("bad input must not decode");
     assert_names_file(&err, path);
+    let streamed = decode_file_streamed(path, RATE, &mut Collect::default())
+        .expect_err("bad input must not decode, streamed either");
+    assert_eq!(streamed.to_string(), err.to_string());
+    assert_eq!(
+        std::mem::discriminant(&streamed),
+        std::mem::discriminant(&err)
+    );
     err
 }
 
@@ -833,6 +896,11 @@ fn more_than_three_hours_is_refused() {
     match expect_err(&path) {
         SegueError::TooLong { limit_secs, .. } => assert_eq!(limit_secs, MAX_DURATION_SECS),
         other => panic!("expected TooLong, got {other:?}"),
+    }
+    // Streamed at its own rate, too.
+    match decode_file_streamed(&path, 1000, &mut Collect::default()) {
+        Err(SegueError::TooLong { limit_secs, .. }) => assert_eq!(limit_secs, MAX_DURATION_SECS),
+        other => panic!("expected TooLong, got {:?}", other.map(|(_, info)| info)),
     }
 }
 

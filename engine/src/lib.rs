@@ -64,5 +64,6 @@ pub use mixer::{channel_fader_gain, crossfader_gain};
 pub use render::Rendered;
 pub use status::{DeckStatus, Meter, Status, HOT_CUES, MAX_DECKS};
 pub use track::{
-    Beatgrid, BeatgridError, Frame, Stem, StemAudio, StemLengthMismatch, TrackAudio, TrackRef,
+    append_mono_finite, Beatgrid, BeatgridError, Frame, Stem, StemAudio, StemLengthMismatch,
+    TrackAudio, TrackRef,
 };

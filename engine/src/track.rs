@@ -132,6 +132,24 @@ impl TrackAudio {
     }
 }
 
+/// [`TrackAudio::mono_finite`] of `frames` appended to `mono`, their magnitudes folded
+/// into `lanes` (the peak is the largest lane): a mix given a stretch at a time gets the
+/// same samples and the same peak as given at once.
+pub fn append_mono_finite(frames: &[Frame], mono: &mut Vec<f32>, lanes: &mut [f32; 8]) {
+    let start = mono.len();
+    mono.resize(start + frames.len(), 0.0);
+    let mut out = mono[start..].chunks_exact_mut(8);
+    let mut eights = frames.chunks_exact(8);
+    for (o, f) in (&mut out).zip(&mut eights) {
+        let f: &[Frame; 8] = f.try_into().expect("chunks of eight");
+        *<&mut [f32; 8]>::try_from(o).expect("chunks of eight") = mono_of_eight(f, lanes);
+    }
+    for (o, f) in out.into_remainder().iter_mut().zip(eights.remainder()) {
+        *o = finite_mono(f);
+        lanes[0] = lanes[0].max(o.abs());
+    }
+}
+
 /// One frame's mono sample, zero if not finite.
 #[inline(always)]
 fn finite_mono(f: &Frame) -> f32 {
@@ -370,6 +388,19 @@ mod tests {
                 .filter(|v| v.is_finite())
                 .fold(0.0f32, |m, v| m.max(v.abs()));
             let (mono, p) = audio.mono_finite();
+            assert_eq!(mono.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
+            assert_eq!(p.to_bits(), peak.to_bits(), "{len}");
+            // A stretch at a time, of sizes that do and do not fall on eights.
+            let (mut mono, mut lanes, mut at) = (Vec::new(), [0.0f32; 8], 0);
+            for step in [3usize, 8, 1, 29, 16, 700].into_iter().cycle() {
+                let end = (at + step).min(len);
+                append_mono_finite(&audio.mix[at..end], &mut mono, &mut lanes);
+                at = end;
+                if at == len {
+                    break;
+                }
+            }
+            let p = lanes.into_iter().fold(0.0f32, f32::max);
             assert_eq!(mono.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want);
             assert_eq!(p.to_bits(), peak.to_bits(), "{len}");
             let (mono, p) = audio.into_mono_finite();
