@@ -196,7 +196,7 @@ fn spectral_frames<'a>(
         }
     });
     let curve = energy.curve(duration, ENERGY_HOP_SECS);
-    let segments = structure::segment_frames(&bars, downbeats, duration);
+    let segments = structure::segment_frames(bars, downbeats, duration);
     (curve, segments, dna)
 }
 

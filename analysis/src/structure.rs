@@ -63,7 +63,15 @@ pub(crate) struct BarFrames {
     timbre: Vec<[f32; TIMBRE_BANDS]>,
     /// Per frame: the magnitudes of the chroma's bins (`chroma_bins.len()` a frame).
     chroma: Vec<f32>,
+    /// The squared magnitudes of the frames not yet summed, per bin: [`BATCH`] frames' at a
+    /// time, their sums computed together (independent chains of additions, side by side).
+    pending: Vec<[f32; BATCH]>,
+    /// Frames in `pending`.
+    waiting: usize,
 }
+
+/// Frames whose per-frame sums are computed together.
+const BATCH: usize = 8;
 
 impl BarFrames {
     /// For the frames of spectrograms shaped like `shape` (its FFT size, hop, rate and
@@ -113,31 +121,86 @@ impl BarFrames {
             levels: Vec::new(),
             timbre: Vec::new(),
             chroma: Vec::new(),
+            pending: vec![[0.0; BATCH]; bins],
+            waiting: 0,
         }
     }
 
     /// The next frame's magnitudes (all the shape's bins).
     pub(crate) fn push(&mut self, f: &[f32]) {
-        let bins = f.len();
-        let energy = |a: usize, b: usize| f[a..=b].iter().map(|&m| (m * m) as f64).sum::<f64>();
-        let [(l0, l1), (m0, m1), (h0, h1)] = self.bands;
-        self.levels.push([
-            energy(0, bins - 1),
-            energy(l0, l1),
-            energy(m0, m1),
-            energy(h0, h1),
-        ]);
-        self.timbre.push(std::array::from_fn(|b| {
-            let (a, z) = self.timbre_bins[b];
-            f[a..z.min(bins)].iter().map(|m| m * m).sum::<f32>() / (z - a) as f32
-        }));
+        let j = self.waiting;
+        for (p, &m) in self.pending.iter_mut().zip(f) {
+            p[j] = m * m;
+        }
         self.chroma
             .extend(self.chroma_bins.iter().map(|&(bin, _)| f[bin]));
+        self.waiting += 1;
+        if self.waiting == BATCH {
+            self.sum_pending();
+        }
     }
 
-    /// Number of frames pushed.
+    /// The per-frame sums of the frames waiting.
+    fn sum_pending(&mut self) {
+        if self.waiting > 0 {
+            batch_sums(self);
+            self.waiting = 0;
+        }
+    }
+
+    /// Every frame's sums (the last batch summed).
+    fn finished(mut self) -> Self {
+        self.sum_pending();
+        self
+    }
+
+    /// Number of frames summed.
     fn frames(&self) -> usize {
         self.levels.len()
+    }
+}
+
+avx2_or_portable! {
+    /// The per-frame sums of the frames waiting in `b.pending`, appended: per frame, each sum
+    /// adds its squared magnitudes first to last (the frames' sums side by side, in lanes).
+    fn batch_sums / batch_sums_avx2(b: &mut BarFrames) = batch_sums_with
+}
+
+#[inline(always)]
+fn batch_sums_with(b: &mut BarFrames) {
+    let pending = &b.pending;
+    let bins = pending.len();
+    // Sums of squared magnitudes, in f64.
+    let energy = |lo: usize, hi: usize| {
+        let mut acc = [0.0f64; BATCH];
+        for p in &pending[lo..=hi] {
+            for j in 0..BATCH {
+                acc[j] += p[j] as f64;
+            }
+        }
+        acc
+    };
+    let [(l0, l1), (m0, m1), (h0, h1)] = b.bands;
+    let levels = [
+        energy(0, bins - 1),
+        energy(l0, l1),
+        energy(m0, m1),
+        energy(h0, h1),
+    ];
+    // Mean squared magnitude per timbre band, in f32.
+    let timbre: [[f32; BATCH]; TIMBRE_BANDS] = std::array::from_fn(|t| {
+        let (a, z) = b.timbre_bins[t];
+        let mut acc = [0.0f32; BATCH];
+        for p in &pending[a..z.min(bins)] {
+            for j in 0..BATCH {
+                acc[j] += p[j];
+            }
+        }
+        acc.map(|v| v / (z - a) as f32)
+    });
+    for j in 0..b.waiting {
+        b.levels.push(levels.map(|l| l[j]));
+        b.timbre.push(timbre.map(|t| t[j]));
     }
 }
 
@@ -308,15 +371,16 @@ pub fn segment(spec: &Spectrogram, downbeats: &[f64], end_secs: f64) -> Vec<Segm
     for i in 0..spec.frames() {
         frames.push(spec.frame(i));
     }
-    segment_frames(&frames, downbeats, end_secs)
+    segment_frames(frames, downbeats, end_secs)
 }
 
 /// [`segment`] from the spectrogram's frames as [`BarFrames`] gathered them.
-pub(crate) fn segment_frames(frames: &BarFrames, downbeats: &[f64], end_secs: f64) -> Vec<Segment> {
+pub(crate) fn segment_frames(frames: BarFrames, downbeats: &[f64], end_secs: f64) -> Vec<Segment> {
     let end_secs = match *downbeats {
         [.., a, b] if b > a => end_secs.min(2.0 * b - a),
         _ => end_secs,
     };
+    let frames = &frames.finished();
     let bars = bar_features(frames, downbeats, end_secs);
     let n = bars.len();
     if n < 2 {
@@ -444,5 +508,73 @@ fn label(segs: &mut [Segment], bars: &[BarFeatures]) {
     }
     if segs.first().is_some_and(|s| s.label == SectionLabel::Verse) && segs.len() > 2 {
         segs[0].label = SectionLabel::Intro;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batched_frame_sums_are_each_frame_s_sums_to_the_bit() {
+        let rate = 44_100;
+        let mut state = 0x0dd_ba11u32;
+        let x: Vec<f32> = (0..rate as usize * 2 + 3_000)
+            .map(|i| (crate::test_uniform(&mut state) - 0.5) * (1.0 + (i as f32 * 3e-4).sin()))
+            .collect();
+        let spec = Spectrogram::compute(&x, rate, 2048, 1024);
+        assert_ne!(spec.frames() % BATCH, 0);
+        let mut frames = BarFrames::new(&spec);
+        for i in 0..spec.frames() {
+            frames.push(spec.frame(i));
+        }
+        let frames = frames.finished();
+        assert_eq!(frames.frames(), spec.frames());
+        let [(l0, l1), (m0, m1), (h0, h1)] = frames.bands;
+        for i in 0..spec.frames() {
+            // Each frame's sums, one after the other, first bin to last.
+            let f = spec.frame(i);
+            let energy = |a: usize, b: usize| f[a..=b].iter().map(|&m| (m * m) as f64).sum::<f64>();
+            let levels = [
+                energy(0, spec.bins - 1),
+                energy(l0, l1),
+                energy(m0, m1),
+                energy(h0, h1),
+            ];
+            assert_eq!(levels.map(f64::to_bits), frames.levels[i].map(f64::to_bits));
+            let timbre: [f32; TIMBRE_BANDS] = std::array::from_fn(|b| {
+                let (a, z) = frames.timbre_bins[b];
+                f[a..z.min(spec.bins)].iter().map(|m| m * m).sum::<f32>() / (z - a) as f32
+            });
+            assert_eq!(timbre.map(f32::to_bits), frames.timbre[i].map(f32::to_bits));
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            let mut avx2 = BarFrames::new(&spec);
+            let mut portable = BarFrames::new(&spec);
+            for i in 0..spec.frames() {
+                for b in [&mut avx2, &mut portable] {
+                    let j = b.waiting;
+                    for (p, &m) in b.pending.iter_mut().zip(spec.frame(i)) {
+                        p[j] = m * m;
+                    }
+                    b.waiting += 1;
+                }
+                if avx2.waiting == BATCH || i + 1 == spec.frames() {
+                    // SAFETY: the CPU supports AVX2, checked above.
+                    unsafe { batch_sums_avx2(&mut avx2) };
+                    batch_sums_with(&mut portable);
+                    avx2.waiting = 0;
+                    portable.waiting = 0;
+                }
+            }
+            let bits = |b: &BarFrames| {
+                let l: Vec<_> = b.levels.iter().map(|v| v.map(f64::to_bits)).collect();
+                let t: Vec<_> = b.timbre.iter().map(|v| v.map(f32::to_bits)).collect();
+                (l, t)
+            };
+            assert_eq!(bits(&avx2), bits(&portable));
+            assert_eq!(bits(&avx2), bits(&frames));
+        }
     }
 }
