@@ -97,77 +97,131 @@ pub fn energy_curve_of(spec: &Spectrogram, duration: f64, hop_secs: f64) -> Vec<
     if spec.sample_rate == 0 || duration.is_nan() || duration <= 0.0 {
         return Vec::new();
     }
-    let hop_secs = if hop_secs.is_finite() {
-        hop_secs.max(MIN_HOP_SECS)
-    } else {
-        MIN_HOP_SECS
-    };
-    let (power, flux) = frame_features(spec);
+    let mut frames = EnergyFrames::new(spec);
+    for f in 0..spec.frames() {
+        frames.push(spec.frame(f));
+    }
+    frames.curve(duration, hop_secs)
+}
 
-    let points = ((duration / hop_secs).ceil() as usize).max(1);
-    let half = 0.5 * SMOOTH_SECS.max(hop_secs);
-    let fps = spec.frame_rate();
-    let last = power.len().saturating_sub(1);
-    (0..points)
-        .map(|i| {
-            let centre = (i as f64 + 0.5) * hop_secs;
-            let a = (((centre - half) * fps).round().max(0.0) as usize).min(last);
-            let b = (((centre + half) * fps).round().max(0.0) as usize).clamp(a, last);
-            let n = (b - a + 1) as f64;
-            let ms = power[a..=b].iter().sum::<f64>() / n;
-            let fl = flux[a..=b].iter().sum::<f64>() / n;
-            let lufs = -0.691 + 10.0 * (2.0 * ms).max(1e-20).log10();
-            let loud = ((lufs - QUIET_LUFS) / (LOUD_LUFS - QUIET_LUFS)).clamp(0.0, 1.0);
-            let act = (fl / FULL_FLUX).clamp(0.0, 1.0);
-            (LOUDNESS_WEIGHT * loud + (1.0 - LOUDNESS_WEIGHT) * act * loud.sqrt()) as f32
-        })
-        .collect()
+/// The per-frame quantities of [`energy_curve_of`] (K-weighted mean-square level, positive
+/// log-spectral flux), gathered one spectrogram frame at a time as the frames come: from a
+/// stored spectrogram, or streamed by [`Spectrogram::each_frame`] (the pipeline), with the
+/// same values.
+pub(crate) struct EnergyFrames {
+    sample_rate: u32,
+    frame_rate: f64,
+    /// K-weighting power gain per bin.
+    k_weight: Vec<f32>,
+    /// One-sided power sum of a frame to the mean square of the signal.
+    to_ms: f64,
+    /// Gain of the flux's log compression.
+    gain: f32,
+    /// Bins of the flux.
+    lo: usize,
+    hi: usize,
+    /// The last frame's and this frame's log-compressed magnitudes (bins `lo..=hi`).
+    prev: Vec<f32>,
+    cur: Vec<f32>,
+    power: Vec<f64>,
+    flux: Vec<f64>,
+}
+
+impl EnergyFrames {
+    /// For the frames of spectrograms shaped like `shape` (its FFT size, hop, rate and
+    /// bins; its magnitudes are not read).
+    pub(crate) fn new(shape: &Spectrogram) -> Self {
+        let n = shape.fft_size as f64;
+        let rate = shape.sample_rate as f64;
+        let bins = shape.bins;
+        let k_weight: Vec<f64> = (0..bins)
+            .map(|k| k_weighting_power(shape.bin_hz(k), rate))
+            .collect();
+        // One-sided spectrum of a Hann-windowed frame to the mean square of the signal:
+        // sum |X|² (both sides) = N · sum (w x)², sum w² = 3N/8.
+        let to_ms = 2.0 / (n * 3.0 * n / 8.0);
+        // A full-scale sine peaks at N/4 in its bin.
+        let to_fs = 4.0 / n;
+        let lo = ((FLUX_LO_HZ * n / rate).ceil() as usize).max(1);
+        let hi = ((FLUX_HI_HZ * n / rate).floor() as usize).min(bins - 1);
+        let (lo, hi) = (lo.min(bins - 1), hi.max(lo).min(bins - 1));
+        Self {
+            sample_rate: shape.sample_rate,
+            frame_rate: shape.frame_rate(),
+            k_weight: k_weight.iter().map(|&w| w as f32).collect(),
+            to_ms,
+            gain: (GAMMA * to_fs) as f32,
+            lo,
+            hi,
+            prev: vec![0.0f32; bins],
+            cur: vec![0.0f32; bins],
+            power: Vec::new(),
+            flux: Vec::new(),
+        }
+    }
+
+    /// The next frame's magnitudes (all the shape's bins).
+    pub(crate) fn push(&mut self, mags: &[f32]) {
+        push_frame(self, mags);
+    }
+
+    /// The energy curve of the frames pushed, for a track of `duration` seconds: see
+    /// [`energy_curve`].
+    pub(crate) fn curve(&self, duration: f64, hop_secs: f64) -> Vec<f32> {
+        if self.sample_rate == 0 || duration.is_nan() || duration <= 0.0 {
+            return Vec::new();
+        }
+        let hop_secs = if hop_secs.is_finite() {
+            hop_secs.max(MIN_HOP_SECS)
+        } else {
+            MIN_HOP_SECS
+        };
+        let (power, flux) = (&self.power, &self.flux);
+        let points = ((duration / hop_secs).ceil() as usize).max(1);
+        let half = 0.5 * SMOOTH_SECS.max(hop_secs);
+        let fps = self.frame_rate;
+        let last = power.len().saturating_sub(1);
+        (0..points)
+            .map(|i| {
+                let centre = (i as f64 + 0.5) * hop_secs;
+                let a = (((centre - half) * fps).round().max(0.0) as usize).min(last);
+                let b = (((centre + half) * fps).round().max(0.0) as usize).clamp(a, last);
+                let n = (b - a + 1) as f64;
+                let ms = power[a..=b].iter().sum::<f64>() / n;
+                let fl = flux[a..=b].iter().sum::<f64>() / n;
+                let lufs = -0.691 + 10.0 * (2.0 * ms).max(1e-20).log10();
+                let loud = ((lufs - QUIET_LUFS) / (LOUD_LUFS - QUIET_LUFS)).clamp(0.0, 1.0);
+                let act = (fl / FULL_FLUX).clamp(0.0, 1.0);
+                (LOUDNESS_WEIGHT * loud + (1.0 - LOUDNESS_WEIGHT) * act * loud.sqrt()) as f32
+            })
+            .collect()
+    }
 }
 
 avx2_or_portable! {
-    /// Per spectrogram frame: K-weighted mean-square level and positive log-spectral flux.
-    fn frame_features / frame_features_avx2(spec: &Spectrogram) -> (Vec<f64>, Vec<f64>) = frame_features_with
+    /// One spectrogram frame's K-weighted mean-square level and positive log-spectral flux,
+    /// appended to `e`'s.
+    fn push_frame / push_frame_avx2(e: &mut EnergyFrames, m: &[f32]) = push_frame_with
 }
 
 #[inline(always)]
-fn frame_features_with(spec: &Spectrogram) -> (Vec<f64>, Vec<f64>) {
-    let n = spec.fft_size as f64;
-    let rate = spec.sample_rate as f64;
-    let k_weight: Vec<f64> = (0..spec.bins)
-        .map(|k| k_weighting_power(spec.bin_hz(k), rate))
-        .collect();
-    // One-sided spectrum of a Hann-windowed frame to the mean square of the signal:
-    // sum |X|² (both sides) = N · sum (w x)², sum w² = 3N/8.
-    let to_ms = 2.0 / (n * 3.0 * n / 8.0);
-    // A full-scale sine peaks at N/4 in its bin.
-    let to_fs = 4.0 / n;
-    let lo = ((FLUX_LO_HZ * n / rate).ceil() as usize).max(1);
-    let hi = ((FLUX_HI_HZ * n / rate).floor() as usize).min(spec.bins - 1);
-    let frames = spec.frames();
-    let mut power = Vec::with_capacity(frames);
-    let mut flux = Vec::with_capacity(frames);
-    let k_weight: Vec<f32> = k_weight.iter().map(|&w| w as f32).collect();
-    let gain = (GAMMA * to_fs) as f32;
-    let (lo, hi) = (lo.min(spec.bins - 1), hi.max(lo).min(spec.bins - 1));
-    let mut prev = vec![0.0f32; spec.bins];
-    let mut cur = vec![0.0f32; spec.bins];
-    for f in 0..frames {
-        let m = spec.frame(f);
-        // Per frame in f32 (1025 terms at most, over eight lanes so that the sums
-        // vectorise), accumulated over frames in f64.
-        let inner = 1..spec.bins.saturating_sub(1);
-        let p = lane_sum(&m[inner.clone()], &k_weight[inner], |m, w| m * m * w);
-        power.push(p as f64 * to_ms);
-        ln_1p_scaled::<false>(&m[lo..=hi], gain, &mut cur[lo..=hi]);
-        let rise = if f > 0 {
-            lane_sum(&cur[lo..=hi], &prev[lo..=hi], |c, p| (c - p).max(0.0))
-        } else {
-            0.0
-        };
-        flux.push(rise as f64 / (hi + 1 - lo) as f64);
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    (power, flux)
+fn push_frame_with(e: &mut EnergyFrames, m: &[f32]) {
+    let bins = e.k_weight.len();
+    let first = e.power.is_empty();
+    // Per frame in f32 (1025 terms at most, over eight lanes so that the sums vectorise),
+    // accumulated over frames in f64.
+    let inner = 1..bins.saturating_sub(1);
+    let p = lane_sum(&m[inner.clone()], &e.k_weight[inner], |m, w| m * m * w);
+    e.power.push(p as f64 * e.to_ms);
+    let (lo, hi) = (e.lo, e.hi);
+    ln_1p_scaled::<false>(&m[lo..=hi], e.gain, &mut e.cur[lo..=hi]);
+    let rise = if first {
+        0.0
+    } else {
+        lane_sum(&e.cur[lo..=hi], &e.prev[lo..=hi], |c, p| (c - p).max(0.0))
+    };
+    e.flux.push(rise as f64 / (hi + 1 - lo) as f64);
+    std::mem::swap(&mut e.prev, &mut e.cur);
 }
 
 /// The sum of `term(a[i], b[i])`, over eight lanes (so the compiler vectorises it).
@@ -311,10 +365,39 @@ mod tests {
             })
             .collect();
         let spec = Spectrogram::compute(&x, rate, 2048, 1024);
-        let (p, f) = frame_features_with(&spec);
-        // SAFETY: the CPU supports AVX2, checked above.
-        let (p2, f2) = unsafe { frame_features_avx2(&spec) };
+        let (mut portable, mut avx2) = (EnergyFrames::new(&spec), EnergyFrames::new(&spec));
+        for f in 0..spec.frames() {
+            push_frame_with(&mut portable, spec.frame(f));
+            // SAFETY: the CPU supports AVX2, checked above.
+            unsafe { push_frame_avx2(&mut avx2, spec.frame(f)) };
+        }
         let bits = |v: &Vec<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!((bits(&p), bits(&f)), (bits(&p2), bits(&f2)));
+        assert_eq!(portable.power.len(), spec.frames());
+        assert_eq!(
+            (bits(&portable.power), bits(&portable.flux)),
+            (bits(&avx2.power), bits(&avx2.flux))
+        );
+    }
+
+    #[test]
+    fn streamed_frames_give_the_stored_spectrogram_s_curve() {
+        let rate = 22_050;
+        let mut state = 0x0bad_cafeu32;
+        let x: Vec<f32> = (0..rate as usize * 5)
+            .map(|i| (crate::test_uniform(&mut state) - 0.5) * (i as f32 * 1e-4).sin())
+            .collect();
+        let fft = fft_size_for(rate);
+        let spec = Spectrogram::compute(&x, rate, fft, fft / 2);
+        let shape = Spectrogram::shape(rate, fft, fft / 2, usize::MAX);
+        let mut streamed = EnergyFrames::new(&shape);
+        shape.each_frame(&x, |m| streamed.push(m));
+        let bits = |v: Vec<f32>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let stored = energy_curve_of(&spec, 5.0, 0.25);
+        assert_eq!(stored.len(), 20);
+        assert_eq!(bits(streamed.curve(5.0, 0.25)), bits(stored));
+        assert_eq!(
+            bits(energy_curve(&x, rate, 0.25)),
+            bits(streamed.curve(5.0, 0.25))
+        );
     }
 }

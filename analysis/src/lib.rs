@@ -2,7 +2,8 @@
 //! loudness, energy, structure, cue points and feature vectors.
 //!
 //! One stage per file, energy, structure and DNA sharing one [`Spectrogram`] of the
-//! track; [`Analysis`] is the record they fill (`pipeline.rs` wires them).
+//! track (streamed: each frame reduced by the three and dropped); [`Analysis`] is the
+//! record they fill (`pipeline.rs` wires them).
 
 pub use segue_decode::{DecodedInfo, SegueError, Unanalysable};
 

@@ -44,21 +44,171 @@ fn db(x: f64) -> f32 {
     (10.0 * (x + 1e-10).log10()) as f32
 }
 
-/// Per-bar features between consecutive downbeats (the last bar ends at `end_secs`).
-fn bar_features(spec: &Spectrogram, downbeats: &[f64], end_secs: f64) -> Vec<BarFeatures> {
-    let fr = spec.frame_rate();
-    let band = |lo: f64, hi: f64| {
-        let a = (lo / spec.bin_hz(1)).ceil() as usize;
-        let b = ((hi / spec.bin_hz(1)).floor() as usize).min(spec.bins - 1);
-        (a.min(b), b)
+/// The per-frame quantities [`segment`] reads from a spectrogram, gathered one frame at a
+/// time as the frames come (from a stored spectrogram, or streamed by
+/// [`Spectrogram::each_frame`]: the pipeline): per frame only what the per-bar sums add, so
+/// that they add the same numbers in the same order.
+pub(crate) struct BarFrames {
+    frame_rate: f64,
+    /// Bins of the low, mid and high bands of the labels' features.
+    bands: [(usize, usize); 3],
+    /// Bins `a..z` of each timbre band.
+    timbre_bins: [(usize, usize); TIMBRE_BANDS],
+    /// The chroma's bins and each one's pitch class, in bin order.
+    chroma_bins: Vec<(usize, usize)>,
+    /// Per frame: power (sum of squared magnitudes, f64) of all bins, of the low, the mid
+    /// and the high band.
+    levels: Vec<[f64; 4]>,
+    /// Per frame: mean power of each timbre band.
+    timbre: Vec<[f32; TIMBRE_BANDS]>,
+    /// Per frame: the magnitudes of the chroma's bins (`chroma_bins.len()` a frame).
+    chroma: Vec<f32>,
+    /// The squared magnitudes of the frames not yet summed, per bin: [`BATCH`] frames' at a
+    /// time, their sums computed together (independent chains of additions, side by side).
+    pending: Vec<[f32; BATCH]>,
+    /// Frames in `pending`.
+    waiting: usize,
+}
+
+/// Frames whose per-frame sums are computed together.
+const BATCH: usize = 8;
+
+impl BarFrames {
+    /// For the frames of spectrograms shaped like `shape` (its FFT size, hop, rate and
+    /// bins; its magnitudes are not read).
+    pub(crate) fn new(shape: &Spectrogram) -> Self {
+        let bins = shape.bins;
+        let hz = shape.bin_hz(1);
+        let band = |lo: f64, hi: f64| {
+            let a = (lo / hz).ceil() as usize;
+            let b = ((hi / hz).floor() as usize).min(bins - 1);
+            (a.min(b), b)
+        };
+        // Timbre band edges in bins.
+        let (lo_hz, hi_hz) = (
+            40.0f64,
+            16_000.0f64.min(0.5 * shape.sample_rate as f64 - hz),
+        );
+        let edges: Vec<usize> = (0..=TIMBRE_BANDS)
+            .map(|i| {
+                let f = lo_hz * (hi_hz / lo_hz).powf(i as f64 / TIMBRE_BANDS as f64);
+                ((f / hz).round() as usize).clamp(1, bins - 1)
+            })
+            .collect();
+        let timbre_bins = std::array::from_fn(|b| {
+            let (a, z) = (edges[b], edges[b + 1].max(edges[b] + 1));
+            (a, z)
+        });
+        // Chroma bins: 80 Hz - 2 kHz, each bin to its pitch class.
+        let chroma_bins: Vec<(usize, usize)> = (1..bins)
+            .filter_map(|k| {
+                let f = k as f64 * hz;
+                (80.0..2_000.0).contains(&f).then(|| {
+                    let midi = 69.0 + 12.0 * (f / 440.0).log2();
+                    (k, (midi.round() as i64).rem_euclid(12) as usize)
+                })
+            })
+            .collect();
+        Self {
+            frame_rate: shape.frame_rate(),
+            bands: [
+                band(30.0, 150.0),
+                band(150.0, 2_500.0),
+                band(4_000.0, 16_000.0),
+            ],
+            timbre_bins,
+            chroma_bins,
+            levels: Vec::new(),
+            timbre: Vec::new(),
+            chroma: Vec::new(),
+            pending: vec![[0.0; BATCH]; bins],
+            waiting: 0,
+        }
+    }
+
+    /// The next frame's magnitudes (all the shape's bins).
+    pub(crate) fn push(&mut self, f: &[f32]) {
+        let j = self.waiting;
+        for (p, &m) in self.pending.iter_mut().zip(f) {
+            p[j] = m * m;
+        }
+        self.chroma
+            .extend(self.chroma_bins.iter().map(|&(bin, _)| f[bin]));
+        self.waiting += 1;
+        if self.waiting == BATCH {
+            self.sum_pending();
+        }
+    }
+
+    /// The per-frame sums of the frames waiting.
+    fn sum_pending(&mut self) {
+        if self.waiting > 0 {
+            batch_sums(self);
+            self.waiting = 0;
+        }
+    }
+
+    /// Every frame's sums (the last batch summed).
+    fn finished(mut self) -> Self {
+        self.sum_pending();
+        self
+    }
+
+    /// Number of frames summed.
+    fn frames(&self) -> usize {
+        self.levels.len()
+    }
+}
+
+avx2_or_portable! {
+    /// The per-frame sums of the frames waiting in `b.pending`, appended: per frame, each sum
+    /// adds its squared magnitudes first to last (the frames' sums side by side, in lanes).
+    fn batch_sums / batch_sums_avx2(b: &mut BarFrames) = batch_sums_with
+}
+
+#[inline(always)]
+fn batch_sums_with(b: &mut BarFrames) {
+    let pending = &b.pending;
+    let bins = pending.len();
+    // Sums of squared magnitudes, in f64.
+    let energy = |lo: usize, hi: usize| {
+        let mut acc = [0.0f64; BATCH];
+        for p in &pending[lo..=hi] {
+            for j in 0..BATCH {
+                acc[j] += p[j] as f64;
+            }
+        }
+        acc
     };
-    let (l0, l1) = band(30.0, 150.0);
-    let (m0, m1) = band(150.0, 2_500.0);
-    let (h0, h1) = band(4_000.0, 16_000.0);
-    let energy =
-        |f: &[f32], a: usize, b: usize| f[a..=b].iter().map(|&m| (m * m) as f64).sum::<f64>();
-    let n = spec.frames();
-    let lows: Vec<f64> = (0..n).map(|i| energy(spec.frame(i), l0, l1)).collect();
+    let [(l0, l1), (m0, m1), (h0, h1)] = b.bands;
+    let levels = [
+        energy(0, bins - 1),
+        energy(l0, l1),
+        energy(m0, m1),
+        energy(h0, h1),
+    ];
+    // Mean squared magnitude per timbre band, in f32.
+    let timbre: [[f32; BATCH]; TIMBRE_BANDS] = std::array::from_fn(|t| {
+        let (a, z) = b.timbre_bins[t];
+        let mut acc = [0.0f32; BATCH];
+        for p in &pending[a..z.min(bins)] {
+            for j in 0..BATCH {
+                acc[j] += p[j];
+            }
+        }
+        acc.map(|v| v / (z - a) as f32)
+    });
+    for j in 0..b.waiting {
+        b.levels.push(levels.map(|l| l[j]));
+        b.timbre.push(timbre.map(|t| t[j]));
+    }
+}
+
+/// Per-bar features between consecutive downbeats (the last bar ends at `end_secs`).
+fn bar_features(frames: &BarFrames, downbeats: &[f64], end_secs: f64) -> Vec<BarFeatures> {
+    let fr = frames.frame_rate;
+    let n = frames.frames();
+    let levels = &frames.levels;
     (0..downbeats.len())
         .map(|k| {
             let s = ((downbeats[k] * fr).round() as usize).min(n);
@@ -70,12 +220,12 @@ fn bar_features(spec: &Spectrogram, downbeats: &[f64], end_secs: f64) -> Vec<Bar
             let (mut all, mut low, mut mid, mut high) = (0.0, 0.0, 0.0, 0.0);
             let mut rises = 0usize;
             for i in s..e {
-                let f = spec.frame(i);
-                all += energy(f, 0, spec.bins - 1);
-                low += lows[i];
-                mid += energy(f, m0, m1);
-                high += energy(f, h0, h1);
-                if i > 0 && lows[i] > 4.0 * lows[i - 1] + 1e-6 {
+                let [a, l, m, h] = levels[i];
+                all += a;
+                low += l;
+                mid += m;
+                high += h;
+                if i > 0 && l > 4.0 * levels[i - 1][1] + 1e-6 {
                     rises += 1;
                 }
             }
@@ -132,30 +282,11 @@ const TAIL_BELOW_DB: f32 = 8.0;
 /// has none, one of drum hits a lot) and a 12-bin chroma of 80 Hz-2 kHz; each dimension
 /// z-scored over the bars given, with a floor on the spread so that a dimension that
 /// barely changes stays quiet.
-fn bar_vectors(spec: &Spectrogram, downbeats: &[f64], end_secs: f64) -> Vec<Vec<f32>> {
-    let fr = spec.frame_rate();
-    let n = spec.frames();
-    let hz = spec.bin_hz(1);
-    // Band edges in bins.
-    let (lo_hz, hi_hz) = (40.0f64, 16_000.0f64.min(0.5 * spec.sample_rate as f64 - hz));
-    let edges: Vec<usize> = (0..=TIMBRE_BANDS)
-        .map(|i| {
-            let f = lo_hz * (hi_hz / lo_hz).powf(i as f64 / TIMBRE_BANDS as f64);
-            ((f / hz).round() as usize).clamp(1, spec.bins - 1)
-        })
-        .collect();
-    // Chroma bins: 80 Hz - 2 kHz, each bin to its pitch class.
-    let chroma_bins: Vec<(usize, usize)> = (1..spec.bins)
-        .filter_map(|k| {
-            let f = k as f64 * hz;
-            (80.0..2_000.0).contains(&f).then(|| {
-                let midi = 69.0 + 12.0 * (f / 440.0).log2();
-                (k, (midi.round() as i64).rem_euclid(12) as usize)
-            })
-        })
-        .collect();
+fn bar_vectors(frames: &BarFrames, downbeats: &[f64], end_secs: f64) -> Vec<Vec<f32>> {
+    let fr = frames.frame_rate;
+    let n = frames.frames();
+    let chroma_bins = &frames.chroma_bins;
     let dims = 2 * TIMBRE_BANDS + 12;
-    let mut frame_band = [0.0f32; TIMBRE_BANDS];
     let mut out = Vec::with_capacity(downbeats.len());
     for k in 0..downbeats.len() {
         let s = ((downbeats[k] * fr).round() as usize).min(n);
@@ -169,19 +300,16 @@ fn bar_vectors(spec: &Spectrogram, downbeats: &[f64], end_secs: f64) -> Vec<Vec<
         let mut power = [0.0f64; TIMBRE_BANDS];
         let mut chroma = [0.0f64; 12];
         for i in s..e {
-            let f = spec.frame(i);
-            for (b, fb) in frame_band.iter_mut().enumerate() {
-                let (a, z) = (edges[b], edges[b + 1].max(edges[b] + 1));
-                let p: f32 =
-                    f[a..z.min(spec.bins)].iter().map(|m| m * m).sum::<f32>() / (z - a) as f32;
-                *fb = p;
+            let frame_band = &frames.timbre[i];
+            for (b, &p) in frame_band.iter().enumerate() {
                 power[b] += p as f64;
             }
             for (b, &p) in frame_band.iter().enumerate() {
                 v[TIMBRE_BANDS + b] += db(p as f64);
             }
-            for &(bin, pc) in &chroma_bins {
-                chroma[pc] += f[bin] as f64;
+            let mags = &frames.chroma[i * chroma_bins.len()..(i + 1) * chroma_bins.len()];
+            for (&(_, pc), &m) in chroma_bins.iter().zip(mags) {
+                chroma[pc] += m as f64;
             }
         }
         let len = (e - s) as f32;
@@ -239,11 +367,21 @@ fn novelty_curve(v: &[Vec<f32>], half: usize) -> Vec<f32> {
 /// a ringing tail after it is no bar of the music (taken for one long last bar, its novelty
 /// outweighed every real boundary).
 pub fn segment(spec: &Spectrogram, downbeats: &[f64], end_secs: f64) -> Vec<Segment> {
+    let mut frames = BarFrames::new(spec);
+    for i in 0..spec.frames() {
+        frames.push(spec.frame(i));
+    }
+    segment_frames(frames, downbeats, end_secs)
+}
+
+/// [`segment`] from the spectrogram's frames as [`BarFrames`] gathered them.
+pub(crate) fn segment_frames(frames: BarFrames, downbeats: &[f64], end_secs: f64) -> Vec<Segment> {
     let end_secs = match *downbeats {
         [.., a, b] if b > a => end_secs.min(2.0 * b - a),
         _ => end_secs,
     };
-    let bars = bar_features(spec, downbeats, end_secs);
+    let frames = &frames.finished();
+    let bars = bar_features(frames, downbeats, end_secs);
     let n = bars.len();
     if n < 2 {
         return Vec::new();
@@ -263,7 +401,7 @@ pub fn segment(spec: &Spectrogram, downbeats: &[f64], end_secs: f64) -> Vec<Segm
         .map_or(n, |l| l + 1)
         .max(first + 1);
     let music_end = downbeats.get(last).copied().unwrap_or(end_secs);
-    let vectors = bar_vectors(spec, &downbeats[first..last], music_end);
+    let vectors = bar_vectors(frames, &downbeats[first..last], music_end);
     let mut novelty = vec![0.0f32; n + 1];
     for (i, v) in novelty_curve(&vectors, NOVELTY_BARS)
         .into_iter()
@@ -370,5 +508,73 @@ fn label(segs: &mut [Segment], bars: &[BarFeatures]) {
     }
     if segs.first().is_some_and(|s| s.label == SectionLabel::Verse) && segs.len() > 2 {
         segs[0].label = SectionLabel::Intro;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batched_frame_sums_are_each_frame_s_sums_to_the_bit() {
+        let rate = 44_100;
+        let mut state = 0x0dd_ba11u32;
+        let x: Vec<f32> = (0..rate as usize * 2 + 3_000)
+            .map(|i| (crate::test_uniform(&mut state) - 0.5) * (1.0 + (i as f32 * 3e-4).sin()))
+            .collect();
+        let spec = Spectrogram::compute(&x, rate, 2048, 1024);
+        assert_ne!(spec.frames() % BATCH, 0);
+        let mut frames = BarFrames::new(&spec);
+        for i in 0..spec.frames() {
+            frames.push(spec.frame(i));
+        }
+        let frames = frames.finished();
+        assert_eq!(frames.frames(), spec.frames());
+        let [(l0, l1), (m0, m1), (h0, h1)] = frames.bands;
+        for i in 0..spec.frames() {
+            // Each frame's sums, one after the other, first bin to last.
+            let f = spec.frame(i);
+            let energy = |a: usize, b: usize| f[a..=b].iter().map(|&m| (m * m) as f64).sum::<f64>();
+            let levels = [
+                energy(0, spec.bins - 1),
+                energy(l0, l1),
+                energy(m0, m1),
+                energy(h0, h1),
+            ];
+            assert_eq!(levels.map(f64::to_bits), frames.levels[i].map(f64::to_bits));
+            let timbre: [f32; TIMBRE_BANDS] = std::array::from_fn(|b| {
+                let (a, z) = frames.timbre_bins[b];
+                f[a..z.min(spec.bins)].iter().map(|m| m * m).sum::<f32>() / (z - a) as f32
+            });
+            assert_eq!(timbre.map(f32::to_bits), frames.timbre[i].map(f32::to_bits));
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            let mut avx2 = BarFrames::new(&spec);
+            let mut portable = BarFrames::new(&spec);
+            for i in 0..spec.frames() {
+                for b in [&mut avx2, &mut portable] {
+                    let j = b.waiting;
+                    for (p, &m) in b.pending.iter_mut().zip(spec.frame(i)) {
+                        p[j] = m * m;
+                    }
+                    b.waiting += 1;
+                }
+                if avx2.waiting == BATCH || i + 1 == spec.frames() {
+                    // SAFETY: the CPU supports AVX2, checked above.
+                    unsafe { batch_sums_avx2(&mut avx2) };
+                    batch_sums_with(&mut portable);
+                    avx2.waiting = 0;
+                    portable.waiting = 0;
+                }
+            }
+            let bits = |b: &BarFrames| {
+                let l: Vec<_> = b.levels.iter().map(|v| v.map(f64::to_bits)).collect();
+                let t: Vec<_> = b.timbre.iter().map(|v| v.map(f32::to_bits)).collect();
+                (l, t)
+            };
+            assert_eq!(bits(&avx2), bits(&portable));
+            assert_eq!(bits(&avx2), bits(&frames));
+        }
     }
 }

@@ -247,6 +247,111 @@ pub fn extract_with_spectrogram(
     features(&sanitise(mono), spec, beats, sections)
 }
 
+/// The per-frame features of a track's DNA, gathered one spectrogram frame at a time as the
+/// frames come (from a stored spectrogram, or streamed by [`Spectrogram::each_frame`]: the
+/// pipeline), then summarised by [`DnaFrames::finish`]: the values of
+/// [`extract_with_spectrogram`] given the stored spectrogram.
+pub(crate) struct DnaFrames<'a> {
+    /// The sanitised samples.
+    x: Cow<'a, [f32]>,
+    sample_rate: u32,
+    fft_size: usize,
+    hop: usize,
+    frame_rate: f64,
+    /// Frames expected (the spectrogram's).
+    frames: usize,
+    mel: MelBank,
+    dct: Dct,
+    chroma_map: ChromaMap,
+    shape: ShapeAnalyser,
+    /// Magnitude scale: a full-scale sine peaks at 1 in its bin.
+    scale: f32,
+    /// One column per feature, in schema order (the deltas filled by `finish`).
+    cols: Vec<Vec<f32>>,
+    mag: Vec<f32>,
+    power: Vec<f32>,
+    prev_onset_db: [f32; MEL_BANDS],
+    /// Per hop-sized block: sum of squares, zero crossings inside, length. The frame window
+    /// (fft_size = 2 hops, centred on i * hop) is blocks i - 1 and i.
+    blocks: Vec<(f64, usize, usize)>,
+    sum_sq: f64,
+    peak: f32,
+}
+
+impl<'a> DnaFrames<'a> {
+    /// For the frames of `mono`'s spectrogram shaped like `shape` (FFT two hops, every
+    /// bin: the shape [`extract_with_spectrogram`] accepts; its magnitudes are not read).
+    /// `None` for another shape.
+    pub(crate) fn new(shape: &Spectrogram, mono: &'a [f32]) -> Option<Self> {
+        let fits = shape.sample_rate > 0
+            && shape.hop > 0
+            && shape.fft_size == 2 * shape.hop
+            && shape.bins == shape.fft_size / 2 + 1;
+        fits.then(|| Self::with_samples(shape, sanitise(mono)))
+    }
+
+    /// For sanitised samples `x`.
+    fn with_samples(spec: &Spectrogram, x: Cow<'a, [f32]>) -> Self {
+        let frames = x.len().div_ceil(spec.hop).max(1);
+        let bins = spec.bins;
+        let bin_hz = spec.bin_hz(1);
+        let nyquist = spec.sample_rate as f64 / 2.0;
+        let hop = spec.hop;
+        let mut peak = 0.0f32;
+        let blocks: Vec<(f64, usize, usize)> = (0..frames)
+            .map(|b| {
+                let w = &x[(b * hop).min(x.len())..((b + 1) * hop).min(x.len())];
+                let (sq, top) = block_energy(w);
+                peak = peak.max(top);
+                let c = w
+                    .windows(2)
+                    .filter(|p| (p[0] >= 0.0) != (p[1] >= 0.0))
+                    .count();
+                (sq, c, w.len())
+            })
+            .collect();
+        let sum_sq = blocks.iter().map(|b| b.0).sum();
+        Self {
+            sample_rate: spec.sample_rate,
+            fft_size: spec.fft_size,
+            hop,
+            frame_rate: spec.frame_rate(),
+            frames,
+            mel: MelBank::new(bins, bin_hz, nyquist),
+            dct: Dct::new(),
+            chroma_map: ChromaMap::new(bins, bin_hz),
+            shape: ShapeAnalyser::new(bins, bin_hz),
+            // A full-scale sine peaks at 1 in its bin: the Hann window sums to fft_size / 2.
+            scale: 4.0 / spec.fft_size as f32,
+            cols: (0..FRAME_FEATURES)
+                .map(|_| Vec::with_capacity(frames))
+                .collect(),
+            mag: vec![0.0f32; bins],
+            power: vec![0.0f32; bins],
+            prev_onset_db: [ONSET_FLOOR_DB; MEL_BANDS],
+            blocks,
+            sum_sq,
+            peak,
+            x,
+        }
+    }
+
+    /// The next frame's magnitudes (all the shape's bins).
+    pub(crate) fn push(&mut self, mags: &[f32]) {
+        push_frame(self, mags);
+    }
+
+    /// The DNA of the frames pushed (every frame of the samples' spectrogram), with the
+    /// beat grid and the sections as [`extract`] takes them.
+    pub(crate) fn finish(mut self, beats: &[f64], sections: &[(f64, f64)]) -> DnaFeatures {
+        debug_assert_eq!(self.cols[0].len(), self.frames);
+        for k in 0..MFCC_COUNT {
+            self.cols[MFCC_COUNT + k] = mfcc::delta(&self.cols[k]);
+        }
+        summarise(&self, beats, sections)
+    }
+}
+
 /// Samples with NaN and infinities as 0 and magnitudes clamped to [`SAMPLE_LIMIT`]
 /// (borrowed when nothing needs fixing).
 fn sanitise(mono: &[f32]) -> Cow<'_, [f32]> {
@@ -271,14 +376,24 @@ fn sanitise(mono: &[f32]) -> Cow<'_, [f32]> {
 
 /// The DNA of sanitised samples `x` from their spectrogram.
 fn features(x: &[f32], spec: &Spectrogram, beats: &[f64], sections: &[(f64, f64)]) -> DnaFeatures {
-    let rate = spec.sample_rate.max(1);
-    let frames = spec.frames();
-    let frame_rate = spec.frame_rate();
-    let (cols, sum_sq, peak) = frame_features(x, spec);
+    let mut frames = DnaFrames::with_samples(spec, Cow::Borrowed(x));
+    for i in 0..spec.frames() {
+        frames.push(spec.frame(i));
+    }
+    frames.finish(beats, sections)
+}
+
+/// The DNA from the per-frame features of every frame.
+fn summarise(d: &DnaFrames, beats: &[f64], sections: &[(f64, f64)]) -> DnaFeatures {
+    let x = &d.x;
+    let rate = d.sample_rate.max(1);
+    let frames = d.frames;
+    let frame_rate = d.frame_rate;
+    let (cols, sum_sq, peak) = (&d.cols, d.sum_sq, d.peak);
 
     let mut values = Vec::with_capacity(WHOLE_TRACK_VALUES + sections.len() * SECTION_VALUES);
     let mut scratch = Vec::with_capacity(frames);
-    for col in &cols {
+    for col in cols {
         stats::full(col, &mut scratch, &mut values);
     }
     values.push((x.len() as f64 / rate as f64) as f32);
@@ -322,7 +437,7 @@ fn features(x: &[f32], spec: &Spectrogram, beats: &[f64], sections: &[(f64, f64)
         values.push((end - start).max(0.0) as f32);
         let lo = ((start * frame_rate).ceil().max(0.0) as usize).min(frames);
         let hi = ((end * frame_rate).ceil().max(0.0) as usize).clamp(lo, frames);
-        for (f, col) in frame_names.iter().zip(&cols) {
+        for (f, col) in frame_names.iter().zip(cols) {
             let (m, s) = stats::mean_std(&col[lo..hi]);
             for (stat, v) in stats::SECTION_STAT_NAMES.iter().zip([m, s]) {
                 names.push(format!("section_{k}.{f}.{stat}"));
@@ -343,116 +458,79 @@ fn features(x: &[f32], spec: &Spectrogram, beats: &[f64], sections: &[(f64, f64)
 }
 
 avx2_or_portable! {
-    /// Every per-frame feature as one column per feature, in schema order; with the sum of
-    /// squares and the peak magnitude of the samples.
-    fn frame_features / frame_features_avx2(x: &[f32], spec: &Spectrogram) -> (Vec<Vec<f32>>, f64, f32) = frame_features_with
+    /// Every per-frame feature of the next frame (its magnitudes `raw`), appended to `d`'s
+    /// columns in schema order (the deltas as 0: [`DnaFrames::finish`] fills them).
+    fn push_frame / push_frame_avx2(d: &mut DnaFrames, raw: &[f32]) = push_frame_with
 }
 
 #[inline(always)]
-fn frame_features_with(x: &[f32], spec: &Spectrogram) -> (Vec<Vec<f32>>, f64, f32) {
-    let frames = spec.frames();
-    let bins = spec.bins;
-    let bin_hz = spec.bin_hz(1);
-    let nyquist = spec.sample_rate as f64 / 2.0;
-    let mel = MelBank::new(bins, bin_hz, nyquist);
-    let dct = Dct::new();
-    let chroma_map = ChromaMap::new(bins, bin_hz);
-    let mut shape = ShapeAnalyser::new(bins, bin_hz);
-    // A full-scale sine peaks at 1 in its bin: the Hann window sums to fft_size / 2.
-    let scale = 4.0 / spec.fft_size as f32;
-
-    let mut cols: Vec<Vec<f32>> = (0..FRAME_FEATURES)
-        .map(|_| Vec::with_capacity(frames))
-        .collect();
-    let mut mag = vec![0.0f32; bins];
-    let mut power = vec![0.0f32; bins];
+fn push_frame_with(d: &mut DnaFrames, raw: &[f32]) {
+    let i = d.cols[0].len();
+    let x: &[f32] = &d.x;
+    let (hop, scale) = (d.hop, d.scale);
+    let cols = &mut d.cols;
+    let (mag, power) = (&mut d.mag, &mut d.power);
+    for ((m, p), &raw) in mag.iter_mut().zip(power.iter_mut()).zip(raw) {
+        *m = if raw.is_finite() { raw * scale } else { 0.0 };
+        *p = *m * *m;
+    }
     let mut mel_db = [0.0f32; MEL_BANDS];
-    let mut prev_onset_db = [ONSET_FLOOR_DB; MEL_BANDS];
     let mut mfcc = [0.0f32; MFCC_COUNT];
-    // Per hop-sized block: sum of squares, zero crossings inside, length. The frame window
-    // (fft_size = 2 hops, centred on i * hop) is blocks i - 1 and i.
-    let hop = spec.hop;
-    let mut peak = 0.0f32;
-    let blocks: Vec<(f64, usize, usize)> = (0..frames)
-        .map(|b| {
-            let w = &x[(b * hop).min(x.len())..((b + 1) * hop).min(x.len())];
-            let (sq, top) = block_energy(w);
-            peak = peak.max(top);
-            let c = w
-                .windows(2)
-                .filter(|p| (p[0] >= 0.0) != (p[1] >= 0.0))
-                .count();
-            (sq, c, w.len())
-        })
-        .collect();
-    let sum_sq = blocks.iter().map(|b| b.0).sum();
-    for i in 0..frames {
-        for ((m, p), &raw) in mag.iter_mut().zip(power.iter_mut()).zip(spec.frame(i)) {
-            *m = if raw.is_finite() { raw * scale } else { 0.0 };
-            *p = *m * *m;
-        }
-        mel.log_energies(&power, &mut mel_db);
-        dct.apply(&mel_db, &mut mfcc);
-        let mut c = 0;
-        let mut push = |cols: &mut Vec<Vec<f32>>, v: f32| {
-            cols[c].push(v);
-            c += 1;
-        };
-        for &v in &mfcc {
-            push(&mut cols, v);
-        }
-        for _ in 0..MFCC_COUNT {
-            push(&mut cols, 0.0); // deltas, filled below
-        }
-        let silent = below_in_sequence(&power, SILENT_POWER);
-        let chroma = if silent {
-            [0.0; 12]
-        } else {
-            chroma_map.chroma(&power)
-        };
-        for v in chroma {
-            push(&mut cols, v);
-        }
-        for v in chroma_map.tonnetz(&chroma) {
-            push(&mut cols, v);
-        }
-        let s = shape.analyse(&mag, &power);
-        for v in [s.centroid, s.bandwidth, s.rolloff, s.flatness] {
-            push(&mut cols, v);
-        }
-        for v in s.contrast {
-            push(&mut cols, v);
-        }
-        // Time domain over the same window as the spectrum frame: blocks i - 1 and i.
-        let (sq, crossings, len) = match i {
-            0 => blocks[0],
-            _ => {
-                let (a, b) = (blocks[i - 1], blocks[i]);
-                let edge = i * hop;
-                let joined = edge < x.len() && (x[edge - 1] >= 0.0) != (x[edge] >= 0.0);
-                (a.0 + b.0, a.1 + b.1 + joined as usize, a.2 + b.2)
-            }
-        };
-        let zcr = crossings as f32 / len.max(1) as f32;
-        let rms = (sq / spec.fft_size as f64).sqrt();
-        push(&mut cols, zcr);
-        push(&mut cols, rms as f32);
-        push(&mut cols, db(rms));
-        let mut rise = 0.0;
-        for (prev, &e) in prev_onset_db.iter_mut().zip(&mel_db) {
-            let e = e.max(ONSET_FLOOR_DB);
-            rise += (e - *prev).max(0.0);
-            *prev = e;
-        }
-        push(
-            &mut cols,
-            if i == 0 { 0.0 } else { rise / MEL_BANDS as f32 },
-        );
+    d.mel.log_energies(power, &mut mel_db);
+    d.dct.apply(&mel_db, &mut mfcc);
+    let mut c = 0;
+    let mut push = |cols: &mut Vec<Vec<f32>>, v: f32| {
+        cols[c].push(v);
+        c += 1;
+    };
+    for &v in &mfcc {
+        push(cols, v);
     }
-    for k in 0..MFCC_COUNT {
-        cols[MFCC_COUNT + k] = mfcc::delta(&cols[k]);
+    for _ in 0..MFCC_COUNT {
+        push(cols, 0.0); // deltas, filled by `finish`
     }
-    (cols, sum_sq, peak)
+    let silent = below_in_sequence(power, SILENT_POWER);
+    let chroma = if silent {
+        [0.0; 12]
+    } else {
+        d.chroma_map.chroma(power)
+    };
+    for v in chroma {
+        push(cols, v);
+    }
+    for v in d.chroma_map.tonnetz(&chroma) {
+        push(cols, v);
+    }
+    let s = d.shape.analyse(mag, power);
+    for v in [s.centroid, s.bandwidth, s.rolloff, s.flatness] {
+        push(cols, v);
+    }
+    for v in s.contrast {
+        push(cols, v);
+    }
+    // Time domain over the same window as the spectrum frame: blocks i - 1 and i.
+    let blocks = &d.blocks;
+    let (sq, crossings, len) = match i {
+        0 => blocks[0],
+        _ => {
+            let (a, b) = (blocks[i - 1], blocks[i]);
+            let edge = i * hop;
+            let joined = edge < x.len() && (x[edge - 1] >= 0.0) != (x[edge] >= 0.0);
+            (a.0 + b.0, a.1 + b.1 + joined as usize, a.2 + b.2)
+        }
+    };
+    let zcr = crossings as f32 / len.max(1) as f32;
+    let rms = (sq / d.fft_size as f64).sqrt();
+    push(cols, zcr);
+    push(cols, rms as f32);
+    push(cols, db(rms));
+    let mut rise = 0.0;
+    for (prev, &e) in d.prev_onset_db.iter_mut().zip(&mel_db) {
+        let e = e.max(ONSET_FLOOR_DB);
+        rise += (e - *prev).max(0.0);
+        *prev = e;
+    }
+    push(cols, if i == 0 { 0.0 } else { rise / MEL_BANDS as f32 });
 }
 
 /// A frame whose power sums below this is silent (no chroma).
@@ -535,15 +613,42 @@ mod tests {
         let x = signal(rate, 9.0);
         let (fft, hop) = frame_sizes(rate);
         let spec = Spectrogram::compute(&x, rate, fft, hop);
-        let portable = frame_features_with(&x, &spec);
-        // SAFETY: the CPU supports AVX2, checked above.
-        let avx2 = unsafe { frame_features_avx2(&x, &spec) };
-        assert_eq!(portable.1.to_bits(), avx2.1.to_bits());
-        assert_eq!(portable.2.to_bits(), avx2.2.to_bits());
-        for (a, b) in portable.0.iter().zip(&avx2.0) {
+        let mut portable = DnaFrames::new(&spec, &x).unwrap();
+        let mut avx2 = DnaFrames::new(&spec, &x).unwrap();
+        for i in 0..spec.frames() {
+            push_frame_with(&mut portable, spec.frame(i));
+            // SAFETY: the CPU supports AVX2, checked above.
+            unsafe { push_frame_avx2(&mut avx2, spec.frame(i)) };
+        }
+        assert_eq!(portable.sum_sq.to_bits(), avx2.sum_sq.to_bits());
+        assert_eq!(portable.peak.to_bits(), avx2.peak.to_bits());
+        assert_eq!(portable.cols[0].len(), spec.frames());
+        for (a, b) in portable.cols.iter().zip(&avx2.cols) {
             let bits = |c: &Vec<f32>| c.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(a), bits(b));
         }
+    }
+
+    #[test]
+    fn streamed_frames_give_the_stored_spectrogram_s_dna() {
+        let rate = 44_100;
+        let x = signal(rate, 9.0);
+        let (fft, hop) = frame_sizes(rate);
+        let spec = Spectrogram::compute(&x, rate, fft, hop);
+        let beats: Vec<f64> = (0..18).map(|b| 0.25 + 0.5 * b as f64).collect();
+        let sections = [(0.0, 4.0), (4.0, 9.0)];
+        let stored = extract_with_spectrogram(&spec, &x, &beats, &sections);
+        let shape = Spectrogram::shape(rate, fft, hop, usize::MAX);
+        let mut streamed = DnaFrames::new(&shape, &x).unwrap();
+        shape.each_frame(&x, |m| streamed.push(m));
+        let streamed = streamed.finish(&beats, &sections);
+        let bits = |d: &DnaFeatures| d.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(streamed.names, stored.names);
+        assert_eq!(bits(&streamed), bits(&stored));
+        assert_eq!(bits(&extract(&x, rate, &beats, &sections)), bits(&stored));
+        // Only the shape of extract_with_spectrogram is taken.
+        let other = Spectrogram::shape(rate, fft, hop / 2, usize::MAX);
+        assert!(DnaFrames::new(&other, &x).is_none());
     }
 
     #[test]
