@@ -725,16 +725,34 @@ fn midi_notes_ccs_and_parameters_drive_the_decks() {
     };
     run(&mut p, 4800, 256, &[vol]);
     assert!(run(&mut p, 2400, 256, &[]) > 0.01, "vol_1 = 0.8 is audible");
-    // Pause with the note; then hot cue pad 1 (note 36) sets a cue at the playhead.
+    // Pause with the note; then an empty hot cue pad (notes 36-43: pads 1-8) sets a cue at
+    // the playhead. The track's analysis puts its cues on the first pads when it lands
+    // (none set yet), and a set pad jumps instead: wait for it, then take a free pad.
     run(&mut p, 4800, 256, &[note(44, 1.0), note(44, 0.0)]);
     assert_eq!(run(&mut p, 2400, 256, &[]), 0.0, "paused");
-    run(&mut p, 256, 256, &[note(36, 1.0), note(36, 0.0)]);
+    let start = Instant::now();
+    let free = loop {
+        run(&mut p, 256, 256, &[]);
+        let s = session_of(&inst.save_state());
+        let cues = &s["decks"][0]["hot_cues"];
+        let set = |i: usize| cues[i].as_f64().is_some();
+        if (0..8).any(set) {
+            break (0..8).find(|&i| !set(i)).expect("a free hot cue pad");
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the analysis never placed its cues"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let pad = 36 + free as u8;
+    run(&mut p, 256, 256, &[note(pad, 1.0), note(pad, 0.0)]);
     // The control thread copies the engine's cues into the session.
     let start = Instant::now();
     let cue = loop {
         run(&mut p, 256, 256, &[]);
         let s = session_of(&inst.save_state());
-        if let Some(t) = s["decks"][0]["hot_cues"][0].as_f64() {
+        if let Some(t) = s["decks"][0]["hot_cues"][free].as_f64() {
             break t;
         }
         assert!(

@@ -1026,6 +1026,29 @@ mod tests {
     use super::*;
 
     /// The true peak with every output oversampled, nothing skipped.
+    /// A xorshift noise source, uniform in [-1, 1).
+    fn xorshift(mut seed: u64) -> impl FnMut() -> f32 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        }
+    }
+
+    /// `len` frames at `rate`: `noise` under a slow envelope over a loud 45 Hz bass (in
+    /// antiphase in the two channels).
+    fn noise_and_bass(len: usize, rate: u32, noise: &mut impl FnMut() -> f32) -> Vec<[f32; 2]> {
+        (0..len)
+            .map(|i| {
+                let t = i as f32 / rate as f32;
+                let env = 0.05 + 0.5 * (t * 0.7).sin().abs();
+                let bass = 0.4 * (std::f32::consts::TAU * 45.0 * t).sin();
+                [env * noise() + bass, 0.2 * env * noise() - bass]
+            })
+            .collect()
+    }
+
     fn full_scan(mix: &[[f32; 2]]) -> f32 {
         const TAPS: usize = 12;
         let mut lanes = [0.0f32; 8];
@@ -1045,13 +1068,7 @@ mod tests {
 
     #[test]
     fn the_four_part_k_weighting_is_the_serial_filter_to_rounding() {
-        let mut seed = 0x5851_f42d_4c95_7f2du64;
-        let mut noise = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        };
+        let mut noise = xorshift(0x5851_f42d_4c95_7f2d);
         for (rate, secs) in [
             (44_100u32, 61.3f32),
             (48_000, 40.0),
@@ -1061,14 +1078,7 @@ mod tests {
             let len = (rate as f32 * secs) as usize;
             // Noise under a slow envelope with a loud bass, silent stretches (the states
             // decay and are flushed), NaN and infinities.
-            let mut mix: Vec<[f32; 2]> = (0..len)
-                .map(|i| {
-                    let t = i as f32 / rate as f32;
-                    let env = 0.05 + 0.5 * (t * 0.7).sin().abs();
-                    let bass = 0.4 * (std::f32::consts::TAU * 45.0 * t).sin();
-                    [env * noise() + bass, 0.2 * env * noise() - bass]
-                })
-                .collect();
+            let mut mix = noise_and_bass(len, rate, &mut noise);
             for f in &mut mix[len / 3..len / 3 + 3 * rate as usize] {
                 *f = [0.0; 2];
             }
@@ -1095,13 +1105,7 @@ mod tests {
 
     #[test]
     fn the_meter_given_stretches_reads_the_whole_mix_to_rounding_and_its_peak_to_the_bit() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut noise = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        };
+        let mut noise = xorshift(0x9e37_79b9_7f4a_7c15);
         // Stretch lengths (seconds): long ones K-weighted in four parts, short ones
         // serially, ones that cut pieces and single frames.
         let stretches = [9.31, 0.0, 0.51, 12.0, 1.0 / 44_100.0, 0.1, 25.7, 3.33];
@@ -1115,14 +1119,7 @@ mod tests {
             (4, 100.0),
         ] {
             let len = (rate as f64 * secs) as usize;
-            let mut mix: Vec<[f32; 2]> = (0..len)
-                .map(|i| {
-                    let t = i as f32 / rate as f32;
-                    let env = 0.05 + 0.5 * (t * 0.7).sin().abs();
-                    let bass = 0.4 * (std::f32::consts::TAU * 45.0 * t).sin();
-                    [env * noise() + bass, 0.2 * env * noise() - bass]
-                })
-                .collect();
+            let mut mix = noise_and_bass(len, rate, &mut noise);
             if len > 10 * rate as usize {
                 for f in &mut mix[len / 3..len / 3 + 3 * rate as usize] {
                     *f = [0.0; 2];
@@ -1168,13 +1165,7 @@ mod tests {
     fn the_skipping_scan_is_the_full_scan_to_the_bit() {
         // Noise under a slow envelope with a few loud bursts, short and long, with NaN
         // and infinities in it; also the peak in a quiet stretch of the other channel.
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut noise = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        };
+        let mut noise = xorshift(0x2545_f491_4f6c_dd1d);
         for len in [0usize, 1, 5, 11, 12, 511, 512, 523, 4_099, 100_000] {
             let mut mix: Vec<[f32; 2]> = (0..len)
                 .map(|i| {

@@ -453,6 +453,24 @@ impl Lcg {
     }
 }
 
+/// Adds `f(seconds since t0, rng)` to `x` (sampled at `rate`) for `len` seconds from `t0`
+/// (up to the end of `x`): one sound of the hand-made grooves below.
+fn mix_in(
+    x: &mut [f32],
+    rate: u32,
+    rng: &mut Lcg,
+    t0: f64,
+    len: f64,
+    f: &dyn Fn(f64, &mut Lcg) -> f32,
+) {
+    let a = (t0 * rate as f64) as usize;
+    let b = ((t0 + len) * rate as f64) as usize;
+    let n = x.len();
+    for (i, v) in x.iter_mut().enumerate().take(b.min(n)).skip(a) {
+        *v += f((i - a) as f64 / rate as f64, rng);
+    }
+}
+
 /// A 12/8 groove built sample by sample (not with the demo synthesiser): eighth notes in
 /// threes, a kick on beats 1 and 3, a snare on beats 2 and 4, hats on every eighth (noise
 /// of peak `hat.0` decaying in `hat.1` seconds: a hat's 0.015, a brush's sweep longer), at
@@ -476,11 +494,7 @@ fn compound_groove_with(
     let mut x = vec![0.0f32; n];
     let mut rng = Lcg(7);
     let mut add = |x: &mut Vec<f32>, t0: f64, f: &dyn Fn(f64, &mut Lcg) -> f32, len: f64| {
-        let a = (t0 * rate as f64) as usize;
-        let b = ((t0 + len) * rate as f64) as usize;
-        for (i, v) in x.iter_mut().enumerate().take(b.min(n)).skip(a) {
-            *v += f((i - a) as f64 / rate as f64, &mut rng);
-        }
+        mix_in(x, rate, &mut rng, t0, len, f)
     };
     let mut beats = Vec::new();
     for e in 0..bars * 12 {
@@ -605,11 +619,7 @@ fn off_beat_bass_groove(
     let mut x = vec![0.0f32; n];
     let mut rng = Lcg(5);
     let mut add = |x: &mut Vec<f32>, t0: f64, f: &dyn Fn(f64, &mut Lcg) -> f64, len: f64| {
-        let a = (t0 * rate as f64) as usize;
-        let b = ((t0 + len) * rate as f64) as usize;
-        for (i, v) in x.iter_mut().enumerate().take(b.min(n)).skip(a) {
-            *v += f((i - a) as f64 / rate as f64, &mut rng) as f32;
-        }
+        mix_in(x, rate, &mut rng, t0, len, &|u, r| f(u, r) as f32)
     };
     let tau = std::f64::consts::TAU;
     let mut beats = Vec::new();
@@ -737,11 +747,7 @@ fn kit_groove(
     let mut x = vec![0.0f32; n];
     let mut rng = Lcg(11);
     let mut add = |x: &mut Vec<f32>, t0: f64, f: &dyn Fn(f64, &mut Lcg) -> f32, len: f64| {
-        let a = (t0 * rate as f64) as usize;
-        let b = ((t0 + len) * rate as f64) as usize;
-        for (i, v) in x.iter_mut().enumerate().take(b.min(n)).skip(a) {
-            *v += f((i - a) as f64 / rate as f64, &mut rng);
-        }
+        mix_in(x, rate, &mut rng, t0, len, f)
     };
     let hit = |p: &str, s: usize| p.as_bytes()[s % 16] == b'x';
     let mut beats = Vec::new();
