@@ -178,20 +178,22 @@ pub fn analyse_rhythm(mono: &[f32], sample_rate: u32) -> Rhythm {
         return Rhythm::none();
     };
     end_at_last_hit(
-        octave_and_meter(&env, &norm, &harm, family, fastest),
+        octave_and_meter(&env, &norm, &harm, family, fastest, (start, end)),
         &env,
         &norm,
     )
 }
 
 /// The tempo octave, meter and bar phase of the winning `family` (fastest first), from its
-/// tracked `fastest` level: steps 4 and 5 of the module documentation.
+/// tracked `fastest` level: steps 4 and 5 of the module documentation. `music` is where
+/// the music starts and ends (seconds, [`music_extent`]).
 fn octave_and_meter(
     env: &OnsetEnvelopes,
     norm: &[f64],
     harm: &Harmony,
     family: &[TempoCandidate],
     fastest: Rhythm,
+    music: (f64, f64),
 ) -> Rhythm {
     // Two readings of the octave: where the backbeat falls (the snare band folded over the
     // bar) and which level's off-beats are bare (kick and snare weight); the slower wins,
@@ -222,7 +224,7 @@ fn octave_and_meter(
     if step == 1 {
         let r = Rhythm {
             half_time,
-            ..kick_on_the_beat(fastest, env, harm)
+            ..kick_on_the_beat(fastest, env, harm, music)
         };
         return compound_meter(r, env, norm, harm);
     }
@@ -337,8 +339,13 @@ const OFF_BEAT_KICK_RATIO: f64 = 2.0;
 /// peaks as much or more on the off-beats, the kick says where the beat is. A breakbeat's or
 /// drum & bass's syncopated kicks fall on and off the beat alike (on the 408 indie tune
 /// songs every other constant grid at the fastest level has a ratio below 1.3; the off-beat
-/// techno song's was 2.7).
-fn kick_on_the_beat(r: Rhythm, env: &OnsetEnvelopes, harm: &Harmony) -> Rhythm {
+/// techno song's was 2.7). The moved beats stay within the music (`start`, `end`).
+fn kick_on_the_beat(
+    r: Rhythm,
+    env: &OnsetEnvelopes,
+    harm: &Harmony,
+    (start, end): (f64, f64),
+) -> Rhythm {
     if !r.constant_tempo || r.beats.len() < MIN_BEATS_FOR_METER || r.bpm <= 0.0 {
         return r;
     }
@@ -353,9 +360,6 @@ fn kick_on_the_beat(r: Rhythm, env: &OnsetEnvelopes, harm: &Harmony) -> Rhythm {
     }
     // Half a beat earlier (a pickup stays a beat), plus one after the last where it ends
     // within the music.
-    let Some((start, end)) = music_extent(env) else {
-        return r;
-    };
     let (lo, hi) = (start - 0.07, end + 0.07);
     let last = r.beats[r.beats.len() - 1] + half;
     let beats: Vec<f64> = r

@@ -455,19 +455,19 @@ impl Lcg {
 
 /// Adds `f(seconds since t0, rng)` to `x` (sampled at `rate`) for `len` seconds from `t0`
 /// (up to the end of `x`): one sound of the hand-made grooves below.
-fn mix_in(
+fn mix_in<T: Into<f64>>(
     x: &mut [f32],
     rate: u32,
     rng: &mut Lcg,
     t0: f64,
+    f: &dyn Fn(f64, &mut Lcg) -> T,
     len: f64,
-    f: &dyn Fn(f64, &mut Lcg) -> f32,
 ) {
     let a = (t0 * rate as f64) as usize;
     let b = ((t0 + len) * rate as f64) as usize;
     let n = x.len();
     for (i, v) in x.iter_mut().enumerate().take(b.min(n)).skip(a) {
-        *v += f((i - a) as f64 / rate as f64, rng);
+        *v += f((i - a) as f64 / rate as f64, rng).into() as f32;
     }
 }
 
@@ -493,15 +493,14 @@ fn compound_groove_with(
     let n = (secs * rate as f64) as usize;
     let mut x = vec![0.0f32; n];
     let mut rng = Lcg(7);
-    let mut add = |x: &mut Vec<f32>, t0: f64, f: &dyn Fn(f64, &mut Lcg) -> f32, len: f64| {
-        mix_in(x, rate, &mut rng, t0, len, f)
-    };
     let mut beats = Vec::new();
     for e in 0..bars * 12 {
         let t = 0.5 + e as f64 * eighth;
         // Hats: short bright noise on every eighth.
-        add(
+        mix_in(
             &mut x,
+            rate,
+            &mut rng,
             t,
             &|u, r| {
                 // A hat's attack is instant; a brush sweep swells for `hat.1` / 2.
@@ -520,8 +519,10 @@ fn compound_groove_with(
         }
         if kicks.contains(&(e % 12)) {
             // Kick: a falling sine.
-            add(
+            mix_in(
                 &mut x,
+                rate,
+                &mut rng,
                 t,
                 &|u, _| {
                     let ph = std::f64::consts::TAU
@@ -533,8 +534,10 @@ fn compound_groove_with(
         }
         if e % 12 == 3 || e % 12 == 9 {
             // Snare: noise with a tone.
-            add(
+            mix_in(
                 &mut x,
+                rate,
+                &mut rng,
                 t,
                 &|u, r| {
                     let tone = (std::f64::consts::TAU * 190.0 * u).sin() * 0.2;
@@ -618,15 +621,14 @@ fn off_beat_bass_groove(
     let n = (secs * rate as f64) as usize;
     let mut x = vec![0.0f32; n];
     let mut rng = Lcg(5);
-    let mut add = |x: &mut Vec<f32>, t0: f64, f: &dyn Fn(f64, &mut Lcg) -> f64, len: f64| {
-        mix_in(x, rate, &mut rng, t0, len, &|u, r| f(u, r) as f32)
-    };
     let tau = std::f64::consts::TAU;
     let mut beats = Vec::new();
     for s in 0..bars * 16 {
         let t = 0.5 + s as f64 * step;
-        add(
+        mix_in(
             &mut x,
+            rate,
+            &mut rng,
             t,
             &|u, r| 0.06 * r.next() as f64 * (-u / 0.012).exp(),
             0.04,
@@ -634,8 +636,10 @@ fn off_beat_bass_groove(
         match s % 4 {
             0 => {
                 beats.push(t);
-                add(
+                mix_in(
                     &mut x,
+                    rate,
+                    &mut rng,
                     t,
                     &|u, _| {
                         let ph = tau * (50.0 * u + 60.0 * (1.0 - (-u / 0.03).exp()) * 0.03);
@@ -645,8 +649,10 @@ fn off_beat_bass_groove(
                 );
             }
             2 => {
-                add(
+                mix_in(
                     &mut x,
+                    rate,
+                    &mut rng,
                     t,
                     &|u, _| {
                         let env = (u / 0.004).min(1.0) * (-u / 0.12).exp();
@@ -657,8 +663,10 @@ fn off_beat_bass_groove(
                     },
                     0.2,
                 );
-                add(
+                mix_in(
                     &mut x,
+                    rate,
+                    &mut rng,
                     t,
                     &|u, r| hat * r.next() as f64 * (-u / 0.09).exp(),
                     0.2,
@@ -746,9 +754,6 @@ fn kit_groove(
     let n = (secs * rate as f64) as usize;
     let mut x = vec![0.0f32; n];
     let mut rng = Lcg(11);
-    let mut add = |x: &mut Vec<f32>, t0: f64, f: &dyn Fn(f64, &mut Lcg) -> f32, len: f64| {
-        mix_in(x, rate, &mut rng, t0, len, f)
-    };
     let hit = |p: &str, s: usize| p.as_bytes()[s % 16] == b'x';
     let mut beats = Vec::new();
     for s in 0..bars * 16 {
@@ -757,16 +762,20 @@ fn kit_groove(
             beats.push(t);
         }
         if hit(hat, s) {
-            add(
+            mix_in(
                 &mut x,
+                rate,
+                &mut rng,
                 t,
                 &|u, r| r.next() * 0.15 * (-u / 0.012).exp() as f32,
                 0.04,
             );
         }
         if hit(kick, s) {
-            add(
+            mix_in(
                 &mut x,
+                rate,
+                &mut rng,
                 t,
                 &|u, r| {
                     let ph = std::f64::consts::TAU
@@ -783,8 +792,10 @@ fn kit_groove(
             );
         }
         if hit(snare, s) {
-            add(
+            mix_in(
                 &mut x,
+                rate,
+                &mut rng,
                 t,
                 &|u, r| {
                     let tone = (std::f64::consts::TAU * 190.0 * u).sin() * body;
